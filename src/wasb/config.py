@@ -1,0 +1,79 @@
+"""The process configuration: the only reader of the environment.
+
+Values come from `WASB_*` variables (and an optional `.env` file). Settings that
+an admin changes at run time live in the database (`wasb.settings`); these are the
+ones a process needs before it can reach the database, or secrets.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+META_GRAPH_URL = "https://graph.facebook.com"
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WASB_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./wasb.db"
+
+    # The WhatsApp channel (a business phone number on Meta's Cloud API).
+    app_secret: SecretStr = SecretStr("")
+    verify_token: SecretStr = SecretStr("")
+    access_token: SecretStr = SecretStr("")
+    phone_number_id: str = ""
+    waba_id: str = ""
+    graph_url: str = META_GRAPH_URL
+    graph_version: str = "v24.0"
+
+    timezone: str = "UTC"
+    default_country: str = "IT"
+
+    # Where inbound media and temporary public document links are kept.
+    media_dir: Path = Path("./media")
+    # The address customers' WhatsApp (Meta's fetcher) reaches this service at, for
+    # temporary document links; empty means the address the request came in on.
+    public_url: str = ""
+
+    # The CRM behind the port: the embedded one, or a vtenext / vtiger webservice.
+    crm: Literal["embedded", "vtenext"] = "embedded"
+    crm_url: str = ""
+    crm_user: str = ""
+    crm_access_key: SecretStr = SecretStr("")
+
+    # Initial values of the admin settings (stored in the database afterwards).
+    auto_ticket: bool = True
+    phone_prefix: Literal["+", "00"] = "+"
+    time_window_days: int = 1
+    reference_user: str = ""
+    ticket_priority: str = "High"
+
+    # The in-process worker.
+    worker: bool = True
+    worker_poll_seconds: float = Field(default=0.2, gt=0)
+    max_webhook_bytes: int = 5 * 1024 * 1024
+    session_secret: SecretStr = SecretStr("")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown IANA name
+        return value
+
+    @field_validator("default_country")
+    @classmethod
+    def _upper_country(cls, value: str) -> str:
+        return value.upper()
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,166 @@
+"""The CRM port: everything the service needs from a CRM, and nothing more.
+
+Two adapters implement it: the embedded CRM (tables in the service database) and
+the vtenext / vtiger webservice adapter. Services never reach CRM tables or HTTP
+endpoints except through this Protocol. Ids are the CRM's own strings ("12" in the
+embedded CRM, "4x123" in vtenext); the service never parses them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+PersonKind = Literal["lead", "contact", "account"]
+PERSON_KINDS: tuple[PersonKind, ...] = ("lead", "contact", "account")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    kind: PersonKind
+    name: str
+    mobile: str | None  # as written in the CRM (any common writing)
+    email: str | None = None
+    company: str | None = None
+    assigned_user: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    kind: PersonKind
+    name: str
+    mobile: str | None  # already written with the configured prefix
+    email: str | None = None
+    company: str | None = None
+    assigned_user: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    number: str
+    title: str
+    status: str
+    priority: str
+    description: str
+    person_id: str | None
+    assigned_user: str | None = None
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    title: str
+    status: str
+    priority: str
+    description: str
+    person_id: str
+    assigned_user: str | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: str
+    ticket_id: str
+    body: str
+    # Exactly one of the two is set: an agent (a CRM user) or the customer.
+    author_user: str | None
+    customer_name: str | None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CommentAuthor:
+    """Who writes a comment: a CRM user, or the customer (written on their behalf)."""
+
+    user: str | None = None
+    customer_name: str | None = None
+
+    @classmethod
+    def agent(cls, user: str) -> "CommentAuthor":
+        return cls(user=user)
+
+    @classmethod
+    def customer(cls, name: str) -> "CommentAuthor":
+        return cls(customer_name=name)
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    filename: str
+    mime_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a change feed, and the cursor to ask for the next one."""
+
+    items: list
+    cursor: str | None
+
+
+class CRMError(Exception):
+    """The CRM could not do what was asked (down, refused, misconfigured)."""
+
+
+class CRMUnavailable(CRMError):
+    """The CRM cannot be reached right now: the caller should retry later."""
+
+
+class CRMAuthError(CRMError):
+    """The CRM refused our credentials: retrying will not help until an admin fixes them."""
+
+
+class CRMNotFound(CRMError):
+    """The record does not exist (or is no longer visible to us)."""
+
+
+class DuplicateMobile(CRMError):
+    def __init__(self, existing: Person):
+        super().__init__(f"mobile already used by {existing.kind} {existing.id} ({existing.name})")
+        self.existing = existing
+
+
+class CRM(Protocol):
+    # --- people -----------------------------------------------------------
+    def find_people_by_phone(self, e164: str) -> list[Person]:
+        """Every lead, contact or account whose phone field is this number, in any writing."""
+
+    def get_person(self, person_id: str) -> Person | None: ...
+
+    def create_person(self, new: NewPerson) -> Person: ...
+
+    def update_person(self, person_id: str, *, name: str | None = None, mobile: str | None = None) -> Person: ...
+
+    def search_people(self, text: str = "", kind: PersonKind | None = None, limit: int = 50, offset: int = 0) -> list[Person]: ...
+
+    def people_modified_since(self, cursor: str | None, limit: int = 100) -> Page:
+        """People modified after the cursor (None: from the beginning), oldest first."""
+
+    # --- tickets ----------------------------------------------------------
+    def find_open_ticket(self, person_id: str, closed_status: str) -> Ticket | None:
+        """The person's most recent ticket whose status is not `closed_status`."""
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Ticket]: ...
+
+    def create_ticket(self, new: NewTicket) -> Ticket: ...
+
+    def set_ticket_status(self, ticket_id: str, status: str) -> None: ...
+
+    def add_comment(self, ticket_id: str, body: str, author: CommentAuthor) -> Comment: ...
+
+    def list_comments(self, ticket_id: str) -> list[Comment]: ...
+
+    def agent_comments_since(self, cursor: str | None, exclude_user: str | None, limit: int = 100) -> Page:
+        """Comments written by CRM users (not `exclude_user`) after the cursor, oldest first."""
+
+    # --- documents --------------------------------------------------------
+    def get_document(self, document_id: str) -> Document | None: ...
