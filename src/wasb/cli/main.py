@@ -1,0 +1,112 @@
+"""`wasb`: serve, migrate, users and tokens."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from wasb.config import Config
+
+
+def _config() -> Config:
+    return Config()
+
+
+@click.group()
+def main() -> None:
+    """WASB: WhatsApp Business inside your CRM's customer service."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web service and the in-process worker (migrates the database first)."""
+    import uvicorn
+
+    from wasb.bootstrap import build_app
+    from wasb.web.app import create_app
+
+    app = create_app(build_app(_config()))
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from wasb.store.migrate import upgrade
+
+    config = _config()
+    upgrade(config.database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def user() -> None:
+    """Agents and admins who log in."""
+
+
+def _read_password(generate: bool) -> tuple[str, bool]:
+    from wasb.auth.passwords import generate_password
+
+    if generate:
+        return generate_password(), True
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.UsageError("no password on standard input")
+        return password, False
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True), False
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Give the user the admin role.")
+@click.option("--generate", is_flag=True, help="Make up a password and print it once.")
+@click.option("--language", default="en", type=click.Choice(["en", "it"]), show_default=True)
+def user_create(name: str, admin: bool, generate: bool, language: str) -> None:
+    """Create a user; the password comes from standard input, a prompt, or --generate."""
+    from wasb.auth.service import UserExists, create_user
+    from wasb.bootstrap import build_app
+
+    password, generated = _read_password(generate)
+    app = build_app(_config())
+    try:
+        with app.db.sessions() as session, session.begin():
+            create_user(session, name, password, is_admin=admin, language=language)
+    except (UserExists, ValueError) as exc:
+        raise click.ClickException(str(exc))
+    finally:
+        app.db.dispose()
+    click.echo(f"created {'admin' if admin else 'agent'} {name}")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens for tools and integrations."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--agent", is_flag=True, help="An agent token (no access to settings, jobs, users).")
+def token_create(name: str, agent: bool) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from wasb.auth.service import create_token
+    from wasb.bootstrap import build_app
+
+    app = build_app(_config())
+    try:
+        with app.db.sessions() as session, session.begin():
+            secret = create_token(session, name, is_admin=not agent)
+    finally:
+        app.db.dispose()
+    click.echo(secret)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""The WhatsApp address book: who a customer is on WhatsApp, linked to a CRM record."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wasb.store.base import Base, UTCDateTime, utcnow
+
+
+class WaContact(Base):
+    __tablename__ = "wa_contact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Since 2026 a business-scoped user id; the phone may be missing (username users).
+    user_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    wa_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(32), index=True)
+    profile_name: Mapped[str | None] = mapped_column(String(200))
+    crm_person_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    crm_kind: Mapped[str | None] = mapped_column(String(16))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when Meta answered 131047: the window is closed whatever our clock says,
+    # until the customer writes again.
+    window_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

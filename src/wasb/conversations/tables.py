@@ -1,0 +1,82 @@
+"""Conversations and their messages (the plugin's "WASB Conversazioni" and its detail table)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wasb.jobs.tables import BigId
+from wasb.store.base import Base, JSONType, UTCDateTime, utcnow
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+class Conversation(Base):
+    __tablename__ = "conversation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone_number_id: Mapped[str] = mapped_column(String(64))
+    wa_contact_id: Mapped[int] = mapped_column(ForeignKey("wa_contact.id"), index=True)
+    crm_person_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    starting_template: Mapped[str | None] = mapped_column(String(200))
+    last_message_status: Mapped[str | None] = mapped_column(String(16))
+    assigned_user: Mapped[str | None] = mapped_column(String(100))
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the number matches more than one CRM record: we guess nothing.
+    association_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_conversation_contact_status", "wa_contact_id", "status"),)
+
+
+class Message(Base):
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    wamid: Mapped[str | None] = mapped_column(String(200), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(Text)
+    media_id: Mapped[str | None] = mapped_column(String(200))
+    media_mime: Mapped[str | None] = mapped_column(String(100))
+    media_filename: Mapped[str | None] = mapped_column(String(300))
+    media_sha256: Mapped[str | None] = mapped_column(String(100))
+    reply_to_wamid: Mapped[str | None] = mapped_column(String(200))
+    reaction: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    author: Mapped[str | None] = mapped_column(String(100))
+    template_name: Mapped[str | None] = mapped_column(String(200))
+    template_params: Mapped[dict | None] = mapped_column(JSONType)
+    pricing: Mapped[dict | None] = mapped_column(JSONType)
+    crm_comment_id: Mapped[str | None] = mapped_column(String(64))
+    # The item as Meta sent it: unknown fields and types are kept, never dropped.
+    raw: Mapped[dict | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingStatus(Base):
+    """A status webhook for a wamid we do not know yet (it raced the send response)."""
+
+    __tablename__ = "pending_status"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    wamid: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,63 @@
+"""The worker side of the intake: apply one customer's items of one stored webhook."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, parse_envelope
+from wasb.inbound.intake import PROCESS_TASK
+from wasb.inbound.messages import Inbound, receive_message
+from wasb.inbound.statuses import receive_status
+from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
+from wasb.jobs.queue import Task
+from wasb.settings.service import load_settings
+from wasb.store.base import utcnow
+from wasb.templates.webhooks import receive_template_event
+
+log = logging.getLogger(__name__)
+
+
+def process_customer_items(app: Any, session: Session, payload: dict) -> None:
+    event = session.get(InboundEvent, payload["event_id"])
+    if event is None:
+        raise LookupError(f"inbound event {payload['event_id']} does not exist")
+    items = [i for i in parse_envelope(orjson.loads(event.body)) if i.lock == payload["lock"]]
+    ctx = Inbound(session=session, crm=app.crm(session), config=app.config,
+                  settings=load_settings(session, app.config))
+    for item in items:
+        if item.kind == MESSAGE:
+            receive_message(ctx, item)
+        elif item.kind == STATUS:
+            receive_status(session, item)
+        elif item.kind == TEMPLATE:
+            receive_template_event(session, item)
+        else:
+            log.info("event %s: kept %s change without processing", event.id, item.field_name or "unknown")
+    _job_done(session, event.id)
+
+
+def _job_done(session: Session, event_id: int) -> None:
+    session.execute(update(InboundEvent).where(InboundEvent.id == event_id)
+                    .values(pending_jobs=InboundEvent.pending_jobs - 1))
+    session.execute(update(InboundEvent).where(InboundEvent.id == event_id, InboundEvent.pending_jobs <= 0,
+                                               InboundEvent.state == PENDING)
+                    .values(state=PROCESSED, processed_at=utcnow()))
+
+
+def give_up(app: Any, session: Session, payload: dict, error: str) -> None:
+    last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+    session.execute(update(InboundEvent).where(InboundEvent.id == payload["event_id"])
+                    .values(state=FAILED, error=f"customer {payload['lock']}: {last_line}"))
+
+
+PROCESS = Task(
+    name=PROCESS_TASK,
+    run=process_customer_items,
+    max_attempts=8,
+    batchable=lambda app: app.crm_is_local,
+    on_give_up=give_up,
+)

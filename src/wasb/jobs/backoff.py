@@ -1,0 +1,10 @@
+"""Capped exponential backoff with full jitter."""
+from __future__ import annotations
+
+import random
+
+
+def backoff_seconds(attempt: int, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None) -> float:
+    """Delay before attempt `attempt + 1`; `attempt` counts the failures so far (>= 1)."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return (rng or random).uniform(ceiling / 2, ceiling)

@@ -1,0 +1,66 @@
+"""The JobQueue interface and its embedded engine.
+
+`enqueue` writes into the caller's session, so a job exists if and only if the
+transaction that asked for it commits (no lost or phantom jobs).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable, Protocol
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from wasb.jobs.tables import Job
+from wasb.store.engine import after_commit
+from wasb.store.base import utcnow
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    run: Callable[..., None]  # (app, session, payload) -> None
+    max_attempts: int = 8
+    # Pure database work can share one transaction with other jobs of a batch;
+    # work that calls out (Meta, an external CRM) must commit on its own.
+    batchable: Callable[[Any], bool] = lambda app: False
+    # Called in a fresh transaction after the last attempt failed.
+    on_give_up: Callable[..., None] | None = None
+
+
+class JobQueue(Protocol):
+    def enqueue(self, session: Session, task: str, payload: dict, *, lock: str | None = None,
+                ref: str | None = None, delay_seconds: float = 0, max_attempts: int | None = None) -> None: ...
+
+    def enqueue_many(self, session: Session, jobs: list[dict]) -> None: ...
+
+
+class EmbeddedQueue:
+    def __init__(self, tasks: dict[str, Task], wake: Callable[[], None] | None = None):
+        self.tasks = tasks
+        self._wake = wake or (lambda: None)
+
+    def _row(self, task: str, payload: dict, lock: str | None, ref: str | None,
+             delay_seconds: float, max_attempts: int | None) -> dict:
+        if task not in self.tasks:
+            raise KeyError(f"unknown task {task!r}")
+        now = utcnow()
+        return {
+            "task": task, "payload": payload, "lock_key": lock, "ref": ref, "status": "todo",
+            "attempts": 0, "max_attempts": max_attempts or self.tasks[task].max_attempts,
+            "scheduled_at": now + timedelta(seconds=delay_seconds), "created_at": now,
+        }
+
+    def enqueue(self, session: Session, task: str, payload: dict, *, lock: str | None = None,
+                ref: str | None = None, delay_seconds: float = 0, max_attempts: int | None = None) -> None:
+        session.execute(insert(Job), [self._row(task, payload, lock, ref, delay_seconds, max_attempts)])
+        after_commit(session, self._wake)
+
+    def enqueue_many(self, session: Session, jobs: list[dict]) -> None:
+        if not jobs:
+            return
+        rows = [self._row(j["task"], j["payload"], j.get("lock"), j.get("ref"), j.get("delay_seconds", 0),
+                          j.get("max_attempts")) for j in jobs]
+        session.execute(insert(Job), rows)
+        after_commit(session, self._wake)

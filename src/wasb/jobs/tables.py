@@ -1,0 +1,41 @@
+"""The embedded engine's job table (the queue lives in the service database)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wasb.store.base import Base, JSONType, UTCDateTime, utcnow
+
+TODO = "todo"
+DOING = "doing"
+FAILED = "failed"
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Job(Base):
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    task: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Jobs with the same lock key run one at a time, in enqueue order.
+    lock_key: Mapped[str | None] = mapped_column(String(300))
+    # What the job works for (e.g. "event:12"), to find and retry it.
+    ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TODO)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index("ix_job_status_scheduled", "status", "scheduled_at"),
+        Index("ix_job_lock_key_id", "lock_key", "id"),
+    )

@@ -1,0 +1,195 @@
+"""The embedded engine's dispatcher: claims due jobs and runs them in a thread.
+
+Per-lock order: a job is due only when no earlier job with the same lock key is
+still waiting or running, so one customer's events run one at a time, in arrival
+order, while different customers' run side by side. On PostgreSQL the claim uses
+SKIP LOCKED, so several worker processes can share the table.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy.orm import Session, aliased
+
+from wasb.jobs.backoff import backoff_seconds
+from wasb.jobs.queue import Task
+from wasb.jobs.tables import DOING, FAILED, TODO, Job
+from wasb.store.base import utcnow
+from wasb.store.engine import Database
+
+log = logging.getLogger(__name__)
+
+STALLED_AFTER = timedelta(minutes=15)
+
+
+@dataclass
+class Claimed:
+    id: int
+    task: str
+    payload: dict
+    attempts: int
+    max_attempts: int
+
+
+class Worker:
+    def __init__(self, app: Any, db: Database, tasks: dict[str, Task], *, poll_seconds: float = 0.2,
+                 batch_size: int = 64, name: str | None = None):
+        self.app = app
+        self.db = db
+        self.tasks = tasks
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.name = name or f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self.recover_stalled(everything=self.db.dialect == "sqlite")
+        self._thread = threading.Thread(target=self._loop, name="wasb-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("worker loop error")
+                ran = 0
+            if not ran:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    # --- claiming ----------------------------------------------------------
+    def recover_stalled(self, everything: bool = False) -> int:
+        """Jobs left `doing` by a process that died go back to the queue.
+
+        With SQLite only one process runs a worker, so at start-up every `doing`
+        job is an orphan; elsewhere only those running for longer than is sane.
+        """
+        cond = Job.status == DOING
+        if not everything:
+            cond = and_(cond, Job.started_at < utcnow() - STALLED_AFTER)
+        with self.db.sessions() as s, s.begin():
+            result = s.execute(update(Job).where(cond).values(status=TODO, worker=None))
+            return result.rowcount or 0
+
+    def claim(self, limit: int) -> list[Claimed]:
+        now = utcnow()
+        earlier = aliased(Job)
+        blocked = exists().where(
+            earlier.lock_key == Job.lock_key, earlier.id < Job.id, earlier.status.in_((TODO, DOING))
+        )
+        query = (
+            select(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
+            .where(Job.status == TODO, Job.scheduled_at <= now, (Job.lock_key.is_(None)) | ~blocked)
+            .order_by(Job.id)
+            .limit(limit)
+        )
+        if self.db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=Job)
+        with self.db.sessions() as s, s.begin():
+            rows = s.execute(query).all()
+            if not rows:
+                return []
+            ids = [r.id for r in rows]
+            s.execute(update(Job).where(Job.id.in_(ids)).values(
+                status=DOING, started_at=now, worker=self.name, attempts=Job.attempts + 1))
+        return [Claimed(r.id, r.task, r.payload, r.attempts + 1, r.max_attempts) for r in rows]
+
+    # --- running -----------------------------------------------------------
+    def run_once(self) -> int:
+        jobs = self.claim(self.batch_size)
+        if not jobs:
+            return 0
+        batch = [j for j in jobs if self._batchable(j)]
+        alone = [j for j in jobs if not self._batchable(j)]
+        if batch:
+            self._run_batch(batch)
+        for job in alone:
+            self._run_alone(job)
+        return len(jobs)
+
+    def _batchable(self, job: Claimed) -> bool:
+        task = self.tasks.get(job.task)
+        return bool(task and task.batchable(self.app))
+
+    def _run_batch(self, jobs: list[Claimed]) -> None:
+        """Run pure-database jobs in one transaction, each inside a savepoint.
+
+        One commit (one fsync) for the batch instead of one per job; a job that
+        raises is rolled back to its savepoint alone and handled as a failure.
+        """
+        failures: list[tuple[Claimed, str]] = []
+        with self.db.sessions() as s, s.begin():
+            for job in jobs:
+                try:
+                    with s.begin_nested():
+                        self.tasks[job.task].run(self.app, s, job.payload)
+                except Exception:
+                    failures.append((job, traceback.format_exc(limit=5)))
+                    continue
+                s.execute(delete(Job).where(Job.id == job.id))
+        for job, error in failures:
+            self._failed(job, error)
+
+    def _run_alone(self, job: Claimed) -> None:
+        task = self.tasks.get(job.task)
+        try:
+            if task is None:
+                raise LookupError(f"no task named {job.task!r} in this process")
+            with self.db.sessions() as s, s.begin():
+                task.run(self.app, s, job.payload)
+                s.execute(delete(Job).where(Job.id == job.id))
+        except Exception:
+            self._failed(job, traceback.format_exc(limit=5))
+
+    def _failed(self, job: Claimed, error: str) -> None:
+        log.warning("job %s (%s) attempt %s/%s failed: %s", job.id, job.task, job.attempts, job.max_attempts,
+                    error.strip().splitlines()[-1] if error.strip() else error)
+        task = self.tasks.get(job.task)
+        with self.db.sessions() as s, s.begin():
+            if job.attempts >= job.max_attempts:
+                s.execute(update(Job).where(Job.id == job.id).values(status=FAILED, last_error=error))
+                if task and task.on_give_up:
+                    task.on_give_up(self.app, s, job.payload, error)
+            else:
+                delay = backoff_seconds(job.attempts)
+                s.execute(update(Job).where(Job.id == job.id).values(
+                    status=TODO, last_error=error, worker=None,
+                    scheduled_at=utcnow() + timedelta(seconds=delay)))
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Run until nothing is due (tests and CLI); True when the queue is idle."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.run_once():
+                return True
+        return False
+
+
+def retry_jobs(session: Session, ref: str) -> int:
+    """Put a record's failed jobs back in the queue with fresh attempts."""
+    result = session.execute(update(Job).where(Job.ref == ref, Job.status == FAILED).values(
+        status=TODO, attempts=0, scheduled_at=utcnow(), worker=None))
+    return result.rowcount or 0

@@ -1,0 +1,23 @@
+"""Alembic environment: the URL comes from wasb.store.migrate, the metadata from every feature."""
+from __future__ import annotations
+
+from alembic import context
+
+from wasb.store.engine import make_engine
+from wasb.store.schema import metadata
+
+config = context.config
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    engine = make_engine(url, immediate=False)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata,
+                          render_as_batch=connection.dialect.name == "sqlite")
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()

@@ -1,0 +1,22 @@
+"""CRM records created from WASB: the mobile is read in any writing and written with the
+configured prefix, so matching works whatever the agent typed."""
+from __future__ import annotations
+
+from wasb.config import Config
+from wasb.crm.port import CRM, NewPerson, Person, PersonKind
+from wasb.domain.phones import to_e164, with_prefix
+from wasb.settings.service import AdminSettings
+
+
+def create_person(crm: CRM, config: Config, settings: AdminSettings, *, kind: PersonKind, name: str,
+                  mobile: str | None, email: str | None = None, company: str | None = None,
+                  assigned_user: str | None = None) -> Person:
+    """Raises InvalidPhone for an unreadable number and DuplicateMobile when it is taken."""
+    written = with_prefix(to_e164(mobile, config.default_country), settings.phone_prefix) if mobile else None
+    return crm.create_person(NewPerson(kind=kind, name=name.strip(), mobile=written, email=email or None,
+                                       company=company or None,
+                                       assigned_user=assigned_user or settings.reference_user or None))
+
+
+def find_people(crm: CRM, config: Config, phone: str) -> list[Person]:
+    return crm.find_people_by_phone(to_e164(phone, config.default_country))

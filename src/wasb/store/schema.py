@@ -1,0 +1,14 @@
+"""Every table of the service, for migrations: importing each feature's tables registers them."""
+from __future__ import annotations
+
+import wasb.auth.tables  # noqa: F401
+import wasb.contacts.tables  # noqa: F401
+import wasb.conversations.tables  # noqa: F401
+import wasb.crm.embedded.tables  # noqa: F401
+import wasb.inbound.tables  # noqa: F401
+import wasb.jobs.tables  # noqa: F401
+import wasb.settings.tables  # noqa: F401
+import wasb.templates.tables  # noqa: F401
+from wasb.store.base import Base
+
+metadata = Base.metadata

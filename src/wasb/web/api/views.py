@@ -1,0 +1,54 @@
+"""JSON shapes of the read API (a contract other tools use: add fields, never rename)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import Conversation, Message
+from wasb.crm.port import Comment, Person, Ticket
+from wasb.inbound.tables import InboundEvent
+
+
+def person_view(person: Person) -> dict:
+    return asdict(person)
+
+
+def ticket_view(ticket: Ticket) -> dict:
+    return asdict(ticket)
+
+
+def comment_view(comment: Comment) -> dict:
+    view = asdict(comment)
+    view["author"] = "customer" if comment.customer_name else "agent"
+    return view
+
+
+def message_view(m: Message) -> dict:
+    return {
+        "id": m.id, "wamid": m.wamid, "direction": m.direction, "type": m.type, "body": m.body,
+        "status": m.status, "timestamp": m.timestamp, "error": (
+            {"code": m.error_code, "message": m.error_message} if m.error_code or m.error_message else None),
+        "media": ({"id": m.media_id, "mime_type": m.media_mime, "filename": m.media_filename}
+                  if m.media_id else None),
+        "reply_to": m.reply_to_wamid, "reaction": m.reaction, "author": m.author,
+        "template": m.template_name, "pricing": m.pricing,
+    }
+
+
+def conversation_view(c: Conversation, contact: WaContact | None = None) -> dict:
+    view = {
+        "id": c.id, "name": c.name, "status": c.status, "phone_number_id": c.phone_number_id,
+        "person_id": c.crm_person_id, "ticket_id": c.ticket_id, "started_at": c.started_at,
+        "closed_at": c.closed_at, "last_message_at": c.last_message_at, "last_inbound_at": c.last_inbound_at,
+        "starting_template": c.starting_template, "last_message_status": c.last_message_status,
+        "assigned_user": c.assigned_user, "unread": c.unread, "association_error": c.association_error,
+    }
+    if contact is not None:
+        view["contact"] = {"id": contact.id, "wa_id": contact.wa_id, "user_id": contact.user_id,
+                           "phone": contact.phone_e164, "profile_name": contact.profile_name}
+    return view
+
+
+def event_view(e: InboundEvent) -> dict:
+    return {"id": e.id, "received_at": e.received_at, "state": e.state, "processed_at": e.processed_at,
+            "error": e.error, "sha256": e.sha256, "size": len(e.body)}
