@@ -1,0 +1,27 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from wasb.domain.statuses import next_status
+from wasb.domain.window import window_closes_at, window_is_open
+
+
+@pytest.mark.parametrize("current,incoming,expected", [
+    ("sent", "delivered", "delivered"),
+    ("read", "delivered", "read"),
+    ("delivered", "sent", "delivered"),
+    ("sent", "failed", "failed"),
+    ("failed", "read", "failed"),
+    ("queued", "sent", "sent"),
+    ("delivered", "deleted", "delivered"),
+])
+def test_statuses_never_move_backwards_and_failed_is_final(current, incoming, expected):
+    assert next_status(current, incoming) == expected
+
+
+def test_window_is_open_for_24_hours_after_the_last_inbound_message():
+    last = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    assert window_is_open(last, last + timedelta(hours=23, minutes=59))
+    assert not window_is_open(last, last + timedelta(hours=24))
+    assert not window_is_open(None, last)
+    assert window_closes_at(last) == last + timedelta(hours=24)

@@ -1,0 +1,84 @@
+"""The webhook endpoint of a running `wasb serve`, spoken to as Meta does."""
+import httpx
+import orjson
+
+from tests.conftest import fixture_bytes
+from tests.support.server import VERIFY_TOKEN
+
+
+def test_meta_handshake_answers_the_challenge(server):
+    ok = httpx.get(server.url + "/webhooks/whatsapp", params={
+        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    assert ok.status_code == 200 and ok.text == "1158201444"
+    wrong = httpx.get(server.url + "/webhooks/whatsapp", params={
+        "hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
+    assert wrong.status_code == 403
+
+
+def test_wrong_or_missing_signature_is_refused_and_nothing_stored(server):
+    body = fixture_bytes("inbound_text.json")
+    assert server.post_webhook(body, secret="not-the-secret").status_code == 401
+    assert server.post_webhook(body, signature="").status_code == 401
+    assert server.post_webhook(body, signature="sha256=" + "0" * 64).status_code == 401
+    assert server.get("/api/v1/inbound-events") == []
+    assert server.get("/api/v1/conversations") == []
+
+
+def test_a_signature_over_other_bytes_is_refused(server):
+    body = fixture_bytes("inbound_text.json")
+    tampered = body.replace(b"another color", b"a free phone!")
+    from wasb.whatsapp.signature import sign_body
+    from tests.support.server import APP_SECRET
+    assert server.post_webhook(tampered, signature=sign_body(body, APP_SECRET)).status_code == 401
+
+
+def test_a_body_over_5_mb_is_refused_with_413(server):
+    big = b'{"object":"whatsapp_business_account","entry":[],"pad":"' + b"x" * (5 * 1024 * 1024) + b'"}'
+    assert server.post_webhook(big).status_code == 413
+    assert server.get("/api/v1/inbound-events") == []
+
+
+def test_a_signed_garbage_body_is_kept_and_shown_as_failed(server):
+    response = server.post_webhook(b"{not json at all")
+    assert response.status_code == 200
+    (event,) = server.get("/api/v1/inbound-events?state=failed")
+    assert "not valid JSON" in event["error"]
+    assert event["id"] == response.json()["event_id"]
+
+
+def test_signed_json_that_is_not_a_whatsapp_envelope_is_kept_as_failed(server):
+    assert server.post_webhook({"object": "page", "entry": []}).status_code == 200
+    (event,) = server.get("/api/v1/inbound-events?state=failed")
+    assert "not a WhatsApp webhook" in event["error"]
+
+
+def test_the_same_body_delivered_twice_is_stored_and_applied_once(server):
+    body = fixture_bytes("inbound_text.json")
+    first, second = server.post_webhook(body), server.post_webhook(body)
+    assert first.status_code == second.status_code == 200
+    assert first.json()["stored"] is True and second.json()["stored"] is False
+    server.wait_idle()
+    assert len(server.get("/api/v1/inbound-events")) == 1
+    (conversation,) = server.get("/api/v1/conversations")
+    detail = server.get(f"/api/v1/conversations/{conversation['id']}")
+    assert len(detail["messages"]) == 1
+
+
+def test_redelivery_with_other_bytes_does_not_duplicate_the_message(server):
+    body = orjson.loads(fixture_bytes("inbound_text.json"))
+    server.post_webhook(body)
+    body["entry"][0]["changes"][0]["value"]["extra"] = "meta re-serialized it"
+    server.post_webhook(body)
+    server.wait_idle()
+    assert len(server.get("/api/v1/inbound-events?state=processed")) == 2
+    (conversation,) = server.get("/api/v1/conversations")
+    assert len(server.get(f"/api/v1/conversations/{conversation['id']}")["messages"]) == 1
+    (ticket,) = server.get("/api/v1/tickets")
+    assert server.get(f"/api/v1/tickets/{ticket['id']}")["comments"] == []
+
+
+def test_the_read_api_needs_a_token(server):
+    assert httpx.get(server.url + "/api/v1/conversations").status_code == 401
+    assert server.api("GET", "/api/v1/conversations", token="wasb_forged").status_code == 401
+    assert server.api("GET", "/api/v1/settings", token=server.agent_token).status_code == 403
+    assert httpx.get(server.url + "/healthz").json()["status"] == "ok"

@@ -1,0 +1,136 @@
+"""The embedded JobQueue engine on a real database: order per lock, retries, give-up, recovery."""
+import threading
+
+import pytest
+from sqlalchemy import select, update
+
+from wasb.jobs.queue import EmbeddedQueue, Task
+from wasb.jobs.tables import DOING, FAILED, TODO, Job
+from wasb.jobs.worker import Worker, retry_jobs
+from wasb.store.base import utcnow
+from wasb.store.engine import open_database
+
+
+@pytest.fixture
+def db(database_url):
+    database = open_database(database_url)
+    yield database
+    database.dispose()
+
+
+class Recorder:
+    def __init__(self, failures: int = 0):
+        self.calls: list[tuple[str, int]] = []
+        self.failures = failures
+        self.gave_up: list[dict] = []
+        self.lock = threading.Lock()
+
+    def run(self, app, session, payload):
+        with self.lock:
+            self.calls.append((payload["lock"], payload["n"]))
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("CRM is down")
+
+    def give_up(self, app, session, payload, error):
+        self.gave_up.append({"payload": payload, "error": error})
+
+
+def make(db, recorder, batchable=False, max_attempts=3):
+    task = Task("record", recorder.run, max_attempts=max_attempts, batchable=lambda app: batchable,
+                on_give_up=recorder.give_up)
+    tasks = {"record": task}
+    return EmbeddedQueue(tasks), Worker(None, db, tasks, poll_seconds=0.01)
+
+
+def enqueue(db, queue, jobs):
+    with db.sessions() as s, s.begin():
+        for lock, n in jobs:
+            queue.enqueue(s, "record", {"lock": lock, "n": n}, lock=lock, ref=f"ref:{lock}")
+
+
+def make_due(db):
+    with db.sessions() as s, s.begin():
+        s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
+
+
+@pytest.mark.parametrize("batchable", [False, True])
+def test_jobs_of_one_lock_run_in_enqueue_order(db, batchable):
+    recorder = Recorder()
+    queue, worker = make(db, recorder, batchable)
+    enqueue(db, queue, [("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2)])
+    assert worker.drain()
+    assert [n for lock, n in recorder.calls if lock == "a"] == [1, 2, 3]
+    assert [n for lock, n in recorder.calls if lock == "b"] == [1, 2]
+    with db.read_sessions() as s:
+        assert s.scalars(select(Job)).all() == []
+
+
+def test_a_claim_takes_only_the_first_job_of_each_lock(db):
+    queue, worker = make(db, Recorder())
+    enqueue(db, queue, [("a", 1), ("a", 2), ("b", 1)])
+    claimed = worker.claim(10)
+    assert sorted((j.payload["lock"], j.payload["n"]) for j in claimed) == [("a", 1), ("b", 1)]
+    assert worker.claim(10) == []  # a's second job waits while the first is running
+
+
+@pytest.mark.parametrize("batchable", [False, True])
+def test_a_job_that_fails_is_retried_with_backoff_and_then_succeeds(db, batchable):
+    recorder = Recorder(failures=2)
+    queue, worker = make(db, recorder, batchable)
+    enqueue(db, queue, [("a", 1), ("a", 2)])
+    worker.run_once()
+    with db.read_sessions() as s:
+        first = s.scalars(select(Job).order_by(Job.id)).first()
+        assert first.status == TODO and first.attempts == 1 and "CRM is down" in first.last_error
+        assert first.scheduled_at > utcnow()  # backing off
+    assert worker.run_once() == 0  # nothing due: the later job of the lock waits too
+    make_due(db)
+    worker.run_once()
+    make_due(db)
+    worker.drain()
+    assert recorder.calls == [("a", 1), ("a", 1), ("a", 1), ("a", 2)]
+    assert recorder.gave_up == []
+
+
+def test_after_the_last_attempt_the_job_fails_and_can_be_retried(db):
+    recorder = Recorder(failures=3)
+    queue, worker = make(db, recorder, max_attempts=3)
+    enqueue(db, queue, [("a", 1), ("a", 2)])
+    for _ in range(3):
+        worker.run_once()
+        make_due(db)
+    worker.drain()
+    assert len(recorder.gave_up) == 1 and "CRM is down" in recorder.gave_up[0]["error"]
+    with db.read_sessions() as s:
+        (failed,) = s.scalars(select(Job)).all()
+        assert failed.status == FAILED and failed.attempts == 3
+    assert ("a", 2) in recorder.calls  # a failed job no longer holds the customer's queue
+    with db.sessions() as s, s.begin():
+        assert retry_jobs(s, "ref:a") == 1
+    worker.drain()
+    assert recorder.calls[-1] == ("a", 1)
+    with db.read_sessions() as s:
+        assert s.scalars(select(Job)).all() == []
+
+
+def test_jobs_left_running_by_a_dead_process_go_back_to_the_queue(db):
+    recorder = Recorder()
+    queue, worker = make(db, recorder)
+    enqueue(db, queue, [("a", 1)])
+    assert len(worker.claim(10)) == 1  # claimed, then the process "dies"
+    with db.read_sessions() as s:
+        assert s.scalars(select(Job.status)).all() == [DOING]
+    assert worker.recover_stalled(everything=True) == 1
+    worker.drain()
+    assert recorder.calls == [("a", 1)]
+
+
+def test_a_job_enqueued_in_a_rolled_back_transaction_does_not_exist(db):
+    queue, worker = make(db, Recorder())
+    with db.sessions() as s:
+        with s.begin():
+            queue.enqueue(s, "record", {"lock": "a", "n": 1}, lock="a")
+            s.rollback()
+    with db.read_sessions() as s:
+        assert s.scalars(select(Job)).all() == []

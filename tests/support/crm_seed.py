@@ -1,0 +1,34 @@
+"""Direct database reads and set-ups for states the API cannot create yet (until the
+closeConversations job and the templates API land)."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from wasb.conversations.tables import CLOSED, Conversation
+from wasb.store.base import utcnow
+from wasb.store.engine import open_database
+from wasb.templates.tables import Template
+
+
+def _db(url):
+    return open_database(url)
+
+
+def close_conversation(url: str, conversation_id: int) -> None:
+    db = _db(url)
+    try:
+        with db.sessions() as s, s.begin():
+            s.execute(update(Conversation).where(Conversation.id == conversation_id)
+                      .values(status=CLOSED, closed_at=utcnow()))
+    finally:
+        db.dispose()
+
+
+def templates(url: str) -> list[dict]:
+    db = _db(url)
+    try:
+        with db.read_sessions() as s:
+            return [{"meta_id": t.meta_id, "name": t.name, "language": t.language, "status": t.status,
+                     "category": t.category, "quality": t.quality} for t in s.scalars(select(Template))]
+    finally:
+        db.dispose()

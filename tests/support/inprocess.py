@@ -1,0 +1,61 @@
+"""The real app served by uvicorn in a thread, for tests that need to reach inside it
+(e.g. to make the CRM fail on purpose). Still real HTTP."""
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import uvicorn
+from sqlalchemy import update
+
+from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID, free_port
+from wasb.bootstrap import App, build_app
+from wasb.config import Config
+from wasb.jobs.tables import TODO, Job
+from wasb.store.base import utcnow
+from wasb.web.app import create_app
+
+
+def test_config(database_url: str, tmp_path, **overrides) -> Config:
+    return Config(database_url=database_url, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
+                  access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID, waba_id=WABA_ID,
+                  media_dir=tmp_path / "media", worker_poll_seconds=0.05, _env_file=None, **overrides)
+
+
+class InProcessServer:
+    def __init__(self, app: App):
+        self.app = app
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=self.port,
+                                                    log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "InProcessServer":
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("in-process server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+    def time_passes(self) -> None:
+        """Make every waiting retry due now, as if its backoff had elapsed."""
+        with self.app.db.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
+        self.app.worker.wake()
+
+
+def start_in_process(database_url: str, tmp_path, **overrides) -> InProcessServer:
+    return InProcessServer(build_app(test_config(database_url, tmp_path, **overrides))).start()

@@ -1,0 +1,150 @@
+"""A real `wasb serve` process for tests, and a client that speaks to it like Meta and tools do."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import orjson
+
+from wasb.whatsapp.signature import HEADER, sign_body
+
+APP_SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
+ACCESS_TOKEN = "test-access-token"
+PHONE_NUMBER_ID = "106540352242922"
+WABA_ID = "102290129340398"
+ROOT = Path(__file__).resolve().parents[2]
+WASB = str(Path(sys.executable).with_name("wasb"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WASB_")}
+    env.update({
+        "WASB_DATABASE_URL": database_url, "WASB_APP_SECRET": APP_SECRET, "WASB_VERIFY_TOKEN": VERIFY_TOKEN,
+        "WASB_ACCESS_TOKEN": ACCESS_TOKEN, "WASB_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WASB_WABA_ID": WABA_ID,
+        "WASB_MEDIA_DIR": str(workdir / "media"), "WASB_WORKER_POLL_SECONDS": "0.05",
+    })
+    env.update(extra)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([WASB, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60,
+                          cwd=env.get("WASB_MEDIA_DIR", "."))
+
+
+def make_tokens(database_url: str) -> tuple[str, str]:
+    """An admin and an agent API token, written straight into the (migrated) database."""
+    from wasb.auth.service import create_token
+    from wasb.store.engine import open_database
+
+    db = open_database(database_url)
+    try:
+        with db.sessions() as session, session.begin():
+            return create_token(session, "tests", is_admin=True), create_token(session, "agent-tool")
+    finally:
+        db.dispose()
+
+
+@dataclass
+class WasbServer:
+    database_url: str
+    workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen | None = None
+    admin_token: str = ""
+    agent_token: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return base_env(self.database_url, self.workdir, **self.extra_env)
+
+    def start(self) -> "WasbServer":
+        (self.workdir / "media").mkdir(parents=True, exist_ok=True)
+        if not self.admin_token:
+            self.admin_token, self.agent_token = make_tokens(self.database_url)
+        self.port = self.port or free_port()
+        self.log = open(self.workdir / f"server-{self.port}.log", "ab")
+        self.process = subprocess.Popen([WASB, "serve", "--port", str(self.port)], env=self.env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"wasb serve exited: {self.read_log()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("wasb serve did not answer /healthz in 30 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def kill(self) -> None:
+        """Die like a crash: no shutdown hooks."""
+        if self.process:
+            self.process.kill()
+            self.process.wait(5)
+
+    def read_log(self) -> str:
+        path = self.workdir / f"server-{self.port}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # --- talking to it -------------------------------------------------------
+    def post_webhook(self, body: bytes | dict, *, secret: str = APP_SECRET, signature: str | None = None,
+                     headers: dict | None = None) -> httpx.Response:
+        raw = body if isinstance(body, bytes) else orjson.dumps(body)
+        sig = signature if signature is not None else sign_body(raw, secret)
+        all_headers = {"Content-Type": "application/json", **({HEADER: sig} if sig else {}), **(headers or {})}
+        return httpx.post(self.url + "/webhooks/whatsapp", content=raw, headers=all_headers, timeout=30)
+
+    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.admin_token}", **kwargs.pop("headers", {})}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        response = self.api("GET", path, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+    def wait_idle(self, timeout: float = 20) -> None:
+        """Every stored event has been processed or has failed."""
+        self.wait_until(lambda: not self.get("/api/v1/inbound-events?state=pending"), timeout, "pending events")
