@@ -482,7 +482,7 @@ class FakeServer:
 
     def start(self) -> None:
         config = uvicorn.Config(make_app(self.crm), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
+                                lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()

@@ -68,9 +68,8 @@ def quote_time(value: datetime | str) -> Literal:
         text = value.strftime("%Y-%m-%d %H:%M:%S")
     else:
         text = value
-    if not isinstance(text, str) or not _CRM_TIME.match(text):
+    if not is_crm_time(text):  # 2025-02-31 is refused too
         raise VTQLValueError(f"not a CRM time: {value!r}")
-    datetime.strptime(text, "%Y-%m-%d %H:%M:%S")  # 2025-02-31 is refused too
     return quote(text)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from typing import Any
 
@@ -29,6 +30,22 @@ import httpx
 from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
 
 log = logging.getLogger(__name__)
+
+
+class _RedactSessions(logging.Filter):
+    """httpx logs every request URL at INFO, and reads must carry the session name in
+    the query string: blank it out before any handler sees it."""
+
+    _SECRET = re.compile(r"(sessionName|accessKey)=[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "sessionName=" in message or "accessKey=" in message:
+            record.msg, record.args = self._SECRET.sub(r"\1=***", message), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactSessions())
 
 READ_OPERATIONS = frozenset({"getchallenge", "query", "retrieve", "describe", "listtypes"})
 WRITE_OPERATIONS = frozenset({"login", "create", "update", "revise", "delete"})
