@@ -49,3 +49,11 @@ def test_id_prefixes_come_from_describe_not_from_constants(renumbered_crm):
     assert lead.id.startswith("42x") and lead.kind == "lead"
     assert crm.get_person(lead.id).name == "Anna"
     assert crm.find_people_by_phone("+393331234567")[0].kind == "lead"
+
+
+def test_check_notices_a_vtenext_user_blind_to_public_comments(webservice, fake_crm):
+    if fake_crm.flavour != "vtenext":
+        pytest.skip("vtiger has no per-user visibility of comments")
+    fake_crm.records["Users"][1]["receive_public_talks"] = "0"
+    report = check(webservice)
+    assert any("receive public talks" in m for m in report.missing)

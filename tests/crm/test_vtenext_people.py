@@ -118,3 +118,15 @@ def test_a_change_after_the_cursor_is_reported_again(crm, fake_crm):
     again = crm.people_modified_since(page.cursor)
     assert [p.id for p in again.items] == [contact]
     assert again.items[0].modified_at.isoformat() == "2025-02-27T10:00:05+01:00"  # the CRM's zone
+
+
+def test_a_cursor_from_a_utc_time_is_written_in_the_crm_zone(crm, fake_crm):
+    from datetime import datetime, timezone
+
+    fake_crm.set_time("2025-02-27 09:59:59")
+    fake_crm.insert("Contacts", lastname="Before", mobile="1")
+    fake_crm.set_time("2025-02-27 10:00:00")
+    after = fake_crm.insert("Contacts", lastname="After", mobile="2")
+    cursor = crm.cursor_at(datetime(2025, 2, 27, 9, 0, 0, tzinfo=timezone.utc))  # 10:00 in Rome
+    assert cursor == "2025-02-27 10:00:00|"
+    assert [p.id for p in crm.people_modified_since(cursor).items] == [after]

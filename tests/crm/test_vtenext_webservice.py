@@ -6,7 +6,7 @@ import pytest
 
 from tests.fakes.vtenext_fake import ACCESS_KEY
 from wasb.crm.port import CRMAuthError, CRMUnavailable
-from wasb.crm.vtenext import Webservice, WebserviceError
+from wasb.crm.vtenext import Webservice
 
 
 def test_logs_in_with_the_challenge_and_md5_key(webservice, fake_crm):

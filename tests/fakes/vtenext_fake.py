@@ -111,7 +111,7 @@ def module_fields(flavour: str) -> dict[str, list[dict]]:
         "HelpDesk": helpdesk,
         "ModComments": comments,
         "Users": [_field("user_name", "string", True), _field("first_name"), _field("last_name", "string", True),
-                  _field("status", "string")],
+                  _field("status", "string")] + ([] if vtiger else [_field("receive_public_talks", "boolean")]),
         "Documents": [_field("notes_title", "string", True), _field("filename", "file"), _field("filetype"),
                       _field("filesize", "integer"), _field("filelocationtype"), owner, *times],
     }
@@ -173,6 +173,8 @@ class FakeCRM:
         self.users[user_name] = User(uid, user_name, access_key, first, last)
         self.records["Users"][crmid] = {"id": uid, "user_name": user_name, "first_name": first,
                                         "last_name": last, "status": "Active"}
+        if self.flavour == "vtenext":
+            self.records["Users"][crmid]["receive_public_talks"] = "1"
         return uid
 
     def now(self) -> str:

@@ -205,6 +205,12 @@ class VtenextCRM:
         found.sort(key=lambda p: (p.name.casefold(), p.id))
         return found[offset : offset + limit]
 
+    def cursor_at(self, when: datetime) -> str:
+        """A change cursor starting at `when` (e.g. now minus the sync time window),
+        written in the CRM's zone as its modifiedtime values are."""
+        local = when.astimezone(self.zone) if when.tzinfo else when
+        return changes.Cursor(local.strftime("%Y-%m-%d %H:%M:%S")).encode()
+
     def people_modified_since(self, cursor: str | None, limit: int = 100) -> Page:
         cur = changes.decode(cursor)
         feeds = [self._people_feed(module, cur) for module in PEOPLE_MODULES]
@@ -568,9 +574,13 @@ class VtenextCRM:
         if not written:
             return row
         stored = self.ws.retrieve(row["id"])
-        self._astral_ok = all(stored.get(f) == sent[f] for f in written)
-        if self._astral_ok:
+        if all(stored.get(f) == sent[f] for f in written):
+            self._astral_ok = True
             return stored
+        mangled = [f for f in written if str(stored.get(f) or "").count("?") > sent[f].count("?")]
+        if not mangled:
+            return stored  # changed for another reason: no verdict, look again next time
+        self._astral_ok = False
         log.warning("the CRM cannot store emoji (they come back as '????'): writing them as :names: from now on")
         return self.ws.revise({"id": row["id"], **{f: readable(sent[f]) for f in written}})
 

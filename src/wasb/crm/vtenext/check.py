@@ -109,6 +109,13 @@ def check(
                 "vtiger runs its 'comment added' e-mail workflows for API comments: the customer may "
                 "get an e-mail per WhatsApp message unless those workflows are turned off"
             )
+    users = modules.get("Users")
+    if users and users.has("receive_public_talks"):
+        # vtenext: a user without it does not see other users' public comments, so
+        # the poll for agent comments would find nothing.
+        me = webservice.retrieve(report.user_id)
+        if str(me.get("receive_public_talks", "")) not in ("1", "on", "true"):
+            report.missing.append(f"user {webservice.username}: 'receive public talks' is off (agents' comments are invisible to it)")
     if "Documents" in modules:
         report.notes.append("documents: the webservice gives no file contents; attachments come from WASB")
     return report
