@@ -67,15 +67,15 @@ def test_select_pages_with_offset_and_never_asks_more_than_100_rows():
         vtql.select("Leads", limit=101)
 
 
-def test_a_name_with_a_quote_is_stored_and_found(crm):
-    crm.create_person(NewPerson(kind="contact", name="O'Brien", mobile="+353 85 123 4567"))
-    crm.create_person(NewPerson(kind="contact", name="Smith", mobile="+353 85 765 4321"))
-    found = crm.search_people("O'Brien")
+def test_a_name_with_a_quote_is_stored_and_found(vtenext_crm):
+    vtenext_crm.create_person(NewPerson(kind="contact", name="O'Brien", mobile="+353 85 123 4567"))
+    vtenext_crm.create_person(NewPerson(kind="contact", name="Smith", mobile="+353 85 765 4321"))
+    found = vtenext_crm.search_people("O'Brien")
     assert [p.name for p in found] == ["O'Brien"]
 
 
-def test_an_injection_in_a_search_matches_nothing_instead_of_everything(crm, fake_crm):
-    crm.create_person(NewPerson(kind="contact", name="Smith", mobile="+353 85 765 4321"))
-    assert crm.search_people("x' OR '1'='1") == []
-    assert crm.search_people("'; SELECT * FROM Users;") == []
-    assert any("'%x'' OR ''1''=''1%'" in q for q in fake_crm.queries)
+def test_an_injection_in_a_search_matches_nothing_instead_of_everything(vtenext_crm, vtenext_fake):
+    vtenext_crm.create_person(NewPerson(kind="contact", name="Smith", mobile="+353 85 765 4321"))
+    assert vtenext_crm.search_people("x' OR '1'='1") == []
+    assert vtenext_crm.search_people("'; SELECT * FROM Users;") == []
+    assert any("'%x'' OR ''1''=''1%'" in q for q in vtenext_fake.queries)

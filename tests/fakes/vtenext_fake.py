@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -509,8 +510,6 @@ def _free_port() -> int:
 
 # --- pytest fixtures (re-exported by the conftest files that want them) ----------------
 
-import pytest  # noqa: E402
-
 
 @pytest.fixture(params=["vtenext", "vtiger"])
 def vtenext_server(request):
@@ -522,5 +521,5 @@ def vtenext_server(request):
 
 
 @pytest.fixture
-def fake_crm(vtenext_server) -> FakeCRM:
+def vtenext_fake(vtenext_server) -> FakeCRM:
     return vtenext_server.crm
