@@ -1,0 +1,99 @@
+"""What an installation offers, read from `describe`: modules, fields, id prefixes.
+
+Id prefixes differ between installations (vtenext Leads are `2x..`, vtiger's `10x..`),
+and so do the fields (vtiger tickets have `contact_id`; vtenext comments have
+`visibility_comm`). Nothing here is hard-coded: each module is described once, on
+first use, and kept for the life of the process.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from wasb.crm.port import CRMError
+from wasb.crm.vtenext.webservice import Webservice, WebserviceError
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: str
+    mandatory: bool = False
+    refers_to: tuple[str, ...] = ()
+    picklist: tuple[str, ...] = ()
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    name: str
+    id_prefix: str
+    fields: dict[str, FieldInfo] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.fields
+
+    def refers_to(self, name: str) -> tuple[str, ...]:
+        info = self.fields.get(name)
+        return info.refers_to if info else ()
+
+    def picklist(self, name: str) -> tuple[str, ...]:
+        info = self.fields.get(name)
+        return info.picklist if info else ()
+
+
+def parse_describe(result: dict) -> ModuleInfo:
+    fields = {}
+    for raw in result.get("fields") or []:
+        ftype = raw.get("type") or {}
+        picklist = tuple(
+            str(v.get("value")) for v in ftype.get("picklistValues") or [] if isinstance(v, dict)
+        )
+        fields[raw["name"]] = FieldInfo(
+            name=raw["name"],
+            type=str(ftype.get("name", "")),
+            mandatory=bool(raw.get("mandatory")),
+            refers_to=tuple(ftype.get("refersTo") or ()),
+            picklist=picklist,
+            default=str(raw.get("default") or ftype.get("defaultValue") or ""),
+        )
+    return ModuleInfo(name=result["name"], id_prefix=str(result["idPrefix"]), fields=fields)
+
+
+class Schema:
+    """The described modules of one CRM, cached; safe to share between threads."""
+
+    def __init__(self, webservice: Webservice):
+        self._ws = webservice
+        self._modules: dict[str, ModuleInfo] = {}
+        self._lock = threading.Lock()
+
+    def module(self, name: str) -> ModuleInfo:
+        with self._lock:
+            cached = self._modules.get(name)
+        if cached is not None:
+            return cached
+        try:
+            info = parse_describe(self._ws.describe(name))
+        except WebserviceError as exc:
+            raise CRMError(f"the CRM has no usable module {name} ({exc.code}: {exc.message})") from exc
+        with self._lock:
+            self._modules[name] = info
+        return info
+
+    def module_of(self, record_id: str, candidates: tuple[str, ...]) -> str | None:
+        """Which of `candidates` an id belongs to, by its prefix."""
+        prefix = record_id.split("x", 1)[0]
+        for name in candidates:
+            if self.module(name).id_prefix == prefix:
+                return name
+        return None
+
+    def flavour(self) -> str:
+        """`vtenext` or `vtiger`, told apart by what they describe (not by a version
+        string): vtenext comments carry `visibility_comm`, vtiger tickets `contact_id`."""
+        if self.module("ModComments").has("visibility_comm"):
+            return "vtenext"
+        if self.module("HelpDesk").has("contact_id"):
+            return "vtiger"
+        return "vtenext"

@@ -1,0 +1,59 @@
+"""`wasb vtenext_crm check` and what the adapter reads from `describe` instead of assuming."""
+import pytest
+
+from tests.fakes.vtenext_fake import ACCESS_KEY, FakeCRM, FakeServer
+from wasb.crm.port import NewPerson
+from wasb.crm.vtenext import VtenextCRM, Webservice, check
+
+
+def test_check_reports_prefixes_flavour_phone_fields_and_statuses(vtenext_webservice, vtenext_fake):
+    report = check(vtenext_webservice)
+    assert report.ok, report.missing
+    assert report.flavour == vtenext_fake.flavour
+    assert report.id_prefixes["HelpDesk"] == vtenext_fake.prefixes["HelpDesk"]
+    assert report.phone_fields == {"Leads": ["mobile"], "Contacts": ["mobile"], "Accounts": ["phone"]}
+    assert "Wait For Response" in report.ticket_statuses
+    assert ("Leads" in report.ticket_parents) == (vtenext_fake.flavour == "vtenext")
+    assert report.lines()[-1] == "OK"
+
+
+def test_check_names_what_is_missing(vtenext_webservice, vtenext_fake):
+    report = check(vtenext_webservice, phone_fields={"account": ["mobile"]},
+                   statuses=("Open", "Answered by customer", "Closed"))
+    assert "phone field Accounts.mobile" in report.missing
+    assert ("ticket status value 'Answered by customer'" in report.missing) == (vtenext_fake.flavour == "vtiger")
+    assert report.lines()[-1] == "NOT READY"
+
+
+def test_check_reports_refused_credentials_without_raising(vtenext_server, vtenext_fake):
+    report = check(Webservice(vtenext_server.url, "admin", "WrongKeyWrongKey", timeout=5))
+    assert not report.ok
+    assert "INVALID_USER_CREDENTIALS" in report.missing[0]
+    assert vtenext_fake.login_attempts == 2
+
+
+@pytest.fixture
+def renumbered_crm():
+    fake = FakeCRM(flavour="vtenext")
+    fake.prefixes = {**fake.prefixes, "Leads": "42", "HelpDesk": "77"}
+    fake.module_by_prefix = {p: m for m, p in fake.prefixes.items()}
+    server = FakeServer(fake)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_id_prefixes_come_from_describe_not_from_constants(renumbered_crm):
+    vtenext_crm = VtenextCRM(Webservice(renumbered_crm.url, "admin", ACCESS_KEY, timeout=5))
+    lead = vtenext_crm.create_person(NewPerson(kind="lead", name="Anna", mobile="+393331234567"))
+    assert lead.id.startswith("42x") and lead.kind == "lead"
+    assert vtenext_crm.get_person(lead.id).name == "Anna"
+    assert vtenext_crm.find_people_by_phone("+393331234567")[0].kind == "lead"
+
+
+def test_check_notices_a_vtenext_user_blind_to_public_comments(vtenext_webservice, vtenext_fake):
+    if vtenext_fake.flavour != "vtenext":
+        pytest.skip("vtiger has no per-user visibility of comments")
+    vtenext_fake.records["Users"][1]["receive_public_talks"] = "0"
+    report = check(vtenext_webservice)
+    assert any("receive public talks" in m for m in report.missing)
