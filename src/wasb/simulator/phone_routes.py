@@ -1,0 +1,2 @@
+"""The customer phone page (placeholder)."""
+routes: list = []
