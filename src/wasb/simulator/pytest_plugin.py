@@ -37,13 +37,13 @@ def sim_settings() -> dict[str, Any]:
 def webhook_recorder(sim_settings: dict[str, Any]) -> Iterator[WebhookRecorder]:
     recorder = WebhookRecorder(app_secret=sim_settings["app_secret"])
     with serve(recorder.app()) as url:
-        recorder.url = url + recorder.path  # type: ignore[attr-defined]
+        recorder.url = url + recorder.path
         yield recorder
 
 
 @pytest.fixture(scope="session")
 def simulator_url(sim_settings: dict[str, Any], webhook_recorder: WebhookRecorder) -> Iterator[str]:
-    app = create_app(sim_settings, webhook_url=webhook_recorder.url)  # type: ignore[attr-defined]
+    app = create_app(sim_settings, webhook_url=webhook_recorder.url)
     with serve(app) as url:
         yield url
 

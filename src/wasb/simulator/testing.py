@@ -63,6 +63,7 @@ class WebhookRecorder:
     """A tiny stand-in for the service's webhook endpoint."""
     app_secret: str
     path: str = "/webhooks/whatsapp"
+    url: str = ""  # set once served
     received: list[ReceivedWebhook] = field(default_factory=list)
     # Statuses to answer with before answering 200 again (to test Meta-style retries).
     fail_next: list[int] = field(default_factory=list)
