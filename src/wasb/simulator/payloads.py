@@ -26,6 +26,8 @@ def contact(customer: Customer) -> dict[str, Any]:
         block["wa_id"] = customer.wa_id
     if customer.user_id:
         block["user_id"] = customer.user_id
+    if customer.parent_user_id:
+        block["parent_user_id"] = customer.parent_user_id
     return block
 
 

@@ -344,7 +344,9 @@ class Simulator:
         return None
 
     async def _post_statuses(self, message: Message, customer: Customer, price: dict[str, Any]) -> None:
-        """sent → delivered → read, after the configured delays (or shuffled, or twice)."""
+        """sent → delivered → read after the configured delays, or all at once in a shuffled
+        order when asked. Each status is delivered (with retries) before the next one starts,
+        so the order the service sees is the order chosen here."""
         b = self.behaviour
         steps = [("sent", b.sent_delay), ("delivered", b.delivered_delay)]
         if b.auto_read:
@@ -353,13 +355,13 @@ class Simulator:
             await asyncio.sleep(sum(delay for _, delay in steps))
             self.random.shuffle(steps)
             for name, _ in steps:
-                self._post_status(message, customer, name, price)
+                await self._post_status(message, customer, name, price)
             return
         for name, delay in steps:
             await asyncio.sleep(delay)
-            self._post_status(message, customer, name, price)
+            await self._post_status(message, customer, name, price)
 
-    def _post_status(self, message: Message, customer: Customer, name: str, price: dict[str, Any]) -> None:
+    async def _post_status(self, message: Message, customer: Customer, name: str, price: dict[str, Any]) -> None:
         order = ("accepted", "sent", "delivered", "read")
         if message.status in order and order.index(name) > order.index(message.status):
             message.status = name
@@ -370,9 +372,8 @@ class Simulator:
             display_phone_number=self.settings.display_phone_number,
             graph_version=self.settings.graph_version, price=price,
             conversation_id=hashlib.md5(customer.key.encode()).hexdigest())
-        copies = 2 if self.behaviour.duplicate else 1
-        for _ in range(copies):
-            self.poster.deliver_later(body)
+        for _ in range(2 if self.behaviour.duplicate else 1):
+            await self.poster.deliver(body)
 
     async def _post_failed(self, message: Message, customer: Customer, error: MetaError) -> None:
         await asyncio.sleep(self.behaviour.sent_delay)
@@ -392,7 +393,7 @@ class Simulator:
         for message in list(self.messages.values()):
             if message.direction == "out" and message.customer == customer.key and message.status in ("sent", "delivered"):
                 price = payloads.pricing(message, (message.template or {}).get("category"), True)
-                self._post_status(message, customer, "read", price)
+                self.poster.spawn(self._post_status(message, customer, "read", price))
                 count += 1
         return count
 
@@ -406,6 +407,8 @@ class Simulator:
             raise ValueError(f"type must be one of {', '.join(INBOUND_TYPES)}")
         customer = self.ensure_customer(spec.get("from") or spec.get("wa_id"), spec.get("user_id"),
                                         spec.get("name"))
+        if spec.get("parent_user_id"):
+            customer.parent_user_id = spec["parent_user_id"]
         message = Message(wamid=self.new_wamid(customer.key), direction="in", customer=customer.key,
                           type=kind, timestamp=self.now(), context=spec.get("context"))
         media: Media | None = None

@@ -14,6 +14,7 @@ class Customer:
     name: str
     wa_id: str | None = None
     user_id: str | None = None
+    parent_user_id: str | None = None     # a BSUID shared across linked portfolios ("US.ENT.…")
     last_inbound_at: float | None = None  # simulator clock; opens the 24-hour window
     on_whatsapp: bool = True              # False: messages fail with 131026
 
@@ -23,7 +24,7 @@ class Customer:
 
     def public(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "wa_id": self.wa_id, "user_id": self.user_id,
-                "last_inbound_at": self.last_inbound_at, "on_whatsapp": self.on_whatsapp}
+                "parent_user_id": self.parent_user_id, "last_inbound_at": self.last_inbound_at, "on_whatsapp": self.on_whatsapp}
 
 
 @dataclass
