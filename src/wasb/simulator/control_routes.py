@@ -41,8 +41,15 @@ async def inbound(request: Request) -> Response:
     except (ValueError, orjson.JSONDecodeError) as exc:
         return _bad(exc)
     status = await sim.poster.post(body)
+    # For the phone page: ✓✓ once the service took it, a warning while it refuses.
+    message.status = "delivered" if status == 200 else "retrying"
+    sim.changed()
     if status != 200:
-        sim.poster.deliver_later(body, first_attempt=2)  # and keep trying, like Meta
+        async def keep_trying() -> None:  # like Meta, keep posting the same body
+            delivered = await sim.poster.deliver(body, first_attempt=2)
+            message.status = "delivered" if delivered else "undelivered"
+            sim.changed()
+        sim.poster.spawn(keep_trying())
     return JSONResponse({"wamid": message.wamid, "webhook_status": status, "webhook": body})
 
 

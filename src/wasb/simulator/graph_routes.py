@@ -57,7 +57,7 @@ async def send_message(request: Request) -> Response:
         body: Any = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise MetaError(100, "The request body is not valid JSON.") from None
-    message, customer = await sim.send_message(request.path_params["node"], body, _base_url(request))
+    message, customer = await sim.send_message(request.path_params["node"], body)
     contact: dict[str, Any] = {"input": body.get("to") or body.get("recipient")}
     if customer.wa_id:
         contact["wa_id"] = customer.wa_id

@@ -97,10 +97,10 @@ class Simulator:
 
     def advance(self, seconds: float) -> float:
         self.clock_offset += seconds
-        self._changed()
+        self.changed()
         return self.now()
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
         self.version += 1
 
     # -- auth ----------------------------------------------------------------------------
@@ -144,7 +144,7 @@ class Simulator:
             customer.user_id = customer.user_id or user_id
             if name:
                 customer.name = name
-        self._changed()
+        self.changed()
         return customer
 
     def window_open(self, customer: Customer) -> bool:
@@ -160,7 +160,7 @@ class Simulator:
 
     # -- sending (the service → customer) -------------------------------------------------
 
-    async def send_message(self, phone_number_id: str, body: Any, base_url: str) -> tuple[Message, Customer]:
+    async def send_message(self, phone_number_id: str, body: Any) -> tuple[Message, Customer]:
         """Apply Meta's rules to a `POST /{phone-number-id}/messages` body; raise MetaError or
         accept it (and start its status webhooks)."""
         if phone_number_id != self.settings.phone_number_id:
@@ -183,6 +183,10 @@ class Simulator:
 
         self._check_throughput()
         self._check_pair(customer.key)
+        # Free-form outside the window: refuse before doing any work (like fetching a link).
+        window_closed = kind != "template" and not self.window_open(customer)
+        if window_closed and not self.behaviour.async_errors:
+            raise MetaError(131047)
 
         message = Message(wamid=self.new_wamid(customer.key), direction="out", customer=customer.key,
                           type=kind, timestamp=self.now(), request=body)
@@ -211,7 +215,7 @@ class Simulator:
         else:
             message.text = f"[{kind}]"
 
-        if kind != "template" and not self.window_open(customer):
+        if window_closed:
             deferred = MetaError(131047)
         if deferred is None and not customer.on_whatsapp:
             deferred = MetaError(131026)
@@ -222,7 +226,7 @@ class Simulator:
         self.messages[message.wamid] = message
         if kind == "reaction" and message.context in self.messages:
             self.messages[message.context].reactions["business"] = message.emoji or ""
-        self._changed()
+        self.changed()
         if deferred is not None:
             message.status = "failed"
             message.errors = [deferred.as_webhook_error()]
@@ -365,7 +369,7 @@ class Simulator:
         order = ("accepted", "sent", "delivered", "read")
         if message.status in order and order.index(name) > order.index(message.status):
             message.status = name
-        self._changed()
+        self.changed()
         body = payloads.status(
             message, customer, name, self.now(), waba_id=self.settings.waba_id,
             phone_number_id=self.settings.phone_number_id,
@@ -437,7 +441,7 @@ class Simulator:
             message.filename = media.filename
         customer.last_inbound_at = message.timestamp
         self.messages[message.wamid] = message
-        self._changed()
+        self.changed()
         item = payloads.inbound_message(customer, message, self.settings.display_phone_number, media,
                                         self.media_url(media, base_url) if media else None)
         body = payloads.inbound(self.settings.waba_id, self.settings.phone_number_id,
@@ -514,7 +518,7 @@ class Simulator:
             header_text=spec.get("header_text"), footer_text=spec.get("footer_text"),
             buttons=buttons, id=existing.id if existing else str(secrets.randbelow(9 * 10**15) + 10**15))
         self.templates[(name, language)] = template
-        self._changed()
+        self.changed()
         return template
 
     def template_page(self, limit: int, after: str | None,
@@ -534,7 +538,7 @@ class Simulator:
         event = str(spec.get("event") or "APPROVED").upper()
         if event in ("APPROVED", "REJECTED", "PAUSED", "DISABLED", "PENDING"):
             template.status = event
-        self._changed()
+        self.changed()
         return payloads.template_event(self.settings.waba_id, template.id, template.name,
                                        template.language, template.category, event,
                                        str(spec.get("reason") or "NONE"), self.now(),
