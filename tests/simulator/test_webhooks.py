@@ -225,3 +225,14 @@ def test_reset_forgets_everything(sim, graph_client):
     sim.post("/_sim/reset")
     assert sim.get("/_sim/sent").json() == []
     assert sim.get("/_sim/templates").json() == []
+
+
+def test_statuses_are_batched_into_one_post_when_asked(sim, graph_client, webhook_recorder):
+    sim.post("/_sim/config", json={"batch_window": 0.5}).raise_for_status()
+    sim.post("/_sim/templates", json={"name": "t", "language": "en", "body_text": "x"})
+    wamids = [graph_client.send_template(f"39333000000{n}", "t", "en").wamid for n in range(3)]
+    webhook_recorder.wait_for(lambda _: len(webhook_recorder.statuses()) >= 9)
+    assert sorted(s["id"] for s in webhook_recorder.statuses()) == sorted(wamids * 3)
+    sizes = [len(w.body["entry"][0]["changes"][0]["value"]["statuses"]) for w in webhook_recorder.received]
+    assert max(sizes) > 1
+    assert all(w.signature_valid for w in webhook_recorder.received)

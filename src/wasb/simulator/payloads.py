@@ -4,6 +4,7 @@ Pure functions from the simulator's state to dicts; `delivery` signs and posts t
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from wasb.simulator.state import Customer, Media, Message
@@ -116,6 +117,20 @@ def status(message: Message, customer: Customer, status_name: str, timestamp: fl
         value["contacts"] = [contact(customer)]
     value["statuses"] = [item]
     return envelope(waba_id, value)
+
+
+def merge_statuses(bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several status webhooks of one number as one batched POST (Meta batches up to 1000
+    updates): one change whose `statuses` (and `contacts`, when present) are concatenated."""
+    merged = copy.deepcopy(bodies[0])
+    value = merged["entry"][0]["changes"][0]["value"]
+    for body in bodies[1:]:
+        other = body["entry"][0]["changes"][0]["value"]
+        value.setdefault("statuses", []).extend(other.get("statuses", []))
+        for block in other.get("contacts", []):
+            if block not in value.setdefault("contacts", []):
+                value["contacts"].append(block)
+    return merged
 
 
 def template_event(waba_id: str, template_id: str, name: str, language: str, category: str,

@@ -89,6 +89,8 @@ class Simulator:
         self.random = random.Random()
         self._sent_times: collections.deque[float] = collections.deque()
         self._pair_times: dict[str, collections.deque[float]] = {}
+        self._pending: list[dict[str, Any]] = []  # status webhooks waiting to be batched
+        self._flush_task: asyncio.Task[Any] | None = None
         self.version = 0  # bumped on every change the phone page should redraw for
         self.poster.reset()
 
@@ -377,7 +379,27 @@ class Simulator:
             graph_version=self.settings.graph_version, price=price,
             conversation_id=hashlib.md5(customer.key.encode()).hexdigest())
         for _ in range(2 if self.behaviour.duplicate else 1):
-            await self.poster.deliver(body)
+            if self.behaviour.batch_window > 0:
+                self._batch(body)
+            else:
+                await self.poster.deliver(body)
+
+    def _batch(self, body: dict[str, Any]) -> None:
+        self._pending.append(body)
+        if len(self._pending) >= self.behaviour.batch_max:
+            self._flush()
+        elif self._flush_task is None:
+            self._flush_task = self.poster.spawn(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.behaviour.batch_window)
+        self._flush_task = None
+        self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            self.poster.deliver_later(payloads.merge_statuses(pending))
 
     async def _post_failed(self, message: Message, customer: Customer, error: MetaError) -> None:
         await asyncio.sleep(self.behaviour.sent_delay)

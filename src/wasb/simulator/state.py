@@ -130,12 +130,17 @@ class Behaviour:
     duplicate: bool = False           # post every status webhook twice
     async_errors: bool = False        # 131047/131053/131026 as a failed status webhook (Meta's
                                       # usual way) instead of a synchronous error answer
+    batch_window: float = 0.0        # > 0: collect status webhooks for this long, post them as one
+    batch_max: int = 1000             # … of at most this many statuses (Meta's batch limit)
     retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
     media_ttl_seconds: float = 30 * 24 * 3600   # media ids expire (Meta: 30 days uploaded)
     url_ttl_seconds: float = 300                # download URLs expire after 5 minutes
 
     def update(self, values: dict[str, Any]) -> None:
-        for name in ("sent_delay", "delivered_delay", "read_delay", "media_ttl_seconds", "url_ttl_seconds"):
+        if "batch_max" in values:
+            self.batch_max = max(1, int(values["batch_max"]))
+        for name in ("sent_delay", "delivered_delay", "read_delay", "media_ttl_seconds", "url_ttl_seconds",
+                     "batch_window"):
             if name in values:
                 setattr(self, name, float(values[name]))
         for name in ("auto_read", "out_of_order", "duplicate", "async_errors"):

@@ -78,7 +78,6 @@ class WebhookRecorder:
                 self.received.append(ReceivedWebhook(
                     body=orjson.loads(raw), raw=raw, signature=signature,
                     signature_valid=verify_signature(raw, signature, self.app_secret), answered=answer))
-                self._cond.notify_all()
             return Response(status_code=answer)
         return Starlette(routes=[Route(self.path, receive, methods=["POST"])])
 
@@ -88,18 +87,19 @@ class WebhookRecorder:
             self.fail_next.clear()
 
     def wait_for(self, predicate: Callable[[list[ReceivedWebhook]], Any], timeout: float = 15.0) -> Any:
-        """Block until `predicate(received)` is truthy; return its value (raise on timeout)."""
+        """Poll until `predicate(received)` is truthy; return its value (raise on timeout).
+        Polling (not waking on every post) keeps a burst of thousands of webhooks cheap."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate(list(self.received))
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"webhooks never matched; got {len(self.received)}: "
-                                       f"{[w.body for w in self.received][-5:]}")
-                self._cond.wait(remaining)
+        while True:
+            with self._cond:
+                snapshot = list(self.received)
+            result = predicate(snapshot)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"webhooks never matched; got {len(snapshot)}: "
+                                   f"{[w.body for w in snapshot][-3:]}")
+            time.sleep(0.02)
 
     def statuses(self, wamid: str | None = None) -> list[dict[str, Any]]:
         """Every status item received so far (optionally of one message), in arrival order."""
