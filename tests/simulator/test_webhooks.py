@@ -236,3 +236,15 @@ def test_statuses_are_batched_into_one_post_when_asked(sim, graph_client, webhoo
     sizes = [len(w.body["entry"][0]["changes"][0]["value"]["statuses"]) for w in webhook_recorder.received]
     assert max(sizes) > 1
     assert all(w.signature_valid for w in webhook_recorder.received)
+
+
+def test_unreachable_service_gets_the_webhook_once_it_is_back(sim, webhook_recorder):
+    sim.post("/_sim/config", json={"webhook_url": "http://127.0.0.1:9/webhooks/whatsapp",
+                                   "retry_delays": [0.1] * 50}).raise_for_status()
+    answer = sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Mario", "text": "anyone?"}).json()
+    assert answer["webhook_status"] is None
+    sim.post("/_sim/config", json={"webhook_url": webhook_recorder.url}).raise_for_status()
+    received = webhook_recorder.wait_for(lambda got: [w for w in got if answer["wamid"] in w.raw.decode()])
+    assert received[0].signature_valid
+    attempts = [e["attempt"] for e in sim.get("/_sim/webhooks").json() if answer["wamid"] in json.dumps(e["body"])]
+    assert attempts[0] == 1 and attempts[-1] > 1

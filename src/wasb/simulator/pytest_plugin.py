@@ -53,7 +53,8 @@ def sim(simulator_url: str, webhook_recorder: WebhookRecorder) -> Iterator[httpx
     with httpx.Client(base_url=simulator_url, timeout=30) as client:
         client.post("/_sim/reset").raise_for_status()
         client.post("/_sim/config", json={"sent_delay": 0, "delivered_delay": 0.01, "read_delay": 0.01,
-                                          "retry_delays": [0.05, 0.1, 0.2]}).raise_for_status()
+                                          "retry_delays": [0.05, 0.1, 0.2],
+                                          "webhook_url": webhook_recorder.url}).raise_for_status()
         webhook_recorder.clear()
         yield client
 
