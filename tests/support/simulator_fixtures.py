@@ -1,7 +1,7 @@
 """pytest fixtures that start the simulator and a webhook recorder for real (uvicorn threads).
 
-Use from a conftest.py:  `from wasb.simulator.pytest_plugin import *  # noqa: F403`
-or register it once:      `pytest_plugins = ["wasb.simulator.pytest_plugin"]` (root conftest).
+Use from a conftest.py:  `from tests.support.simulator_fixtures import *  # noqa: F403`
+or register it once:      `pytest_plugins = ["tests.support.simulator_fixtures"]` (root conftest).
 
     sim_settings       the channel the simulator serves (token, app secret, ids)
     webhook_recorder   WebhookRecorder receiving the simulator's signed webhooks (.url)
