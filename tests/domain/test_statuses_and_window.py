@@ -25,3 +25,19 @@ def test_window_is_open_for_24_hours_after_the_last_inbound_message():
     assert not window_is_open(last, last + timedelta(hours=24))
     assert not window_is_open(None, last)
     assert window_closes_at(last) == last + timedelta(hours=24)
+
+
+def test_meta_closing_the_window_wins_over_our_clock_until_the_customer_writes_again():
+    from wasb.domain.window import customer_window
+
+    last = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    closed = last + timedelta(hours=2)
+    assert customer_window(last, None, last + timedelta(hours=3)).open
+    shut = customer_window(last, closed, last + timedelta(hours=3))
+    assert not shut.open and shut.closed_at == closed
+    expired = customer_window(last, None, last + timedelta(hours=25))
+    assert not expired.open and expired.closed_at == last + timedelta(hours=24)
+    never = customer_window(None, None, last)
+    assert not never.open and never.never_opened and never.closed_at is None
+    # a closing older than the customer's latest message no longer counts
+    assert customer_window(last, last - timedelta(minutes=1), last + timedelta(hours=1)).open

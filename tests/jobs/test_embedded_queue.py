@@ -134,3 +134,31 @@ def test_a_job_enqueued_in_a_rolled_back_transaction_does_not_exist(db):
             s.rollback()
     with db.read_sessions() as s:
         assert s.scalars(select(Job)).all() == []
+
+
+@pytest.mark.parametrize("batchable", [False, True])
+def test_a_deferred_job_runs_later_without_spending_an_attempt_and_keeps_its_lock_order(db, batchable):
+    from wasb.jobs.worker import Defer
+
+    calls: list[int] = []
+    defers = {"left": 5}
+
+    def run(app, session, payload):
+        if payload["n"] == 1 and defers["left"]:
+            defers["left"] -= 1
+            raise Defer(60, "no token free")
+        calls.append(payload["n"])
+
+    tasks = {"record": Task("record", run, max_attempts=2, batchable=lambda app: batchable)}
+    queue, worker = EmbeddedQueue(tasks), Worker(None, db, tasks, poll_seconds=0.01)
+    enqueue(db, queue, [("a", 1), ("a", 2)])
+    for _ in range(5):  # more deferrals than max_attempts: none of them counts
+        worker.run_once()
+        with db.read_sessions() as s:
+            first = s.scalars(select(Job).order_by(Job.id)).first()
+            assert first.status == TODO and first.attempts == 0 and "no token free" in first.last_error
+            assert first.scheduled_at > utcnow()
+        assert worker.run_once() == 0  # the lock's later job waits behind the deferred one
+        make_due(db)
+    worker.drain()
+    assert calls == [1, 2]

@@ -31,6 +31,17 @@ STALLED_AFTER = timedelta(minutes=15)
 _jobs = Job.__table__
 
 
+class Defer(Exception):
+    """Raised by a task that cannot run yet (a rate limit, a channel waiting for a new token):
+    run it again in `seconds`, without counting an attempt. Its transaction is rolled back,
+    so a task commits what it must keep before deferring."""
+
+    def __init__(self, seconds: float, reason: str = ""):
+        super().__init__(reason or f"deferred for {seconds:.2f}s")
+        self.seconds = max(0.0, float(seconds))
+        self.reason = reason
+
+
 @dataclass
 class Claimed:
     id: int
@@ -140,17 +151,23 @@ class Worker:
         raises is rolled back to its savepoint alone and handled as a failure.
         """
         failures: list[tuple[Claimed, str]] = []
+        deferred: list[tuple[Claimed, Defer]] = []
         with self.db.sessions() as s, s.begin():
             for job in jobs:
                 try:
                     with s.begin_nested():
                         self.tasks[job.task].run(self.app, s, job.payload)
+                except Defer as later:
+                    deferred.append((job, later))
+                    continue
                 except Exception:
                     failures.append((job, traceback.format_exc(limit=5)))
                     continue
                 s.execute(_jobs.delete().where(_jobs.c.id == job.id))
         for job, error in failures:
             self._failed(job, error)
+        for job, later in deferred:
+            self._deferred(job, later)
 
     def _run_alone(self, job: Claimed) -> None:
         task = self.tasks.get(job.task)
@@ -160,8 +177,16 @@ class Worker:
             with self.db.sessions() as s, s.begin():
                 task.run(self.app, s, job.payload)
                 s.execute(_jobs.delete().where(_jobs.c.id == job.id))
+        except Defer as later:
+            self._deferred(job, later)
         except Exception:
             self._failed(job, traceback.format_exc(limit=5))
+
+    def _deferred(self, job: Claimed, later: Defer) -> None:
+        with self.db.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job.id).values(
+                status=TODO, worker=None, attempts=Job.attempts - 1, last_error=f"deferred: {later}",
+                scheduled_at=utcnow() + timedelta(seconds=later.seconds)))
 
     def _failed(self, job: Claimed, error: str) -> None:
         log.warning("job %s (%s) attempt %s/%s failed: %s", job.id, job.task, job.attempts, job.max_attempts,
