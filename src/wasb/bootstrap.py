@@ -15,14 +15,17 @@ from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
 from wasb.store.engine import Database, open_database
 from wasb.store.migrate import upgrade
+from wasb.whatsapp.client import GraphClient
 
 log = logging.getLogger(__name__)
 
 
 def all_tasks() -> dict[str, Task]:
     from wasb.inbound.process import PROCESS
+    from wasb.outbound.sender import CONFIRM, SEND
+    from wasb.outbound.service import MIRROR
 
-    return {task.name: task for task in (PROCESS,)}
+    return {task.name: task for task in (PROCESS, SEND, CONFIRM, MIRROR)}
 
 
 @dataclass
@@ -33,6 +36,7 @@ class App:
     queue: EmbeddedQueue
     crm_factory: Callable[[Session], CRM]
     crm_is_local: bool
+    graph: GraphClient | None = None
     worker: Worker | None = None
     intake: IntakeWriter | None = None
     extras: dict = field(default_factory=dict)
@@ -53,6 +57,8 @@ class App:
             self.worker.stop()
         if self.intake:
             self.intake.stop()
+        if self.graph:
+            self.graph.close()
         self.db.dispose()
 
 
@@ -71,4 +77,6 @@ def build_app(config: Config | None = None, *, migrate: bool = True) -> App:
         queue=EmbeddedQueue(tasks),
         crm_factory=lambda session: EmbeddedCRM(session, config.default_country),
         crm_is_local=True,
+        # The channel's client: WASB_GRAPH_URL (Meta, or the simulator) + WASB_GRAPH_VERSION.
+        graph=GraphClient.from_config(config),
     )

@@ -53,6 +53,10 @@ class Config(BaseSettings):
     reference_user: str = ""
     ticket_priority: str = "High"
 
+    # A message whose send was recorded but never answered (a crash, a lost answer) is not
+    # re-sent; after this long without a status webhook from Meta it is marked failed.
+    send_confirm_grace_seconds: float = Field(default=600, ge=0)
+
     # The in-process worker.
     worker: bool = True
     worker_poll_seconds: float = Field(default=0.2, gt=0)

@@ -64,6 +64,11 @@ class Message(Base):
     template_params: Mapped[dict | None] = mapped_column(JSONType)
     pricing: Mapped[dict | None] = mapped_column(JSONType)
     crm_comment_id: Mapped[str | None] = mapped_column(String(64))
+    # Outbound: the CRM document sent (image/document), when it came from the CRM.
+    document_id: Mapped[str | None] = mapped_column(String(64))
+    # Outbound: when the last call to Meta started (committed before calling), and how many calls.
+    send_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The item as Meta sent it: unknown fields and types are kept, never dropped.
     raw: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,6 +29,12 @@ class AdminSettings(BaseModel):
     status_waiting: str = Field(default="Wait For Response", min_length=1, max_length=64)
     status_answered: str = Field(default="Answered by customer", min_length=1, max_length=64)
     status_closed: str = Field(default="Closed", min_length=1, max_length=64)
+    # Sending: Meta's throughput tier for the number (80/s by default, up to 1,000/s).
+    send_rate_per_second: int = Field(default=80, ge=1, le=1000)
+    # The channel's access token, when an admin replaced WASB_ACCESS_TOKEN at run time.
+    access_token: str = Field(default="", max_length=2000)
+    # Outbound files: uploaded to Meta and sent by id, or sent as a temporary public link.
+    media_delivery: Literal["upload", "link"] = "upload"
 
 
 class SettingsError(ValueError):
@@ -43,6 +49,24 @@ def defaults(config: Config) -> dict[str, Any]:
         "reference_user": config.reference_user,
         "ticket_priority": config.ticket_priority,
     }
+
+
+SECRET_KEYS = ("access_token",)
+
+
+def mask_secret(value: str) -> str:
+    """Enough of a secret to recognise it (`eyJ0eXAi…`), never enough to use it."""
+    if not value:
+        return ""
+    return value[:8] + "…" if len(value) >= 24 else "…"
+
+
+def public_settings(settings: AdminSettings) -> dict[str, Any]:
+    """The settings as an admin sees them: secrets masked."""
+    view = settings.model_dump()
+    for key in SECRET_KEYS:
+        view[key] = mask_secret(view[key])
+    return view
 
 
 def load_settings(session: Session, config: Config) -> AdminSettings:
@@ -67,6 +91,9 @@ def settings_for_transaction(session: Session, config: Config) -> AdminSettings:
 
 def update_settings(session: Session, config: Config, changes: dict[str, Any]) -> AdminSettings:
     current = load_settings(session, config).model_dump()
+    # A masked secret sent back unchanged (GET, edit another field, PUT) keeps the stored one.
+    changes = {k: v for k, v in changes.items()
+               if not (k in SECRET_KEYS and isinstance(v, str) and v and v == mask_secret(current[k]))}
     unknown = sorted(set(changes) - set(AdminSettings.model_fields))
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")

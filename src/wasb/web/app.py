@@ -7,8 +7,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from wasb.bootstrap import App
+from wasb.outbound.channel import channel_health
+from wasb.outbound.tables import HEALTHY
 from wasb.web import webhooks
-from wasb.web.api import conversations, events, people, settings, tickets
+from wasb.web.api import conversations, events, people, sending, settings, tickets
 
 
 def create_app(wasb: App, *, start: bool = True) -> FastAPI:
@@ -30,9 +32,12 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
     def healthz():
         with wasb.db.read_sessions() as session:
             session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok", "crm": wasb.config.crm}
+            channel = channel_health(session, wasb.config.phone_number_id)
+        # 200 either way: the process is alive; a refused token is the admin's to fix.
+        return {"status": "ok" if channel.status == HEALTHY else "degraded", "database": "ok",
+                "crm": wasb.config.crm, "channel": channel.view()}
 
     app.include_router(webhooks.router)
-    for module in (people, conversations, tickets, events, settings):
+    for module in (people, conversations, sending, tickets, events, settings):
         app.include_router(module.router)
     return app

@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from wasb.whatsapp import messages
-from wasb.whatsapp.errors import GraphError, PermanentError, RetryableError, error_from_response
+from wasb.whatsapp.errors import (
+    GraphError, OutcomeUnknownError, PermanentError, RetryableError, error_from_response,
+)
 from wasb.whatsapp.media import MediaInfo
 from wasb.whatsapp.messages import SendResult
 
@@ -53,6 +55,11 @@ class GraphClient:
         """A client for the channel configured in `wasb.config.Config`."""
         return cls(config.graph_url, config.graph_version, config.access_token.get_secret_value(),
                    config.phone_number_id, config.waba_id, **kwargs)
+
+    def with_token(self, access_token: str) -> GraphClient:
+        """The same channel with another token (an admin replaced it), sharing the connection pool."""
+        return GraphClient(self.api_url.rsplit("/", 1)[0], self.version, access_token, self.phone_number_id,
+                           self.waba_id, http=self._http, timeout=self._timeout)
 
     def __repr__(self) -> str:
         return f"GraphClient({self.api_url!r}, phone_number_id={self.phone_number_id!r})"
@@ -162,10 +169,13 @@ class GraphClient:
         headers = {"Authorization": f"Bearer {self._access_token}"}
         try:
             return self._http.request(method, url, headers=headers, timeout=self._timeout, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing left this process: safe to try again.
+            raise RetryableError(None, f"could not connect to {_where(url)}: {type(exc).__name__}") from None
         except httpx.TimeoutException as exc:
-            raise RetryableError(None, f"timeout calling {_where(url)}: {type(exc).__name__}") from None
+            raise OutcomeUnknownError(None, f"timeout calling {_where(url)}: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
-            raise RetryableError(None, f"network error calling {_where(url)}: {type(exc).__name__}") from None
+            raise OutcomeUnknownError(None, f"network error calling {_where(url)}: {type(exc).__name__}") from None
 
     def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         response = self._send_http(method, url, **kwargs)

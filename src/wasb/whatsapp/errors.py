@@ -7,6 +7,7 @@ the title inside `message`, so the mapping below is by code first and HTTP statu
 when the body carries no code (proxies, gateways, HTML error pages).
 
     RetryableError     try again later: throughput, pair rate, Meta having a bad moment, network
+      OutcomeUnknownError  the answer was lost after the request left: it may have been done
     WindowClosedError  free-form message outside the 24-hour window: send a template instead
     AuthError          the token is wrong or expired: nothing will work until an admin fixes it
     PermanentError     this message will never go out as it is
@@ -99,6 +100,11 @@ class GraphError(Exception):
 
 class RetryableError(GraphError):
     """Try again later; nothing is wrong with the message itself."""
+
+
+class OutcomeUnknownError(RetryableError):
+    """The request may have reached Meta but its answer was lost (a read timeout, a dropped
+    connection): a message may have gone out, so re-sending it could make a duplicate."""
 
 
 class WindowClosedError(GraphError):

@@ -4,22 +4,36 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException
 
-from wasb.settings.service import SettingsError, load_settings, update_settings
+from wasb.outbound.channel import channel_for, channel_health, resume_sending
+from wasb.settings.service import SettingsError, load_settings, public_settings, update_settings
 from wasb.web.api.deps import Admin, AppDep
 
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
+
+READ_ONLY = ("channel",)
 
 
 @router.get("")
 def get_settings(app: AppDep, who: Admin):
     with app.db.read_sessions() as session:
-        return load_settings(session, app.config).model_dump()
+        view = public_settings(load_settings(session, app.config))
+        view["channel"] = channel_health(session, app.config.phone_number_id).view()
+        return view
 
 
 @router.put("")
 def put_settings(app: AppDep, who: Admin, changes: dict[str, Any] = Body(...)):
+    changes = {k: v for k, v in changes.items() if k not in READ_ONLY}
     with app.db.sessions() as session, session.begin():
         try:
-            return update_settings(session, app.config, changes).model_dump()
+            updated = update_settings(session, app.config, changes)
         except SettingsError as exc:
             raise HTTPException(422, str(exc))
+        if "access_token" in changes or "send_rate_per_second" in changes:
+            resume_sending(session)  # a new token: what waited for it goes now
+        view = public_settings(updated)
+        view["channel"] = channel_health(session, app.config.phone_number_id).view()
+    channel_for(app).forget_settings()
+    if app.worker:
+        app.worker.wake()
+    return view

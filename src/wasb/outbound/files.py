@@ -1,0 +1,40 @@
+"""Files an agent uploads with a message, kept until the sender has handed them to Meta.
+
+Content-addressed (`<media_dir>/outbound/<sha256>`): the same file sent twice is stored once,
+and a name can never point outside the directory.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _path(media_dir: Path, sha256: str) -> Path:
+    if not _SHA256.match(sha256):
+        raise ValueError("not a sha256 digest")
+    return Path(media_dir) / "outbound" / sha256
+
+
+def store_upload(media_dir: Path, content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    target = _path(media_dir, digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename: a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    return digest
+
+
+def read_upload(media_dir: Path, sha256: str) -> bytes | None:
+    path = _path(media_dir, sha256)
+    return path.read_bytes() if path.exists() else None

@@ -1,0 +1,416 @@
+"""The sender: takes a `queued` message to Meta, once.
+
+    look        the row is still `queued` (anything else: done, or an unconfirmed send)
+    hold        the channel's token was refused → wait for a new one (no attempt spent)
+    pace        per-recipient pacing and the number's token bucket (no attempt spent)
+    prepare     upload the file (or make its temporary link): harmless if repeated
+    record      status `sending`, attempt time → COMMIT, before anything leaves
+    call        POST /messages with biz_opaque_callback_data = "wasb:<id>"
+    store       the wamid, status `sent`, statuses that raced the answer
+
+Never sent twice: a row found `sending` without a wamid is not sent again. Meta echoes our
+callback data in its status webhooks, and `inbound.statuses` links them to the row; when no
+status comes within the grace period the row is failed with a sentence saying so, and an
+agent decides.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from wasb.contacts.service import display_number
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import Conversation, Message
+from wasb.domain import statuses
+from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
+from wasb.inbound.statuses import apply_pending_statuses
+from wasb.jobs.backoff import backoff_seconds
+from wasb.jobs.queue import Task
+from wasb.jobs.worker import Defer
+from wasb.outbound.channel import (
+    AUTH_RETRY_SECONDS, SEND_TASK, Channel, auth_wait_seconds, channel_for, mark_healthy, mark_unhealthy,
+)
+from wasb.outbound.files import read_upload
+from wasb.store.base import utcnow
+from wasb.whatsapp import messages
+from wasb.whatsapp.errors import (
+    AuthError, GraphError, OutcomeUnknownError, PermanentError, RetryableError, WindowClosedError, human_message,
+)
+
+log = logging.getLogger(__name__)
+
+CONFIRM_TASK = "outbound.confirm"
+CALLBACK_PREFIX = "wasb:"
+NOT_CONFIRMED = "not confirmed by WhatsApp; not re-sent to avoid a duplicate"
+# Meta's throughput refusals: wait and try again, never a failure of the message.
+THROUGHPUT_CODES = frozenset({4, 80007, 130429, 131056})
+# Longer than the Graph client's timeout: a send younger than this may still be under way
+# in another process (PostgreSQL deployments run several).
+IN_FLIGHT = timedelta(seconds=45)
+# A wait for the number's bucket shorter than this is slept in place (re-queueing costs more).
+INLINE_WAIT_SECONDS = 0.25
+
+
+class Hold(Defer):
+    """Not now, and why: `kind` is rate | pacing | auth | in_flight."""
+
+    def __init__(self, seconds: float, reason: str, kind: str):
+        super().__init__(seconds, reason)
+        self.kind = kind
+
+
+@dataclass
+class Sent:
+    message_id: int
+    outcome: str  # sent | failed | unconfirmed | done
+    detail: str | None = None
+
+
+def callback_data(message_id: int) -> str:
+    return f"{CALLBACK_PREFIX}{message_id}"
+
+
+_in_flight: set[int] = set()
+_in_flight_lock = threading.Lock()
+
+
+# --- the task ---------------------------------------------------------------------------
+
+def _send_job(app: Any, session: Session, payload: dict) -> None:
+    deliver(app, payload["message_id"])
+
+
+def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
+    """Meta kept failing (5xx, network) through every attempt: the agent has to know."""
+    message = session.get(Message, payload["message_id"])
+    if message is None or message.status != QUEUED:
+        return
+    last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+    message.status = FAILED
+    message.error_message = message.error_message or last_line
+    _set_conversation_status(session, message.conversation_id, FAILED)
+
+
+SEND = Task(name=SEND_TASK, run=_send_job, max_attempts=12, on_give_up=_give_up)
+
+
+def _confirm_job(app: Any, session: Session, payload: dict) -> None:
+    """A send whose answer never came: still no status from Meta after the grace period → failed."""
+    message = session.get(Message, payload["message_id"])
+    if message is None or message.status != SENDING or message.wamid:
+        return
+    grace = timedelta(seconds=app.config.send_confirm_grace_seconds)
+    age = utcnow() - (message.send_attempted_at or utcnow())
+    if age < grace:
+        raise Defer((grace - age).total_seconds(), "waiting for Meta to confirm the send")
+    message.status = FAILED
+    message.error_code = None
+    message.error_message = NOT_CONFIRMED
+    _set_conversation_status(session, message.conversation_id, FAILED)
+
+
+CONFIRM = Task(name=CONFIRM_TASK, run=_confirm_job, max_attempts=8, batchable=lambda app: True)
+
+
+# --- one message ------------------------------------------------------------------------
+
+def deliver(app: Any, message_id: int, *, inline_wait: float = INLINE_WAIT_SECONDS) -> Sent:
+    """Take one message to Meta. Raises `Hold` (not now), or a `RetryableError` for the
+    worker's counted retries; every other outcome is written on the row."""
+    channel = channel_for(app)
+    with app.db.read_sessions() as s:
+        row = s.get(Message, message_id)
+        if row is None or row.direction != "out":
+            return Sent(message_id, "done", "no such outbound message")
+        conversation = s.get(Conversation, row.conversation_id)
+        contact = s.get(WaContact, conversation.wa_contact_id)
+        if row.status != QUEUED:
+            if row.status == SENDING and not row.wamid:
+                return _unconfirmed(app, row)
+            return Sent(message_id, "done", row.status)
+        settings = channel.settings(s)
+        token = channel.token()
+        wait = auth_wait_seconds(s, conversation.phone_number_id, token)
+    if wait > 0:
+        raise Hold(wait, "WhatsApp refused the access token; waiting for an administrator to update it", "auth")
+
+    recipient = display_number(contact)
+    _take_tokens(channel, recipient, inline_wait)
+    try:
+        body = _prepare(app, channel, row, contact, settings)
+    except GraphError as error:
+        return _refused(app, channel, row, error, token)
+    except _CannotSend as problem:
+        _fail(app, row.id, None, str(problem))
+        return Sent(message_id, "failed", str(problem))
+
+    if not _record_attempt(app, row):
+        return Sent(message_id, "done", "taken by another sender")
+    with _in_flight_lock:
+        _in_flight.add(row.id)
+    try:
+        result = channel.client().send(body)
+    except OutcomeUnknownError as error:
+        log.warning("message %s: the answer to the send was lost (%s); waiting for Meta's status", row.id, error)
+        _schedule_confirm(app, row.id, app.config.send_confirm_grace_seconds)
+        return Sent(message_id, "unconfirmed", str(error))
+    except GraphError as error:
+        return _refused(app, channel, row, error, token)
+    finally:
+        with _in_flight_lock:
+            _in_flight.discard(row.id)
+    _store_result(app, channel, row.id, result.wamid)
+    return Sent(message_id, "sent", result.wamid)
+
+
+def _take_tokens(channel: Channel, recipient: str, inline_wait: float) -> None:
+    wait = channel.pacer.try_take(recipient)
+    if wait > 0:
+        raise Hold(wait, "pacing messages to this customer (WhatsApp's per-recipient limit)", "pacing")
+    wait = channel.bucket.try_take()
+    while wait > 0:
+        if wait > inline_wait:
+            channel.pacer.give_back(recipient)
+            raise Hold(wait, "the number's messages-per-second limit is reached", "rate")
+        time.sleep(wait)
+        wait = channel.bucket.try_take()
+
+
+class _CannotSend(Exception):
+    pass
+
+
+def _prepare(app: Any, channel: Channel, row: Message, contact: WaContact, settings: Any) -> dict:
+    """The exact body to POST (files uploaded first, or linked)."""
+    to, user_id = contact.wa_id, contact.user_id
+    reply_to = row.reply_to_wamid
+    if row.type == "text":
+        body = messages.text_message(to, row.body or "", preview_url="http" in (row.body or ""),
+                                     reply_to=reply_to, user_id=user_id)
+    elif row.type == "template":
+        params = row.template_params or {}
+        values = params.get("body")
+        components = [messages.body_component(values)] if values else []
+        body = messages.template_message(to, row.template_name, params.get("language") or "en", components,
+                                         reply_to=reply_to, user_id=user_id)
+    elif row.type in ("image", "document"):
+        media_id, link = row.media_id, None
+        if not media_id:
+            if settings.media_delivery == "link" and row.document_id:
+                link = _document_link(app, row)
+            else:
+                media_id = _upload(app, channel, row)
+        body = messages.media_message(to, row.type, media_id=media_id, link=link, caption=row.body,
+                                      filename=row.media_filename, reply_to=reply_to, user_id=user_id)
+    else:
+        raise _CannotSend(f"messages of type {row.type!r} cannot be sent")
+    body["biz_opaque_callback_data"] = callback_data(row.id)
+    return body
+
+
+def _file_bytes(app: Any, row: Message) -> bytes:
+    if row.document_id:
+        with app.db.read_sessions() as s:
+            document = app.crm(s).get_document(row.document_id)
+        if document is None:
+            raise _CannotSend(f"the document {row.document_id} no longer exists in the CRM")
+        return document.content
+    content = read_upload(app.config.media_dir, row.media_sha256 or "")
+    if content is None:
+        raise _CannotSend("the uploaded file is no longer in the media store")
+    return content
+
+
+def _upload(app: Any, channel: Channel, row: Message) -> str:
+    media_id = channel.client().upload_media(_file_bytes(app, row), row.media_mime or "application/octet-stream",
+                                             row.media_filename or "file")
+    # Kept, so a retry sends the same upload (Meta keeps uploaded media for 30 days).
+    with app.db.sessions() as s, s.begin():
+        s.execute(update(Message).where(Message.id == row.id).values(media_id=media_id))
+    return media_id
+
+
+def _document_link(app: Any, row: Message) -> str:
+    try:
+        from wasb.documents.links import create_link
+    except ImportError:
+        raise _CannotSend("media_delivery=link needs temporary document links (wasb.documents.links), "
+                          "which this installation does not have; use media_delivery=upload") from None
+    base_url = app.config.public_url
+    if not base_url:
+        raise _CannotSend("media_delivery=link needs WASB_PUBLIC_URL: the address WhatsApp fetches links from")
+    with app.db.sessions() as s, s.begin():
+        link = create_link(s, app.config, app.crm(s), row.document_id, base_url)
+        return link.url
+
+
+def _record_attempt(app: Any, row: Message) -> bool:
+    """The attempt is on disk before the call: after a crash the row says `sending`."""
+    with app.db.sessions() as s, s.begin():
+        taken = s.execute(update(Message).where(Message.id == row.id, Message.status == QUEUED).values(
+            status=SENDING, send_attempted_at=utcnow(), send_attempts=Message.send_attempts + 1))
+        if not taken.rowcount:
+            return False
+        _set_conversation_status(s, row.conversation_id, SENDING)
+    return True
+
+
+def _store_result(app: Any, channel: Channel, message_id: int, wamid: str) -> None:
+    with app.db.sessions() as s, s.begin():
+        row = s.get(Message, message_id, with_for_update=True)
+        if row.wamid is None:
+            row.wamid = wamid  # (a status webhook with our callback data may have linked it already)
+        row.status = statuses.next_status(row.status, SENT)
+        row.sent_at = row.sent_at or utcnow()
+        row.error_code = row.error_code if row.status == FAILED else None
+        row.error_message = row.error_message if row.status == FAILED else None
+        apply_pending_statuses(s, row)
+        _set_conversation_status(s, row.conversation_id, row.status)
+        if not channel.known_healthy:
+            mark_healthy(s, channel.phone_number_id)
+            channel.known_healthy = True
+
+
+def _refused(app: Any, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:
+    """Meta answered with an error: nothing went out."""
+    if isinstance(error, AuthError):
+        with app.db.sessions() as s, s.begin():
+            _back_to_queue(s, row.id, error)
+            mark_unhealthy(s, channel.phone_number_id, human_message(error), error.code, token)
+        channel.known_healthy = False
+        log.error("WhatsApp refused the access token (code %s); messages stay queued", error.code)
+        raise Hold(AUTH_RETRY_SECONDS, human_message(error), "auth")
+    if isinstance(error, RetryableError):
+        with app.db.sessions() as s, s.begin():
+            attempts = _back_to_queue(s, row.id, error)
+        if error.code in THROUGHPUT_CODES:
+            raise Hold(backoff_seconds(max(1, attempts), base=0.5, cap=30), human_message(error), "rate")
+        raise error  # the worker counts the attempt and backs off
+    if isinstance(error, (WindowClosedError, PermanentError)):
+        _fail(app, row.id, error.code, human_message(error), window_closed=isinstance(error, WindowClosedError))
+        return Sent(row.id, "failed", human_message(error))
+    raise error
+
+
+def _back_to_queue(session: Session, message_id: int, error: GraphError) -> int:
+    row = session.get(Message, message_id, with_for_update=True)
+    if row.status in (QUEUED, SENDING) and not row.wamid:
+        row.status = QUEUED
+        # The latest problem, shown while the message waits (cleared once it is sent).
+        row.error_code, row.error_message = error.code, human_message(error)
+        _set_conversation_status(session, row.conversation_id, QUEUED)
+    return row.send_attempts or 0
+
+
+def _fail(app: Any, message_id: int, code: int | None, reason: str, window_closed: bool = False) -> None:
+    with app.db.sessions() as s, s.begin():
+        row = s.get(Message, message_id, with_for_update=True)
+        if row.status in (QUEUED, SENDING):
+            row.status, row.error_code, row.error_message = FAILED, code, reason
+            _set_conversation_status(s, row.conversation_id, FAILED)
+        if window_closed:  # Meta is authoritative about the window, whatever our clock says
+            conversation = s.get(Conversation, row.conversation_id)
+            contact = s.get(WaContact, conversation.wa_contact_id)
+            contact.window_closed_at = utcnow()
+
+
+def _unconfirmed(app: Any, row: Message) -> Sent:
+    """A row left `sending` without a wamid: under way elsewhere, or the answer was lost."""
+    with _in_flight_lock:
+        here = row.id in _in_flight
+    age = utcnow() - (row.send_attempted_at or utcnow())
+    # With SQLite one process sends, so a send not under way here was cut short by a crash.
+    elsewhere = app.db.dialect != "sqlite" and age < IN_FLIGHT
+    if here or elsewhere:
+        raise Hold(1.0 if here else (IN_FLIGHT - age).total_seconds(), "a send of this message is under way",
+                   "in_flight")
+    remaining = app.config.send_confirm_grace_seconds - age.total_seconds()
+    _schedule_confirm(app, row.id, max(0.0, remaining))
+    return Sent(row.id, "unconfirmed", "waiting for Meta's status webhook; not re-sent")
+
+
+def _schedule_confirm(app: Any, message_id: int, delay: float) -> None:
+    with app.db.sessions() as s, s.begin():
+        app.queue.enqueue(s, CONFIRM_TASK, {"message_id": message_id}, ref=f"message:{message_id}",
+                          delay_seconds=delay)
+
+
+def _set_conversation_status(session: Session, conversation_id: int, status: str) -> None:
+    session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                    .values(last_message_status=status))
+
+
+# --- the outbox -------------------------------------------------------------------------
+
+@dataclass
+class FlushReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    waiting: list[dict] = field(default_factory=list)
+
+    def view(self) -> dict:
+        return {"sent": self.sent, "failed": self.failed, "waiting": self.waiting}
+
+
+def flush(app: Any, timeout: float = 30.0) -> FlushReport:
+    """Send every queued message now, in order per customer, within the rate limits.
+
+    Waits for the number's bucket (up to `timeout` in all); a customer being paced, a refused
+    token or Meta's trouble leave the rest waiting, each with the reason. Safe beside the
+    worker: only one of them can move a row from `queued` to `sending`.
+    """
+    deadline = time.monotonic() + timeout
+    with app.db.read_sessions() as s:
+        rows = s.execute(
+            select(Message.id, Conversation.wa_contact_id).join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.direction == "out", Message.status == QUEUED).order_by(Message.id)).all()
+    held: dict[int, str] = {}  # contact → why its messages wait (their order is kept)
+    stop_reason: str | None = None
+    for message_id, contact_id in rows:
+        if stop_reason or contact_id in held:
+            continue
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                stop_reason = "the flush ran out of time"
+                break
+            try:
+                deliver(app, message_id, inline_wait=min(1.0, remaining))
+            except Hold as hold:
+                if hold.kind == "rate" and hold.seconds < remaining:
+                    time.sleep(hold.seconds)
+                    continue
+                if hold.kind == "auth":
+                    stop_reason = hold.reason
+                else:
+                    held[contact_id] = hold.reason
+            except RetryableError as error:
+                held[contact_id] = human_message(error)
+            break
+    return _report(app, [r[0] for r in rows], [r[1] for r in rows], held, stop_reason)
+
+
+def _report(app: Any, ids: list[int], contacts: list[int], held: dict[int, str], stop: str | None) -> FlushReport:
+    report = FlushReport()
+    if not ids:
+        return report
+    contact_of = dict(zip(ids, contacts))
+    with app.db.read_sessions() as s:
+        rows = s.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)).all()
+    for row in rows:
+        if row.status in (SENT, statuses.DELIVERED, statuses.READ):
+            report.sent.append(row.id)
+        elif row.status == FAILED:
+            report.failed.append({"id": row.id, "code": row.error_code, "reason": row.error_message})
+        else:
+            reason = (stop or held.get(contact_of[row.id]) or row.error_message
+                      or ("waiting for Meta to confirm the send" if row.status == SENDING else "queued"))
+            report.waiting.append({"id": row.id, "status": row.status, "reason": reason})
+    return report

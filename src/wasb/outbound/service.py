@@ -1,0 +1,273 @@
+"""Sending, the agent's side: an outbound message is written `queued` and its send job
+enqueued in one transaction; the sender (`wasb.outbound.sender`) takes it from there.
+
+Free-form messages (text, image, document) only go out inside the customer-service
+window; outside it the agent is told, before anything is queued, when the window closed
+and which approved templates can be sent instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wasb.contacts.service import display_number, find_contact
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.crm.port import CRM, CommentAuthor
+from wasb.domain.naming import conversation_name, local_stamp
+from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
+from wasb.domain.statuses import QUEUED
+from wasb.domain.window import customer_window
+from wasb.jobs.queue import Task
+from wasb.outbound.channel import SEND_TASK
+from wasb.outbound.files import store_upload
+from wasb.settings.service import AdminSettings, settings_for_transaction
+from wasb.store.base import utcnow
+from wasb.templates.tables import Template
+from wasb.tickets.service import usable_ticket
+
+MessageType = Literal["text", "image", "document", "template"]
+FREE_FORM = ("text", "image", "document")
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+class OutboundError(ValueError):
+    """A message that cannot be queued, with a sentence for the agent."""
+
+
+class NotFound(OutboundError):
+    pass
+
+
+class InvalidMessage(OutboundError):
+    pass
+
+
+class WindowClosed(OutboundError):
+    def __init__(self, message: str, closed_at: datetime | None, templates: list[dict]):
+        super().__init__(message)
+        self.closed_at = closed_at
+        self.templates = templates
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    mime_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What an agent (or a tool) asks to send."""
+
+    type: MessageType
+    body: str | None = None            # the text, or the caption of a file
+    document_id: str | None = None     # a CRM document (image or document)
+    upload: Upload | None = None       # or a file sent with the request
+    reply_to: str | None = None        # a message id of the conversation, or a wamid
+    template_name: str | None = None
+    template_language: str | None = None
+    template_values: list | dict | None = None  # body parameters, positional or named
+
+
+def send_lock(phone_number_id: str, contact: WaContact) -> str:
+    """One customer's messages leave one at a time, in the order they were written."""
+    return f"send:{phone_number_id}:{display_number(contact)}"
+
+
+# --- queueing --------------------------------------------------------------------------
+
+def queue_message(app: Any, session: Session, conversation_id: int, outgoing: Outgoing, author: str) -> Message:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    contact = session.get(WaContact, conversation.wa_contact_id)
+    return _queue(app, session, conversation, contact, outgoing, author)
+
+
+def queue_message_to_person(app: Any, session: Session, person_id: str, outgoing: Outgoing,
+                            author: str) -> Message:
+    """A message to a CRM person: their open conversation, or a new one (a person never seen on
+    WhatsApp gets an address-book entry from their CRM mobile)."""
+    crm = app.crm(session)
+    person = crm.get_person(person_id)
+    if person is None:
+        raise NotFound(f"no person {person_id}")
+    contact = session.scalars(select(WaContact).where(WaContact.crm_person_id == person.id)
+                              .order_by(WaContact.id)).first()
+    if contact is None:
+        if not person.mobile:
+            raise InvalidMessage(f"{person.kind} {person.id} ({person.name}) has no mobile number to write to")
+        try:
+            e164 = to_e164(person.mobile, app.config.default_country)
+        except InvalidPhone as exc:
+            raise InvalidMessage(f"the mobile of {person.name} cannot be used: {exc}") from exc
+        contact = find_contact(session, wa_id=e164_to_wa_id(e164))
+        if contact is None:
+            contact = WaContact(wa_id=e164_to_wa_id(e164), phone_e164=e164, profile_name=person.name)
+            session.add(contact)
+        if contact.crm_person_id is None:
+            contact.crm_person_id, contact.crm_kind = person.id, person.kind
+        session.flush()
+    phone_number_id = app.config.phone_number_id
+    conversation = session.scalars(
+        select(Conversation).where(Conversation.wa_contact_id == contact.id, Conversation.status == OPEN,
+                                   Conversation.phone_number_id == phone_number_id)
+        .order_by(Conversation.id.desc())).first()
+    if conversation is None:
+        now = utcnow()
+        conversation = Conversation(
+            name=conversation_name(now, display_number(contact), app.config.tz), phone_number_id=phone_number_id,
+            wa_contact_id=contact.id, crm_person_id=person.id, status=OPEN, started_at=now, unread=0)
+        session.add(conversation)
+        session.flush()
+    return _queue(app, session, conversation, contact, outgoing, author)
+
+
+def _queue(app: Any, session: Session, conversation: Conversation, contact: WaContact, outgoing: Outgoing,
+           author: str) -> Message:
+    settings = settings_for_transaction(session, app.config)
+    _check_shape(outgoing)
+    now = utcnow()
+    if outgoing.type in FREE_FORM:
+        _check_window(session, app, contact, now)
+    message = Message(
+        conversation_id=conversation.id, direction="out", type=outgoing.type, status=QUEUED, timestamp=now,
+        author=author, body=outgoing.body or None, reply_to_wamid=_reply_wamid(session, conversation, outgoing),
+        send_attempts=0)
+    if outgoing.type == "template":
+        message.template_name = outgoing.template_name
+        message.template_params = {"language": outgoing.template_language, "body": outgoing.template_values}
+    elif outgoing.type in ("image", "document"):
+        _attach(app, session, message, outgoing)
+    session.add(message)
+    session.flush()
+    conversation.last_message_at = now
+    conversation.last_message_status = QUEUED
+    app.queue.enqueue(session, SEND_TASK, {"message_id": message.id},
+                      lock=send_lock(conversation.phone_number_id, contact), ref=f"message:{message.id}")
+    if app.crm_is_local:
+        mirror_to_ticket(app.crm(session), settings, conversation, message)
+    else:  # a remote CRM is called outside the agent's request, with its own retries
+        app.queue.enqueue(session, MIRROR_TASK, {"message_id": message.id},
+                          lock=f"ticket:{conversation.id}", ref=f"message:{message.id}")
+    return message
+
+
+def _check_shape(outgoing: Outgoing) -> None:
+    if outgoing.type == "text":
+        if not (outgoing.body or "").strip():
+            raise InvalidMessage("a text message needs a body")
+        if len(outgoing.body) > MAX_TEXT:
+            raise InvalidMessage(f"a text message is at most {MAX_TEXT} characters")
+    elif outgoing.type in ("image", "document"):
+        if bool(outgoing.document_id) == bool(outgoing.upload):
+            raise InvalidMessage(f"an {outgoing.type} message needs either document_id or an uploaded file")
+        if outgoing.body and len(outgoing.body) > MAX_CAPTION:
+            raise InvalidMessage(f"a caption is at most {MAX_CAPTION} characters")
+    elif outgoing.type == "template":
+        if not outgoing.template_name or not outgoing.template_language:
+            raise InvalidMessage("a template message needs the template's name and language")
+    else:
+        raise InvalidMessage(f"unknown message type {outgoing.type!r}; one of text, image, document, template")
+
+
+def _check_window(session: Session, app: Any, contact: WaContact, now: datetime) -> None:
+    window = customer_window(contact.last_inbound_at, contact.window_closed_at, now)
+    if window.open:
+        return
+    templates = approved_templates(session)
+    names = ", ".join(f"{t['name']} ({t['language']})" for t in templates) or "none is approved yet"
+    if window.never_opened:
+        why = "The customer has not written on WhatsApp yet, so only a template can start the conversation"
+    else:
+        why = (f"The 24-hour customer-service window closed at {local_stamp(window.closed_at, app.config.tz)} "
+               f"({app.config.timezone}); a template is needed to write again")
+    raise WindowClosed(f"{why}. Approved templates: {names}.", window.closed_at, templates)
+
+
+def approved_templates(session: Session) -> list[dict]:
+    rows = session.scalars(select(Template).where(Template.status == "APPROVED", Template.deleted.is_(False))
+                           .order_by(Template.name, Template.language)).all()
+    return [{"name": t.name, "language": t.language, "category": t.category} for t in rows]
+
+
+def _reply_wamid(session: Session, conversation: Conversation, outgoing: Outgoing) -> str | None:
+    ref = (outgoing.reply_to or "").strip()
+    if not ref:
+        return None
+    if ref.isdigit():
+        target = session.get(Message, int(ref))
+        if target is None or target.conversation_id != conversation.id or not target.wamid:
+            raise InvalidMessage(f"reply_to: message {ref} is not a message of this conversation with a wamid")
+        return target.wamid
+    return ref
+
+
+def _attach(app: Any, session: Session, message: Message, outgoing: Outgoing) -> None:
+    if outgoing.upload is not None:
+        if not outgoing.upload.content:
+            raise InvalidMessage("the uploaded file is empty")
+        message.media_sha256 = store_upload(app.config.media_dir, outgoing.upload.content)
+        message.media_filename = outgoing.upload.filename
+        message.media_mime = outgoing.upload.mime_type
+        return
+    document = app.crm(session).get_document(outgoing.document_id)
+    if document is None:
+        raise NotFound(f"no document {outgoing.document_id}")
+    message.document_id = document.id
+    message.media_filename = document.filename
+    message.media_mime = document.mime_type
+
+
+# --- the ticket ------------------------------------------------------------------------
+
+def comment_text(message: Message) -> str:
+    if message.type == "text":
+        return message.body or ""
+    if message.type == "template":
+        return f"[template {message.template_name}]"
+    label = f"[{message.type}: {message.media_filename or 'file'}]"
+    return f"{label} {message.body}" if message.body else label
+
+
+def mirror_to_ticket(crm: CRM, settings: AdminSettings, conversation: Conversation, message: Message) -> None:
+    """The agent's message shows on the ticket as their comment, and the ticket now waits for
+    the customer (the plugin's "Wait For Response")."""
+    if message.crm_comment_id or not conversation.crm_person_id or conversation.association_error:
+        return
+    ticket = usable_ticket(crm, settings, conversation.ticket_id, conversation.crm_person_id)
+    if ticket is None:
+        return  # nothing to follow up: an agent's message does not open a ticket
+    conversation.ticket_id = ticket.id
+    author = message.author or settings.reference_user or "WASB"
+    comment = crm.add_comment(ticket.id, comment_text(message), CommentAuthor.agent(author))
+    crm.set_ticket_status(ticket.id, settings.status_waiting)
+    message.crm_comment_id = comment.id
+
+
+def _mirror_job(app: Any, session: Session, payload: dict) -> None:
+    message = session.get(Message, payload["message_id"])
+    if message is None:
+        return
+    conversation = session.get(Conversation, message.conversation_id)
+    mirror_to_ticket(app.crm(session), settings_for_transaction(session, app.config), conversation, message)
+
+
+MIRROR_TASK = "outbound.mirror_to_ticket"
+MIRROR = Task(name=MIRROR_TASK, run=_mirror_job, max_attempts=8, batchable=lambda app: app.crm_is_local)
+
+
+# --- the outbox ------------------------------------------------------------------------
+
+def flush_outbox(app: Any, timeout: float = 30.0):
+    """Send every queued message now (rate limits respected); see `sender.flush`."""
+    from wasb.outbound.sender import flush
+
+    return flush(app, timeout)
