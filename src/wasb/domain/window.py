@@ -33,8 +33,8 @@ def customer_window(last_inbound_at: datetime | None, closed_by_meta_at: datetim
     if last_inbound_at is None:
         return Window(open=False, closed_at=None, never_opened=True)
     closes = window_closes_at(last_inbound_at)
-    if closed_by_meta_at is not None and closed_by_meta_at >= last_inbound_at and closed_by_meta_at < closes:
-        return Window(open=False, closed_at=closed_by_meta_at)
+    if closed_by_meta_at is not None and closed_by_meta_at >= last_inbound_at:
+        return Window(open=False, closed_at=min(closed_by_meta_at, closes))
     if now < closes:
         return Window(open=True, closed_at=None)
     return Window(open=False, closed_at=closes)

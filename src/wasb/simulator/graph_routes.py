@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -58,6 +59,8 @@ async def send_message(request: Request) -> Response:
     except orjson.JSONDecodeError:
         raise MetaError(100, "The request body is not valid JSON.") from None
     message, customer = await sim.send_message(request.path_params["node"], body)
+    if sim.behaviour.response_delay > 0:
+        await asyncio.sleep(sim.behaviour.response_delay)
     contact: dict[str, Any] = {"input": body.get("to") or body.get("recipient")}
     if customer.wa_id:
         contact["wa_id"] = customer.wa_id

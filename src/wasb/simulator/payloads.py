@@ -100,6 +100,8 @@ def status(message: Message, customer: Customer, status_name: str, timestamp: fl
     `errors` and no `contacts`; others carry `contacts` only for BSUID users (2026)."""
     item: dict[str, Any] = {"id": message.wamid, "status": status_name,
                             "timestamp": str(int(timestamp))}
+    if message.callback_data:  # Meta echoes the sender's opaque data in every status
+        item["biz_opaque_callback_data"] = message.callback_data
     if customer.wa_id:
         item["recipient_id"] = customer.wa_id
     if customer.user_id:

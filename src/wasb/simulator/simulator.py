@@ -192,6 +192,8 @@ class Simulator:
 
         message = Message(wamid=self.new_wamid(customer.key), direction="out", customer=customer.key,
                           type=kind, timestamp=self.now(), request=body)
+        if isinstance(body.get("biz_opaque_callback_data"), str):
+            message.callback_data = body["biz_opaque_callback_data"][:512]  # Meta's limit
         context = body.get("context")
         if isinstance(context, dict):
             message.context = context.get("message_id")

@@ -48,6 +48,7 @@ class Message:
     errors: list[dict[str, Any]] = field(default_factory=list)
     reactions: dict[str, str] = field(default_factory=dict)  # "customer"/"business" -> emoji
     request: dict[str, Any] | None = None     # what the service sent, verbatim
+    callback_data: str | None = None          # `biz_opaque_callback_data`, echoed in statuses
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,12 +136,14 @@ class Behaviour:
     retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
     media_ttl_seconds: float = 30 * 24 * 3600   # media ids expire (Meta: 30 days uploaded)
     url_ttl_seconds: float = 300                # download URLs expire after 5 minutes
+    response_delay: float = 0.0       # answer a send this long after accepting it (its statuses
+                                      # may overtake the answer; a client may die waiting)
 
     def update(self, values: dict[str, Any]) -> None:
         if "batch_max" in values:
             self.batch_max = max(1, int(values["batch_max"]))
         for name in ("sent_delay", "delivered_delay", "read_delay", "media_ttl_seconds", "url_ttl_seconds",
-                     "batch_window"):
+                     "batch_window", "response_delay"):
             if name in values:
                 setattr(self, name, float(values[name]))
         for name in ("auto_read", "out_of_order", "duplicate", "async_errors"):

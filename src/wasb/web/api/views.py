@@ -32,6 +32,7 @@ def message_view(m: Message) -> dict:
                   if m.media_id else None),
         "reply_to": m.reply_to_wamid, "reaction": m.reaction, "author": m.author,
         "template": m.template_name, "pricing": m.pricing,
+        "send_attempts": m.send_attempts, "crm_comment_id": m.crm_comment_id,
     }
 
 
