@@ -16,3 +16,68 @@ def test_a_reply_inside_the_window_is_sent_then_delivered_then_read(wasb, sim):
     assert sent["request"]["biz_opaque_callback_data"] == f"wasb:{row['id']}"
     assert read["pricing"]["category"] == "service"
     assert wasb.get(f"/api/v1/conversations/{conversation['id']}")["last_message_status"] == "read"
+
+
+def test_an_agent_answer_shows_on_the_ticket_and_sets_it_waiting_for_the_customer(wasb, sim):
+    conversation = customer_writes(sim, wasb)
+    customer_writes(sim, wasb, text="Mi richiamate?")
+    ticket = wasb.get(f"/api/v1/tickets/{conversation['ticket_id']}")
+    assert ticket["status"] == "Answered by customer"
+    row = send(wasb, conversation["id"], type="text", body="La chiamo subito").json()
+    ticket = wasb.get(f"/api/v1/tickets/{conversation['ticket_id']}")
+    assert ticket["status"] == "Wait For Response"
+    comment = ticket["comments"][-1]
+    assert comment["author"] == "agent" and comment["body"] == "La chiamo subito"
+    assert comment["author_user"] == "token:tests"
+    assert message(wasb, conversation["id"], row["id"])["crm_comment_id"] == comment["id"]
+    customer_writes(sim, wasb, text="Grazie")
+    assert wasb.get(f"/api/v1/tickets/{conversation['ticket_id']}")["status"] == "Answered by customer"
+
+
+def test_a_person_never_seen_on_whatsapp_gets_a_conversation_and_only_a_template_starts_it(wasb, sim):
+    person = wasb.api("POST", "/api/v1/people", json={"kind": "contact", "name": "Anna Bianchi",
+                                                       "mobile": "+39 333 123 4567"}).json()
+    refused = wasb.api("POST", f"/api/v1/people/{person['id']}/messages", json={"type": "text", "body": "Salve"})
+    assert refused.status_code == 409 and "has not written on WhatsApp yet" in refused.json()["detail"]
+    sim.post("/_sim/templates", json={"name": "benvenuto", "language": "it", "category": "UTILITY",
+                                      "status": "APPROVED", "body_text": "Salve {{1}}!"}).raise_for_status()
+    answer = wasb.api("POST", f"/api/v1/people/{person['id']}/messages", json={
+        "type": "template", "template": {"name": "benvenuto", "language": "it", "parameters": ["Anna"]}})
+    assert answer.status_code == 201, answer.text
+    (conversation,) = wasb.get("/api/v1/conversations")
+    assert conversation["person_id"] == person["id"] and conversation["contact"]["wa_id"] == "393331234567"
+    wait_status(wasb, conversation["id"], answer.json()["id"], "read")
+    (sent,) = sent_to(sim, "393331234567")
+    assert sent["template"]["rendered"] == "Salve Anna!"
+    # the same person again: the same conversation
+    again = wasb.api("POST", f"/api/v1/people/{person['id']}/messages", json={
+        "type": "template", "template": {"name": "benvenuto", "language": "it", "parameters": ["Anna"]}})
+    assert again.status_code == 201 and len(wasb.get("/api/v1/conversations")) == 1
+
+
+def test_an_uploaded_photo_goes_to_meta_first_and_is_sent_by_its_media_id(wasb, sim):
+    conversation = customer_writes(sim, wasb)
+    photo = b"\x89PNG\r\n\x1a\n" + b"pixels" * 100
+    answer = wasb.api("POST", f"/api/v1/conversations/{conversation['id']}/messages",
+                      data={"type": "image", "body": "Il modello blu"},
+                      files={"file": ("blu.png", photo, "image/png")})
+    assert answer.status_code == 201, answer.text
+    wait_status(wasb, conversation["id"], answer.json()["id"], "read")
+    (sent,) = sent_to(sim)
+    assert sent["type"] == "image" and sent["caption"] == "Il modello blu" and sent["media_id"]
+    assert sent["link"] is None
+    assert sim.get(f"/_sim/media/{sent['media_id']}").content == photo
+
+
+def test_bad_messages_are_refused_with_a_reason_and_nothing_is_queued(wasb, sim):
+    conversation = customer_writes(sim, wasb)
+    cases = [({"type": "text", "body": ""}, 422, "needs a body"),
+             ({"type": "sticker", "body": "x"}, 422, "unknown message type"),
+             ({"type": "document"}, 422, "document_id or an uploaded file"),
+             ({"type": "document", "document_id": "999"}, 404, "no document 999"),
+             ({"type": "text", "body": "x", "reply_to": "123456"}, 422, "reply_to")]
+    for body, status, why in cases:
+        answer = send(wasb, conversation["id"], **body)
+        assert answer.status_code == status and why in answer.json()["detail"], (body, answer.text)
+    assert send(wasb, 999999, type="text", body="x").status_code == 404
+    assert len(wasb.get(f"/api/v1/conversations/{conversation['id']}")["messages"]) == 1
