@@ -263,11 +263,3 @@ def _mirror_job(app: Any, session: Session, payload: dict) -> None:
 MIRROR_TASK = "outbound.mirror_to_ticket"
 MIRROR = Task(name=MIRROR_TASK, run=_mirror_job, max_attempts=8, batchable=lambda app: app.crm_is_local)
 
-
-# --- the outbox ------------------------------------------------------------------------
-
-def flush_outbox(app: Any, timeout: float = 30.0):
-    """Send every queued message now (rate limits respected); see `sender.flush`."""
-    from wasb.outbound.sender import flush
-
-    return flush(app, timeout)
