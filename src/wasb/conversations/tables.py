@@ -69,6 +69,9 @@ class Message(Base):
     # Outbound: when the last call to Meta started (committed before calling), and how many calls.
     send_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     send_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Outbound: what wrote it when not an agent in the conversation, e.g. "ticket_comment" (the
+    # ticket process: held while the window is closed) or "fallback_template".
+    origin: Mapped[str | None] = mapped_column(String(32))
     # The item as Meta sent it: unknown fields and types are kept, never dropped.
     raw: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

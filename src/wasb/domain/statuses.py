@@ -8,6 +8,9 @@ DELIVERED = "delivered"
 READ = "read"
 FAILED = "failed"
 RECEIVED = "received"
+# An agent's ticket comment kept back while the customer's window is closed: no send job
+# exists for it; the customer's next message releases it (it becomes `queued`).
+HELD = "held"
 
 _RANK = {QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, READ: 4}
 

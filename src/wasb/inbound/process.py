@@ -8,6 +8,8 @@ import orjson
 from sqlalchemy import case
 from sqlalchemy.orm import Session
 
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import Conversation
 from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, parse_envelope
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.messages import Inbound, receive_message
@@ -17,6 +19,7 @@ from wasb.jobs.queue import Task
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.webhooks import receive_template_event
+from wasb.tickets.process import WINDOW_CLOSED, hold_failed_comment, release_held_comments
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +33,33 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
                   settings=settings_for_transaction(session, app.config))
     for item in items:
         if item.kind == MESSAGE:
-            receive_message(ctx, item)
+            message = receive_message(ctx, item)
+            if message is not None and message.type != "reaction":
+                _window_reopened(app, session, message)
         elif item.kind == STATUS:
             receive_status(session, item)
+            if item.data.get("status") == "failed":
+                _window_closed(app, session, item)
         elif item.kind == TEMPLATE:
             receive_template_event(session, item)
         else:
             log.info("event %s: kept %s change without processing", event.id, item.field_name or "unknown")
     _job_done(session, event.id)
+
+
+def _window_reopened(app: Any, session: Session, message: Any) -> None:
+    """The customer wrote: ticket comments that waited for the window go out now."""
+    conversation = session.get(Conversation, message.conversation_id)
+    released = release_held_comments(app, session, session.get(WaContact, conversation.wa_contact_id))
+    if released:
+        log.info("customer wrote again: %d held comment(s) released", len(released))
+
+
+def _window_closed(app: Any, session: Session, item: Any) -> None:
+    """A ticket comment Meta accepted but could not deliver outside the window waits instead."""
+    errors = item.data.get("errors") or [{}]
+    if isinstance(errors[0], dict) and errors[0].get("code") == WINDOW_CLOSED and item.data.get("id"):
+        hold_failed_comment(app, session, item.data["id"])
 
 
 _events = InboundEvent.__table__

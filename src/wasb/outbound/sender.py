@@ -196,8 +196,15 @@ def _prepare(app: Any, channel: Channel, row: Message, contact: WaContact, setti
                                      reply_to=reply_to, user_id=user_id)
     elif row.type == "template":
         params = row.template_params or {}
-        values = params.get("body")
-        components = [messages.body_component(values)] if values else []
+        components = []
+        if params.get("header_media"):
+            kind = params["header_media"]
+            components.append(messages.header_component(media_kind=kind, media_id=row.media_id or _upload(app, channel, row)))
+        elif params.get("header"):
+            components.append(messages.header_component(params["header"]))
+        if params.get("body"):
+            components.append(messages.body_component(params["body"]))
+        components.extend(params.get("buttons") or [])
         body = messages.template_message(to, row.template_name, params.get("language") or "en", components,
                                          reply_to=reply_to, user_id=user_id)
     elif row.type in ("image", "document"):
@@ -312,13 +319,22 @@ def _back_to_queue(session: Session, message_id: int, error: GraphError) -> int:
 def _fail(app: Any, message_id: int, code: int | None, reason: str, window_closed: bool = False) -> None:
     with app.db.sessions() as s, s.begin():
         row = s.get(Message, message_id, with_for_update=True)
-        if row.status in (QUEUED, SENDING):
-            row.status, row.error_code, row.error_message = FAILED, code, reason
-            _set_conversation_status(s, row.conversation_id, FAILED)
         if window_closed:  # Meta is authoritative about the window, whatever our clock says
             conversation = s.get(Conversation, row.conversation_id)
             contact = s.get(WaContact, conversation.wa_contact_id)
             contact.window_closed_at = utcnow()
+        if row.status in (QUEUED, SENDING):
+            row.error_code, row.error_message = code, reason
+            # A ticket comment waits for the customer's reply instead (the ticket process).
+            if not (window_closed and _hold_comment(app, s, row)):
+                row.status = FAILED
+                _set_conversation_status(s, row.conversation_id, FAILED)
+
+
+def _hold_comment(app: Any, session: Session, row: Message) -> bool:
+    from wasb.tickets.process import hold_refused_comment  # the ticket process sits above the sender
+
+    return hold_refused_comment(app, session, row)
 
 
 def _unconfirmed(app: Any, row: Message) -> Sent:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import OPEN, Conversation, Message
-from wasb.crm.port import CRM, CommentAuthor
+from wasb.crm.port import CRM, CommentAuthor, Person
 from wasb.domain.naming import conversation_name, local_stamp
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
 from wasb.domain.statuses import QUEUED
@@ -27,6 +27,7 @@ from wasb.outbound.channel import SEND_TASK
 from wasb.outbound.files import store_upload
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
+from wasb.templates.service import TemplateError, prepare_template
 from wasb.templates.tables import Template
 from wasb.tickets.service import usable_ticket
 
@@ -73,7 +74,14 @@ class Outgoing:
     reply_to: str | None = None        # a message id of the conversation, or a wamid
     template_name: str | None = None
     template_language: str | None = None
-    template_values: list | dict | None = None  # body parameters, positional or named
+    template_values: list | dict | None = None  # a list for {{1}}.. of the body, or an object keyed by
+    #                                             parameter ("1", "name", "header.1", "button.0")
+    header_document_id: str | None = None  # a CRM document for a template's media header
+    # Set by the ticket process: the CRM comment this message carries (so it is not mirrored
+    # back to the ticket), and what wrote the message.
+    crm_comment_id: str | None = None
+    origin: str | None = None
+    mirror: bool = True  # show it on the ticket as the agent's comment (process 2)
 
 
 def send_lock(phone_number_id: str, contact: WaContact) -> str:
@@ -95,10 +103,16 @@ def queue_message_to_person(app: Any, session: Session, person_id: str, outgoing
                             author: str) -> Message:
     """A message to a CRM person: their open conversation, or a new one (a person never seen on
     WhatsApp gets an address-book entry from their CRM mobile)."""
-    crm = app.crm(session)
-    person = crm.get_person(person_id)
+    person = app.crm(session).get_person(person_id)
     if person is None:
         raise NotFound(f"no person {person_id}")
+    conversation, contact = conversation_for_person(app, session, person)
+    return _queue(app, session, conversation, contact, outgoing, author)
+
+
+def conversation_for_person(app: Any, session: Session, person: Person) -> tuple[Conversation, WaContact]:
+    """The person's open conversation on this number, or a new one; raises InvalidMessage when
+    they have no WhatsApp entry and no usable mobile."""
     contact = session.scalars(select(WaContact).where(WaContact.crm_person_id == person.id)
                               .order_by(WaContact.id)).first()
     if contact is None:
@@ -127,7 +141,7 @@ def queue_message_to_person(app: Any, session: Session, person_id: str, outgoing
             wa_contact_id=contact.id, crm_person_id=person.id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)
         session.flush()
-    return _queue(app, session, conversation, contact, outgoing, author)
+    return conversation, contact
 
 
 def _queue(app: Any, session: Session, conversation: Conversation, contact: WaContact, outgoing: Outgoing,
@@ -140,24 +154,54 @@ def _queue(app: Any, session: Session, conversation: Conversation, contact: WaCo
     message = Message(
         conversation_id=conversation.id, direction="out", type=outgoing.type, status=QUEUED, timestamp=now,
         author=author, body=outgoing.body or None, reply_to_wamid=_reply_wamid(session, conversation, outgoing),
-        send_attempts=0)
+        send_attempts=0, crm_comment_id=outgoing.crm_comment_id, origin=outgoing.origin)
     if outgoing.type == "template":
-        message.template_name = outgoing.template_name
-        message.template_params = {"language": outgoing.template_language, "body": outgoing.template_values}
+        _template(app, session, conversation, contact, message, outgoing, now)
     elif outgoing.type in ("image", "document"):
         _attach(app, session, message, outgoing)
     session.add(message)
     session.flush()
-    conversation.last_message_at = now
+    enqueue_send(app, session, conversation, contact, message)
+    if outgoing.mirror and settings.process_conversation_messages:
+        if app.crm_is_local:
+            mirror_to_ticket(app.crm(session), settings, conversation, message)
+        else:  # a remote CRM is called outside the agent's request, with its own retries
+            app.queue.enqueue(session, MIRROR_TASK, {"message_id": message.id},
+                              lock=f"ticket:{conversation.id}", ref=f"message:{message.id}")
+    return message
+
+
+def enqueue_send(app: Any, session: Session, conversation: Conversation, contact: WaContact,
+                 message: Message) -> None:
+    """The message (already `queued`) goes to the sender, after the customer's earlier ones."""
+    message.status = QUEUED
+    conversation.last_message_at = max(filter(None, [conversation.last_message_at, message.timestamp]))
     conversation.last_message_status = QUEUED
     app.queue.enqueue(session, SEND_TASK, {"message_id": message.id},
                       lock=send_lock(conversation.phone_number_id, contact), ref=f"message:{message.id}")
-    if app.crm_is_local:
-        mirror_to_ticket(app.crm(session), settings, conversation, message)
-    else:  # a remote CRM is called outside the agent's request, with its own retries
-        app.queue.enqueue(session, MIRROR_TASK, {"message_id": message.id},
-                          lock=f"ticket:{conversation.id}", ref=f"message:{message.id}")
-    return message
+
+
+def _template(app: Any, session: Session, conversation: Conversation, contact: WaContact, message: Message,
+              outgoing: Outgoing, now: datetime) -> None:
+    """Checked against the synced template (approved, parameters) before anything is queued."""
+    try:
+        prepared = prepare_template(session, outgoing.template_name, outgoing.template_language,
+                                    outgoing.template_values, header_document=bool(outgoing.header_document_id))
+    except TemplateError as exc:
+        raise InvalidMessage(str(exc)) from None
+    message.template_name = outgoing.template_name
+    message.template_params = {"language": outgoing.template_language, **prepared.parts}
+    message.body = message.body or prepared.rendered
+    if outgoing.header_document_id:
+        document = app.crm(session).get_document(outgoing.header_document_id)
+        if document is None:
+            raise NotFound(f"no document {outgoing.header_document_id}")
+        message.document_id, message.media_filename, message.media_mime = (
+            document.id, document.filename, document.mime_type)
+    # The template that (re)opened the conversation outside the window is its starting template.
+    if conversation.starting_template is None and not customer_window(
+            contact.last_inbound_at, contact.window_closed_at, now).open:
+        conversation.starting_template = outgoing.template_name
 
 
 def _check_shape(outgoing: Outgoing) -> None:
@@ -232,7 +276,8 @@ def comment_text(message: Message) -> str:
     if message.type == "text":
         return message.body or ""
     if message.type == "template":
-        return f"[template {message.template_name}]"
+        label = f"[template {message.template_name}]"
+        return f"{label} {message.body}" if message.body else label
     label = f"[{message.type}: {message.media_filename or 'file'}]"
     return f"{label} {message.body}" if message.body else label
 

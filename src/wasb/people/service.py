@@ -2,7 +2,10 @@
 configured prefix, so matching works whatever the agent typed."""
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from wasb.config import Config
+from wasb.contacts.push import push_if_configured
 from wasb.crm.port import CRM, NewPerson, Person, PersonKind
 from wasb.domain.phones import to_e164, with_prefix
 from wasb.settings.service import AdminSettings
@@ -10,12 +13,18 @@ from wasb.settings.service import AdminSettings
 
 def create_person(crm: CRM, config: Config, settings: AdminSettings, *, kind: PersonKind, name: str,
                   mobile: str | None, email: str | None = None, company: str | None = None,
-                  assigned_user: str | None = None) -> Person:
-    """Raises InvalidPhone for an unreadable number and DuplicateMobile when it is taken."""
+                  assigned_user: str | None = None, session: Session | None = None) -> Person:
+    """Raises InvalidPhone for an unreadable number and DuplicateMobile when it is taken.
+
+    With the service `session`, a new record of a kind the contact-push process covers
+    (`contact_push_kinds`) joins the WhatsApp address book in the same transaction."""
     written = with_prefix(to_e164(mobile, config.default_country), settings.phone_prefix) if mobile else None
-    return crm.create_person(NewPerson(kind=kind, name=name.strip(), mobile=written, email=email or None,
-                                       company=company or None,
-                                       assigned_user=assigned_user or settings.reference_user or None))
+    person = crm.create_person(NewPerson(kind=kind, name=name.strip(), mobile=written, email=email or None,
+                                         company=company or None,
+                                         assigned_user=assigned_user or settings.reference_user or None))
+    if session is not None:
+        push_if_configured(session, config.default_country, settings, person)
+    return person
 
 
 def find_people(crm: CRM, config: Config, phone: str) -> list[Person]:

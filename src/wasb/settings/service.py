@@ -17,6 +17,13 @@ from wasb.settings.tables import Setting
 from wasb.store.upsert import insert_for
 
 
+class FallbackTemplate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=16)
+
+
 class AdminSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -35,6 +42,16 @@ class AdminSettings(BaseModel):
     access_token: str = Field(default="", max_length=2000)
     # Outbound files: uploaded to Meta and sent by id, or sent as a temporary public link.
     media_delivery: Literal["upload", "link"] = "upload"
+    # The ticket processes (the plugin's "vtenext Processes"), each switched on or off.
+    process_ticket_comments: bool = True       # an agent's ticket comment goes out on WhatsApp
+    process_conversation_messages: bool = True  # an agent's WhatsApp message shows on the ticket
+    process_contact_push: bool = True          # a new CRM record with a mobile joins the address book
+    contact_push_kinds: list[Literal["lead", "contact", "account"]] = Field(default_factory=lambda: ["contact"])
+    # The utility template sent instead of a ticket comment when the customer's window is closed,
+    # and where its parameters come from (placeholder -> CRM field of the ticket or its person).
+    fallback_template: FallbackTemplate | None = None
+    fallback_template_mapping: dict[str, str] = Field(
+        default_factory=lambda: {"1": "ticket.number", "2": "ticket.title"})
 
 
 class SettingsError(ValueError):
@@ -102,7 +119,8 @@ def update_settings(session: Session, config: Config, changes: dict[str, Any]) -
     except ValidationError as exc:
         raise SettingsError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
     dialect = session.get_bind().dialect.name
+    stored = updated.model_dump(mode="json")  # nested settings (fallback_template) as plain JSON
     for key in changes:
-        stmt = insert_for(dialect, Setting.__table__).values(key=key, value=getattr(updated, key))
+        stmt = insert_for(dialect, Setting.__table__).values(key=key, value=stored[key])
         session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}))
     return updated

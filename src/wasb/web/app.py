@@ -10,7 +10,7 @@ from wasb.bootstrap import App
 from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
 from wasb.web import webhooks
-from wasb.web.api import conversations, events, people, sending, settings, tickets
+from wasb.web.api import conversations, events, outbox, people, sending, settings, templates, tickets
 
 
 def create_app(wasb: App, *, start: bool = True) -> FastAPI:
@@ -38,6 +38,6 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
                 "crm": wasb.config.crm, "channel": channel.view()}
 
     app.include_router(webhooks.router)
-    for module in (people, conversations, sending, tickets, events, settings):
+    for module in (people, conversations, sending, tickets, events, settings, templates, outbox):
         app.include_router(module.router)
     return app

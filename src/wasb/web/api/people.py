@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from wasb.contacts.push import PersonNotFound, PushError, push_person
 from wasb.crm.port import DuplicateMobile
 from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, find_people
@@ -30,7 +31,7 @@ def create(body: NewPersonIn, app: AppDep, who: Caller):
         settings = load_settings(session, app.config)
         try:
             person = create_person(app.crm(session), app.config, settings, kind=body.kind, name=body.name,
-                                   mobile=body.mobile, email=body.email, company=body.company)
+                                   mobile=body.mobile, email=body.email, company=body.company, session=session)
         except InvalidPhone as exc:
             raise HTTPException(422, str(exc))
         except DuplicateMobile as exc:
@@ -63,3 +64,15 @@ def get(person_id: str, app: AppDep, who: Caller):
     if person is None:
         raise HTTPException(404, f"no person {person_id}")
     return person_view(person)
+
+
+@router.post("/{person_id}/push")
+def push(person_id: str, app: AppDep, who: Caller):
+    """"Send Contact Record": the record's mobile into the WhatsApp address book, linked to it."""
+    with app.db.sessions() as session, session.begin():
+        try:
+            return push_person(app, session, person_id).view()
+        except PersonNotFound as exc:
+            raise HTTPException(404, str(exc))
+        except PushError as exc:
+            raise HTTPException(422, str(exc))

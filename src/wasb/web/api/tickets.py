@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from wasb.conversations.tables import Conversation
+from wasb.conversations.tables import Conversation, Message
+from wasb.tickets.process import CommentError, TicketNotFound, comment_to_whatsapp
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import comment_view, conversation_view, ticket_view
 
@@ -24,8 +26,28 @@ def get_ticket(ticket_id: str, app: AppDep, who: Caller):
         if ticket is None:
             raise HTTPException(404, f"no ticket {ticket_id}")
         view = ticket_view(ticket)
-        view["comments"] = [comment_view(c) for c in crm.list_comments(ticket_id)]
+        comments = crm.list_comments(ticket_id)
+        # What became of each comment on WhatsApp (sent, or held until the customer writes).
+        messages = {m.crm_comment_id: m for m in session.scalars(select(Message).where(
+            Message.crm_comment_id.in_([c.id for c in comments])))} if comments else {}
+        view["comments"] = [comment_view(c, messages.get(c.id)) for c in comments]
         conversations = session.scalars(select(Conversation).where(Conversation.ticket_id == ticket_id)
                                         .order_by(Conversation.id)).all()
         view["conversations"] = [conversation_view(c) for c in conversations]
         return view
+
+
+class CommentIn(BaseModel):
+    body: str = Field(min_length=1, max_length=20000)
+
+
+@router.post("/{ticket_id}/comments", status_code=201)
+def add_comment(ticket_id: str, body: CommentIn, app: AppDep, who: Caller):
+    """An agent's comment: on the ticket, and to the customer on WhatsApp (process 1)."""
+    with app.db.sessions() as session, session.begin():
+        try:
+            return comment_to_whatsapp(app, session, ticket_id, body.body, who.name).view()
+        except TicketNotFound as exc:
+            raise HTTPException(404, str(exc))
+        except CommentError as exc:
+            raise HTTPException(422, str(exc))

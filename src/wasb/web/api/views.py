@@ -17,9 +17,15 @@ def ticket_view(ticket: Ticket) -> dict:
     return asdict(ticket)
 
 
-def comment_view(comment: Comment) -> dict:
+WHATSAPP_NOTES = {"held": "waiting for the customer's reply"}
+
+
+def comment_view(comment: Comment, message: Message | None = None) -> dict:
     view = asdict(comment)
     view["author"] = "customer" if comment.customer_name else "agent"
+    if message is not None:
+        view["whatsapp"] = {"message_id": message.id, "direction": message.direction, "status": message.status,
+                            "note": WHATSAPP_NOTES.get(message.status)}
     return view
 
 
@@ -33,6 +39,7 @@ def message_view(m: Message) -> dict:
         "reply_to": m.reply_to_wamid, "reaction": m.reaction, "author": m.author,
         "template": m.template_name, "pricing": m.pricing,
         "send_attempts": m.send_attempts, "crm_comment_id": m.crm_comment_id,
+        "origin": m.origin, "note": WHATSAPP_NOTES.get(m.status),
     }
 
 

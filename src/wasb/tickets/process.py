@@ -1,0 +1,204 @@
+"""Process 1, ticket management: an agent's ticket comment goes out on WhatsApp.
+
+    window open    the comment as a text message in the ticket's conversation
+    window closed  the comment waits on the ticket (`held`, "waiting for the customer's reply")
+                   and the configured utility template (`fallback_template`, parameters
+                   mapped from the ticket) goes out instead; the customer's next message
+                   reopens the window and releases what waited, in order
+
+Meta is authoritative about the window: a comment refused with 131047 although our clock
+said open is held the same way (nothing an agent typed is lost). Either way the ticket now
+waits for the customer (`status_waiting`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.crm.port import Comment, CommentAuthor, Ticket
+from wasb.domain.statuses import FAILED, HELD, QUEUED
+from wasb.domain.window import customer_window
+from wasb.outbound.service import (
+    MAX_TEXT, InvalidMessage, NotFound, Outgoing, conversation_for_person, enqueue_send, queue_message,
+)
+from wasb.settings.service import AdminSettings, settings_for_transaction
+from wasb.store.base import utcnow
+from wasb.templates.mapping import MappingError, resolve_mapping
+from wasb.templates.service import TemplateError
+
+log = logging.getLogger(__name__)
+
+COMMENT_ORIGIN = "ticket_comment"
+FALLBACK_ORIGIN = "fallback_template"
+WAITING = "waiting for the customer's reply"
+WINDOW_CLOSED = 131047
+
+
+class TicketNotFound(LookupError):
+    pass
+
+
+class CommentError(ValueError):
+    pass
+
+
+@dataclass
+class CommentDelivery:
+    """What became of an agent's comment: `queued` (the text goes out now), `held` (it waits
+    for the customer's reply), or `not_sent` (with the reason)."""
+
+    comment: Comment
+    outcome: str
+    message: Message | None = None
+    template_message: Message | None = None
+    reason: str | None = None
+
+    def view(self) -> dict:
+        return {"comment": {"id": self.comment.id, "ticket_id": self.comment.ticket_id, "body": self.comment.body,
+                            "author_user": self.comment.author_user},
+                "outcome": self.outcome, "message_id": self.message.id if self.message else None,
+                "template_message_id": self.template_message.id if self.template_message else None,
+                "reason": self.reason}
+
+
+def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Comment | str,
+                        author: str) -> CommentDelivery:
+    """An agent's comment on a ticket, to the ticket's customer on WhatsApp.
+
+    `comment` is the text of a new comment (written on the ticket here, by `author`), or a
+    Comment already in the CRM (an agent wrote it there); calling again for the same
+    comment changes nothing."""
+    crm = app.crm(session)
+    settings = settings_for_transaction(session, app.config)
+    ticket = crm.get_ticket(ticket_id)
+    if ticket is None:
+        raise TicketNotFound(f"no ticket {ticket_id}")
+    if isinstance(comment, str):
+        text = comment.strip()
+        if not text:
+            raise CommentError("a comment needs a text")
+        comment = crm.add_comment(ticket.id, text, CommentAuthor.agent(author))
+    if not settings.process_ticket_comments:
+        return CommentDelivery(comment, "not_sent", reason="the ticket-comment process is switched off")
+    message = session.scalars(select(Message).where(Message.crm_comment_id == comment.id)).first()
+    if message is not None and message.origin == COMMENT_ORIGIN:
+        return CommentDelivery(comment, message.status if message.status == HELD else QUEUED, message)
+    if len(comment.body) > MAX_TEXT:
+        return CommentDelivery(comment, "not_sent", reason=f"a WhatsApp text is at most {MAX_TEXT} characters")
+    try:
+        conversation = _conversation(app, session, ticket)
+    except InvalidMessage as exc:
+        return CommentDelivery(comment, "not_sent", reason=str(exc))
+    if conversation is None:
+        return CommentDelivery(comment, "not_sent", reason=f"ticket {ticket.number} has no customer on WhatsApp")
+    contact = session.get(WaContact, conversation.wa_contact_id)
+    conversation.ticket_id = conversation.ticket_id or ticket.id
+    now = utcnow()
+    if message is None:  # (an agent-comment poll may have written the row already)
+        message = Message(conversation_id=conversation.id, direction="out", type="text", status=QUEUED,
+                          timestamp=now, send_attempts=0)
+        session.add(message)
+    message.conversation_id, message.body = conversation.id, comment.body
+    message.author = comment.author_user or author
+    message.crm_comment_id, message.origin = comment.id, COMMENT_ORIGIN
+    session.flush()
+    crm.set_ticket_status(ticket.id, settings.status_waiting)
+    if customer_window(contact.last_inbound_at, contact.window_closed_at, now).open:
+        enqueue_send(app, session, conversation, contact, message)
+        return CommentDelivery(comment, QUEUED, message)
+    template, problem = hold(app, session, conversation, contact, message, settings, ticket)
+    return CommentDelivery(comment, HELD, message, template, problem)
+
+
+def _conversation(app: Any, session: Session, ticket: Ticket) -> Conversation | None:
+    """The ticket's open conversation, else the customer's open one (or a new one)."""
+    linked = session.scalars(
+        select(Conversation).where(Conversation.ticket_id == ticket.id)
+        .order_by(case((Conversation.status == OPEN, 0), else_=1), Conversation.id.desc()).limit(1)).first()
+    if linked is not None and linked.status == OPEN:
+        return linked
+    person = app.crm(session).get_person(ticket.person_id) if ticket.person_id else None
+    if person is None:
+        return linked
+    conversation, _ = conversation_for_person(app, session, person)
+    return conversation
+
+
+def hold(app: Any, session: Session, conversation: Conversation, contact: WaContact, message: Message,
+         settings: AdminSettings, ticket: Ticket | None) -> tuple[Message | None, str | None]:
+    """Keep the comment until the customer writes, and ask them to (the fallback template,
+    once while comments wait). Returns the template message, or why none was sent."""
+    message.status = HELD
+    session.flush()
+    waiting = session.scalar(
+        select(Message.id).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.wa_contact_id == contact.id, Message.status == HELD, Message.id != message.id).limit(1))
+    if waiting is not None:
+        return None, "the fallback template already went out for an earlier comment"
+    fallback = settings.fallback_template
+    if fallback is None:
+        return None, "no fallback template is configured (setting fallback_template); the comment waits"
+    crm = app.crm(session)
+    person = crm.get_person(conversation.crm_person_id) if conversation.crm_person_id else None
+    try:
+        values = resolve_mapping(settings.fallback_template_mapping, person=person, ticket=ticket)
+        template = queue_message(app, session, conversation.id, Outgoing(
+            type="template", template_name=fallback.name, template_language=fallback.language,
+            template_values=values, origin=FALLBACK_ORIGIN, mirror=False), message.author or "WASB")
+    except (MappingError, TemplateError, InvalidMessage, NotFound) as exc:
+        log.warning("comment %s held, but the fallback template could not be queued: %s", message.id, exc)
+        return None, f"the fallback template {fallback.name} ({fallback.language}) could not be sent: {exc}"
+    return template, None
+
+
+def release_held_comments(app: Any, session: Session, contact: WaContact) -> list[int]:
+    """The customer wrote (the window is open again): what waited goes out now, in order."""
+    rows = session.execute(
+        select(Message, Conversation).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.wa_contact_id == contact.id, Message.status == HELD).order_by(Message.id)).all()
+    for message, conversation in rows:
+        message.error_code = message.error_message = None
+        enqueue_send(app, session, conversation, contact, message)
+    return [message.id for message, _ in rows]
+
+
+def _ticket_of(app: Any, session: Session, conversation: Conversation) -> Ticket | None:
+    return app.crm(session).get_ticket(conversation.ticket_id) if conversation.ticket_id else None
+
+
+def hold_refused_comment(app: Any, session: Session, message: Message) -> bool:
+    """Meta refused a comment's text with 131047 before accepting it: hold it instead of failing
+    it (the caller has recorded the closed window). False when it is not a ticket comment."""
+    if message.origin != COMMENT_ORIGIN:
+        return False
+    conversation = session.get(Conversation, message.conversation_id)
+    contact = session.get(WaContact, conversation.wa_contact_id)
+    settings = settings_for_transaction(session, app.config)
+    hold(app, session, conversation, contact, message, settings, _ticket_of(app, session, conversation))
+    return True
+
+
+def hold_failed_comment(app: Any, session: Session, wamid: str) -> Message | None:
+    """Meta accepted a comment's text, then reported 131047 (its usual way): the failed row stays
+    as the record of the attempt, and a held copy carries the comment until the customer writes."""
+    failed = session.scalars(select(Message).where(Message.wamid == wamid)).first()
+    if failed is None or failed.origin != COMMENT_ORIGIN or failed.status != FAILED or failed.error_code != WINDOW_CLOSED:
+        return None
+    comment_id, failed.crm_comment_id = failed.crm_comment_id, None
+    session.flush()
+    copy = Message(conversation_id=failed.conversation_id, direction="out", type="text", body=failed.body,
+                   author=failed.author, crm_comment_id=comment_id, origin=COMMENT_ORIGIN, status=HELD,
+                   timestamp=utcnow(), send_attempts=0)
+    session.add(copy)
+    session.flush()
+    conversation = session.get(Conversation, failed.conversation_id)
+    contact = session.get(WaContact, conversation.wa_contact_id)
+    settings = settings_for_transaction(session, app.config)
+    hold(app, session, conversation, contact, copy, settings, _ticket_of(app, session, conversation))
+    return copy

@@ -1,0 +1,72 @@
+"""Templates: `GET /api/v1/templates`, `POST /api/v1/templates/sync`, and the "Send Template"
+action `POST /api/v1/templates/{id}/send`."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from wasb.outbound.service import InvalidMessage, NotFound
+from wasb.templates.mapping import MappingError
+from wasb.templates.send import TemplateSend, send_template
+from wasb.templates.service import (
+    TemplateError, TemplateNotFound, get_template, list_templates, sync_templates, template_view,
+)
+from wasb.web.api.deps import AppDep, Caller
+from wasb.web.api.views import message_view
+from wasb.whatsapp.errors import GraphError, human_message
+
+router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
+
+
+@router.get("")
+def list_(app: AppDep, who: Caller, status: str | None = None, name: str | None = None,
+          language: str | None = None, category: str | None = None, include_deleted: bool = False):
+    with app.db.read_sessions() as session:
+        return [template_view(t) for t in list_templates(session, status=status, name=name, language=language,
+                                                         category=category, include_deleted=include_deleted)]
+
+
+@router.get("/{template_id}")
+def get(template_id: int, app: AppDep, who: Caller):
+    with app.db.read_sessions() as session:
+        try:
+            return template_view(get_template(session, template_id))
+        except TemplateNotFound as exc:
+            raise HTTPException(404, str(exc))
+
+
+@router.post("/sync")
+def sync(app: AppDep, who: Caller):
+    try:
+        return sync_templates(app).view()
+    except GraphError as exc:
+        raise HTTPException(502, f"the templates could not be read from WhatsApp: {human_message(exc)}")
+
+
+class Recipient(BaseModel):
+    person_id: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class TemplateSendIn(BaseModel):
+    to: Recipient
+    params: list[Any] | dict[str, Any] | None = None
+    mapping: dict[str, str] | None = None
+    header_document_id: str | None = Field(default=None, max_length=64)
+    ticket_id: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/{template_id}/send", status_code=201)
+def send(template_id: int, body: TemplateSendIn, app: AppDep, who: Caller):
+    request = TemplateSend(person_id=body.to.person_id, phone=body.to.phone, params=body.params,
+                           mapping=body.mapping, header_document_id=body.header_document_id,
+                           ticket_id=body.ticket_id)
+    try:
+        with app.db.sessions() as session, session.begin():
+            return message_view(send_template(app, session, template_id, request, who.name))
+    except (TemplateNotFound, NotFound) as exc:
+        raise HTTPException(404, str(exc))
+    except (TemplateError, MappingError, InvalidMessage) as exc:
+        raise HTTPException(422, str(exc))
