@@ -1,0 +1,71 @@
+"""Templates from Meta: every page, (name, language) identity, deletions kept, parameters described."""
+from tests.templates.flows import meta_has_template, sync, template_id
+
+
+def test_sync_reads_every_page_and_keeps_each_language_of_a_name_apart(wasb, sim):
+    for n in range(230):  # the service asks for 100 per page: three pages
+        meta_has_template(sim, f"avviso_{n:03}", body_text=f"Avviso {n}: {{{{1}}}}")
+    it = meta_has_template(sim, "ticket_update", "it", "Il ticket {{1}} ({{2}}) è stato aggiornato")
+    en = meta_has_template(sim, "ticket_update", "en_US", "Ticket {{1}} ({{2}}) was updated")
+    summary = sync(wasb)
+    assert summary["seen"] == 232 and len(summary["created"]) == 232 and summary["deleted"] == []
+    listed = wasb.get("/api/v1/templates")
+    assert len(listed) == 232
+    assert {t["name"] for t in listed} >= {"avviso_000", "avviso_229"}
+    versions = {t["language"]: t for t in listed if t["name"] == "ticket_update"}
+    assert versions["it"]["meta_id"] == it["id"] and versions["en_US"]["meta_id"] == en["id"]
+    assert versions["en_US"]["components"][0]["text"] == "Ticket {{1}} ({{2}}) was updated"
+    assert versions["it"]["status"] == "APPROVED" and versions["it"]["category"] == "UTILITY"
+    assert [p["key"] for p in versions["it"]["parameters"]["parameters"]] == ["1", "2"]
+    assert versions["it"]["parameters"]["format"] == "POSITIONAL"
+
+    again = sync(wasb)
+    assert again["seen"] == 232 and again["created"] == [] and again["updated"] == [] and again["unchanged"] == 232
+    assert len(wasb.get("/api/v1/templates?language=en_US")) == 1
+
+
+def test_a_template_gone_from_meta_is_marked_deleted_and_can_no_longer_be_sent(wasb, sim):
+    meta_has_template(sim, "promemoria")
+    meta_has_template(sim, "saldi", body_text="Saldi per {{1}}")
+    sync(wasb)
+    sim.post("/_sim/reset").raise_for_status()  # Meta forgets every template…
+    again = meta_has_template(sim, "promemoria")  # …but this one, created anew (a new Meta id)
+    summary = sync(wasb)
+    assert summary["deleted"] == ["saldi (it)"] and summary["updated"] == ["promemoria (it)"]
+    assert wasb.get("/api/v1/templates?name=promemoria")[0]["meta_id"] == again["id"]
+    assert [t["name"] for t in wasb.get("/api/v1/templates")] == ["promemoria"]
+    (gone,) = [t for t in wasb.get("/api/v1/templates?include_deleted=true") if t["name"] == "saldi"]
+    assert gone["deleted"] is True and gone["components"]  # kept: old messages still name it
+    refused = wasb.api("POST", f"/api/v1/templates/{gone['id']}/send",
+                       json={"to": {"phone": "+39 335 103 2246"}, "params": ["Anna"]})
+    assert refused.status_code == 422 and "deleted" in refused.json()["detail"]
+
+    meta_has_template(sim, "saldi", body_text="Saldi per {{1}}")
+    assert sync(wasb)["restored"] == ["saldi (it)"]
+    assert template_id(wasb, "saldi") == gone["id"]
+
+
+def test_parameters_are_described_from_header_body_and_buttons(wasb, sim):
+    meta_has_template(sim, "appuntamento", body_text="Ciao {{nome}}, l'appuntamento è il {{data}}",
+                      header_text="Studio {{studio}}",
+                      buttons=[{"type": "URL", "text": "Dettagli", "url": "https://example.com/a/{{1}}"},
+                               {"type": "QUICK_REPLY", "text": "Confermo"}])
+    sync(wasb)
+    (template,) = wasb.get("/api/v1/templates?name=appuntamento")
+    described = template["parameters"]
+    assert described["format"] == "NAMED" and described["header_media"] is None
+    assert [(p["key"], p["component"]) for p in described["parameters"]] == [
+        ("header.studio", "header"), ("nome", "body"), ("data", "body"), ("button.0", "button")]
+    assert described["parameters"][-1]["sub_type"] == "url"
+
+
+def test_template_webhooks_keep_the_table_current_between_syncs(wasb, sim):
+    meta_has_template(sim, "richiamo")
+    sync(wasb)
+    sim.post("/_sim/template-event", json={"name": "richiamo", "language": "it", "event": "PAUSED"}).raise_for_status()
+    wasb.wait_idle()
+    (template,) = wasb.get("/api/v1/templates?name=richiamo")
+    assert template["status"] == "PAUSED"
+    refused = wasb.api("POST", f"/api/v1/templates/{template['id']}/send",
+                       json={"to": {"phone": "+39 335 103 2246"}, "params": ["Anna"]})
+    assert refused.status_code == 422 and "PAUSED" in refused.json()["detail"]
