@@ -1,0 +1,3 @@
+"""A real `wasb serve` wired both ways to the simulator (the outbound tests' fixtures)."""
+from tests.outbound.conftest import start_wasb, wasb  # noqa: F401
+from tests.support.simulator_fixtures import *  # noqa: F403 - sim, simulator_url, sim_settings, …
