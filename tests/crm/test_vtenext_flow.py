@@ -359,3 +359,19 @@ def test_agent_comments_are_picked_up_once_each_even_across_a_restart(
         assert len(comments_on(vtenext_fake, ticket_id)) == 1 + 2 + (1 if vtenext_fake.flavour == "vtenext" else 0) + 1
     finally:
         restarted.stop()
+
+
+def test_the_phone_fields_setting_decides_where_a_number_is_looked_for(crm_server, vtenext_fake):
+    contact = vtenext_fake.insert("Contacts", lastname="Bianchi", phone="+39 335 103 2246")
+    bad = crm_server.api("PUT", "/api/v1/settings", json={"crm_timezone": "Mars/Olympus", "crm_phone_fields": {}})
+    assert bad.status_code == 422 and "crm_timezone" in bad.json()["detail"]
+    assert crm_server.api("PUT", "/api/v1/settings", json={"crm_phone_fields": {"contact": ["x'); DROP"]}}
+                          ).status_code == 422
+    saved = crm_server.api("PUT", "/api/v1/settings", json={"crm_phone_fields": {"contact": ["mobile", "phone"]}})
+    assert saved.status_code == 200
+    assert saved.json()["crm_phone_fields"] == {"lead": ["mobile"], "contact": ["mobile", "phone"],
+                                                "account": ["phone"]}
+    crm_server.post_webhook(text_message(NUMBER, "ciao", "wamid.p1"))
+    crm_server.wait_idle()
+    assert conversation_of(crm_server, NUMBER)["person_id"] == contact  # by default only `mobile` is read
+    assert vtenext_fake.rows("Leads") == []
