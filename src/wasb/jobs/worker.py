@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
@@ -28,6 +28,7 @@ from wasb.store.engine import Database
 log = logging.getLogger(__name__)
 
 STALLED_AFTER = timedelta(minutes=15)
+_jobs = Job.__table__
 
 
 @dataclass
@@ -148,7 +149,7 @@ class Worker:
                 except Exception as exc:
                     failures.append((job, traceback.format_exc(limit=5), exc))
                     continue
-                s.execute(delete(Job).where(Job.id == job.id))
+                s.execute(_jobs.delete().where(_jobs.c.id == job.id))
         for job, error, exc in failures:
             self._failed(job, error, exc)
 
@@ -163,7 +164,7 @@ class Worker:
             with self.db.sessions() as s:
                 try:
                     task.run(self.app, s, job.payload)
-                    s.execute(delete(Job).where(Job.id == job.id))
+                    s.execute(_jobs.delete().where(_jobs.c.id == job.id))
                     s.commit()
                 except BaseException:
                     s.rollback()
