@@ -290,6 +290,9 @@ def test_wrong_credentials_are_flagged_without_a_login_loop_and_reset_by_an_admi
         assert vtenext_fake.failed_logins["admin"] == 2
         assert srv.get("/api/v1/inbound-events?state=failed") == []  # waiting, attempts not used up
         assert {j["attempts"] for j in job_rows(database_url, "inbound.process")} <= {0, 1}
+        lookup = srv.api("GET", "/api/v1/people?q=Rossi")  # the API says why, not a 500
+        assert lookup.status_code == 503 and "credentials" in lookup.json()["detail"]
+        assert vtenext_fake.login_attempts == 2
         agent = srv.api("POST", "/api/v1/crm/reset-auth", token=srv.agent_token)
         assert agent.status_code == 403
 
