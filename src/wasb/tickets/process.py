@@ -84,9 +84,13 @@ def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Com
         if not text:
             raise CommentError("a comment needs a text")
         comment = crm.add_comment(ticket.id, text, CommentAuthor.agent(author))
-    if not settings.process_ticket_comments:
-        return CommentDelivery(comment, "not_sent", reason="the ticket-comment process is switched off")
     message = session.scalars(select(Message).where(Message.crm_comment_id == comment.id)).first()
+    if not settings.process_ticket_comments:
+        reason = "the ticket-comment process is switched off"
+        if message is not None and message.origin is None and message.status == QUEUED and not message.wamid:
+            # A row the agent-comment poll wrote: it must not wait for a flush to send it.
+            message.status, message.error_message = FAILED, f"not sent: {reason}"
+        return CommentDelivery(comment, "not_sent", message, reason=reason)
     if message is not None and message.origin == COMMENT_ORIGIN:
         return CommentDelivery(comment, message.status if message.status == HELD else QUEUED, message)
     if len(comment.body) > MAX_TEXT:
