@@ -341,7 +341,9 @@ def test_agent_comments_are_picked_up_once_each_even_across_a_restart(
             vtenext_fake.add_agent_comment(ticket_id, "confidential", visibility="Private")
         (message,) = srv.wait_until(lambda: outbound(srv, NUMBER), what="the agent's comment as a message")
         assert message["body"] == "Buongiorno, come posso aiutarla?"
-        assert message["status"] == "queued" and message["author"] == vtenext_fake.users["mario"].id
+        # The customer wrote long ago (these webhooks carry 2025 timestamps): the window is closed,
+        # so the ticket process holds the comment until they write again.
+        assert message["status"] == "held" and message["author"] == vtenext_fake.users["mario"].id
         wait_for_polls(srv)
         assert len(outbound(srv, NUMBER)) == 1
     finally:
