@@ -105,6 +105,8 @@ def test_a_comment_meta_finds_outside_the_window_waits_instead_of_failing(wasb, 
 
 
 def test_without_a_fallback_template_the_comment_still_waits_and_says_why(wasb, sim):
+    typo = wasb.api("PUT", "/api/v1/settings", json={"fallback_template_mapping": {"1": "ticket.nummer"}})
+    assert typo.status_code == 422 and "'ticket.nummer' is not a CRM field" in typo.json()["detail"]
     conversation = customer_wrote_a_day_ago(sim, wasb)
     delivery = comment(wasb, conversation["ticket_id"], "La richiamiamo domani")
     assert delivery["outcome"] == "held" and "no fallback template is configured" in delivery["reason"]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from wasb.auth.tables import User
 from wasb.config import Config
 from wasb.crm.port import PersonKind
+from wasb.templates.mapping import check_mapping
 from wasb.settings.tables import Setting
 from wasb.store.upsert import insert_for
 
@@ -95,6 +96,12 @@ class AdminSettings(BaseModel):
     fallback_template: FallbackTemplate | None = None
     fallback_template_mapping: dict[str, str] = Field(
         default_factory=lambda: {"1": "ticket.number", "2": "ticket.title"})
+
+    @field_validator("fallback_template_mapping")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        check_mapping(value)  # a typo is refused when saved, not found when a comment waits
+        return value
 
 
 class SettingsError(ValueError):
