@@ -136,9 +136,32 @@ class Worker:
         alone = [j for j in jobs if not self._batchable(j)]
         if batch:
             self._run_batch(batch)
+        grouped: dict[str, list[Claimed]] = {}
         for job in alone:
-            self._run_alone(job)
+            task = self.tasks.get(job.task)
+            if task is not None and task.run_group is not None:
+                grouped.setdefault(job.task, []).append(job)
+            else:
+                self._run_alone(job)
+        for name, group in grouped.items():
+            self._run_group(self.tasks[name], group)
         return len(jobs)
+
+    def _run_group(self, task: Task, jobs: list[Claimed]) -> None:
+        try:
+            outcomes = task.run_group(self.app, [j.payload for j in jobs])
+        except Exception:  # the whole group failed: each job counts an attempt
+            error = traceback.format_exc(limit=5)
+            outcomes = [RuntimeError(error.strip().splitlines()[-1])] * len(jobs)
+        done = [j.id for j, outcome in zip(jobs, outcomes) if outcome is None]
+        if done:
+            with self.db.sessions() as s, s.begin():
+                s.execute(_jobs.delete().where(_jobs.c.id.in_(done)))
+        for job, outcome in zip(jobs, outcomes):
+            if isinstance(outcome, Defer):
+                self._deferred(job, outcome)
+            elif outcome is not None:
+                self._failed(job, "".join(traceback.format_exception_only(outcome)))
 
     def _batchable(self, job: Claimed) -> bool:
         task = self.tasks.get(job.task)
