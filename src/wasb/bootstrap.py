@@ -9,10 +9,13 @@ from sqlalchemy.orm import Session
 
 from wasb.config import Config
 from wasb.crm.embedded.crm import EmbeddedCRM
+from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRM
+from wasb.crm.vtenext.link import VtenextLink
 from wasb.inbound.intake import IntakeWriter
 from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
+from wasb.settings.service import load_settings
 from wasb.store.engine import Database, open_database
 from wasb.store.migrate import upgrade
 from wasb.whatsapp.client import GraphClient
@@ -21,11 +24,12 @@ log = logging.getLogger(__name__)
 
 
 def all_tasks() -> dict[str, Task]:
+    from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS
     from wasb.inbound.process import PROCESS
     from wasb.outbound.sender import CONFIRM, SEND
     from wasb.outbound.service import MIRROR
 
-    return {task.name: task for task in (PROCESS, SEND, CONFIRM, MIRROR)}
+    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR)}
 
 
 @dataclass
@@ -39,6 +43,8 @@ class App:
     graph: GraphClient | None = None
     worker: Worker | None = None
     intake: IntakeWriter | None = None
+    # The external CRM's shared session and health (None with the embedded CRM).
+    crm_link: VtenextLink | None = None
     extras: dict = field(default_factory=dict)
 
     def crm(self, session: Session) -> CRM:
@@ -50,6 +56,10 @@ class App:
         if worker:
             self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds)
             self.queue._wake = self.worker.wake
+            if not self.crm_is_local:
+                from wasb.tickets.agent_comments import ensure_polling
+
+                ensure_polling(self)
             self.worker.start()
 
     def stop(self) -> None:
@@ -59,6 +69,8 @@ class App:
             self.intake.stop()
         if self.graph:
             self.graph.close()
+        if self.crm_link:
+            self.crm_link.close()
         self.db.dispose()
 
 
@@ -68,8 +80,16 @@ def build_app(config: Config | None = None, *, migrate: bool = True) -> App:
         upgrade(config.database_url)
     db = open_database(config.database_url)
     tasks = all_tasks()
-    if config.crm != "embedded":
-        raise NotImplementedError(f"CRM {config.crm!r} is not wired yet")
+    if config.crm == "vtenext":
+        link = VtenextLink(config)
+
+        def vtenext_crm(session: Session) -> CRM:
+            # Settings are read per use: an admin's change applies to the next job.
+            return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health)
+
+        # Calls go over the network: jobs run one per transaction, never batched.
+        return App(config=config, db=db, tasks=tasks, queue=EmbeddedQueue(tasks), crm_factory=vtenext_crm,
+                   crm_is_local=False, crm_link=link)
     return App(
         config=config,
         db=db,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.jobs.tables import BigId
@@ -63,7 +63,14 @@ class Message(Base):
     template_name: Mapped[str | None] = mapped_column(String(200))
     template_params: Mapped[dict | None] = mapped_column(JSONType)
     pricing: Mapped[dict | None] = mapped_column(JSONType)
-    crm_comment_id: Mapped[str | None] = mapped_column(String(64))
+    # The CRM comment this message is (a customer's message written on the ticket) or
+    # came from (an agent's comment sent to WhatsApp): unique, so a comment becomes at
+    # most one message, however often the poll sees it.
+    crm_comment_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # An inbound message whose CRM steps (ticket, comment, status) are not all done
+    # yet: with an external CRM each step is committed as it succeeds, and a retried
+    # job resumes here instead of writing the same comment twice.
+    crm_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Outbound: the CRM document sent (image/document), when it came from the CRM.
     document_id: Mapped[str | None] = mapped_column(String(64))
     # Outbound: when the last call to Meta started (committed before calling), and how many calls.

@@ -32,6 +32,17 @@ class Task:
     run_group: Callable[..., list] | None = None
     # Called in a fresh transaction after the last attempt failed.
     on_give_up: Callable[..., None] | None = None
+    # Exceptions that mean "something outside is not ready" (an external CRM down or
+    # refusing our credentials): the job waits and tries again later without using up
+    # an attempt, so an outage of any length loses nothing. Other errors count.
+    wait_on: tuple[type[BaseException], ...] = ()
+
+
+def checkpoint(session: Session) -> None:
+    """Commit what a job has done so far, so a retry finds it (only for jobs that run
+    alone: a batched job shares its transaction with others and must not commit)."""
+    if session.in_transaction():
+        session.commit()
 
 
 class JobQueue(Protocol):
