@@ -54,8 +54,9 @@ class Claimed:
 
 class Worker:
     def __init__(self, app: Any, db: Database, tasks: dict[str, Task], *, poll_seconds: float = 0.2,
-                 batch_size: int = 64, name: str | None = None):
+                 batch_size: int = 64, name: str | None = None, stalled_after: timedelta = STALLED_AFTER):
         self.app = app
+        self.stalled_after = stalled_after
         self.db = db
         self.tasks = tasks
         self.poll_seconds = poll_seconds
@@ -100,7 +101,7 @@ class Worker:
         """
         cond = Job.status == DOING
         if not everything:
-            cond = and_(cond, Job.started_at < utcnow() - STALLED_AFTER)
+            cond = and_(cond, Job.started_at < utcnow() - self.stalled_after)
         with self.db.sessions() as s, s.begin():
             result = s.execute(update(Job).where(cond).values(status=TODO, worker=None))
             return result.rowcount or 0
