@@ -138,8 +138,9 @@ def run(limit: int, messages: int, recipients: int, profile: bool) -> dict:
 
         service = Service(workdir, sim_url, port, worker=True)
         spy = None
-        if profile and shutil.which("py-spy"):
-            spy = subprocess.Popen(["py-spy", "record", "--idle", "--threads", "--format", "raw", "--rate", "200",
+        py_spy = shutil.which("py-spy") or (str(BIN / "py-spy") if (BIN / "py-spy").exists() else None)
+        if profile and py_spy:
+            spy = subprocess.Popen([py_spy, "record", "--idle", "--threads", "--format", "raw", "--rate", "200",
                                     "-o", str(workdir / "profile.txt"), "-p", str(service.proc.pid)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.perf_counter()

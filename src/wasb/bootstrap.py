@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ def all_tasks() -> dict[str, Task]:
     from wasb.outbound.sender import CONFIRM, SEND
     from wasb.outbound.service import MIRROR
 
-    return {task.name: task for task in (PROCESS, SEND, CONFIRM, MIRROR, POLL_AGENT_COMMENTS)}
+    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR)}
 
 
 @dataclass
@@ -54,7 +55,8 @@ class App:
         self.intake = IntakeWriter(self.db, self.queue)
         self.intake.start()
         if worker:
-            self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds)
+            self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds,
+                                 stalled_after=timedelta(seconds=self.config.worker_stalled_seconds))
             self.queue._wake = self.worker.wake
             if not self.crm_is_local:
                 from wasb.tickets.agent_comments import ensure_polling

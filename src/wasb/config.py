@@ -66,6 +66,9 @@ class Config(BaseSettings):
     # The in-process worker.
     worker: bool = True
     worker_poll_seconds: float = Field(default=0.2, gt=0)
+    # PostgreSQL: a job `doing` for longer than this at start-up belongs to a dead process
+    # and goes back to the queue (SQLite has one worker process: all of them do).
+    worker_stalled_seconds: float = Field(default=900, gt=0)
     max_webhook_bytes: int = 5 * 1024 * 1024
     session_secret: SecretStr = SecretStr("")
 

@@ -4,6 +4,9 @@ from collections import Counter
 
 from tests.outbound.flows import customer_writes, message, send, sent_to, wait_status
 
+# PostgreSQL: the killed process's job is recognised as stalled when the new one starts.
+RESTART = {"WASB_WORKER_STALLED_SECONDS": "1"}
+
 
 def test_a_burst_above_meta_throughput_is_all_sent_in_order_and_no_130429_fails_a_message(wasb, sim):
     sim.post("/_sim/limits", json={"messages_per_second": 5, "pair_burst": 6}).raise_for_status()
@@ -41,18 +44,19 @@ def test_a_crash_after_meta_accepted_does_not_send_again_and_statuses_reconcile_
     wasb = start_wasb()
     conversation = customer_writes(sim, wasb)
     # Meta accepts, but its answer comes late and its statuses later still: the service dies in between.
-    sim.post("/_sim/config", json={"response_delay": 5, "sent_delay": 2, "retry_delays": [0.5] * 40}).raise_for_status()
+    sim.post("/_sim/config", json={"response_delay": 5, "sent_delay": 2, "retry_delays": [1] * 90}).raise_for_status()
     row = send(wasb, conversation["id"], type="text", body="Una volta sola").json()
     wasb.wait_until(lambda: sent_to(sim), 20, "Meta to accept the message")
     wasb.kill()
-    wasb = start_wasb()
+    wasb = start_wasb(**RESTART)
     reconciled = wait_status(wasb, conversation["id"], row["id"], "read", timeout=40)
     (sent,) = sent_to(sim)
     assert reconciled["wamid"] == sent["wamid"] and reconciled["send_attempts"] == 1
     # The customer's next message leaves after the first one's job is over: still one send of the first.
     sim.post("/_sim/config", json={"response_delay": 0, "sent_delay": 0}).raise_for_status()
     second = send(wasb, conversation["id"], type="text", body="Seconda").json()
-    wait_status(wasb, conversation["id"], second["id"], "read")
+    # (on PostgreSQL the first job first waits out IN_FLIGHT: another process might be sending)
+    wait_status(wasb, conversation["id"], second["id"], "read", timeout=90)
     assert [s["text"] for s in sent_to(sim)] == ["Una volta sola", "Seconda"]
 
 
@@ -64,8 +68,8 @@ def test_a_send_never_confirmed_by_meta_is_failed_after_the_grace_period_not_sen
     row = send(wasb, conversation["id"], type="text", body="Persa?").json()
     wasb.wait_until(lambda: sent_to(sim), 20, "Meta to accept the message")
     wasb.kill()
-    wasb = start_wasb(WASB_SEND_CONFIRM_GRACE_SECONDS="2")
-    failed = wait_status(wasb, conversation["id"], row["id"], "failed", timeout=30)
+    wasb = start_wasb(WASB_SEND_CONFIRM_GRACE_SECONDS="2", **RESTART)
+    failed = wait_status(wasb, conversation["id"], row["id"], "failed", timeout=90)
     assert failed["error"]["message"] == "not confirmed by WhatsApp; not re-sent to avoid a duplicate"
     assert failed["wamid"] is None and len(sent_to(sim)) == 1
 

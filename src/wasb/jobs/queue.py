@@ -25,6 +25,11 @@ class Task:
     # Pure database work can share one transaction with other jobs of a batch;
     # work that calls out (Meta, an external CRM) must commit on its own.
     batchable: Callable[[Any], bool] = lambda app: False
+    # Optional: run every claimed job of this task at once (app, payloads) -> one outcome per
+    # job: None (done), or the exception it raised (Defer, or a failure). The task commits its
+    # own work, e.g. a group of sends to Meta. A claim holds at most one job per lock, so one
+    # customer's jobs still run one at a time, in order.
+    run_group: Callable[..., list] | None = None
     # Called in a fresh transaction after the last attempt failed.
     on_give_up: Callable[..., None] | None = None
     # Exceptions that mean "something outside is not ready" (an external CRM down or

@@ -54,8 +54,9 @@ class Claimed:
 
 class Worker:
     def __init__(self, app: Any, db: Database, tasks: dict[str, Task], *, poll_seconds: float = 0.2,
-                 batch_size: int = 64, name: str | None = None):
+                 batch_size: int = 64, name: str | None = None, stalled_after: timedelta = STALLED_AFTER):
         self.app = app
+        self.stalled_after = stalled_after
         self.db = db
         self.tasks = tasks
         self.poll_seconds = poll_seconds
@@ -100,7 +101,7 @@ class Worker:
         """
         cond = Job.status == DOING
         if not everything:
-            cond = and_(cond, Job.started_at < utcnow() - STALLED_AFTER)
+            cond = and_(cond, Job.started_at < utcnow() - self.stalled_after)
         with self.db.sessions() as s, s.begin():
             result = s.execute(update(Job).where(cond).values(status=TODO, worker=None))
             return result.rowcount or 0
@@ -137,9 +138,31 @@ class Worker:
         alone = [j for j in jobs if not self._batchable(j)]
         if batch:
             self._run_batch(batch)
+        grouped: dict[str, list[Claimed]] = {}
         for job in alone:
-            self._run_alone(job)
+            task = self.tasks.get(job.task)
+            if task is not None and task.run_group is not None:
+                grouped.setdefault(job.task, []).append(job)
+            else:
+                self._run_alone(job)
+        for name, group in grouped.items():
+            self._run_group(self.tasks[name], group)
         return len(jobs)
+
+    def _run_group(self, task: Task, jobs: list[Claimed]) -> None:
+        try:
+            outcomes = task.run_group(self.app, [j.payload for j in jobs])
+        except Exception as exc:  # the whole group failed: each job counts an attempt
+            outcomes = [exc] * len(jobs)
+        done = [j.id for j, outcome in zip(jobs, outcomes) if outcome is None]
+        if done:
+            with self.db.sessions() as s, s.begin():
+                s.execute(_jobs.delete().where(_jobs.c.id.in_(done)))
+        for job, outcome in zip(jobs, outcomes):
+            if isinstance(outcome, Defer):
+                self._deferred(job, outcome)
+            elif outcome is not None:
+                self._failed(job, "".join(traceback.format_exception(outcome, limit=5)), outcome)
 
     def _batchable(self, job: Claimed) -> bool:
         task = self.tasks.get(job.task)

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from wasb.jobs.tables import TODO, Job
-from wasb.outbound.ratelimit import PairPacer, TokenBucket, tier_bucket
+from wasb.outbound.ratelimit import PairPacer, TokenBucket, tier_capacity
 from wasb.outbound.tables import HEALTHY, UNHEALTHY, ChannelHealth
 from wasb.settings.service import AdminSettings, load_settings
 from wasb.store.base import utcnow
@@ -39,7 +39,7 @@ class Channel:
     def __init__(self, app: Any):
         self.app = app
         self.pacer = PairPacer()
-        self.bucket = TokenBucket(*tier_bucket(80))
+        self.bucket = TokenBucket(tier_capacity(80))
         self._lock = threading.Lock()
         self._settings: AdminSettings | None = None
         self._settings_at = 0.0
@@ -63,7 +63,7 @@ class Channel:
                 fresh = load_settings(s, self.app.config)
         with self._lock:
             self._settings, self._settings_at = fresh, time.monotonic()
-            self.bucket.configure(*tier_bucket(fresh.send_rate_per_second))
+            self.bucket.configure(tier_capacity(fresh.send_rate_per_second))
         return fresh
 
     def forget_settings(self) -> None:

@@ -20,29 +20,35 @@ TIER_HEADROOM = 0.98
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up. `try_take` never blocks."""
+    """`capacity` tokens; a token spent comes back exactly `period` seconds later.
 
-    def __init__(self, rate: float, burst: float = 1.0, clock=time.monotonic):
+    This is the rule Meta enforces (at most N messages in any one second), kept exactly: a
+    classic refill-at-rate bucket either allows bursts that break it (a full bucket plus a
+    second's refill) or, with no burst, wastes the time the sender spends between groups.
+    Here a pause leaves its unused tokens for the next second, never more. `try_take` never
+    blocks.
+    """
+
+    def __init__(self, capacity: int, period: float = 1.0, clock=time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()
-        self.configure(rate, burst)
-        self._tokens = self.burst
-        self._at = clock()
+        self._spent: collections.deque[float] = collections.deque()
+        self.configure(capacity, period)
 
-    def configure(self, rate: float, burst: float = 1.0) -> None:
-        self.rate = float(rate)
-        self.burst = max(1.0, float(burst))
+    def configure(self, capacity: int, period: float = 1.0) -> None:
+        self.capacity = max(1, int(capacity))
+        self.period = float(period)
 
     def try_take(self) -> float:
-        """0 when a token was taken, else the seconds until one will be free (none taken)."""
+        """0 when a token was taken, else the seconds until one comes back (none taken)."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-            self._at = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / self.rate
+            while self._spent and now - self._spent[0] >= self.period:
+                self._spent.popleft()
+            if len(self._spent) >= self.capacity:
+                return self._spent[len(self._spent) - self.capacity] + self.period - now
+            self._spent.append(now)
+            return 0.0
 
 
 class PairPacer:
@@ -78,8 +84,7 @@ class PairPacer:
             del self._times[key]
 
 
-def tier_bucket(rate_per_second: int) -> tuple[float, float]:
-    """(rate, burst) for a number's bucket: the tier with headroom, a burst of 2% of it, so
-    no sliding second ever holds more than the tier."""
-    rate = rate_per_second * TIER_HEADROOM
-    return rate, max(1.0, math.floor(rate_per_second * (1 - TIER_HEADROOM)))
+def tier_capacity(rate_per_second: int) -> int:
+    """Tokens per second for a number: its tier with a little headroom, because Meta counts
+    arrivals and ours jitter on the way."""
+    return max(1, math.floor(rate_per_second * TIER_HEADROOM))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from wasb.outbound.channel import (
 from wasb.outbound.files import read_upload
 from wasb.store.base import utcnow
 from wasb.whatsapp import messages
+from wasb.whatsapp.messages import SendResult
 from wasb.whatsapp.errors import (
     AuthError, GraphError, OutcomeUnknownError, PermanentError, RetryableError, WindowClosedError, human_message,
 )
@@ -54,8 +56,6 @@ THROUGHPUT_CODES = frozenset({4, 80007, 130429, 131056})
 # Longer than the Graph client's timeout: a send younger than this may still be under way
 # in another process (PostgreSQL deployments run several).
 IN_FLIGHT = timedelta(seconds=45)
-# A wait for the number's bucket shorter than this is slept in place (re-queueing costs more).
-INLINE_WAIT_SECONDS = 0.25
 
 
 class Hold(Defer):
@@ -87,6 +87,10 @@ def _send_job(app: Any, session: Session, payload: dict) -> None:
     deliver(app, payload["message_id"])
 
 
+def _send_group(app: Any, payloads: list[dict]) -> list[BaseException | None]:
+    return send_group(app, [p["message_id"] for p in payloads])
+
+
 def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
     """Meta kept failing (5xx, network) through every attempt: the agent has to know."""
     message = session.get(Message, payload["message_id"])
@@ -98,7 +102,9 @@ def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
     _set_conversation_status(session, message.conversation_id, FAILED)
 
 
-SEND = Task(name=SEND_TASK, run=_send_job, max_attempts=12, on_give_up=_give_up)
+# The worker hands over every claimed send at once (one per customer): their attempts are
+# recorded in one commit, the calls to Meta overlap, their wamids are stored in one commit.
+SEND = Task(name=SEND_TASK, run=_send_job, max_attempts=12, on_give_up=_give_up, run_group=_send_group)
 
 
 def _confirm_job(app: Any, session: Session, payload: dict) -> None:
@@ -119,68 +125,108 @@ def _confirm_job(app: Any, session: Session, payload: dict) -> None:
 CONFIRM = Task(name=CONFIRM_TASK, run=_confirm_job, max_attempts=8, batchable=lambda app: True)
 
 
-# --- one message ------------------------------------------------------------------------
+# --- sending ----------------------------------------------------------------------------
 
-def deliver(app: Any, message_id: int, *, inline_wait: float = INLINE_WAIT_SECONDS) -> Sent:
-    """Take one message to Meta. Raises `Hold` (not now), or a `RetryableError` for the
-    worker's counted retries; every other outcome is written on the row."""
-    channel = channel_for(app)
+CALLS_AT_ONCE = 16
+
+
+def deliver(app: Any, message_id: int) -> Sent:
+    """Take one message to Meta. Raises `Hold` (not now) or a `RetryableError` (the worker's
+    counted retries); every other outcome is written on the row."""
+    (outcome,) = send_group(app, [message_id])
+    if isinstance(outcome, BaseException):
+        raise outcome
     with app.db.read_sessions() as s:
         row = s.get(Message, message_id)
-        if row is None or row.direction != "out":
-            return Sent(message_id, "done", "no such outbound message")
-        conversation = s.get(Conversation, row.conversation_id)
-        contact = s.get(WaContact, conversation.wa_contact_id)
-        if row.status != QUEUED:
-            if row.status == SENDING and not row.wamid:
-                return _unconfirmed(app, row)
-            return Sent(message_id, "done", row.status)
+    return Sent(message_id, row.status if row else "done")
+
+
+def send_group(app: Any, message_ids: list[int]) -> list[BaseException | None]:
+    """Send these messages (of different customers); for each, None when its job is over,
+    or what to raise for it (`Hold`, `RetryableError`)."""
+    channel = channel_for(app)
+    outcome: dict[int, BaseException | None] = {}
+    with app.db.read_sessions() as s:
+        found = s.execute(select(Message, Conversation, WaContact)
+                          .join(Conversation, Conversation.id == Message.conversation_id)
+                          .join(WaContact, WaContact.id == Conversation.wa_contact_id)
+                          .where(Message.id.in_(message_ids))).all()
         settings = channel.settings(s)
         token = channel.token()
-        wait = auth_wait_seconds(s, conversation.phone_number_id, token)
-    if wait > 0:
-        raise Hold(wait, "WhatsApp refused the access token; waiting for an administrator to update it", "auth")
-
-    recipient = display_number(contact)
-    _take_tokens(channel, recipient, inline_wait)
-    try:
-        body = _prepare(app, channel, row, contact, settings)
-    except GraphError as error:
-        return _refused(app, channel, row, error, token)
-    except _CannotSend as problem:
-        _fail(app, row.id, None, str(problem))
-        return Sent(message_id, "failed", str(problem))
-
-    if not _record_attempt(app, row):
-        return Sent(message_id, "done", "taken by another sender")
+        auth_wait = auth_wait_seconds(s, channel.phone_number_id, token)
+    ready: list[tuple[Message, dict]] = []
+    for row, conversation, contact in found:
+        if row.direction != "out" or row.status != QUEUED:
+            outcome[row.id] = _catch(_unconfirmed, app, row) if row.status == SENDING and not row.wamid else None
+            continue
+        if auth_wait > 0:
+            outcome[row.id] = Hold(auth_wait, "WhatsApp refused the access token; waiting for an administrator "
+                                              "to update it", "auth")
+            continue
+        wait = channel.pacer.try_take(display_number(contact))
+        if wait > 0:
+            outcome[row.id] = Hold(wait, "pacing messages to this customer (WhatsApp's per-recipient limit)",
+                                   "pacing")
+            continue
+        try:
+            ready.append((row, _prepare(app, channel, row, contact, settings)))
+        except GraphError as error:
+            outcome[row.id] = _catch(_refused, app, channel, row, error, token)
+        except _CannotSend as problem:
+            _fail(app, row.id, None, str(problem))
+            outcome[row.id] = None
+    taken = _record_attempts(app, [row for row, _ in ready])
+    for row, _ in ready:
+        if row.id not in taken:
+            outcome[row.id] = None  # another sender (a flush) has it
+    ready = [(row, body) for row, body in ready if row.id in taken]
     with _in_flight_lock:
-        _in_flight.add(row.id)
+        _in_flight.update(taken)
     try:
-        result = channel.client().send(body)
-    except OutcomeUnknownError as error:
-        log.warning("message %s: the answer to the send was lost (%s); waiting for Meta's status", row.id, error)
-        _schedule_confirm(app, row.id, app.config.send_confirm_grace_seconds)
-        return Sent(message_id, "unconfirmed", str(error))
-    except GraphError as error:
-        return _refused(app, channel, row, error, token)
+        if len(ready) == 1:
+            answers = [_call(channel, ready[0][1])]
+        elif ready:
+            with ThreadPoolExecutor(min(CALLS_AT_ONCE, len(ready)), thread_name_prefix="wasb-send") as pool:
+                answers = list(pool.map(lambda item: _call(channel, item[1]), ready))
+        else:
+            answers = []
     finally:
         with _in_flight_lock:
-            _in_flight.discard(row.id)
-    _store_result(app, channel, row.id, result.wamid)
-    return Sent(message_id, "sent", result.wamid)
+            _in_flight.difference_update(taken)
+    accepted = [(row, answer.wamid) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
+    if accepted:
+        _store_results(app, channel, accepted)
+    for (row, _), answer in zip(ready, answers):
+        if isinstance(answer, SendResult):
+            outcome[row.id] = None
+        elif isinstance(answer, OutcomeUnknownError):
+            log.warning("message %s: the answer to the send was lost (%s); waiting for Meta's status", row.id, answer)
+            _schedule_confirm(app, row.id, app.config.send_confirm_grace_seconds)
+            outcome[row.id] = None
+        else:
+            outcome[row.id] = _catch(_refused, app, channel, row, answer, token)
+    return [outcome.get(i) for i in message_ids]
 
 
-def _take_tokens(channel: Channel, recipient: str, inline_wait: float) -> None:
-    wait = channel.pacer.try_take(recipient)
-    if wait > 0:
-        raise Hold(wait, "pacing messages to this customer (WhatsApp's per-recipient limit)", "pacing")
+def _catch(fn, *args) -> BaseException | None:
+    try:
+        fn(*args)
+    except (Hold, RetryableError) as raised:
+        return raised
+    return None
+
+
+def _call(channel: Channel, body: dict) -> SendResult | GraphError:
+    """One POST, when the number's bucket has a token for it (waits are short: a group is at
+    most a claim's worth of messages)."""
     wait = channel.bucket.try_take()
     while wait > 0:
-        if wait > inline_wait:
-            channel.pacer.give_back(recipient)
-            raise Hold(wait, "the number's messages-per-second limit is reached", "rate")
         time.sleep(wait)
         wait = channel.bucket.try_take()
+    try:
+        return channel.client().send(body)
+    except GraphError as error:
+        return error
 
 
 class _CannotSend(Exception):
@@ -258,28 +304,34 @@ def _document_link(app: Any, row: Message) -> str:
         return link.url
 
 
-def _record_attempt(app: Any, row: Message) -> bool:
-    """The attempt is on disk before the call: after a crash the row says `sending`."""
+def _record_attempts(app: Any, rows: list[Message]) -> set[int]:
+    """The attempts are on disk before the calls: after a crash the rows say `sending`."""
+    if not rows:
+        return set()
+    taken: set[int] = set()
+    now = utcnow()
     with app.db.sessions() as s, s.begin():
-        taken = s.execute(update(Message).where(Message.id == row.id, Message.status == QUEUED).values(
-            status=SENDING, send_attempted_at=utcnow(), send_attempts=Message.send_attempts + 1))
-        if not taken.rowcount:
-            return False
-        _set_conversation_status(s, row.conversation_id, SENDING)
-    return True
+        for row in rows:
+            result = s.execute(update(Message).where(Message.id == row.id, Message.status == QUEUED).values(
+                status=SENDING, send_attempted_at=now, send_attempts=Message.send_attempts + 1))
+            if result.rowcount:
+                taken.add(row.id)
+                _set_conversation_status(s, row.conversation_id, SENDING)
+    return taken
 
 
-def _store_result(app: Any, channel: Channel, message_id: int, wamid: str) -> None:
+def _store_results(app: Any, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
     with app.db.sessions() as s, s.begin():
-        row = s.get(Message, message_id, with_for_update=True)
-        if row.wamid is None:
-            row.wamid = wamid  # (a status webhook with our callback data may have linked it already)
-        row.status = statuses.next_status(row.status, SENT)
-        row.sent_at = row.sent_at or utcnow()
-        row.error_code = row.error_code if row.status == FAILED else None
-        row.error_message = row.error_message if row.status == FAILED else None
-        apply_pending_statuses(s, row)
-        _set_conversation_status(s, row.conversation_id, row.status)
+        for message, wamid in accepted:
+            row = s.get(Message, message.id, with_for_update=True)
+            if row.wamid is None:
+                row.wamid = wamid  # (a status webhook with our callback data may have linked it already)
+            row.status = statuses.next_status(row.status, SENT)
+            row.sent_at = row.sent_at or utcnow()
+            if row.status != FAILED:
+                row.error_code = row.error_message = None
+            apply_pending_statuses(s, row)
+            _set_conversation_status(s, row.conversation_id, row.status)
         if not channel.known_healthy:
             mark_healthy(s, channel.phone_number_id)
             channel.known_healthy = True
@@ -398,7 +450,7 @@ def flush(app: Any, timeout: float = 30.0) -> FlushReport:
                 stop_reason = "the flush ran out of time"
                 break
             try:
-                deliver(app, message_id, inline_wait=min(1.0, remaining))
+                deliver(app, message_id)
             except Hold as hold:
                 if hold.kind == "rate" and hold.seconds < remaining:
                     time.sleep(hold.seconds)

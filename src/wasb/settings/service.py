@@ -53,6 +53,28 @@ class AdminSettings(BaseModel):
     status_waiting: str = Field(default="Wait For Response", min_length=1, max_length=64)
     status_answered: str = Field(default="Answered by customer", min_length=1, max_length=64)
     status_closed: str = Field(default="Closed", min_length=1, max_length=64)
+    # Sending: Meta's throughput tier for the number (80/s by default, up to 1,000/s).
+    send_rate_per_second: int = Field(default=80, ge=1, le=1000)
+    # The channel's access token, when an admin replaced WASB_ACCESS_TOKEN at run time.
+    access_token: str = Field(default="", max_length=2000)
+    # Outbound files: uploaded to Meta and sent by id, or sent as a temporary public link.
+    media_delivery: Literal["upload", "link"] = "upload"
+    # The ticket processes (the plugin's "vtenext Processes"), each switched on or off.
+    process_ticket_comments: bool = True       # an agent's ticket comment goes out on WhatsApp
+    process_conversation_messages: bool = True  # an agent's WhatsApp message shows on the ticket
+    process_contact_push: bool = True          # a new CRM record with a mobile joins the address book
+    contact_push_kinds: list[Literal["lead", "contact", "account"]] = Field(default_factory=lambda: ["contact"])
+    # The utility template sent instead of a ticket comment when the customer's window is closed,
+    # and where its parameters come from (placeholder -> CRM field of the ticket or its person).
+    fallback_template: FallbackTemplate | None = None
+    fallback_template_mapping: dict[str, str] = Field(
+        default_factory=lambda: {"1": "ticket.number", "2": "ticket.title"})
+
+    @field_validator("fallback_template_mapping")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        check_mapping(value)  # a typo is refused when saved, not found when a comment waits
+        return value
     # External CRMs: the zone the CRM writes its times in (no offset in its values),
     # and the fields matched against a customer's number, per kind of record (the
     # first one is where a new record's number is written).
@@ -78,30 +100,6 @@ class AdminSettings(BaseModel):
             if bad:
                 raise ValueError(f"{kind}: not a field name: {', '.join(map(repr, bad))}")
         return {**_default_phone_fields(), **value}
-
-
-    # Sending: Meta's throughput tier for the number (80/s by default, up to 1,000/s).
-    send_rate_per_second: int = Field(default=80, ge=1, le=1000)
-    # The channel's access token, when an admin replaced WASB_ACCESS_TOKEN at run time.
-    access_token: str = Field(default="", max_length=2000)
-    # Outbound files: uploaded to Meta and sent by id, or sent as a temporary public link.
-    media_delivery: Literal["upload", "link"] = "upload"
-    # The ticket processes (the plugin's "vtenext Processes"), each switched on or off.
-    process_ticket_comments: bool = True       # an agent's ticket comment goes out on WhatsApp
-    process_conversation_messages: bool = True  # an agent's WhatsApp message shows on the ticket
-    process_contact_push: bool = True          # a new CRM record with a mobile joins the address book
-    contact_push_kinds: list[Literal["lead", "contact", "account"]] = Field(default_factory=lambda: ["contact"])
-    # The utility template sent instead of a ticket comment when the customer's window is closed,
-    # and where its parameters come from (placeholder -> CRM field of the ticket or its person).
-    fallback_template: FallbackTemplate | None = None
-    fallback_template_mapping: dict[str, str] = Field(
-        default_factory=lambda: {"1": "ticket.number", "2": "ticket.title"})
-
-    @field_validator("fallback_template_mapping")
-    @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        check_mapping(value)  # a typo is refused when saved, not found when a comment waits
-        return value
 
 
 class SettingsError(ValueError):

@@ -41,9 +41,9 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
             crm = crm_status(wasb, session)
             channel = channel_health(session, wasb.config.phone_number_id)
         pending = crm["backlog"]["pending_jobs"]
-        # 200 either way: the process is alive; a refused token or CRM credentials are the admin's to fix.
-        healthy = crm["state"] == "ok" and channel.status == HEALTHY
-        return {"status": "ok" if healthy else "degraded", "database": "ok", "crm": wasb.config.crm,
+        # A refused WhatsApp token degrades too: messages wait queued until an admin fixes it.
+        ok = crm["state"] == "ok" and channel.status == HEALTHY
+        return {"status": "ok" if ok else "degraded", "database": "ok", "crm": wasb.config.crm,
                 "crm_state": crm["state"], "crm_auth_failure": crm["auth_failure"],
                 "crm_last_error": crm.get("last_error"), "backlog": pending, "channel": channel.view()}
 
