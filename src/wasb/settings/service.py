@@ -29,6 +29,11 @@ class AdminSettings(BaseModel):
     status_waiting: str = Field(default="Wait For Response", min_length=1, max_length=64)
     status_answered: str = Field(default="Answered by customer", min_length=1, max_length=64)
     status_closed: str = Field(default="Closed", min_length=1, max_length=64)
+    # closeConversations: `window` closes a conversation N hours after the customer's
+    # last message (when the customer-service window closes); `created` N hours after
+    # it started (the original plugin's rule).
+    close_after: Literal["window", "created"] = "window"
+    close_after_hours: int = Field(default=24, ge=1, le=24 * 365)
 
 
 class SettingsError(ValueError):
