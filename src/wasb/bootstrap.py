@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from wasb.inbound.intake import IntakeWriter
 from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
 from wasb.store.engine import Database, open_database
+from wasb.store.base import utcnow
 from wasb.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 
 def all_tasks() -> dict[str, Task]:
     from wasb.inbound.process import PROCESS
+    from wasb.scheduler.task import SCHEDULED_RUN
 
-    return {task.name: task for task in (PROCESS,)}
+    return {task.name: task for task in (PROCESS, SCHEDULED_RUN)}
 
 
 @dataclass
@@ -35,20 +37,31 @@ class App:
     crm_is_local: bool
     worker: Worker | None = None
     intake: IntakeWriter | None = None
+    ticker: Any = None  # wasb.scheduler.ticker.Ticker, in processes that run the worker
     extras: dict = field(default_factory=dict)
 
     def crm(self, session: Session) -> CRM:
         return self.crm_factory(session)
 
     def start(self, *, worker: bool = True) -> None:
+        from wasb.scheduler.ticker import Ticker, register_jobs
+
         self.intake = IntakeWriter(self.db, self.queue)
         self.intake.start()
+        register_jobs(self, utcnow())  # the jobs panel lists every job, whoever runs them
         if worker:
+            if self.config.scheduler:
+                # Before the worker: runs orphaned by a dead process are failed first,
+                # so their re-queued jobs do not find them still "running".
+                self.ticker = Ticker(self, tick_seconds=self.config.scheduler_tick_seconds)
+                self.ticker.start()
             self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds)
             self.queue._wake = self.worker.wake
             self.worker.start()
 
     def stop(self) -> None:
+        if self.ticker:
+            self.ticker.stop()
         if self.worker:
             self.worker.stop()
         if self.intake:

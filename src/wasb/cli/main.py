@@ -108,5 +108,9 @@ def token_create(name: str, agent: bool) -> None:
     click.echo(secret)
 
 
+from wasb.cli.jobs import jobs  # noqa: E402  (a command group of its own module)
+
+main.add_command(jobs)
+
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from wasb.bootstrap import App
 from wasb.web import webhooks
-from wasb.web.api import conversations, events, people, settings, tickets
+from wasb.web.api import conversations, events, jobs, people, reports, settings, tickets
 
 
 def create_app(wasb: App, *, start: bool = True) -> FastAPI:
@@ -33,6 +33,6 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
         return {"status": "ok", "database": "ok", "crm": wasb.config.crm}
 
     app.include_router(webhooks.router)
-    for module in (people, conversations, tickets, events, settings):
+    for module in (people, conversations, tickets, events, settings, jobs, reports):
         app.include_router(module.router)
     return app
