@@ -25,13 +25,14 @@ class Live:
     def __init__(self, srv):
         self.srv, self.app = srv, srv.app
 
-    def post(self, body: dict) -> None:
+    def post(self, body: dict, *, wait: bool = True) -> None:
         raw = orjson.dumps(body)
         response = httpx.post(self.srv.url + "/webhooks/whatsapp", content=raw,
                               headers={"X-Hub-Signature-256": sign_body(raw, APP_SECRET),
                                        "Content-Type": "application/json"})
         assert response.status_code == 200, response.text
-        self.wait_idle()
+        if wait:
+            self.wait_idle()
 
     def wait_idle(self, timeout: float = 20) -> None:
         import time
