@@ -46,6 +46,8 @@ BOOK_FEED = "syncCustomers.address_book"
 # Address-book rows younger than this may belong to a transaction still committing
 # (on PostgreSQL commits land out of clock order); the next run reads them.
 SETTLE = timedelta(seconds=5)
+# An id above every row's: "all of this instant has been read".
+END_OF_INSTANT = 2**62
 _NUMBER_LIKE = re.compile(r"^[\s+()\d.\-/]*$")
 
 
@@ -272,15 +274,19 @@ def address_book_to_crm(app: Any, ctx, settings: AdminSettings, window_start: da
         with app.db.sessions() as s, s.begin():
             entries = s.scalars(
                 select(WaContact)
-                .where(WaContact.crm_person_id.is_not(None),
+                .where(WaContact.modified_at >= after, WaContact.modified_at <= upper,
+                       or_(WaContact.modified_at > after, WaContact.id > after_id),
+                       WaContact.crm_person_id.is_not(None),
                        # Only entries with something WhatsApp told us can fill a gap.
-                       or_(WaContact.profile_name.is_not(None), WaContact.user_id.is_not(None)),
-                       or_(WaContact.modified_at > after, and_(WaContact.modified_at == after, WaContact.id > after_id)),
-                       WaContact.modified_at <= upper)
+                       or_(WaContact.profile_name.is_not(None), WaContact.user_id.is_not(None)))
                 .order_by(WaContact.modified_at, WaContact.id).limit(PAGE)).all()
-            if entries:
+            if len(entries) == PAGE:
                 # Read before filling: a filled entry's modified_at moves on.
                 after, after_id = entries[-1].modified_at, entries[-1].id
+            else:
+                # Everything up to `upper` has been looked at, including the entries
+                # the filter skipped: the next run starts there, not at the last match.
+                after, after_id = upper, END_OF_INSTANT
             run = _Run(s, app.crm(s), settings, app.config.default_country, ctx.actor, now, report)
             for entry in entries:
                 fill_crm_gaps(run, entry)
