@@ -25,7 +25,12 @@ from wasb.domain.schedule import Schedule
 
 @dataclass
 class RunContext:
-    """What a job's run gets besides the app: the clock, and where to report progress."""
+    """What a job's run gets besides the app: the clock, and where to report progress.
+
+    A run commits its own work in short transactions of its own. `progress(done, total)`
+    writes the job's heartbeat, so call it between those transactions, never inside one
+    (on SQLite a second writer in the same thread would wait on the first).
+    """
 
     name: str
     now: Callable[[], datetime]

@@ -47,7 +47,7 @@ BOOK_FEED = "syncCustomers.address_book"
 # (on PostgreSQL commits land out of clock order); the next run reads them.
 SETTLE = timedelta(seconds=5)
 # An id above every row's: "all of this instant has been read".
-END_OF_INSTANT = 2**62
+END_OF_INSTANT = 2**31 - 1  # wa_contact.id is a 32-bit integer
 _NUMBER_LIKE = re.compile(r"^[\s+()\d.\-/]*$")
 
 

@@ -7,6 +7,9 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.crm.port import Comment, Person, Ticket
 from wasb.inbound.tables import InboundEvent
+from wasb.scheduler.registry import JobSpec
+from wasb.scheduler.service import schedule_of
+from wasb.scheduler.tables import ScheduledJob
 
 
 def person_view(person: Person) -> dict:
@@ -54,9 +57,7 @@ def event_view(e: InboundEvent) -> dict:
             "error": e.error, "sha256": e.sha256, "size": len(e.body)}
 
 
-def scheduled_job_view(job, spec) -> dict:
-    from wasb.scheduler.service import schedule_of
-
+def scheduled_job_view(job: ScheduledJob, spec: JobSpec) -> dict:
     running = job.status == "running"
     return {
         "name": job.name, "description": spec.description, "active": job.active,
