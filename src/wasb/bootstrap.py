@@ -20,9 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def all_tasks() -> dict[str, Task]:
+    from wasb.documents.links import REMOVE_LINK
     from wasb.inbound.process import PROCESS
+    from wasb.media.downloads import DOWNLOAD
 
-    return {task.name: task for task in (PROCESS,)}
+    return {task.name: task for task in (PROCESS, DOWNLOAD, REMOVE_LINK)}
 
 
 @dataclass

@@ -29,6 +29,8 @@ class AdminSettings(BaseModel):
     status_waiting: str = Field(default="Wait For Response", min_length=1, max_length=64)
     status_answered: str = Field(default="Answered by customer", min_length=1, max_length=64)
     status_closed: str = Field(default="Closed", min_length=1, max_length=64)
+    # How long a temporary public document link lives if WhatsApp never fetches it.
+    document_link_ttl_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
 
 class SettingsError(ValueError):

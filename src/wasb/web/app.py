@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from wasb.bootstrap import App
-from wasb.web import webhooks
-from wasb.web.api import conversations, events, people, settings, tickets
+from wasb.web import public, webhooks
+from wasb.web.api import conversations, documents, events, messages, people, settings, tickets
 
 
 def create_app(wasb: App, *, start: bool = True) -> FastAPI:
@@ -33,6 +33,7 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
         return {"status": "ok", "database": "ok", "crm": wasb.config.crm}
 
     app.include_router(webhooks.router)
-    for module in (people, conversations, tickets, events, settings):
+    app.include_router(public.router)
+    for module in (people, conversations, messages, documents, tickets, events, settings):
         app.include_router(module.router)
     return app
