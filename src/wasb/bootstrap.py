@@ -24,9 +24,11 @@ log = logging.getLogger(__name__)
 
 def all_tasks() -> dict[str, Task]:
     from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS
+    from wasb.documents.links import REMOVE_LINK
     from wasb.inbound.process import PROCESS
+    from wasb.media.downloads import DOWNLOAD
 
-    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS)}
+    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, DOWNLOAD, REMOVE_LINK)}
 
 
 @dataclass

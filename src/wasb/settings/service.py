@@ -70,6 +70,8 @@ class AdminSettings(BaseModel):
             if bad:
                 raise ValueError(f"{kind}: not a field name: {', '.join(map(repr, bad))}")
         return {**_default_phone_fields(), **value}
+    # How long a temporary public document link lives if WhatsApp never fetches it.
+    document_link_ttl_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
 
 class SettingsError(ValueError):

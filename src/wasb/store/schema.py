@@ -6,6 +6,7 @@ import wasb.contacts.tables  # noqa: F401
 import wasb.conversations.tables  # noqa: F401
 import wasb.crm.embedded.tables  # noqa: F401
 import wasb.crm.tables  # noqa: F401
+import wasb.documents.tables  # noqa: F401
 import wasb.inbound.tables  # noqa: F401
 import wasb.jobs.tables  # noqa: F401
 import wasb.settings.tables  # noqa: F401

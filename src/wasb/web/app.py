@@ -10,8 +10,8 @@ from sqlalchemy import text
 from wasb.bootstrap import App
 from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
 from wasb.crm.status import crm_status
-from wasb.web import webhooks
-from wasb.web.api import conversations, events, people, settings, tickets
+from wasb.web import public, webhooks
+from wasb.web.api import conversations, documents, events, messages, people, settings, tickets
 from wasb.web.api import crm as crm_api
 
 
@@ -51,6 +51,7 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
         return JSONResponse(status_code=code, content={"detail": f"the CRM: {exc}"})
 
     app.include_router(webhooks.router)
-    for module in (people, conversations, tickets, events, settings, crm_api):
+    app.include_router(public.router)
+    for module in (people, conversations, messages, documents, tickets, events, settings, crm_api):
         app.include_router(module.router)
     return app
