@@ -9,10 +9,13 @@ from sqlalchemy.orm import Session
 
 from wasb.config import Config
 from wasb.crm.embedded.crm import EmbeddedCRM
+from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRM
+from wasb.crm.vtenext.link import VtenextLink
 from wasb.inbound.intake import IntakeWriter
 from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
+from wasb.settings.service import load_settings
 from wasb.store.engine import Database, open_database
 from wasb.store.base import utcnow
 from wasb.store.migrate import upgrade
@@ -21,10 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def all_tasks() -> dict[str, Task]:
+    from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS
+    from wasb.documents.links import REMOVE_LINK
     from wasb.inbound.process import PROCESS
+    from wasb.media.downloads import DOWNLOAD
     from wasb.scheduler.task import SCHEDULED_RUN
 
-    return {task.name: task for task in (PROCESS, SCHEDULED_RUN)}
+    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN)}
 
 
 @dataclass
@@ -38,6 +44,8 @@ class App:
     worker: Worker | None = None
     intake: IntakeWriter | None = None
     ticker: Any = None  # wasb.scheduler.ticker.Ticker, in processes that run the worker
+    # The external CRM's shared session and health (None with the embedded CRM).
+    crm_link: VtenextLink | None = None
     extras: dict = field(default_factory=dict)
 
     def crm(self, session: Session) -> CRM:
@@ -57,6 +65,10 @@ class App:
                 self.ticker.start()
             self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds)
             self.queue._wake = self.worker.wake
+            if not self.crm_is_local:
+                from wasb.tickets.agent_comments import ensure_polling
+
+                ensure_polling(self)
             self.worker.start()
 
     def stop(self) -> None:
@@ -66,6 +78,8 @@ class App:
             self.worker.stop()
         if self.intake:
             self.intake.stop()
+        if self.crm_link:
+            self.crm_link.close()
         self.db.dispose()
 
 
@@ -75,8 +89,16 @@ def build_app(config: Config | None = None, *, migrate: bool = True) -> App:
         upgrade(config.database_url)
     db = open_database(config.database_url)
     tasks = all_tasks()
-    if config.crm != "embedded":
-        raise NotImplementedError(f"CRM {config.crm!r} is not wired yet")
+    if config.crm == "vtenext":
+        link = VtenextLink(config)
+
+        def vtenext_crm(session: Session) -> CRM:
+            # Settings are read per use: an admin's change applies to the next job.
+            return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health)
+
+        # Calls go over the network: jobs run one per transaction, never batched.
+        return App(config=config, db=db, tasks=tasks, queue=EmbeddedQueue(tasks), crm_factory=vtenext_crm,
+                   crm_is_local=False, crm_link=link)
     return App(
         config=config,
         db=db,

@@ -9,15 +9,19 @@ missed; it makes sure nothing stays half-done:
 3. delivery statuses that arrived before their message are applied once the
    message exists (the send response stored its wamid);
 4. queued outbound messages are sent           (hook: `send_queued_outbound`);
-5. pending media downloads are retried          (hook: `retry_pending_media`);
-6. agent comments written in an external CRM since the last cursor are sent
-   through the ticket process                   (hook: `send_crm_agent_comments`).
+5. media whose download was lost or failed is fetched again while Meta keeps it
+   (7 days), older media is marked expired (`wasb.media.downloads`);
+6. with an external CRM, agent comments written there since the last cursor
+   become queued messages of their conversation (`wasb.tickets.agent_comments`;
+   that poll also runs on its own schedule: the cursor makes each comment one
+   message, whoever polls).
 
-Steps 4–6 belong to the outbound feature; until it is wired they report
-"not available yet" in the run's summary.
+Step 4 belongs to the outbound feature; until it is wired it reports "not
+available yet" in the run's summary.
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +41,7 @@ BATCH = 200
 SETTLE = timedelta(minutes=1)
 
 
-# --- hooks the outbound feature fills in at merge ------------------------------------
+# --- the outbound side (the send hook is filled in when the sender is merged) --------
 
 
 def send_queued_outbound(app: Any) -> dict:
@@ -46,13 +50,19 @@ def send_queued_outbound(app: Any) -> dict:
 
 
 def retry_pending_media(app: Any) -> dict:
-    """Download inbound media whose download failed, while Meta still keeps it (7 days)."""
-    return {"note": f"retrying pending media downloads: {NOT_AVAILABLE}"}
+    """Download inbound media whose download was lost or failed, while Meta still keeps it."""
+    from wasb.media.downloads import retry_pending_media as retry
+
+    return retry(app)
 
 
 def send_crm_agent_comments(app: Any) -> dict:
-    """With an external CRM: agent comments since the cursor go out through the ticket process."""
-    return {"note": f"sending agent comments written in the CRM: {NOT_AVAILABLE}"}
+    """With an external CRM: agent comments since the cursor become queued messages."""
+    if app.crm_is_local:
+        return {"skipped": "agents of the embedded CRM answer through WASB itself"}
+    from wasb.tickets.agent_comments import poll_agent_comments
+
+    return asdict(poll_agent_comments(app))
 
 
 # --- what exists now ------------------------------------------------------------------

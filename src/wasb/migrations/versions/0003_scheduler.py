@@ -1,7 +1,7 @@
 """scheduler: scheduled jobs, sync cursors, audit log, the CRM name in the address book
 
 Revision ID: 0003_scheduler
-Revises: 0001
+Revises: 0007_media
 Create Date: 2026-11-25 17:35:09.092194
 """
 from alembic import op
@@ -10,7 +10,7 @@ import wasb.store.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0003_scheduler'
-down_revision = '0001'
+down_revision = '0007_media'
 branch_labels = None
 depends_on = None
 
