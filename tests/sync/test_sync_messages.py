@@ -11,7 +11,7 @@ from tests.conftest import load_fixture
 from tests.inbound.test_inbound_to_crm import text_message
 from wasb.conversations.tables import Conversation, Message, PendingStatus
 from wasb.crm.embedded.crm import EmbeddedCRM
-from wasb.crm.port import CRMUnavailable
+from wasb.crm.port import CRMError
 from wasb.inbound.intake import store_bodies
 from wasb.inbound.tables import InboundEvent
 from wasb.jobs.tables import Job
@@ -60,13 +60,15 @@ def test_statuses_that_arrived_before_their_message_are_applied(live):
         assert (message.status, message.delivered_at is not None) == ("delivered", True)
 
 
-class DownCRM(EmbeddedCRM):
+class BrokenCRM(EmbeddedCRM):
+    """Fails in a way waiting does not cure (an outage only makes events wait)."""
+
     def find_people_by_phone(self, e164):
-        raise CRMUnavailable("CRM did not answer")
+        raise CRMError("the CRM refused the query")
 
 
 def test_failed_inbound_events_are_retried(live):
-    live.app.crm_factory = lambda session: DownCRM(session, "IT")
+    live.app.crm_factory = lambda session: BrokenCRM(session, "IT")
     live.post(text_message("393351032246", "ciao", "wamid.f1", str(int(time.time())), "Daniele"), wait=False)
     for _ in range(200):
         if event_states(live) == ["failed"]:
@@ -74,7 +76,7 @@ def test_failed_inbound_events_are_retried(live):
         live.srv.time_passes()
         time.sleep(0.05)
     assert event_states(live) == ["failed"]
-    live.app.crm_factory = lambda session: EmbeddedCRM(session, "IT")  # the CRM is back
+    live.app.crm_factory = lambda session: EmbeddedCRM(session, "IT")  # the CRM is fixed
     result = live.run("syncMessages")
     assert len(result["retried_events"]) == 1
     live.wait_idle()
