@@ -69,6 +69,9 @@ class Config(BaseSettings):
     # PostgreSQL: a job `doing` for longer than this at start-up belongs to a dead process
     # and goes back to the queue (SQLite has one worker process: all of them do).
     worker_stalled_seconds: float = Field(default=900, gt=0)
+    # The scheduler's ticker runs beside the worker; it queues due scheduled jobs.
+    scheduler: bool = True
+    scheduler_tick_seconds: float = Field(default=1.0, gt=0)
     max_webhook_bytes: int = 5 * 1024 * 1024
     session_secret: SecretStr = SecretStr("")
 

@@ -1,4 +1,5 @@
 """Templates from Meta: every page, (name, language) identity, deletions kept, parameters described."""
+from tests.support.jobs import run_job
 from tests.templates.flows import meta_has_template, sync, template_id
 
 
@@ -69,3 +70,10 @@ def test_template_webhooks_keep_the_table_current_between_syncs(wasb, sim):
     refused = wasb.api("POST", f"/api/v1/templates/{template['id']}/send",
                        json={"to": {"phone": "+39 335 103 2246"}, "params": ["Anna"]})
     assert refused.status_code == 422 and "PAUSED" in refused.json()["detail"]
+
+
+def test_the_scheduled_sync_templates_job_runs_the_same_sync_and_reports_it(wasb, sim):
+    meta_has_template(sim, "promemoria")
+    job = run_job(wasb, "syncTemplates")
+    assert job["last_error"] is None and job["last_result"]["created"] == ["promemoria (it)"]
+    assert [t["name"] for t in wasb.get("/api/v1/templates")] == ["promemoria"]

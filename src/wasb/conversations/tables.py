@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.jobs.tables import BigId
@@ -50,6 +50,12 @@ class Message(Base):
     media_mime: Mapped[str | None] = mapped_column(String(100))
     media_filename: Mapped[str | None] = mapped_column(String(300))
     media_sha256: Mapped[str | None] = mapped_column(String(100))
+    # The inbound file's download (wasb.media): pending → stored, or failed / expired
+    # (Meta keeps media for 7 days). The path is relative to WASB_MEDIA_DIR.
+    media_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    media_path: Mapped[str | None] = mapped_column(String(300))
+    media_size: Mapped[int | None] = mapped_column(BigInteger)
+    media_error: Mapped[str | None] = mapped_column(Text)
     reply_to_wamid: Mapped[str | None] = mapped_column(String(200))
     reaction: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))

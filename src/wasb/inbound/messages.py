@@ -18,6 +18,7 @@ from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
 from wasb.inbound.envelope import Item
+from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
 from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text, usable_ticket
@@ -161,6 +162,7 @@ def _store_message(session: Session, conversation: Conversation, item: Item, at:
     )
     session.add(message)
     session.flush()
+    request_download(session, message)  # its own job: never blocks or repeats this message
     return message
 
 

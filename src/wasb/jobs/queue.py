@@ -80,3 +80,9 @@ class EmbeddedQueue:
                           j.get("max_attempts")) for j in jobs]
         session.execute(insert(Job), rows)
         after_commit(session, self._wake)
+
+
+def enqueue_task(session: Session, task: Task, payload: dict, **options: Any) -> None:
+    """Enqueue `task` from deep inside a service that has a session but not the app's
+    queue (the row is the same; the running worker finds it on its next poll)."""
+    EmbeddedQueue({task.name: task}).enqueue(session, task.name, payload, **options)

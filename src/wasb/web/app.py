@@ -12,8 +12,10 @@ from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
 from wasb.crm.status import crm_status
 from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
-from wasb.web import webhooks
-from wasb.web.api import conversations, events, outbox, people, sending, settings, templates, tickets
+from wasb.web import public, webhooks
+from wasb.web.api import (
+    conversations, documents, events, jobs, messages, outbox, people, reports, sending, settings, templates, tickets,
+)
 from wasb.web.api import crm as crm_api
 
 
@@ -56,6 +58,8 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
         return JSONResponse(status_code=code, content={"detail": f"the CRM: {exc}"})
 
     app.include_router(webhooks.router)
-    for module in (people, conversations, sending, tickets, events, settings, crm_api, templates, outbox):
+    app.include_router(public.router)
+    for module in (people, conversations, sending, messages, documents, tickets, events, settings, crm_api, jobs,
+                   reports, templates, outbox):
         app.include_router(module.router)
     return app

@@ -5,8 +5,12 @@ from dataclasses import asdict
 
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
-from wasb.crm.port import Comment, Person, Ticket
+from wasb.crm.port import Comment, Document, Person, Ticket
+from wasb.documents.links import DocumentLink
 from wasb.inbound.tables import InboundEvent
+from wasb.scheduler.registry import JobSpec
+from wasb.scheduler.service import schedule_of
+from wasb.scheduler.tables import ScheduledJob
 
 
 def person_view(person: Person) -> dict:
@@ -34,13 +38,32 @@ def message_view(m: Message) -> dict:
         "id": m.id, "wamid": m.wamid, "direction": m.direction, "type": m.type, "body": m.body,
         "status": m.status, "timestamp": m.timestamp, "error": (
             {"code": m.error_code, "message": m.error_message} if m.error_code or m.error_message else None),
-        "media": ({"id": m.media_id, "mime_type": m.media_mime, "filename": m.media_filename}
-                  if m.media_id else None),
+        "media": (media_view(m) if m.media_id else None),
         "reply_to": m.reply_to_wamid, "reaction": m.reaction, "author": m.author,
         "template": m.template_name, "pricing": m.pricing,
         "send_attempts": m.send_attempts, "crm_comment_id": m.crm_comment_id,
         "origin": m.origin, "note": WHATSAPP_NOTES.get(m.status),
     }
+
+
+def media_view(m: Message) -> dict:
+    """Meta's media id and what the service did with it: `state` is pending, stored,
+    failed or expired; `url` (stored only) serves the file."""
+    return {"id": m.media_id, "mime_type": m.media_mime, "filename": m.media_filename, "state": m.media_state,
+            "size": m.media_size, "error": m.media_error,
+            "url": f"/api/v1/messages/{m.id}/media" if m.media_state == "stored" else None}
+
+
+def document_view(d: Document) -> dict:
+    return {"id": d.id, "filename": d.filename, "mime_type": d.mime_type, "size": len(d.content),
+            "content_url": f"/api/v1/documents/{d.id}/content"}
+
+
+def link_view(link: DocumentLink) -> dict:
+    """The only time the token is shown: it is not stored."""
+    return {"id": link.id, "url": link.url, "token": link.token, "document_id": link.document_id,
+            "filename": link.filename, "mime_type": link.mime_type, "size": link.size,
+            "expires_at": link.expires_at}
 
 
 def conversation_view(c: Conversation, contact: WaContact | None = None) -> dict:
@@ -60,3 +83,19 @@ def conversation_view(c: Conversation, contact: WaContact | None = None) -> dict
 def event_view(e: InboundEvent) -> dict:
     return {"id": e.id, "received_at": e.received_at, "state": e.state, "processed_at": e.processed_at,
             "error": e.error, "sha256": e.sha256, "size": len(e.body)}
+
+
+def scheduled_job_view(job: ScheduledJob, spec: JobSpec) -> dict:
+    running = job.status == "running"
+    return {
+        "name": job.name, "description": spec.description, "active": job.active,
+        "schedule": schedule_of(job).as_dict(), "status": job.status,
+        "attempts": job.attempts, "max_attempts": job.max_attempts,
+        "attempts_text": f"{job.attempts} / {job.max_attempts}",
+        "queued": job.requested_at is not None, "next_run_at": job.next_run_at,
+        "started_at": job.started_at if running else None,
+        "progress": ({"done": job.progress_done, "total": job.progress_total}
+                     if running and job.progress_done is not None else None),
+        "last_run_at": job.last_run_at, "last_duration_seconds": job.last_duration_seconds,
+        "last_result": job.last_result, "last_error": job.last_error,
+    }
