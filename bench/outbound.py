@@ -179,16 +179,18 @@ def run(limit: int, messages: int, recipients: int, profile: bool) -> dict:
     return result
 
 
-# Where the worker thread spends its time: the first of these found in a sample's stack.
+# Where the worker thread spends its time: the first of these found in a sample's stack
+# (the HTTP calls themselves run in the sender's pool threads; the worker waits for them).
 PHASES = [
-    ("send: HTTP call to Meta", "send (wasb/whatsapp/client.py"),
-    ("send: record attempt (commit before call)", "_record_attempt"),
-    ("send: store wamid (commit after)", "_store_result"),
-    ("send: read row + settings", "deliver (wasb/outbound/sender.py"),
+    ("send: record attempts (commit before the calls)", "_record_attempts"),
+    ("send: store wamids + pending statuses (commit after)", "_store_results"),
+    ("send: read rows, build bodies", "_prepare"),
+    ("send: waiting for Meta's answers (calls in 16 threads)", "send_group (wasb/outbound/sender.py"),
     ("statuses: apply webhooks (process task)", "process_customer_items"),
     ("worker: claim jobs", "claim (wasb/jobs/worker.py"),
-    ("worker: delete/defer job", "_run_alone"),
-    ("worker: idle wait", "_loop (wasb/jobs/worker.py"),
+    ("worker: delete/defer jobs", "_run_group"),
+    ("worker: other DB jobs", "_run_batch"),
+    ("worker: idle (nothing due)", "_loop (wasb/jobs/worker.py"),
 ]
 
 

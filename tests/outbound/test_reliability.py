@@ -49,7 +49,7 @@ def test_a_crash_after_meta_accepted_does_not_send_again_and_statuses_reconcile_
     wasb.wait_until(lambda: sent_to(sim), 20, "Meta to accept the message")
     wasb.kill()
     wasb = start_wasb(**RESTART)
-    reconciled = wait_status(wasb, conversation["id"], row["id"], "read", timeout=40)
+    reconciled = wait_status(wasb, conversation["id"], row["id"], "read", timeout=90)
     (sent,) = sent_to(sim)
     assert reconciled["wamid"] == sent["wamid"] and reconciled["send_attempts"] == 1
     # The customer's next message leaves after the first one's job is over: still one send of the first.

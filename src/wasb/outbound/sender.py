@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from wasb.contacts.service import display_number
 from wasb.contacts.tables import WaContact
-from wasb.conversations.tables import Conversation, Message
+from wasb.conversations.tables import Conversation, Message, PendingStatus
 from wasb.domain import statuses
 from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
 from wasb.inbound.statuses import apply_pending_statuses
@@ -308,33 +308,43 @@ def _record_attempts(app: Any, rows: list[Message]) -> set[int]:
     """The attempts are on disk before the calls: after a crash the rows say `sending`."""
     if not rows:
         return set()
-    taken: set[int] = set()
-    now = utcnow()
     with app.db.sessions() as s, s.begin():
-        for row in rows:
-            result = s.execute(update(Message).where(Message.id == row.id, Message.status == QUEUED).values(
-                status=SENDING, send_attempted_at=now, send_attempts=Message.send_attempts + 1))
-            if result.rowcount:
-                taken.add(row.id)
-                _set_conversation_status(s, row.conversation_id, SENDING)
+        taken = set(s.scalars(
+            update(Message).where(Message.id.in_([r.id for r in rows]), Message.status == QUEUED)
+            .values(status=SENDING, send_attempted_at=utcnow(), send_attempts=Message.send_attempts + 1)
+            .returning(Message.id)).all())
+        _set_conversation_statuses(s, {r.conversation_id: SENDING for r in rows if r.id in taken})
     return taken
 
 
 def _store_results(app: Any, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
+    """A group's wamids in one transaction (a handful of statements, not a few per message)."""
+    wamid_of = {message.id: wamid for message, wamid in accepted}
     with app.db.sessions() as s, s.begin():
-        for message, wamid in accepted:
-            row = s.get(Message, message.id, with_for_update=True)
+        rows = s.scalars(select(Message).where(Message.id.in_(list(wamid_of))).with_for_update()).all()
+        now = utcnow()
+        for row in rows:
             if row.wamid is None:
-                row.wamid = wamid  # (a status webhook with our callback data may have linked it already)
+                row.wamid = wamid_of[row.id]  # (a status webhook with our callback data may have linked it)
             row.status = statuses.next_status(row.status, SENT)
-            row.sent_at = row.sent_at or utcnow()
+            row.sent_at = row.sent_at or now
             if row.status != FAILED:
                 row.error_code = row.error_message = None
-            apply_pending_statuses(s, row)
-            _set_conversation_status(s, row.conversation_id, row.status)
+        s.flush()
+        raced = set(s.scalars(select(PendingStatus.wamid).where(PendingStatus.wamid.in_([r.wamid for r in rows]))))
+        for row in rows:
+            if row.wamid in raced:
+                apply_pending_statuses(s, row)
+        _set_conversation_statuses(s, {row.conversation_id: row.status for row in rows})
         if not channel.known_healthy:
             mark_healthy(s, channel.phone_number_id)
             channel.known_healthy = True
+
+
+def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> None:
+    if status_of:
+        session.execute(update(Conversation), [{"id": cid, "last_message_status": status}
+                                               for cid, status in status_of.items()])
 
 
 def _refused(app: Any, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:
