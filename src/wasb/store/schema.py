@@ -7,6 +7,7 @@ import wasb.conversations.tables  # noqa: F401
 import wasb.crm.embedded.tables  # noqa: F401
 import wasb.inbound.tables  # noqa: F401
 import wasb.jobs.tables  # noqa: F401
+import wasb.live.tables  # noqa: F401
 import wasb.settings.tables  # noqa: F401
 import wasb.templates.tables  # noqa: F401
 from wasb.store.base import Base
