@@ -39,9 +39,17 @@ def browser():
 
 
 def add_users(server: WasbServer) -> None:
-    for (name, password), flags in ((ADMIN, ["--admin"]), (AGENT, [])):
-        done = run_cli(server.env, "user", "create", name, *flags, stdin=password + "\n")
-        assert done.returncode == 0, done.stderr
+    """An admin and an agent, written with the auth service (test_auth covers `wasb user create`)."""
+    from wasb.auth.service import create_user
+    from wasb.store.engine import open_database
+
+    db = open_database(server.database_url)
+    try:
+        with db.sessions() as session, session.begin():
+            create_user(session, *ADMIN, is_admin=True)
+            create_user(session, *AGENT)
+    finally:
+        db.dispose()
 
 
 @pytest.fixture

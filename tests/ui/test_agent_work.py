@@ -110,3 +110,23 @@ def test_an_agent_sets_a_ticket_status(ui_server, page):
     page.wait_for_url(f"**/ui/tickets/{conversation['ticket_id']}")
     assert ui_server.get(f"/api/v1/tickets/{conversation['ticket_id']}")["status"] == "Wait For Response"
     shot(page, "ticket-status-laptop")
+
+
+def test_when_the_window_has_closed_the_composer_offers_approved_templates_with_a_live_preview(ui_server, page):
+    from tests.ui.seed import add_template, shift_last_inbound
+
+    conversation = _one_conversation(ui_server)
+    add_template(ui_server, "order_update", "en", "Hi {{1}}, your order {{2}} is on its way.", header="Order update")
+    add_template(ui_server, "promo_spring", "it", "Primavera: -20% per {{1}}", status="REJECTED")
+    shift_last_inbound(ui_server, "393331234567", 25)  # the customer's last message is now 25 h old
+    log_in(page, ui_server.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
+    assert page.locator("#composer").count() == 0  # no free text outside the window
+    options = page.locator("#template-id option").all_inner_texts()
+    assert any(o.startswith("order_update") for o in options)
+    assert not any(o.startswith("promo_spring") for o in options)  # only approved templates
+    page.select_option("#template-id", label="order_update · en · utility")
+    assert page.get_by_label("{{1}}").input_value() == "Giulia Verdi"  # pre-filled from the record
+    page.get_by_label("{{2}}").fill("#4411")
+    preview = page.locator(".tpl-params:not([hidden]) .tpl-preview")
+    assert "Hi Giulia Verdi, your order #4411 is on its way." in preview.inner_text()
+    shot(page, "conversation-template-picker-laptop")

@@ -5,7 +5,15 @@ import re
 
 import httpx
 
+from tests.support.server import run_cli
 from tests.ui.conftest import ADMIN, AGENT, log_in, shot
+
+
+def test_a_user_created_with_the_cli_logs_in_with_that_password(ui_server, page):
+    done = run_cli(ui_server.env, "user", "create", "operator", "--language", "it", stdin="operator-pass-1\n")
+    assert done.returncode == 0, done.stderr
+    log_in(page, ui_server.url, ("operator", "operator-pass-1"))
+    assert page.get_by_role("heading", name="Posta in arrivo").is_visible()
 
 
 def test_an_agent_logs_in_sees_the_inbox_and_logs_out(ui_server, page):
