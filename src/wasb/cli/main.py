@@ -44,6 +44,18 @@ def migrate() -> None:
     click.echo("database is up to date")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--webhook-url", default="http://127.0.0.1:8000/webhooks/whatsapp", show_default=True,
+              help="Where the simulated Meta posts its signed webhooks.")
+def simulator(host: str, port: int, webhook_url: str) -> None:
+    """Run the WhatsApp simulator: Meta's Graph API wire format and a customer phone page."""
+    from wasb.simulator.app import run
+
+    run(host=host, port=port, webhook_url=webhook_url, config=_config())
+
+
 @main.group()
 def user() -> None:
     """Agents and admins who log in."""

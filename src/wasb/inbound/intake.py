@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import select
 
 from wasb.inbound.envelope import NotAnEnvelope, lock_keys, parse_envelope
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
@@ -56,26 +55,38 @@ def inspect_body(body: bytes) -> tuple[list[str], str | None]:
 
 
 def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
-    """Insert each body once (by hash) with one job per customer, in the caller's transaction."""
+    """Insert each body once (by hash) with one job per customer, in the caller's transaction.
+
+    A few statements for the whole group (not per body): this runs on the webhook's
+    hot path.
+    """
     dialect = session.get_bind().dialect.name
     table = InboundEvent.__table__
-    results: list[Stored] = []
+    now = utcnow()
+    rows: dict[str, dict] = {}
+    keys_of: dict[str, list[str]] = {}
+    digests = []
     for body in bodies:
         digest = hashlib.sha256(body).hexdigest()
-        keys, problem = inspect_body(body)
-        now = utcnow()
-        stmt = insert_for(dialect, table).values(
-            body=body, sha256=digest, received_at=now, state=FAILED if problem else PENDING,
-            pending_jobs=len(keys), error=problem,
-        ).on_conflict_do_nothing(index_elements=["sha256"]).returning(table.c.id)
-        event_id = session.execute(stmt).scalar()
-        if event_id is None:
-            results.append(Stored(None, True, 0))
+        digests.append(digest)
+        if digest in rows:
             continue
-        jobs.enqueue_many(session, [
-            {"task": PROCESS_TASK, "payload": {"event_id": event_id, "lock": key}, "lock": key,
-             "ref": f"event:{event_id}"} for key in keys])
-        results.append(Stored(event_id, False, len(keys)))
+        keys, problem = inspect_body(body)
+        keys_of[digest] = keys
+        rows[digest] = {"body": body, "sha256": digest, "received_at": now, "state": FAILED if problem else PENDING,
+                        "pending_jobs": len(keys), "error": problem}
+    stmt = insert_for(dialect, table).on_conflict_do_nothing(index_elements=["sha256"]).returning(
+        table.c.id, table.c.sha256)
+    inserted = dict((sha, event_id) for event_id, sha in session.execute(stmt, list(rows.values())).all()) if rows else {}
+    jobs.enqueue_many(session, [
+        {"task": PROCESS_TASK, "payload": {"event_id": event_id, "lock": key}, "lock": key, "ref": f"event:{event_id}"}
+        for sha, event_id in inserted.items() for key in keys_of[sha]])
+    results, seen = [], set()
+    for digest in digests:
+        new = digest in inserted and digest not in seen
+        seen.add(digest)
+        results.append(Stored(inserted.get(digest) if new else None, not new,
+                              len(keys_of.get(digest, [])) if new else 0))
     return results
 
 
@@ -127,7 +138,6 @@ class IntakeWriter:
             for pending in group:
                 pending.loop.call_soon_threadsafe(_set_exception, pending.future, exc)
             return
-        # Two identical bodies in one group: the second finds the first's row.
         for pending, result in zip(group, results):
             pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
 

@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import case
 from sqlalchemy.orm import Session
 
 from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, parse_envelope
@@ -14,7 +14,7 @@ from wasb.inbound.messages import Inbound, receive_message
 from wasb.inbound.statuses import receive_status
 from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
 from wasb.jobs.queue import Task
-from wasb.settings.service import load_settings
+from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.webhooks import receive_template_event
 
@@ -27,7 +27,7 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
         raise LookupError(f"inbound event {payload['event_id']} does not exist")
     items = [i for i in parse_envelope(orjson.loads(event.body)) if i.lock == payload["lock"]]
     ctx = Inbound(session=session, crm=app.crm(session), config=app.config,
-                  settings=load_settings(session, app.config))
+                  settings=settings_for_transaction(session, app.config))
     for item in items:
         if item.kind == MESSAGE:
             receive_message(ctx, item)
@@ -40,17 +40,22 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
     _job_done(session, event.id)
 
 
+_events = InboundEvent.__table__
+
+
 def _job_done(session: Session, event_id: int) -> None:
-    session.execute(update(InboundEvent).where(InboundEvent.id == event_id)
-                    .values(pending_jobs=InboundEvent.pending_jobs - 1))
-    session.execute(update(InboundEvent).where(InboundEvent.id == event_id, InboundEvent.pending_jobs <= 0,
-                                               InboundEvent.state == PENDING)
-                    .values(state=PROCESSED, processed_at=utcnow()))
+    """One customer of the event is done; the last one marks the event processed."""
+    last = _events.c.pending_jobs <= 1
+    session.execute(_events.update().where(_events.c.id == event_id).values(
+        pending_jobs=_events.c.pending_jobs - 1,
+        state=case((last & (_events.c.state == PENDING), PROCESSED), else_=_events.c.state),
+        processed_at=case((last & (_events.c.state == PENDING), utcnow()), else_=_events.c.processed_at),
+    ))
 
 
 def give_up(app: Any, session: Session, payload: dict, error: str) -> None:
     last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-    session.execute(update(InboundEvent).where(InboundEvent.id == payload["event_id"])
+    session.execute(_events.update().where(_events.c.id == payload["event_id"])
                     .values(state=FAILED, error=f"customer {payload['lock']}: {last_line}"))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from wasb.jobs.backoff import backoff_seconds
@@ -28,6 +28,7 @@ from wasb.store.engine import Database
 log = logging.getLogger(__name__)
 
 STALLED_AFTER = timedelta(minutes=15)
+_jobs = Job.__table__
 
 
 @dataclass
@@ -147,7 +148,7 @@ class Worker:
                 except Exception:
                     failures.append((job, traceback.format_exc(limit=5)))
                     continue
-                s.execute(delete(Job).where(Job.id == job.id))
+                s.execute(_jobs.delete().where(_jobs.c.id == job.id))
         for job, error in failures:
             self._failed(job, error)
 
@@ -158,7 +159,7 @@ class Worker:
                 raise LookupError(f"no task named {job.task!r} in this process")
             with self.db.sessions() as s, s.begin():
                 task.run(self.app, s, job.payload)
-                s.execute(delete(Job).where(Job.id == job.id))
+                s.execute(_jobs.delete().where(_jobs.c.id == job.id))
         except Exception:
             self._failed(job, traceback.format_exc(limit=5))
 

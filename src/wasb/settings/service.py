@@ -57,6 +57,14 @@ def load_settings(session: Session, config: Config) -> AdminSettings:
     return AdminSettings(**values)
 
 
+def settings_for_transaction(session: Session, config: Config) -> AdminSettings:
+    """The settings, read once per transaction (a worker batch runs many jobs in one)."""
+    cached = session.info.get("admin_settings")
+    if cached is None:
+        cached = session.info["admin_settings"] = load_settings(session, config)
+    return cached
+
+
 def update_settings(session: Session, config: Config, changes: dict[str, Any]) -> AdminSettings:
     current = load_settings(session, config).model_dump()
     unknown = sorted(set(changes) - set(AdminSettings.model_fields))

@@ -27,7 +27,8 @@ def _person(row: CrmPerson) -> Person:
 
 
 def _ticket(row: CrmTicket) -> Ticket:
-    return Ticket(id=str(row.id), number=row.number or "", title=row.title, status=row.status, priority=row.priority,
+    # The ticket number is derived from the id, as vtenext shows it ("TT24").
+    return Ticket(id=str(row.id), number=f"TT{row.id}", title=row.title, status=row.status, priority=row.priority,
                   description=row.description, person_id=str(row.person_id) if row.person_id else None,
                   assigned_user=row.assigned_user, created_at=row.created_at, modified_at=row.modified_at)
 
@@ -187,8 +188,6 @@ class EmbeddedCRM:
         row = CrmTicket(title=new.title, status=new.status, priority=new.priority, description=new.description,
                         person_id=_int_id(new.person_id), assigned_user=new.assigned_user)
         self.session.add(row)
-        self.session.flush()
-        row.number = f"TT{row.id}"
         self.session.flush()
         return _ticket(row)
 

@@ -30,7 +30,6 @@ class CrmTicket(Base):
     __tablename__ = "crm_ticket"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    number: Mapped[str | None] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(64))
     priority: Mapped[str] = mapped_column(String(32))

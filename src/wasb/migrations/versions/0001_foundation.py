@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:19:15.034828
 """
 from alembic import op
 import sqlalchemy as sa
@@ -188,7 +187,6 @@ def upgrade() -> None:
 
     op.create_table('crm_ticket',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('number', sa.String(length=32), nullable=True),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('status', sa.String(length=64), nullable=False),
     sa.Column('priority', sa.String(length=32), nullable=False),
@@ -198,8 +196,7 @@ def upgrade() -> None:
     sa.Column('created_at', wasb.store.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('modified_at', wasb.store.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['crm_person.id'], name=op.f('fk_crm_ticket_person_id_crm_person')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_ticket')),
-    sa.UniqueConstraint('number', name=op.f('uq_crm_ticket_number'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_ticket'))
     )
     with op.batch_alter_table('crm_ticket', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crm_ticket_person_id'), ['person_id'], unique=False)

@@ -1,0 +1,154 @@
+"""The simulator's in-memory world: customers, messages both ways, templates, media, knobs."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+@dataclass
+class Customer:
+    """A WhatsApp user on the other side: a phone (wa_id), a BSUID (user_id), or both."""
+    name: str
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None     # a BSUID shared across linked portfolios ("US.ENT.…")
+    last_inbound_at: float | None = None  # simulator clock; opens the 24-hour window
+    on_whatsapp: bool = True              # False: messages fail with 131026
+
+    @property
+    def key(self) -> str:
+        return self.wa_id or self.user_id or ""
+
+    def public(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.name, "wa_id": self.wa_id, "user_id": self.user_id,
+                "parent_user_id": self.parent_user_id, "last_inbound_at": self.last_inbound_at, "on_whatsapp": self.on_whatsapp}
+
+
+@dataclass
+class Message:
+    """One message of a thread, either way: `in` (customer → business) or `out`."""
+    wamid: str
+    direction: str            # "in" | "out"
+    customer: str             # Customer.key
+    type: str
+    timestamp: float
+    text: str | None = None
+    template: dict[str, Any] | None = None   # {"name", "language", "parameters", "rendered", "buttons"}
+    media_id: str | None = None
+    link: str | None = None
+    caption: str | None = None
+    filename: str | None = None
+    mime_type: str | None = None
+    context: str | None = None               # the wamid this one replies/reacts to
+    emoji: str | None = None
+    status: str = "accepted"                 # out: accepted → sent → delivered → read | failed
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    reactions: dict[str, str] = field(default_factory=dict)  # "customer"/"business" -> emoji
+    request: dict[str, Any] | None = None     # what the service sent, verbatim
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Template:
+    name: str
+    language: str
+    category: str = "UTILITY"
+    status: str = "APPROVED"
+    body_text: str = ""
+    header_text: str | None = None
+    footer_text: str | None = None
+    buttons: list[dict[str, Any]] = field(default_factory=list)  # [{"type": "QUICK_REPLY", "text": ...}]
+    id: str = ""
+
+    @property
+    def body_placeholders(self) -> list[str]:
+        return _distinct(PLACEHOLDER.findall(self.body_text))
+
+    @property
+    def header_placeholders(self) -> list[str]:
+        return _distinct(PLACEHOLDER.findall(self.header_text or ""))
+
+    @property
+    def parameter_format(self) -> str:
+        names = self.body_placeholders + self.header_placeholders
+        return "NAMED" if any(not n.isdigit() for n in names) else "POSITIONAL"
+
+    def graph(self) -> dict[str, Any]:
+        """As `GET /{waba-id}/message_templates` lists it."""
+        components: list[dict[str, Any]] = []
+        if self.header_text is not None:
+            components.append({"type": "HEADER", "format": "TEXT", "text": self.header_text})
+        components.append({"type": "BODY", "text": self.body_text})
+        if self.footer_text:
+            components.append({"type": "FOOTER", "text": self.footer_text})
+        if self.buttons:
+            components.append({"type": "BUTTONS", "buttons": [dict(b) for b in self.buttons]})
+        return {"name": self.name, "parameter_format": self.parameter_format, "components": components,
+                "language": self.language, "status": self.status, "category": self.category,
+                "id": self.id}
+
+
+@dataclass
+class Media:
+    id: str
+    content: bytes
+    mime_type: str
+    filename: str | None
+    sha256_hex: str
+    sha256_b64: str
+    created_at: float
+    origin: str  # "business" (uploaded by the service), "customer", "link"
+
+
+@dataclass
+class Limits:
+    messages_per_second: float = 1000.0   # per business number → 130429 above it
+    pair_burst: int = 45                  # messages to one recipient within pair_window_seconds
+    pair_window_seconds: float = 6.0      # → 131056 above it
+
+    def update(self, values: dict[str, Any]) -> None:
+        for name in ("messages_per_second", "pair_window_seconds"):
+            if name in values:
+                setattr(self, name, float(values[name]))
+        if "pair_burst" in values:
+            self.pair_burst = int(values["pair_burst"])
+
+
+@dataclass
+class Behaviour:
+    """How the simulator posts status webhooks and reports errors."""
+    sent_delay: float = 0.05
+    delivered_delay: float = 0.3
+    read_delay: float = 1.0
+    auto_read: bool = True            # False: "read" only when asked (/_sim/read or the phone page)
+    out_of_order: bool = False        # post the statuses of a message in a shuffled order
+    duplicate: bool = False           # post every status webhook twice
+    async_errors: bool = False        # 131047/131053/131026 as a failed status webhook (Meta's
+                                      # usual way) instead of a synchronous error answer
+    batch_window: float = 0.0        # > 0: collect status webhooks for this long, post them as one
+    batch_max: int = 1000             # … of at most this many statuses (Meta's batch limit)
+    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+    media_ttl_seconds: float = 30 * 24 * 3600   # media ids expire (Meta: 30 days uploaded)
+    url_ttl_seconds: float = 300                # download URLs expire after 5 minutes
+
+    def update(self, values: dict[str, Any]) -> None:
+        if "batch_max" in values:
+            self.batch_max = max(1, int(values["batch_max"]))
+        for name in ("sent_delay", "delivered_delay", "read_delay", "media_ttl_seconds", "url_ttl_seconds",
+                     "batch_window"):
+            if name in values:
+                setattr(self, name, float(values[name]))
+        for name in ("auto_read", "out_of_order", "duplicate", "async_errors"):
+            if name in values:
+                setattr(self, name, bool(values[name]))
+        if "retry_delays" in values:
+            self.retry_delays = tuple(float(d) for d in values["retry_delays"])
+
+
+def _distinct(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))

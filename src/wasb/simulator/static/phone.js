@@ -1,0 +1,311 @@
+// The customer phone page: polls /phone/api/state and acts through the /_sim control API.
+// Plain DOM building with textContent only, so nothing a message says can become markup.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const page = { key: decodeURIComponent((location.hash.match(/customer=([^&]+)/) || [])[1] || ""),
+               version: -1, state: null, replyTo: null, busy: false };
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value !== undefined && value !== null) node.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false) {
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+  }
+  return node;
+}
+
+async function api(path, options = {}) {
+  const init = { method: options.body ? "POST" : "GET", headers: {} };
+  if (options.form) { init.method = "POST"; init.body = options.form; }
+  else if (options.body) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(options.body); }
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+const time = (seconds) => new Date(seconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const day = (seconds) => new Date(seconds * 1000).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+const initials = (name) => (name || "?").replace(/^@/, "").split(/\s+/).map((w) => w[0]).join("").slice(0, 2).toUpperCase();
+
+function identity(customer) {
+  const who = { name: customer.name };
+  if (customer.wa_id) who.from = customer.wa_id;
+  if (customer.user_id) who.user_id = customer.user_id;
+  return who;
+}
+
+// -- drawing --------------------------------------------------------------------------------
+
+function drawCustomers(state) {
+  const list = $("#customers");
+  list.replaceChildren();
+  if (!state.customers.length) {
+    list.append(el("li", { class: "empty" }, "No customers yet: add one below."));
+  }
+  for (const c of state.customers) {
+    const item = el("li", { class: c.key === page.key ? "selected" : "", onclick: () => select(c.key) },
+      el("div", { class: "avatar" }, initials(c.name)),
+      el("div", { class: "who" },
+        el("div", { class: "name" }, c.name || c.key),
+        el("div", { class: "last" }, c.last_text || (c.wa_id ? "+" + c.wa_id : c.user_id))));
+    list.append(item);
+  }
+}
+
+function ticks(message) {
+  // Business messages: the status the simulator reported to the service.
+  // Customer messages: whether the service accepted the webhook.
+  const s = message.status;
+  if (message.direction === "out") {
+    if (s === "failed") return el("span", { class: "tick failed", title: (message.errors[0] || {}).title || "failed" }, "⚠");
+    if (s === "read") return el("span", { class: "tick read", title: "read" }, "✓✓");
+    if (s === "delivered") return el("span", { class: "tick", title: "delivered" }, "✓✓");
+    if (s === "sent") return el("span", { class: "tick", title: "sent" }, "✓");
+    return el("span", { class: "tick", title: "accepted" }, "🕓");
+  }
+  if (s === "delivered") return el("span", { class: "tick", title: "the service answered 200" }, "✓✓");
+  if (s === "retrying" || s === "undelivered") return el("span", { class: "tick failed", title: "the service did not answer 200; retrying" }, "⚠");
+  return el("span", { class: "tick", title: "posting" }, "🕓");
+}
+
+function quoteOf(wamid, byId) {
+  const quoted = byId.get(wamid);
+  if (!quoted) return null;
+  return el("div", { class: "quote" }, preview(quoted));
+}
+
+function preview(m) {
+  if (m.type === "template") return (m.template && m.template.rendered) || m.text || "template";
+  if (m.type === "image") return m.caption ? "📷 " + m.caption : "📷 Photo";
+  if (m.type === "document") return "📄 " + (m.filename || "Document");
+  return m.text || m.type;
+}
+
+function content(m) {
+  const parts = [];
+  if (m.type === "template" && m.template) {
+    if (m.template.header) parts.push(el("div", { class: "header" }, m.template.header));
+    parts.push(el("div", {}, m.template.rendered));
+    if (m.template.footer) parts.push(el("div", { class: "footer" }, m.template.footer));
+  } else if (m.type === "image" && m.media_id) {
+    parts.push(el("img", { src: `/_sim/media/${m.media_id}`, alt: m.caption || "photo" }));
+    if (m.caption) parts.push(el("div", {}, m.caption));
+  } else if (m.media_id) {
+    parts.push(el("a", { class: "doc", href: `/_sim/media/${m.media_id}`, target: "_blank" },
+      el("span", {}, m.type === "document" ? "📄" : "🎞"), el("span", {}, m.filename || m.type)));
+    if (m.caption) parts.push(el("div", {}, m.caption));
+  } else if (m.type === "button") {
+    parts.push(el("div", { class: "tag" }, "Button"), el("div", {}, m.text));
+  } else {
+    parts.push(el("div", {}, m.text || `[${m.type}]`));
+  }
+  if (m.errors && m.errors.length) {
+    parts.push(el("div", { class: "error-text" }, `${m.errors[0].code}: ${m.errors[0].title}`));
+  }
+  return parts;
+}
+
+function drawThread(state) {
+  const thread = $("#thread");
+  const stick = thread.scrollTop + thread.clientHeight >= thread.scrollHeight - 40;
+  thread.replaceChildren();
+  const messages = state.thread.filter((m) => m.type !== "reaction");
+  const byId = new Map(state.thread.map((m) => [m.wamid, m]));
+  if (!state.customer) {
+    thread.append(el("li", { class: "placeholder" }, "Pick a customer on the left, or add one, then write to the business as them."));
+    return;
+  }
+  if (!messages.length) {
+    thread.append(el("li", { class: "placeholder" }, "No messages yet. Say hello to the business."));
+  }
+  let lastDay = "";
+  for (const m of messages) {
+    const d = day(m.timestamp);
+    if (d !== lastDay) { thread.append(el("li", { class: "day" }, d)); lastDay = d; }
+    const mine = m.direction === "in";
+    const bubble = el("div", { class: "bubble" },
+      m.context ? quoteOf(m.context, byId) : null,
+      content(m),
+      el("span", { class: "meta" }, time(m.timestamp), ticks(m)));
+    const row = el("li", { class: "bubble-row " + (mine ? "mine" : "theirs") }, bubble);
+    const reactions = Object.values(m.reactions || {}).filter(Boolean);
+    if (reactions.length) row.append(el("span", { class: "reactions" }, reactions.join(" ")));
+    if (m.type === "template" && m.template && m.template.buttons && m.template.buttons.length) {
+      row.append(el("div", { class: "quick-replies" }, m.template.buttons.map((b) =>
+        el("button", { type: "button", onclick: () => tapButton(m, b) }, b.text))));
+    }
+    row.append(el("div", { class: "actions" },
+      el("button", { type: "button", title: "React", onclick: (e) => pickEmoji(e, row, m) }, "☺"),
+      el("button", { type: "button", title: "Reply", onclick: () => replyTo(m) }, "↩")));
+    thread.append(row);
+  }
+  if (stick || page.scrollDown) { thread.scrollTop = thread.scrollHeight; page.scrollDown = false; }
+}
+
+function drawHeader(state) {
+  const c = state.customer;
+  $("#avatar").textContent = c ? initials(c.name) : "?";
+  $("#chat-name").textContent = c ? c.name : "Pick a customer";
+  $("#chat-sub").textContent = c
+    ? [c.wa_id ? "+" + c.wa_id : "username only", c.user_id].filter(Boolean).join(" · ")
+    : "…";
+  $("#clock").textContent = `${day(state.now)} ${time(state.now)}`;
+  const banner = $("#window");
+  banner.hidden = !c;
+  if (c) {
+    banner.classList.toggle("open", state.window_open);
+    banner.textContent = state.window_open
+      ? `Customer-service window open until ${day(state.window_until)} ${time(state.window_until)}`
+      : "Window closed: the business can only send approved templates";
+  }
+  const enabled = Boolean(c) && !page.busy;
+  $("#text").disabled = !enabled;
+  $("#send").disabled = !enabled;
+  $("#file").disabled = !enabled;
+}
+
+function draw(state) {
+  drawCustomers(state);
+  drawHeader(state);
+  drawThread(state);
+}
+
+// -- polling --------------------------------------------------------------------------------
+
+async function refresh(force = false) {
+  try {
+    const state = await api(`/phone/api/state?customer=${encodeURIComponent(page.key)}`);
+    if (force || state.version !== page.version) {
+      page.version = state.version;
+      page.state = state;
+      draw(state);
+    } else {
+      $("#clock").textContent = `${day(state.now)} ${time(state.now)}`;
+    }
+    // With the chat open and the page visible, the customer reads what arrives.
+    const unread = state.thread.some((m) => m.direction === "out" && (m.status === "sent" || m.status === "delivered"));
+    if (unread && document.visibilityState === "visible") {
+      await api("/_sim/read", { body: { customer: page.key } });
+    }
+  } catch (error) {
+    console.warn("refresh failed", error);
+  }
+}
+
+// -- actions --------------------------------------------------------------------------------
+
+function select(key) {
+  page.key = key;
+  page.replyTo = null;
+  page.scrollDown = true;
+  $("#reply-to").hidden = true;
+  location.hash = "customer=" + encodeURIComponent(key);
+  refresh(true);
+}
+
+async function inbound(body) {
+  page.busy = true;
+  try {
+    await api("/_sim/inbound", { body: { ...identity(page.state.customer), ...body } });
+    page.scrollDown = true;
+  } catch (error) {
+    alert(error.message);
+  } finally {
+    page.busy = false;
+    await refresh(true);
+  }
+}
+
+function replyTo(m) {
+  page.replyTo = m.wamid;
+  $("#reply-text").textContent = "Replying to: " + preview(m);
+  $("#reply-to").hidden = false;
+  $("#text").focus();
+}
+
+function tapButton(m, button) {
+  inbound({ type: "button", text: button.text, payload: button.payload, context: m.wamid });
+}
+
+function pickEmoji(event, row, m) {
+  event.stopPropagation();
+  document.querySelectorAll(".picker").forEach((p) => p.remove());
+  const picker = $("#emoji-picker").content.firstElementChild.cloneNode(true);
+  picker.addEventListener("click", (e) => {
+    const button = e.target.closest("button");
+    if (!button) return;
+    picker.remove();
+    const emoji = button.hasAttribute("data-remove") ? "" : button.textContent;
+    inbound({ type: "reaction", message_id: m.wamid, emoji });
+  });
+  row.append(picker);
+}
+
+document.addEventListener("click", () => document.querySelectorAll(".picker").forEach((p) => p.remove()));
+
+$("#cancel-reply").addEventListener("click", () => { page.replyTo = null; $("#reply-to").hidden = true; });
+
+$("#composer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("#text").value.trim();
+  if (!text || !page.state || !page.state.customer) return;
+  $("#text").value = "";
+  const context = page.replyTo;
+  page.replyTo = null;
+  $("#reply-to").hidden = true;
+  await inbound({ type: "text", text, context });
+});
+
+$("#file").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  event.target.value = "";
+  if (!file || !page.state || !page.state.customer) return;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  try {
+    const media = await api("/_sim/media", { form });
+    const caption = $("#text").value.trim() || undefined;
+    $("#text").value = "";
+    await inbound({ type: file.type.startsWith("image/") ? "image" : "document", media_id: media.id, caption });
+  } catch (error) {
+    alert(error.message);
+  }
+});
+
+$("#new-customer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const error = $("#form-error");
+  error.hidden = true;
+  const usernameOnly = form.username_only.checked;
+  let userId = form.user_id.value.trim();
+  if (usernameOnly && !userId) {
+    userId = "IT." + Array.from(crypto.getRandomValues(new Uint8Array(19)), (b) => b % 10).join("");
+  }
+  const body = { name: form.name.value.trim(), wa_id: usernameOnly ? undefined : form.wa_id.value.replace(/[^0-9]/g, ""), user_id: userId || undefined };
+  try {
+    const customer = await api("/_sim/customers", { body });
+    form.reset();
+    select(customer.key);
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+});
+
+document.querySelectorAll("[data-advance]").forEach((button) =>
+  button.addEventListener("click", async () => {
+    await api("/_sim/clock", { body: { advance_seconds: Number(button.dataset.advance) } });
+    refresh(true);
+  }));
+
+refresh(true);
+setInterval(refresh, 1000);

@@ -1,0 +1,45 @@
+"""The customer phone page: served without a build step, and it really talks to the service."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+def test_phone_page_and_its_assets_are_served(sim):
+    page = sim.get("/phone")
+    assert page.status_code == 200
+    assert "/phone/static/phone.js" in page.text and "+15550783881" in page.text
+    assert sim.get("/phone/static/phone.js").status_code == 200
+    assert sim.get("/phone/static/phone.css").headers["content-type"].startswith("text/css")
+
+
+def test_phone_state_shows_the_thread_and_the_window(sim, graph_client):
+    sim.post("/_sim/inbound", json={"from": "393331234567", "name": "Mario", "text": "hi"})
+    graph_client.send_text("393331234567", "hello")
+    state = sim.get("/phone/api/state", params={"customer": "393331234567"}).json()
+    assert [(m["direction"], m["text"]) for m in state["thread"]] == [("in", "hi"), ("out", "hello")]
+    assert state["window_open"] is True
+    assert state["customers"][0]["name"] == "Mario"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_typing_on_the_phone_posts_a_signed_inbound_webhook(sim, simulator_url, webhook_recorder):
+    playwright = pytest.importorskip("playwright.sync_api")
+    sim.post("/_sim/customers", json={"wa_id": "393331234567", "name": "Mario Rossi"})
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{simulator_url}/phone#customer=393331234567")
+            page.fill("#text", "Typed on the phone")
+            page.click("#send")
+            page.wait_for_selector("text=Typed on the phone")
+        finally:
+            browser.close()
+    received = webhook_recorder.wait_for(
+        lambda got: [w for w in got if "Typed on the phone" in w.raw.decode()])
+    message = received[0].body["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert received[0].signature_valid
+    assert (message["from"], message["type"], message["text"]["body"]) == ("393331234567", "text", "Typed on the phone")
