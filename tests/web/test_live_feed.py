@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
@@ -79,7 +80,10 @@ def test_the_poller_publishes_changes_written_by_other_processes_only(database_u
             finally:
                 feed.hub.unsubscribe(queue)
 
-        assert asyncio.run(receive()) == [feed.Change("conversation", "5")]
+        # In a thread of its own: the browser tests' Playwright keeps a loop running in this one.
+        with ThreadPoolExecutor(1) as pool:
+            received = pool.submit(asyncio.run, receive()).result(10)
+        assert received == [feed.Change("conversation", "5")]
         assert poller.poll_once() == 0  # seen once, never again
     finally:
         db.dispose()
