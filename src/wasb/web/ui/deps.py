@@ -39,7 +39,7 @@ def current_user(request: Request) -> UiUser:
     user = getattr(request.state, "ui_user", None)
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(quote(target, safe="/?=&"))
+        raise LoginRequired(quote(target, safe="/"))
     return user
 
 
