@@ -130,3 +130,21 @@ def test_when_the_window_has_closed_the_composer_offers_approved_templates_with_
     preview = page.locator(".tpl-params:not([hidden]) .tpl-preview")
     assert "Hi Giulia Verdi, your order #4411 is on its way." in preview.inner_text()
     shot(page, "conversation-template-picker-laptop")
+
+
+def test_a_record_offers_send_template_with_fields_from_the_record(ui_server, page):
+    from tests.ui.seed import add_template
+
+    created = ui_server.api("POST", "/api/v1/people", json={"kind": "contact", "name": "Lea Neri",
+                                                           "mobile": "+393331112222"}).json()
+    add_template(ui_server, "order_update", "en", "Hi {{1}}, your order {{2}} is on its way.")
+    log_in(page, ui_server.url, AGENT, next_path=f"/ui/people/{created['id']}")
+    form = page.locator("#person-template")
+    form.get_by_label("Template").select_option(label="order_update · en · utility")
+    assert form.get_by_label("{{1}}").input_value() == "Lea Neri"
+    form.get_by_label("{{2}}").fill("#77")
+    assert "Hi Lea Neri, your order #77" in form.locator(".tpl-params:not([hidden]) .tpl-preview").inner_text()
+    shot(page, "person-send-template-laptop")
+    form.get_by_role("button", name="Send template").click()
+    page.wait_for_url(f"**/ui/people/{created['id']}")
+    assert "not wired yet" in page.get_by_role("alert").inner_text()  # until issue 4's service is wired

@@ -109,6 +109,7 @@ IT: dict[str, str] = {
     "Choose lead, contact or account.": "Scegli lead, contatto o azienda.",
     "The mobile {mobile} already belongs to {kind} {name}.": "Il cellulare {mobile} appartiene già a {kind} {name}.",
     "Pushed to the WhatsApp address book.": "Inviato alla rubrica WhatsApp.",
+    "Send a WhatsApp template": "Invia un template WhatsApp",
     # templates
     "Message templates approved by Meta: the only way to write to a customer outside the 24-hour window.":
         "Template di messaggio approvati da Meta: l'unico modo di scrivere a un cliente fuori dalla finestra di 24 ore.",

@@ -62,6 +62,13 @@ def send_template(app: Any, session: Session, *, conversation_id: int, author: s
     raise NotWiredYet("Sending templates is not wired yet (issue 4: templates and actions).")
 
 
+def send_template_to_person(app: Any, session: Session, *, person_id: str, author: str, template_id: int,
+                            params: dict[str, str]) -> Message:
+    """"Send Template" from a CRM record: POST /api/v1/templates/{id}/send {to: {person_id}}
+    (opens or reuses the person's conversation)."""
+    raise NotWiredYet("Sending templates is not wired yet (issue 4: templates and actions).")
+
+
 def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: str, body: str) -> None:
     """The ticket process: the comment is stored on the ticket and goes out on WhatsApp
     (as text inside the window, through the fallback template outside it)."""

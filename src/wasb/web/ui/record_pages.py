@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from wasb.crm.port import PERSON_KINDS, CRMNotFound, DuplicateMobile
 from wasb.domain.phones import InvalidPhone
@@ -12,7 +13,7 @@ from wasb.web.ui import pending
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.render import outcome, redirect, render
-from wasb.web.ui.views import all_templates, conversations_of_person, ticket_page
+from wasb.web.ui.views import all_templates, approved_templates, conversations_of_person, prefill, ticket_page
 
 router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(csrf_protected)])
 
@@ -130,7 +131,13 @@ def person(request: Request, user: User, person_id: str):
             raise HTTPException(404, f"no person {person_id}")
         tickets = crm.list_tickets(person_id, 100, 0)
         conversations = conversations_of_person(session, person_id)
-    return render(request, "ui/person.html", person=record, tickets=tickets, conversations=conversations)
+        templates = approved_templates(session) if record.mobile else []
+        closed = load_settings(session, app.config).status_closed
+    open_ticket = next((t for t in tickets if t.status != closed), None)
+    for t in templates:
+        t.prefill = prefill(t.params, record, open_ticket, None)
+    return render(request, "ui/person.html", person=record, tickets=tickets, conversations=conversations,
+                  templates=templates)
 
 
 @router.get("/people/{person_id}/edit")
@@ -166,6 +173,32 @@ def person_update(request: Request, user: User, person_id: str, name: str = Form
                       kind=_(exc.existing.kind), name=exc.existing.name)
     return render(request, "ui/person_form.html", status_code=422, person=record,
                   values={"name": name, "mobile": mobile, "kind": record.kind}, error=error, kinds=PERSON_KINDS)
+
+
+@router.post("/people/{person_id}/template")
+async def person_template(request: Request, user: User, person_id: str):
+    _ = translator(user.language)
+    back = f"/ui/people/{person_id}"
+    form = await request.form()
+    try:
+        template_id = int(form.get("template_id") or "")
+    except ValueError:
+        return outcome(request, back, error=_("Choose a template."), status=422)
+    params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
+    app = request.app.state.wasb
+
+    def send():
+        with app.db.sessions() as session, session.begin():
+            pending.send_template_to_person(app, session, person_id=person_id, author=user.username,
+                                            template_id=template_id, params=params)
+
+    try:
+        await run_in_threadpool(send)
+    except pending.NotWiredYet as exc:
+        return outcome(request, back, error=_(str(exc)), status=501)
+    except (ValueError, LookupError) as exc:
+        return outcome(request, back, error=str(exc), status=422)
+    return outcome(request, back, ok=_("Template queued."))
 
 
 @router.post("/people/{person_id}/push")
