@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 META_GRAPH_URL = "https://graph.facebook.com"
@@ -40,11 +40,17 @@ class Config(BaseSettings):
     # temporary document links; empty means the address the request came in on.
     public_url: str = ""
 
-    # The CRM behind the port: the embedded one, or a vtenext / vtiger webservice.
+    # The CRM behind the port: the embedded one, or a vtenext / vtiger webservice
+    # (`crm_url` is the CRM's base address; `crm_user` a CRM user and `crm_access_key`
+    # the access key shown on that user's "My Preferences" page, not its password).
     crm: Literal["embedded", "vtenext"] = "embedded"
     crm_url: str = ""
     crm_user: str = ""
     crm_access_key: SecretStr = SecretStr("")
+    # How long one webservice call may take before the CRM counts as unavailable.
+    crm_timeout_seconds: float = Field(default=15.0, gt=0)
+    # How often an external CRM is polled for comments agents wrote on tickets.
+    crm_poll_seconds: float = Field(default=30.0, gt=0)
 
     # Initial values of the admin settings (stored in the database afterwards).
     auto_ticket: bool = True
@@ -69,6 +75,15 @@ class Config(BaseSettings):
     @classmethod
     def _upper_country(cls, value: str) -> str:
         return value.upper()
+
+    @model_validator(mode="after")
+    def _crm_reachable(self) -> "Config":
+        if self.crm == "vtenext":
+            missing = [name for name, value in (("WASB_CRM_URL", self.crm_url), ("WASB_CRM_USER", self.crm_user),
+                       ("WASB_CRM_ACCESS_KEY", self.crm_access_key.get_secret_value())) if not value]
+            if missing:
+                raise ValueError(f"WASB_CRM=vtenext needs {', '.join(missing)}")
+        return self
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -6,17 +6,17 @@ from tests.conftest import fixture_bytes
 from tests.support.inprocess import start_in_process
 from tests.support.server import APP_SECRET
 from wasb.crm.embedded.crm import EmbeddedCRM
-from wasb.crm.port import CRMUnavailable
+from wasb.crm.port import CRMError, CRMUnavailable
 from wasb.whatsapp.signature import sign_body
 
 
 class FlakyCRM(EmbeddedCRM):
-    outage = {"failures_left": 0}
+    outage = {"failures_left": 0, "error": CRMUnavailable}
 
     def find_people_by_phone(self, e164):
         if self.outage["failures_left"]:
             self.outage["failures_left"] -= 1
-            raise CRMUnavailable("CRM did not answer")
+            raise self.outage["error"]("CRM did not answer")
         return super().find_people_by_phone(e164)
 
 
@@ -28,7 +28,7 @@ def flaky(database_url, tmp_path):
         from wasb.auth.service import create_token
         srv.token = create_token(s, "t", is_admin=True)
     yield srv
-    FlakyCRM.outage["failures_left"] = 0
+    FlakyCRM.outage.update(failures_left=0, error=CRMUnavailable)
     srv.stop()
 
 
@@ -65,8 +65,21 @@ def test_processing_that_fails_is_retried_until_the_crm_answers(flaky):
     assert conversation["ticket_id"] is not None
 
 
+def test_a_crm_that_is_down_never_uses_up_the_attempts(flaky):
+    FlakyCRM.outage["failures_left"] = 20
+    post(flaky, fixture_bytes("inbound_text.json"))
+
+    def outage_over():
+        flaky.time_passes()
+        return FlakyCRM.outage["failures_left"] == 0
+    wait(outage_over, "twenty failed tries")
+    wait(lambda: get(flaky, "/api/v1/inbound-events?state=processed"), "processed once the CRM answers")
+    assert get(flaky, "/api/v1/inbound-events?state=failed") == []  # 20 tries > 8 attempts, none counted
+
+
 def test_after_the_last_attempt_the_event_is_failed_and_an_admin_can_retry_it(flaky):
-    FlakyCRM.outage["failures_left"] = 10_000
+    # A refusal (not an outage) counts: it will not fix itself by waiting.
+    FlakyCRM.outage.update(failures_left=10_000, error=CRMError)
     post(flaky, fixture_bytes("inbound_text.json"))
 
     def failed():

@@ -32,3 +32,28 @@ def templates(url: str) -> list[dict]:
                      "category": t.category, "quality": t.quality} for t in s.scalars(select(Template))]
     finally:
         db.dispose()
+
+
+def make_retries_due(url: str) -> None:
+    """Every job waiting to try again is due now, as if its backoff had elapsed (the
+    running server's worker polls the table and picks them up)."""
+    from wasb.jobs.tables import TODO, Job
+
+    db = _db(url)
+    try:
+        with db.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
+    finally:
+        db.dispose()
+
+
+def job_rows(url: str, task: str) -> list[dict]:
+    from wasb.jobs.tables import Job
+
+    db = _db(url)
+    try:
+        with db.read_sessions() as s:
+            return [{"id": j.id, "status": j.status, "attempts": j.attempts, "lock": j.lock_key,
+                     "last_error": j.last_error} for j in s.scalars(select(Job).where(Job.task == task))]
+    finally:
+        db.dispose()

@@ -9,7 +9,7 @@ import httpx
 import uvicorn
 from sqlalchemy import update
 
-from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID, free_port
+from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID, free_port
 from wasb.bootstrap import App, build_app
 from wasb.config import Config
 from wasb.jobs.tables import TODO, Job
@@ -18,9 +18,10 @@ from wasb.web.app import create_app
 
 
 def test_config(database_url: str, tmp_path, **overrides) -> Config:
-    return Config(database_url=database_url, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
+    values = dict(database_url=database_url, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
                   access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID, waba_id=WABA_ID,
-                  media_dir=tmp_path / "media", worker_poll_seconds=0.05, _env_file=None, **overrides)
+                  media_dir=tmp_path / "media", worker_poll_seconds=0.05, graph_url=NO_META)
+    return Config(_env_file=None, **{**values, **overrides})
 
 
 class InProcessServer:

@@ -20,6 +20,8 @@ VERIFY_TOKEN = "test-verify-token"
 ACCESS_TOKEN = "test-access-token"
 PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"
+# Tests never reach Meta: a Graph URL nothing listens on (media downloads fail fast).
+NO_META = "http://127.0.0.1:9"
 ROOT = Path(__file__).resolve().parents[2]
 WASB = str(Path(sys.executable).with_name("wasb"))
 
@@ -35,7 +37,7 @@ def base_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
     env.update({
         "WASB_DATABASE_URL": database_url, "WASB_APP_SECRET": APP_SECRET, "WASB_VERIFY_TOKEN": VERIFY_TOKEN,
         "WASB_ACCESS_TOKEN": ACCESS_TOKEN, "WASB_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "WASB_WABA_ID": WABA_ID,
-        "WASB_MEDIA_DIR": str(workdir / "media"), "WASB_WORKER_POLL_SECONDS": "0.05",
+        "WASB_MEDIA_DIR": str(workdir / "media"), "WASB_WORKER_POLL_SECONDS": "0.05", "WASB_GRAPH_URL": NO_META,
     })
     env.update(extra)
     return env

@@ -39,6 +39,7 @@ def shown_by_value() -> set[str]:
                "pending", "processed", "idle", "running", "stopped"}
     values |= {f"setting:{key}" for key in AdminSettings.model_fields}
     values |= {f"health:{state}" for state in ("ok", "unhealthy", "unknown")}
+    values |= {f"media:{state}" for state in ("pending", "failed", "expired")}
     values |= {label for label, _ in channel_view(Config(_env_file=None))}
     return values
 

@@ -122,5 +122,38 @@ def token_create(name: str, agent: bool) -> None:
     click.echo(secret)
 
 
+@main.group()
+def crm() -> None:
+    """The CRM WASB works with."""
+
+
+@crm.command("check")
+def crm_check() -> None:
+    """Log in to the vtenext / vtiger CRM, describe what WASB needs, print what is there
+    and what is missing (exit status 1 when something is missing)."""
+    from wasb.bootstrap import build_app
+    from wasb.crm.vtenext.check import check
+    from wasb.settings.service import load_settings
+
+    app = build_app(_config())
+    try:
+        if app.crm_link is None:
+            click.echo(f"the {app.config.crm} CRM lives in the service database: nothing to check")
+            return
+        with app.db.read_sessions() as session:
+            settings = load_settings(session, app.config)
+        statuses = tuple(dict.fromkeys((settings.status_open, settings.status_waiting, settings.status_answered,
+                                        settings.status_closed)))
+        report = check(app.crm_link.ws, settings.crm_phone_fields, statuses)
+        if settings.reference_user:
+            report.notes.append(f"reference user (writes comments, never sent to WhatsApp): {settings.reference_user}")
+        for line in report.lines():
+            click.echo(line)
+        if not report.ok:
+            sys.exit(1)
+    finally:
+        app.stop()
+
+
 if __name__ == "__main__":
     main()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.jobs.tables import BigId
@@ -50,6 +50,12 @@ class Message(Base):
     media_mime: Mapped[str | None] = mapped_column(String(100))
     media_filename: Mapped[str | None] = mapped_column(String(300))
     media_sha256: Mapped[str | None] = mapped_column(String(100))
+    # The inbound file's download (wasb.media): pending → stored, or failed / expired
+    # (Meta keeps media for 7 days). The path is relative to WASB_MEDIA_DIR.
+    media_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    media_path: Mapped[str | None] = mapped_column(String(300))
+    media_size: Mapped[int | None] = mapped_column(BigInteger)
+    media_error: Mapped[str | None] = mapped_column(Text)
     reply_to_wamid: Mapped[str | None] = mapped_column(String(200))
     reaction: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
@@ -63,7 +69,14 @@ class Message(Base):
     template_name: Mapped[str | None] = mapped_column(String(200))
     template_params: Mapped[dict | None] = mapped_column(JSONType)
     pricing: Mapped[dict | None] = mapped_column(JSONType)
-    crm_comment_id: Mapped[str | None] = mapped_column(String(64))
+    # The CRM comment this message is (a customer's message written on the ticket) or
+    # came from (an agent's comment sent to WhatsApp): unique, so a comment becomes at
+    # most one message, however often the poll sees it.
+    crm_comment_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # An inbound message whose CRM steps (ticket, comment, status) are not all done
+    # yet: with an external CRM each step is committed as it succeeds, and a retried
+    # job resumes here instead of writing the same comment twice.
+    crm_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The item as Meta sent it: unknown fields and types are kept, never dropped.
     raw: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

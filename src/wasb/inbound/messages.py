@@ -12,22 +12,29 @@ from wasb.config import Config
 from wasb.contacts.service import display_number, upsert_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import OPEN, Conversation, Message
-from wasb.crm.port import CRM, NewPerson, Person
+from wasb.crm.port import CRM, Comment, NewPerson, Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
 from wasb.inbound.envelope import Item
+from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
-from wasb.tickets.service import record_customer_message, usable_ticket
+from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text, usable_ticket
 
 MEDIA_KINDS = ("image", "document", "audio", "video", "sticker")
 
 
 @dataclass
 class Inbound:
-    """What processing one customer's items needs, gathered once per job."""
+    """What processing one customer's items needs, gathered once per job.
+
+    With an external CRM the job commits its work before every CRM call (see
+    `process.py`), so each CRM id is recorded as soon as the next step starts, and a
+    retry resumes after the last step that succeeded. With the embedded CRM the whole
+    job is one transaction and nothing is ever half done.
+    """
 
     session: Session
     crm: CRM
@@ -45,7 +52,13 @@ def message_time(data: dict[str, Any]) -> datetime:
 def receive_message(ctx: Inbound, item: Item) -> Message | None:
     data = item.data
     wamid = data.get("id")
-    if wamid and ctx.session.scalar(select(Message.id).where(Message.wamid == wamid)) is not None:
+    known = ctx.session.scalars(select(Message).where(Message.wamid == wamid)).first() if wamid else None
+    if known is not None:
+        if known.crm_pending:
+            # An earlier attempt stored it, then the CRM failed part-way: finish the
+            # CRM steps it did not record, and only those.
+            _resume_crm_steps(ctx, known, render_message(data))
+            return known
         return None  # delivered before: applying it again would duplicate comments
     at = message_time(data)
     contact = upsert_contact(ctx.session, wa_id=item.wa_id, user_id=item.user_id, profile_name=item.profile_name)
@@ -56,8 +69,23 @@ def receive_message(ctx: Inbound, item: Item) -> Message | None:
         _apply_reaction(ctx.session, data)
         return message
     if conversation.association_error is None and conversation.crm_person_id and ctx.settings.auto_ticket:
-        _update_ticket(ctx, contact, conversation, message, render_message(data), at)
+        message.crm_pending = True
+        _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
     return message
+
+
+def _resume_crm_steps(ctx: Inbound, message: Message, text: str) -> None:
+    conversation = ctx.session.get(Conversation, message.conversation_id)
+    contact = ctx.session.get(WaContact, conversation.wa_contact_id)
+    if conversation.association_error is not None or not conversation.crm_person_id:
+        message.crm_pending = False
+        return
+    if message.crm_comment_id is not None:
+        # The comment is written; only the status that follows it failed.
+        ctx.crm.set_ticket_status(conversation.ticket_id, ctx.settings.status_answered)
+        message.crm_pending = False
+        return
+    _update_ticket(ctx, contact, conversation, message, text, message.timestamp, resuming=True)
 
 
 def _note_inbound(contact: WaContact, at: datetime) -> None:
@@ -134,6 +162,7 @@ def _store_message(session: Session, conversation: Conversation, item: Item, at:
     )
     session.add(message)
     session.flush()
+    request_download(session, message)  # its own job: never blocks or repeats this message
     return message
 
 
@@ -148,12 +177,42 @@ def _apply_reaction(session: Session, data: dict) -> None:
 
 
 def _update_ticket(ctx: Inbound, contact: WaContact, conversation: Conversation, message: Message, text: str,
-                   at: datetime) -> None:
+                   at: datetime, *, resuming: bool) -> None:
     person_id = conversation.crm_person_id
     ticket = usable_ticket(ctx.crm, ctx.settings, conversation.ticket_id, person_id)
     number = with_prefix(contact.phone_e164, ctx.settings.phone_prefix) if contact.phone_e164 else display_number(contact)
+    if resuming and ticket is not None and _already_written(ctx, conversation, message, ticket, number, text, at):
+        return
+
+    def comment_written(written_on: Ticket, comment: Comment) -> None:
+        conversation.ticket_id = written_on.id
+        message.crm_comment_id = comment.id  # committed before the status is written
+
     update = record_customer_message(
         ctx.crm, ctx.settings, ctx.config.tz, ticket=ticket, person_id=person_id,
-        customer_name=contact.profile_name or number, number_with_prefix=number, text=text, at=at)
+        customer_name=contact.profile_name or number, number_with_prefix=number, text=text, at=at,
+        on_comment=comment_written)
     conversation.ticket_id = update.ticket.id
     message.crm_comment_id = update.comment_id
+    message.crm_pending = False
+
+
+def _already_written(ctx: Inbound, conversation: Conversation, message: Message, ticket: Ticket, number: str,
+                     text: str, at: datetime) -> bool:
+    """After a failure whose cause may have been a lost answer (a timeout), look in the
+    CRM before writing again: the ticket this message opened, or its comment."""
+    if ticket.id != conversation.ticket_id and is_ticket_opened_by(ticket, at, number, ctx.config.tz):
+        conversation.ticket_id = ticket.id
+        message.crm_pending = False
+        return True
+    # Comments already known as other messages (the customer may send "ok" twice).
+    recorded = set(ctx.session.scalars(
+        select(Message.crm_comment_id).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.ticket_id == ticket.id, Message.crm_comment_id.is_not(None))))
+    for comment in ctx.crm.list_comments(ticket.id):
+        if comment.customer_name and comment.id not in recorded and same_comment_text(comment.body, text):
+            conversation.ticket_id, message.crm_comment_id = ticket.id, comment.id
+            ctx.crm.set_ticket_status(ticket.id, ctx.settings.status_answered)
+            message.crm_pending = False
+            return True
+    return False

@@ -8,12 +8,14 @@ import orjson
 from sqlalchemy import case
 from sqlalchemy.orm import Session
 
+from wasb.crm.guard import GuardedCRM
+from wasb.crm.port import CRMAuthError, CRMUnavailable
 from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, parse_envelope
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.messages import Inbound, receive_message
 from wasb.inbound.statuses import receive_status
 from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
-from wasb.jobs.queue import Task
+from wasb.jobs.queue import Task, checkpoint
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.webhooks import receive_template_event
@@ -26,8 +28,12 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
     if event is None:
         raise LookupError(f"inbound event {payload['event_id']} does not exist")
     items = [i for i in parse_envelope(orjson.loads(event.body)) if i.lock == payload["lock"]]
-    ctx = Inbound(session=session, crm=app.crm(session), config=app.config,
-                  settings=settings_for_transaction(session, app.config))
+    crm = app.crm(session)
+    if not app.crm_is_local:
+        # Commit before each call out: no database lock is held while the CRM answers
+        # (or times out), and each CRM id recorded so far survives a failure.
+        crm = GuardedCRM(crm, before=lambda: checkpoint(session))
+    ctx = Inbound(session=session, crm=crm, config=app.config, settings=settings_for_transaction(session, app.config))
     for item in items:
         if item.kind == MESSAGE:
             receive_message(ctx, item)
@@ -65,4 +71,7 @@ PROCESS = Task(
     max_attempts=8,
     batchable=lambda app: app.crm_is_local,
     on_give_up=give_up,
+    # The CRM down, slow, or refusing our credentials: the customer's events wait
+    # (in order, behind the lock) until it answers again; nothing is given up.
+    wait_on=(CRMUnavailable, CRMAuthError),
 )

@@ -27,6 +27,17 @@ class Task:
     batchable: Callable[[Any], bool] = lambda app: False
     # Called in a fresh transaction after the last attempt failed.
     on_give_up: Callable[..., None] | None = None
+    # Exceptions that mean "something outside is not ready" (an external CRM down or
+    # refusing our credentials): the job waits and tries again later without using up
+    # an attempt, so an outage of any length loses nothing. Other errors count.
+    wait_on: tuple[type[BaseException], ...] = ()
+
+
+def checkpoint(session: Session) -> None:
+    """Commit what a job has done so far, so a retry finds it (only for jobs that run
+    alone: a batched job shares its transaction with others and must not commit)."""
+    if session.in_transaction():
+        session.commit()
 
 
 class JobQueue(Protocol):
@@ -64,3 +75,9 @@ class EmbeddedQueue:
                           j.get("max_attempts")) for j in jobs]
         session.execute(insert(Job), rows)
         after_commit(session, self._wake)
+
+
+def enqueue_task(session: Session, task: Task, payload: dict, **options: Any) -> None:
+    """Enqueue `task` from deep inside a service that has a session but not the app's
+    queue (the row is the same; the running worker finds it on its next poll)."""
+    EmbeddedQueue({task.name: task}).enqueue(session, task.name, payload, **options)

@@ -13,13 +13,13 @@ import threading
 import traceback
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from wasb.jobs.backoff import backoff_seconds
+from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.queue import Task
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.base import utcnow
@@ -38,6 +38,7 @@ class Claimed:
     payload: dict
     attempts: int
     max_attempts: int
+    created_at: datetime | None = None
 
 
 class Worker:
@@ -100,7 +101,7 @@ class Worker:
             earlier.lock_key == Job.lock_key, earlier.id < Job.id, earlier.status.in_((TODO, DOING))
         )
         query = (
-            select(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts)
+            select(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.created_at)
             .where(Job.status == TODO, Job.scheduled_at <= now, (Job.lock_key.is_(None)) | ~blocked)
             .order_by(Job.id)
             .limit(limit)
@@ -114,7 +115,7 @@ class Worker:
             ids = [r.id for r in rows]
             s.execute(update(Job).where(Job.id.in_(ids)).values(
                 status=DOING, started_at=now, worker=self.name, attempts=Job.attempts + 1))
-        return [Claimed(r.id, r.task, r.payload, r.attempts + 1, r.max_attempts) for r in rows]
+        return [Claimed(r.id, r.task, r.payload, r.attempts + 1, r.max_attempts, r.created_at) for r in rows]
 
     # --- running -----------------------------------------------------------
     def run_once(self) -> int:
@@ -139,34 +140,45 @@ class Worker:
         One commit (one fsync) for the batch instead of one per job; a job that
         raises is rolled back to its savepoint alone and handled as a failure.
         """
-        failures: list[tuple[Claimed, str]] = []
+        failures: list[tuple[Claimed, str, Exception]] = []
         with self.db.sessions() as s, s.begin():
             for job in jobs:
                 try:
                     with s.begin_nested():
                         self.tasks[job.task].run(self.app, s, job.payload)
-                except Exception:
-                    failures.append((job, traceback.format_exc(limit=5)))
+                except Exception as exc:
+                    failures.append((job, traceback.format_exc(limit=5), exc))
                     continue
                 s.execute(_jobs.delete().where(_jobs.c.id == job.id))
-        for job, error in failures:
-            self._failed(job, error)
+        for job, error, exc in failures:
+            self._failed(job, error, exc)
 
     def _run_alone(self, job: Claimed) -> None:
+        """One job in its own session. The task may commit part of its work
+        (`checkpoint`) before calling out, so a retry resumes instead of redoing it;
+        the job row goes with the last commit."""
         task = self.tasks.get(job.task)
         try:
             if task is None:
                 raise LookupError(f"no task named {job.task!r} in this process")
-            with self.db.sessions() as s, s.begin():
-                task.run(self.app, s, job.payload)
-                s.execute(_jobs.delete().where(_jobs.c.id == job.id))
-        except Exception:
-            self._failed(job, traceback.format_exc(limit=5))
+            with self.db.sessions() as s:
+                try:
+                    task.run(self.app, s, job.payload)
+                    s.execute(_jobs.delete().where(_jobs.c.id == job.id))
+                    s.commit()
+                except BaseException:
+                    s.rollback()
+                    raise
+        except Exception as exc:
+            self._failed(job, traceback.format_exc(limit=5), exc)
 
-    def _failed(self, job: Claimed, error: str) -> None:
+    def _failed(self, job: Claimed, error: str, exc: Exception | None = None) -> None:
+        task = self.tasks.get(job.task)
+        if task is not None and task.wait_on and isinstance(exc, task.wait_on):
+            self._wait(job, error)
+            return
         log.warning("job %s (%s) attempt %s/%s failed: %s", job.id, job.task, job.attempts, job.max_attempts,
                     error.strip().splitlines()[-1] if error.strip() else error)
-        task = self.tasks.get(job.task)
         with self.db.sessions() as s, s.begin():
             if job.attempts >= job.max_attempts:
                 s.execute(update(Job).where(Job.id == job.id).values(status=FAILED, last_error=error))
@@ -177,6 +189,18 @@ class Worker:
                 s.execute(update(Job).where(Job.id == job.id).values(
                     status=TODO, last_error=error, worker=None,
                     scheduled_at=utcnow() + timedelta(seconds=delay)))
+
+    def _wait(self, job: Claimed, error: str) -> None:
+        """Something outside is not ready: try later, without counting the attempt."""
+        now = utcnow()
+        waited = (now - job.created_at).total_seconds() if job.created_at else 0.0
+        delay = waiting_seconds(waited)
+        log.info("job %s (%s) waits %.0f s: %s", job.id, job.task, delay,
+                 error.strip().splitlines()[-1] if error.strip() else error)
+        with self.db.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job.id).values(
+                status=TODO, last_error=error, worker=None, attempts=Job.attempts - 1,
+                scheduled_at=now + timedelta(seconds=delay)))
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Run until nothing is due (tests and CLI); True when the queue is idle."""

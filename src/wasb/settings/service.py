@@ -5,16 +5,28 @@ rather than stored, so a typo never looks like a saved setting.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wasb.auth.tables import User
 from wasb.config import Config
+from wasb.crm.port import PersonKind
 from wasb.settings.tables import Setting
 from wasb.store.upsert import insert_for
+
+
+PHONE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+WEBSERVICE_ID = re.compile(r"^[0-9]+x[0-9]+$")
+
+
+def _default_phone_fields() -> dict[str, list[str]]:
+    # Accounts have no `mobile` on vtenext or vtiger: their number is in `phone`.
+    return {"lead": ["mobile"], "contact": ["mobile"], "account": ["phone"]}
 
 
 class AdminSettings(BaseModel):
@@ -23,12 +35,43 @@ class AdminSettings(BaseModel):
     auto_ticket: bool = True
     phone_prefix: Literal["+", "00"] = "+"
     time_window_days: int = Field(default=1, ge=1, le=3650)
-    reference_user: str = ""
+    # The user WASB writes as and whose own comments are never sent to customers.
+    # Embedded CRM: a WASB username (empty = the first admin). vtenext / vtiger: the
+    # CRM user's webservice id, e.g. `19x5` (Users module prefix + user id; empty =
+    # the user WASB logs in as, WASB_CRM_USER).
+    reference_user: str = Field(default="", max_length=100)
     ticket_priority: str = Field(default="High", min_length=1, max_length=32)
     status_open: str = Field(default="Open", min_length=1, max_length=64)
     status_waiting: str = Field(default="Wait For Response", min_length=1, max_length=64)
     status_answered: str = Field(default="Answered by customer", min_length=1, max_length=64)
     status_closed: str = Field(default="Closed", min_length=1, max_length=64)
+    # External CRMs: the zone the CRM writes its times in (no offset in its values),
+    # and the fields matched against a customer's number, per kind of record (the
+    # first one is where a new record's number is written).
+    crm_timezone: str = Field(default="Europe/Rome", max_length=64)
+    crm_phone_fields: dict[PersonKind, list[str]] = Field(default_factory=_default_phone_fields)
+
+    @field_validator("crm_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Rome)") from exc
+        return value
+
+    @field_validator("crm_phone_fields")
+    @classmethod
+    def _field_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for kind, names in value.items():
+            if not names:
+                raise ValueError(f"{kind}: at least one phone field")
+            bad = [n for n in names if not PHONE_FIELD.match(n)]
+            if bad:
+                raise ValueError(f"{kind}: not a field name: {', '.join(map(repr, bad))}")
+        return {**_default_phone_fields(), **value}
+    # How long a temporary public document link lives if WhatsApp never fetches it.
+    document_link_ttl_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
 
 class SettingsError(ValueError):
@@ -50,8 +93,9 @@ def load_settings(session: Session, config: Config) -> AdminSettings:
     for key, value in session.execute(select(Setting.key, Setting.value)):
         if key in AdminSettings.model_fields:
             values[key] = value
-    if not values["reference_user"]:
-        # The plugin's "reference user" defaults to the first admin.
+    if not values["reference_user"] and config.crm == "embedded":
+        # The plugin's "reference user" defaults to the first admin. (An external
+        # CRM's default is the user WASB logs in as, known only to the adapter.)
         values["reference_user"] = session.scalar(
             select(User.username).where(User.is_admin.is_(True)).order_by(User.id).limit(1)) or ""
     return AdminSettings(**values)
@@ -74,6 +118,9 @@ def update_settings(session: Session, config: Config, changes: dict[str, Any]) -
         updated = AdminSettings(**{**current, **changes})
     except ValidationError as exc:
         raise SettingsError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    if config.crm != "embedded" and updated.reference_user and not WEBSERVICE_ID.match(updated.reference_user):
+        raise SettingsError(f"reference_user: on {config.crm} it is the CRM user's webservice id like 19x5 "
+                            f"(or empty for the login user), not {updated.reference_user!r}")
     dialect = session.get_bind().dialect.name
     for key in changes:
         stmt = insert_for(dialect, Setting.__table__).values(key=key, value=getattr(updated, key))

@@ -5,6 +5,8 @@ import wasb.auth.tables  # noqa: F401
 import wasb.contacts.tables  # noqa: F401
 import wasb.conversations.tables  # noqa: F401
 import wasb.crm.embedded.tables  # noqa: F401
+import wasb.crm.tables  # noqa: F401
+import wasb.documents.tables  # noqa: F401
 import wasb.inbound.tables  # noqa: F401
 import wasb.jobs.tables  # noqa: F401
 import wasb.live.tables  # noqa: F401

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from wasb.bootstrap import App
-from wasb.web import webhooks
+from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
+from wasb.crm.status import crm_status
 from wasb.live.feed import Poller
-from wasb.web.api import conversations, events, people, settings, tickets
+from wasb.web import public, webhooks
+from wasb.web.api import conversations, documents, events, messages, people, settings, tickets
+from wasb.web.api import crm as crm_api
 from wasb.web.ui import install_ui
 
 
@@ -33,12 +37,27 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
 
     @app.get("/healthz", tags=["health"])
     def healthz():
+        """Always 200 while the service takes webhooks: a CRM problem does not stop
+        the intake (events wait for the CRM), it shows as `degraded` with the reason."""
         with wasb.db.read_sessions() as session:
             session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok", "crm": wasb.config.crm}
+            crm = crm_status(wasb, session)
+        pending = crm["backlog"]["pending_jobs"]
+        return {"status": "ok" if crm["state"] == "ok" else "degraded", "database": "ok", "crm": wasb.config.crm,
+                "crm_state": crm["state"], "crm_auth_failure": crm["auth_failure"],
+                "crm_last_error": crm.get("last_error"), "backlog": pending}
+
+    @app.exception_handler(CRMError)
+    async def crm_error(request: Request, exc: CRMError):
+        # A read or write the API passes to the CRM: say what happened, not a 500.
+        if isinstance(exc, CRMNotFound):
+            return JSONResponse(status_code=404, content={"detail": str(exc)})
+        code = 503 if isinstance(exc, (CRMUnavailable, CRMAuthError)) else 502
+        return JSONResponse(status_code=code, content={"detail": f"the CRM: {exc}"})
 
     app.include_router(webhooks.router)
-    for module in (people, conversations, tickets, events, settings):
+    app.include_router(public.router)
+    for module in (people, conversations, messages, documents, tickets, events, settings, crm_api):
         app.include_router(module.router)
     install_ui(app, wasb)
     return app

@@ -101,6 +101,11 @@ class VtenextCRM:
         """The CRM user WASB writes as (by default the user it logs in as)."""
         return self._reference_user_id or self.ws.user_id
 
+    def _writers(self) -> tuple[str, str]:
+        """Who WASB's own comments are created by: the reference user, and the login
+        user (vtiger always makes the session user the creator, whoever owns it)."""
+        return self.reference_user_id, self.ws.user_id
+
     @property
     def flavour(self) -> str:
         if self._flavour is None:
@@ -341,7 +346,7 @@ class VtenextCRM:
                 continue  # a confidential comment is not for the customer
             comment = self._comment(row)
             creator = row.get("creator") or row.get("assigned_user_id")
-            if comment.customer_name is not None or creator in (exclude_user, self.reference_user_id):
+            if comment.customer_name is not None or creator == exclude_user or creator in self._writers():
                 continue
             items.append(comment)
             if len(items) >= limit:
@@ -403,7 +408,7 @@ class VtenextCRM:
         creator = row.get("creator") or row.get("assigned_user_id")
         customer = None
         author = creator
-        if creator == self.reference_user_id:
+        if creator in self._writers():
             match = CUSTOMER_HEADER.match(content)
             if match:
                 customer, content, author = match["name"], content[match.end() :], None

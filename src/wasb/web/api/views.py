@@ -5,7 +5,8 @@ from dataclasses import asdict
 
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
-from wasb.crm.port import Comment, Person, Ticket
+from wasb.crm.port import Comment, Document, Person, Ticket
+from wasb.documents.links import DocumentLink
 from wasb.inbound.tables import InboundEvent
 
 
@@ -28,11 +29,30 @@ def message_view(m: Message) -> dict:
         "id": m.id, "wamid": m.wamid, "direction": m.direction, "type": m.type, "body": m.body,
         "status": m.status, "timestamp": m.timestamp, "error": (
             {"code": m.error_code, "message": m.error_message} if m.error_code or m.error_message else None),
-        "media": ({"id": m.media_id, "mime_type": m.media_mime, "filename": m.media_filename}
-                  if m.media_id else None),
+        "media": (media_view(m) if m.media_id else None),
         "reply_to": m.reply_to_wamid, "reaction": m.reaction, "author": m.author,
         "template": m.template_name, "pricing": m.pricing,
     }
+
+
+def media_view(m: Message) -> dict:
+    """Meta's media id and what the service did with it: `state` is pending, stored,
+    failed or expired; `url` (stored only) serves the file."""
+    return {"id": m.media_id, "mime_type": m.media_mime, "filename": m.media_filename, "state": m.media_state,
+            "size": m.media_size, "error": m.media_error,
+            "url": f"/api/v1/messages/{m.id}/media" if m.media_state == "stored" else None}
+
+
+def document_view(d: Document) -> dict:
+    return {"id": d.id, "filename": d.filename, "mime_type": d.mime_type, "size": len(d.content),
+            "content_url": f"/api/v1/documents/{d.id}/content"}
+
+
+def link_view(link: DocumentLink) -> dict:
+    """The only time the token is shown: it is not stored."""
+    return {"id": link.id, "url": link.url, "token": link.token, "document_id": link.document_id,
+            "filename": link.filename, "mime_type": link.mime_type, "size": link.size,
+            "expires_at": link.expires_at}
 
 
 def conversation_view(c: Conversation, contact: WaContact | None = None) -> dict:

@@ -24,6 +24,9 @@ EN: dict[str, str] = {
     "help:phone_prefix": "How numbers are written into the CRM: +39… or 0039….",
     "help:time_window_days": "How far back synchronisation looks at modified records.",
     "help:reference_user": "New leads and tickets are assigned to this user.",
+    "media:pending": "downloading…",
+    "media:failed": "download failed",
+    "media:expired": "expired at Meta",
     "health:ok": "Working",
     "health:unhealthy": "Not working",
     "health:unknown": "Not checked yet",
@@ -133,6 +136,7 @@ IT: dict[str, str] = {
     "help:phone_prefix": "Come i numeri vengono scritti nel CRM: +39… o 0039….",
     "help:time_window_days": "Quanto indietro la sincronizzazione guarda i record modificati.",
     "help:reference_user": "Nuovi lead e ticket vengono assegnati a questo utente.",
+    "media:pending": "download in corso…", "media:failed": "download non riuscito", "media:expired": "scaduto su Meta",
     "health:ok": "Funzionante", "health:unhealthy": "Non funzionante", "health:unknown": "Non ancora verificato",
     "Channel health is reported once the sender is wired (issue 3).":
         "Lo stato del canale sarà disponibile quando l'invio sarà collegato (issue 3).",

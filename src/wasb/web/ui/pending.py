@@ -27,7 +27,7 @@ class Attachment:
     content: bytes
 
 
-# --- issue 3: outbound messages and media -----------------------------------------
+# --- issue 3: outbound messages (media download is wired) ----------------------------
 
 def send_text(app: Any, session: Session, *, conversation_id: int, author: str, body: str,
               attachment: Attachment | None = None, reply_to: str | None = None) -> Message:
@@ -39,8 +39,13 @@ def send_text(app: Any, session: Session, *, conversation_id: int, author: str, 
 
 
 def media_url(message: Message) -> str | None:
-    """Where a logged-in user downloads this message's media (issue 3's media store), if stored."""
-    return None
+    """Where a logged-in user downloads this message's media, once it is in the media store.
+
+    Wired: the REST API's GET /api/v1/messages/{id}/media accepts the UI's session cookie.
+    """
+    from wasb.media.downloads import STORED
+
+    return f"/api/v1/messages/{message.id}/media" if message.media_state == STORED and message.media_path else None
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,15 @@
 """live change feed for the web UI's server-sent events
 
-Revision ID: 0006
-Revises: 0001
+Revision ID: 0008_live
+Revises: 0007_media
 """
 from alembic import op
 import sqlalchemy as sa
 
 import wasb.store.base
 
-revision = "0006"
-down_revision = "0001"
+revision = "0008_live"
+down_revision = "0007_media"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,76 @@
+"""Every call to a CRM, watched: what the admin sees about the CRM's health, and a hook
+that runs before each call (jobs use it to commit their work before calling out)."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from wasb.crm.port import CRMAuthError, CRMUnavailable
+from wasb.store.base import utcnow
+
+
+@dataclass
+class CrmHealth:
+    """The last outcome of this process's calls to the CRM (safe to share between threads)."""
+
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def ok(self) -> None:
+        with self._lock:
+            self.last_ok_at = utcnow()
+
+    def failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}", utcnow()
+
+    @property
+    def reachable(self) -> bool | None:
+        """None until a call has told; else whether the latest call got an answer."""
+        with self._lock:
+            if self.last_error_at is None:
+                return None if self.last_ok_at is None else True
+            return self.last_ok_at is not None and self.last_ok_at > self.last_error_at
+
+
+class GuardedCRM:
+    """The CRM port, with `before()` run ahead of each call and faults (the CRM down,
+    our credentials refused) reported to `health`. Answers such as "not found" or a
+    duplicate mobile are not faults of the CRM and count as reaching it."""
+
+    def __init__(self, crm: Any, *, before: Callable[[], None] | None = None, health: CrmHealth | None = None):
+        self._crm = crm
+        self._before = before
+        self._health = health
+
+    @property
+    def wrapped(self) -> Any:
+        return self._crm
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._crm, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._before is not None:
+                self._before()
+            try:
+                result = attr(*args, **kwargs)
+            except (CRMUnavailable, CRMAuthError) as exc:
+                if self._health is not None:
+                    self._health.failed(exc)
+                raise
+            except Exception:
+                if self._health is not None:
+                    self._health.ok()
+                raise
+            if self._health is not None:
+                self._health.ok()
+            return result
+
+        return call

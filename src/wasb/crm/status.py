@@ -1,0 +1,75 @@
+"""What an admin is shown about the CRM: reachable or not, credentials refused or not,
+and how many customers' events wait for it (the backlog)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from wasb.inbound.intake import PROCESS_TASK
+from wasb.jobs.tables import DOING, FAILED, TODO, Job
+from wasb.store.base import utcnow
+from wasb.tickets.agent_comments import POLL_TASK, read_state
+
+CRM_TASKS = (PROCESS_TASK, POLL_TASK)
+
+
+def backlog(session: Session) -> dict:
+    """Inbound jobs not done yet: the events waiting for the CRM (or just queued)."""
+    pending = (Job.task == PROCESS_TASK) & Job.status.in_((TODO, DOING))
+    count, oldest = session.execute(select(func.count(), func.min(Job.created_at)).where(pending)).one()
+    waiting = session.scalar(select(func.count()).where(pending, Job.last_error.is_not(None)))
+    failed = session.scalar(select(func.count()).where(Job.task == PROCESS_TASK, Job.status == FAILED))
+    latest = session.execute(select(Job.last_error, Job.scheduled_at).where(pending, Job.last_error.is_not(None))
+                             .order_by(Job.id.desc()).limit(1)).first()
+    return {
+        "pending_jobs": count,
+        "waiting_jobs": waiting,  # tried at least once, waiting to try again
+        "failed_jobs": failed,
+        "oldest_pending_since": oldest,
+        "last_job_error": _last_line(latest.last_error) if latest else None,
+        "next_try_at": latest.scheduled_at if latest else None,
+    }
+
+
+def crm_status(app: Any, session: Session) -> dict:
+    link = app.crm_link
+    status: dict[str, Any] = {"crm": app.config.crm, "backlog": backlog(session)}
+    if link is None:
+        status.update(state="ok", reachable=True, auth_failure=None)
+        return status
+    health = link.health
+    auth_failure = link.auth_failure
+    reachable = health.reachable
+    state = "auth_failure" if auth_failure else "unavailable" if reachable is False else "ok"
+    status.update(
+        state=state,
+        url=link.ws.endpoint,
+        user=link.ws.username,
+        reachable=reachable,
+        auth_failure=auth_failure,
+        last_ok_at=health.last_ok_at,
+        last_error=health.last_error,
+        last_error_at=health.last_error_at,
+        agent_comments=read_state(session),
+    )
+    if auth_failure:
+        status["action"] = ("fix the CRM user or access key (WASB_CRM_USER / WASB_CRM_ACCESS_KEY, then "
+                            "restart), or unlock the user in the CRM; then POST /api/v1/crm/reset-auth")
+    return status
+
+
+def reset_auth(app: Any, session: Session) -> int:
+    """Allow logging in to the CRM again, and run the jobs that wait for it now.
+    Returns how many waiting jobs were made due."""
+    if app.crm_link is not None:
+        app.crm_link.reset_auth()
+    result = session.execute(update(Job).where(Job.task.in_(CRM_TASKS), Job.status == TODO,
+                                               Job.scheduled_at > utcnow()).values(scheduled_at=utcnow()))
+    return result.rowcount or 0
+
+
+def _last_line(error: str) -> str:
+    lines = error.strip().splitlines()
+    return lines[-1] if lines else error

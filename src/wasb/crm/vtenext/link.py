@@ -1,0 +1,60 @@
+"""This process's link to one vtenext / vtiger: one logged-in webservice session shared
+by every thread, the adapter for the admin's current settings, and its health.
+
+The webservice is shared because logins must not run in parallel (vtiger drops a
+user's earlier challenge tokens) and because a refused login must stop every caller at
+once (5 failures lock the CRM user). The adapter depends on settings an admin may
+change at run time (reference user, phone fields, closed status, the CRM's time
+zone), so one is kept per distinct set of them; each caches what `describe` said.
+"""
+from __future__ import annotations
+
+import threading
+
+from wasb.config import Config
+from wasb.crm.guard import CrmHealth
+from wasb.crm.vtenext.adapter import VtenextCRM
+from wasb.crm.vtenext.webservice import Webservice
+from wasb.settings.service import AdminSettings
+
+
+class VtenextLink:
+    def __init__(self, config: Config, webservice: Webservice | None = None):
+        self.config = config
+        self.ws = webservice or Webservice(
+            config.crm_url, config.crm_user, config.crm_access_key.get_secret_value(),
+            timeout=config.crm_timeout_seconds)
+        self.health = CrmHealth()
+        self._adapters: dict[tuple, VtenextCRM] = {}
+        self._lock = threading.Lock()
+
+    def adapter(self, settings: AdminSettings) -> VtenextCRM:
+        key = (
+            settings.reference_user or None,
+            tuple(sorted((kind, tuple(fields)) for kind, fields in settings.crm_phone_fields.items())),
+            settings.status_closed,
+            settings.crm_timezone,
+        )
+        with self._lock:
+            adapter = self._adapters.get(key)
+            if adapter is None:
+                adapter = VtenextCRM(
+                    self.ws, reference_user_id=key[0], phone_fields=settings.crm_phone_fields,
+                    closed_status=settings.status_closed, crm_timezone=settings.crm_timezone,
+                    default_region=self.config.default_country)
+                if self._adapters:
+                    # Settings changed: keep what the CRM already showed about emoji.
+                    previous = next(reversed(self._adapters.values()))
+                    adapter._astral_ok = previous.stores_astral
+                self._adapters = {key: adapter}  # the old settings are gone for good
+            return adapter
+
+    @property
+    def auth_failure(self) -> str | None:
+        return self.ws.auth_failure
+
+    def reset_auth(self) -> None:
+        self.ws.reset_auth()
+
+    def close(self) -> None:
+        self.ws.close()

@@ -1,0 +1,1 @@
+"""CRM documents and the temporary public links WhatsApp fetches them through."""

@@ -1,0 +1,1 @@
+"""Inbound media: downloaded from Meta on receipt, kept content-addressed, served to agents."""

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from wasb.crm.status import crm_status, reset_auth
+from wasb.web.api.deps import Admin, AppDep, Caller
+
+router = APIRouter(prefix="/api/v1/crm", tags=["crm"])
+
+
+@router.get("/status")
+def status(app: AppDep, who: Caller):
+    with app.db.read_sessions() as session:
+        return crm_status(app, session)
+
+
+@router.post("/reset-auth")
+def reset_credentials_failure(app: AppDep, who: Admin):
+    """After an admin fixed the CRM user or its access key: log in again on next use."""
+    with app.db.sessions() as session, session.begin():
+        resumed = reset_auth(app, session)
+    with app.db.read_sessions() as session:
+        return {**crm_status(app, session), "resumed_jobs": resumed}

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from starlette.responses import Response
+
+from wasb.crm.port import CRMError
+from wasb.documents.links import DocumentNotFound, create_link, public_base_url
+from wasb.documents.service import MAX_DOCUMENT_BYTES, DocumentRejected, DocumentsElsewhere, add_document
+from wasb.domain.filenames import content_disposition
+from wasb.domain.media_types import shown_inline
+from wasb.web.api.deps import AppDep, Caller
+from wasb.web.api.views import document_view, link_view
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+# Multipart framing around the file: boundaries, part headers.
+_ENVELOPE = 64 * 1024
+
+
+@router.post("", status_code=201)
+def upload(request: Request, app: AppDep, who: Caller, file: UploadFile = File(...)):
+    """Upload a document to the embedded CRM (multipart field `file`)."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_DOCUMENT_BYTES + _ENVELOPE:
+        raise HTTPException(413, f"files up to {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+    content = file.file.read(MAX_DOCUMENT_BYTES + 1)
+    with app.db.sessions() as session, session.begin():
+        try:
+            document = add_document(app.crm(session), file.filename, file.content_type, content)
+        except DocumentRejected as exc:
+            status = 413 if len(content) > MAX_DOCUMENT_BYTES else 422
+            raise HTTPException(status, str(exc))
+        except DocumentsElsewhere as exc:
+            raise HTTPException(409, str(exc))
+    return document_view(document)
+
+
+def _document(app, document_id: str):
+    with app.db.read_sessions() as session:
+        try:
+            document = app.crm(session).get_document(document_id)
+        except CRMError as exc:
+            raise HTTPException(502, f"the CRM could not give document {document_id}: {exc}")
+    if document is None:
+        raise HTTPException(404, f"no document {document_id}")
+    return document
+
+
+@router.get("/{document_id}")
+def get(document_id: str, app: AppDep, who: Caller):
+    return document_view(_document(app, document_id))
+
+
+@router.get("/{document_id}/content")
+def content(document_id: str, app: AppDep, who: Caller):
+    document = _document(app, document_id)
+    disposition = "inline" if shown_inline(document.mime_type) else "attachment"
+    return Response(document.content, media_type=document.mime_type, headers={
+        "Content-Disposition": content_disposition(disposition, document.filename),
+        "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/{document_id}/links", status_code=201)
+def create_document_link(document_id: str, request: Request, app: AppDep, who: Caller):
+    """A temporary public URL to a copy of the document, for WhatsApp to fetch once."""
+    with app.db.sessions() as session, session.begin():
+        try:
+            link = create_link(session, app.config, app.crm(session), document_id,
+                               public_base_url(app.config, str(request.base_url)))
+        except DocumentNotFound as exc:
+            raise HTTPException(404, str(exc))
+        except CRMError as exc:
+            raise HTTPException(502, f"the CRM could not give document {document_id}: {exc}")
+    return link_view(link)

@@ -1,0 +1,83 @@
+"""The service (in-process, real HTTP) and the simulator wired to each other, like
+`make run`: the service's Graph URL is the simulator, the simulator's webhooks go to
+the service, both with the same channel secrets."""
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import httpx
+import orjson
+
+from tests.support.inprocess import InProcessServer, test_config
+from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, make_tokens
+from wasb.bootstrap import build_app
+from wasb.simulator.app import create_app as create_simulator
+from wasb.simulator.testing import serve
+from wasb.whatsapp.signature import HEADER, sign_body
+
+
+@dataclass
+class Wired:
+    service: InProcessServer
+    sim: httpx.Client
+    sim_url: str
+    admin_token: str
+    agent_token: str
+
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+    @property
+    def app(self):
+        return self.service.app
+
+    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.admin_token}", **kwargs.pop("headers", {})}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        response = self.api("GET", path, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post_webhook(self, body: dict) -> httpx.Response:
+        raw = orjson.dumps(body)
+        return httpx.post(self.url + "/webhooks/whatsapp", content=raw, timeout=30,
+                          headers={"Content-Type": "application/json", HEADER: sign_body(raw, APP_SECRET)})
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+    def time_passes(self) -> None:
+        self.service.time_passes()
+
+
+SIM_SETTINGS = {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET, "phone_number_id": PHONE_NUMBER_ID,
+                "waba_id": WABA_ID, "graph_version": "v24.0"}
+
+
+@contextlib.contextmanager
+def wired_service(database_url: str, tmp_path, **overrides: Any) -> Iterator[Wired]:
+    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+        admin_token, agent_token = make_tokens(database_url)
+        overrides.setdefault("graph_url", sim_url)
+        service = InProcessServer(build_app(test_config(database_url, tmp_path, **overrides))).start()
+        try:
+            with httpx.Client(base_url=sim_url, timeout=30) as sim:
+                sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp",
+                                               "retry_delays": [0.05, 0.1]}).raise_for_status()
+                yield Wired(service, sim, sim_url, admin_token, agent_token)
+        finally:
+            service.stop()
