@@ -1,6 +1,7 @@
 """What admins do: settings, failed inbound events, users and API tokens."""
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -10,7 +11,7 @@ from tests.conftest import fixture_bytes
 from tests.support.server import APP_SECRET
 from tests.ui.conftest import ADMIN, AGENT, log_in, shot
 from wasb.crm.embedded.crm import EmbeddedCRM
-from wasb.crm.port import CRMUnavailable
+from wasb.crm.port import CRMError
 from wasb.whatsapp.signature import sign_body
 
 
@@ -25,6 +26,33 @@ def test_an_admin_changes_a_setting(ui_server, page):
     saved = ui_server.get("/api/v1/settings")
     assert (saved["ticket_priority"], saved["phone_prefix"], saved["auto_ticket"]) == ("Medium", "00", False)
     assert page.get_by_label("Ticket priority").input_value() == "Medium"
+
+
+def test_saving_stores_only_what_changed_and_structured_settings_are_edited_as_json(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/settings")
+    fields = page.get_by_label("CRM phone fields per kind of record")
+    value = json.loads(fields.input_value())
+    value["lead"] = ["mobile", "phone"]
+    fields.fill(json.dumps(value))
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_url("**/ui/settings")
+    assert ui_server.get("/api/v1/settings")["crm_phone_fields"]["lead"] == ["mobile", "phone"]
+    stored = stored_setting_keys(ui_server)
+    assert stored == {"crm_phone_fields"}  # the defaults the form showed were not pinned
+
+
+def stored_setting_keys(server) -> set[str]:
+    from sqlalchemy import select
+
+    from wasb.settings.tables import Setting
+    from wasb.store.engine import open_database
+
+    db = open_database(server.database_url)
+    try:
+        with db.read_sessions() as session:
+            return {k for k in session.scalars(select(Setting.key)) if not k.startswith("ui_")}
+    finally:
+        db.dispose()
 
 
 def test_a_bad_setting_is_refused_with_its_reason_and_nothing_saved(ui_server, page):
@@ -87,7 +115,8 @@ class DownCRM(EmbeddedCRM):
 
     def find_people_by_phone(self, e164):
         if self.down["value"]:
-            raise CRMUnavailable("CRM did not answer")
+            # A refusal, not an outage: waiting will not fix it, so the event ends failed.
+            raise CRMError("CRM refused the search")
         return super().find_people_by_phone(e164)
 
 
@@ -120,7 +149,7 @@ def test_the_retry_button_runs_a_failed_event_again(crm_down, page):
 
     log_in(page, crm_down.url, next_path="/ui/inbound-events")
     row = page.locator("#events-table tbody tr").first
-    assert "CRM did not answer" in row.inner_text()
+    assert "CRM refused the search" in row.inner_text()
     shot(page, "inbound-events-failed-laptop")
 
     DownCRM.down["value"] = False  # the admin fixed the CRM

@@ -1,6 +1,7 @@
 """Admin pages: settings and the channel, scheduled jobs, inbound events, users and tokens."""
 from __future__ import annotations
 
+import json
 import types
 import typing
 from dataclasses import dataclass
@@ -27,31 +28,69 @@ router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(
 @dataclass(frozen=True)
 class SettingField:
     key: str
-    kind: str  # "bool", "choice", "int", "text", "user"
+    kind: str  # "bool", "choice", "int", "text", "user", "json" (lists and mappings)
     value: Any
     choices: tuple = ()
     description: str = ""
 
 
-def setting_fields(settings: AdminSettings, usernames: list[str]) -> list[SettingField]:
+def _kind_of(key: str) -> str:
+    annotation = AdminSettings.model_fields[key].annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    origin = typing.get_origin(annotation) or annotation
+    if annotation is bool:
+        return "bool"
+    if origin is Literal:
+        return "choice"
+    if annotation is int:
+        return "int"
+    if origin in (dict, list, tuple, set):
+        return "json"
+    return "text"
+
+
+def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_wasb_users: bool) -> list[SettingField]:
     """One form field per AdminSettings key, so keys later issues add appear by themselves."""
     fields = []
     for key, info in AdminSettings.model_fields.items():
         value = getattr(settings, key)
         annotation = info.annotation
-        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        if key == "reference_user":
+        kind = _kind_of(key)
+        if key == "reference_user" and users_are_wasb_users:
             fields.append(SettingField(key, "user", value, tuple(usernames), info.description or ""))
-        elif annotation is bool:
-            fields.append(SettingField(key, "bool", value, (), info.description or ""))
-        elif typing.get_origin(annotation) is Literal:
-            fields.append(SettingField(key, "choice", value, typing.get_args(annotation), info.description or ""))
-        elif annotation is int:
-            fields.append(SettingField(key, "int", value, (), info.description or ""))
+        elif kind == "choice":
+            fields.append(SettingField(key, kind, value, typing.get_args(annotation), info.description or ""))
+        elif kind == "json":
+            fields.append(SettingField(key, kind, json.dumps(value, indent=2, ensure_ascii=False), (),
+                                       info.description or ""))
         else:
-            fields.append(SettingField(key, "text", "" if value is None else value, (), info.description or ""))
+            fields.append(SettingField(key, kind, "" if value is None else value, (), info.description or ""))
     return fields
+
+
+def changed_settings(current: AdminSettings, form) -> dict[str, Any]:
+    """What the form changes, and only that: an untouched default stays a default
+    (e.g. the reference user keeps following the first admin)."""
+    changes: dict[str, Any] = {}
+    for key in AdminSettings.model_fields:
+        kind, now = _kind_of(key), getattr(current, key)
+        if kind == "bool":
+            value: Any = form.get(key) == "on"
+        elif key not in form:
+            continue
+        elif kind == "json":
+            try:
+                value = json.loads(str(form.get(key)))
+            except ValueError as exc:
+                raise SettingsError(f"{key}: not valid JSON ({exc})") from exc
+        else:
+            value = str(form.get(key)).strip()
+            if str(now) == value:
+                continue
+        if value != now:
+            changes[key] = value
+    return changes
 
 
 def mask(secret: str, keep: int) -> str:
@@ -79,7 +118,8 @@ def _settings_page(request: Request, settings: AdminSettings, *, error: str | No
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
         usernames = [u.username for u in list_users(session)]
-    return render(request, "ui/settings.html", status_code=status_code, fields=setting_fields(settings, usernames),
+    fields = setting_fields(settings, usernames, users_are_wasb_users=app.config.crm == "embedded")
+    return render(request, "ui/settings.html", status_code=status_code, fields=fields,
                   channel=channel_view(app.config), health=pending.channel_health(app), error=error)
 
 
@@ -95,18 +135,14 @@ def settings_page(request: Request, user: AdminUser):
 async def settings_save(request: Request, user: AdminUser):
     app = request.app.state.wasb
     form = await request.form()
-    changes: dict[str, Any] = {}
-    for key, info in AdminSettings.model_fields.items():
-        if info.annotation is bool:
-            changes[key] = form.get(key) == "on"
-        elif key in form:
-            changes[key] = str(form.get(key)).strip()
     _ = translator(user.language)
 
     def save() -> str | None:
         try:
             with app.db.sessions() as session, session.begin():
-                update_settings(session, app.config, changes)  # pydantic turns "2" into 2, refuses "two"
+                changes = changed_settings(load_settings(session, app.config), form)
+                if changes:
+                    update_settings(session, app.config, changes)  # pydantic turns "2" into 2, refuses "two"
         except SettingsError as exc:
             return str(exc)
         return None
