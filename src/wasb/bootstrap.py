@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
 from wasb.settings.service import load_settings
 from wasb.store.engine import Database, open_database
+from wasb.store.base import utcnow
 from wasb.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,9 @@ def all_tasks() -> dict[str, Task]:
     from wasb.documents.links import REMOVE_LINK
     from wasb.inbound.process import PROCESS
     from wasb.media.downloads import DOWNLOAD
+    from wasb.scheduler.task import SCHEDULED_RUN
 
-    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, DOWNLOAD, REMOVE_LINK)}
+    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN)}
 
 
 @dataclass
@@ -42,6 +44,7 @@ class App:
     crm_is_local: bool
     worker: Worker | None = None
     intake: IntakeWriter | None = None
+    ticker: Any = None  # wasb.scheduler.ticker.Ticker, in processes that run the worker
     # The external CRM's shared session and health (None with the embedded CRM).
     crm_link: VtenextLink | None = None
     extras: dict = field(default_factory=dict)
@@ -50,9 +53,17 @@ class App:
         return self.crm_factory(session)
 
     def start(self, *, worker: bool = True) -> None:
+        from wasb.scheduler.ticker import Ticker, register_jobs
+
         self.intake = IntakeWriter(self.db, self.queue)
         self.intake.start()
+        register_jobs(self, utcnow())  # the jobs panel lists every job, whoever runs them
         if worker:
+            if self.config.scheduler:
+                # Before the worker: runs orphaned by a dead process are failed first,
+                # so their re-queued jobs do not find them still "running".
+                self.ticker = Ticker(self, tick_seconds=self.config.scheduler_tick_seconds)
+                self.ticker.start()
             self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds)
             self.queue._wake = self.worker.wake
             if not self.crm_is_local:
@@ -62,6 +73,8 @@ class App:
             self.worker.start()
 
     def stop(self) -> None:
+        if self.ticker:
+            self.ticker.stop()
         if self.worker:
             self.worker.stop()
         if self.intake:

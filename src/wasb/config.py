@@ -62,6 +62,9 @@ class Config(BaseSettings):
     # The in-process worker.
     worker: bool = True
     worker_poll_seconds: float = Field(default=0.2, gt=0)
+    # The scheduler's ticker runs beside the worker; it queues due scheduled jobs.
+    scheduler: bool = True
+    scheduler_tick_seconds: float = Field(default=1.0, gt=0)
     max_webhook_bytes: int = 5 * 1024 * 1024
     session_secret: SecretStr = SecretStr("")
 

@@ -55,7 +55,8 @@ def add_users(server: WasbServer) -> None:
 @pytest.fixture
 def ui_server(database_url, tmp_path):
     """A real `wasb serve` with an admin and an agent who log in with passwords."""
-    srv = WasbServer(database_url, tmp_path).start()
+    # Meta is never called from these tests: a closed local port stands for it.
+    srv = WasbServer(database_url, tmp_path, extra_env={"WASB_GRAPH_URL": "http://127.0.0.1:9"}).start()
     add_users(srv)
     yield srv
     srv.stop()

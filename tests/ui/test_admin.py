@@ -103,9 +103,71 @@ def test_an_api_token_is_shown_once_works_and_can_be_revoked(ui_server, page):
     assert ui_server.api("GET", "/api/v1/conversations", token=token).status_code == 401
 
 
-def test_the_jobs_page_says_the_scheduler_is_not_wired_yet(ui_server, page):
+def test_the_cron_table_lists_the_jobs_and_an_admin_sets_a_schedule(ui_server, page):
     log_in(page, ui_server.url, next_path="/ui/jobs")
-    assert page.locator("#jobs-pending").is_visible()
+    names = page.locator("#jobs-table tbody tr .mono.strong").all_inner_texts()
+    assert {"syncCustomers", "syncMessages", "syncTemplates", "closeConversations"} <= set(names)
+    row = page.locator("#jobs-table tbody tr", has_text="closeConversations")
+    row.get_by_label("Schedule").fill("at 17:45")
+    row.get_by_role("button", name="Set", exact=True).click()
+    assert page.get_by_role("status").inner_text() == "closeConversations saved."
+    job = ui_server.get("/api/v1/jobs/closeConversations")
+    assert job["schedule"]["text"] == "at 17:45"
+    row = page.locator("#jobs-table tbody tr", has_text="closeConversations")
+    row.get_by_label("Schedule").fill("whenever")
+    row.get_by_role("button", name="Set", exact=True).click()
+    assert page.get_by_role("alert").is_visible()  # refused with the scheduler's reason
+    assert ui_server.get("/api/v1/jobs/closeConversations")["schedule"]["text"] == "at 17:45"
+    shot(page, "jobs-laptop")
+
+
+@pytest.fixture
+def failing_job(database_url, tmp_path):
+    """A service whose syncTemplates run fails the way a refused Meta token would."""
+    from dataclasses import replace
+
+    from tests.support.inprocess import InProcessServer, test_config
+    from wasb.auth.service import create_token, create_user
+    from wasb.bootstrap import build_app
+    from wasb.scheduler.registry import default_specs
+
+    def refused(app, ctx):
+        raise RuntimeError("Meta refused the access token (190)")
+
+    app = build_app(test_config(database_url, tmp_path))
+    specs = default_specs()
+    specs["syncTemplates"] = replace(specs["syncTemplates"], run=refused)
+    app.extras["scheduled_jobs"] = specs
+    srv = InProcessServer(app).start()
+    with app.db.sessions() as s, s.begin():
+        create_user(s, *ADMIN, is_admin=True)
+        srv.token = create_token(s, "t", is_admin=True)
+    yield srv
+    srv.stop()
+
+
+def test_a_failed_job_is_reset_from_the_cron_table(failing_job, page):
+    api = {"Authorization": f"Bearer {failing_job.token}"}
+
+    def job():
+        return httpx.get(failing_job.url + "/api/v1/jobs/syncTemplates", headers=api).json()
+
+    log_in(page, failing_job.url, next_path="/ui/jobs")
+    row = page.locator("#jobs-table tbody tr", has_text="syncTemplates")
+    row.get_by_role("button", name="Run now").click()
+    assert page.get_by_role("status").inner_text() == "syncTemplates will run in a moment."
+    deadline = time.monotonic() + 30
+    while job()["attempts"] != 1:
+        assert time.monotonic() < deadline, "the run never failed"
+        time.sleep(0.05)
+    page.goto(failing_job.url + "/ui/jobs")
+    row = page.locator("#jobs-table tbody tr", has_text="syncTemplates")
+    assert "1 / 5" in row.inner_text() and "Meta refused the access token" in row.inner_text()
+    shot(page, "jobs-failed-laptop")
+    row.get_by_role("button", name="Reset").click()
+    assert page.get_by_role("status").inner_text() == "syncTemplates reset."
+    assert job()["attempts"] == 0
+    assert "0 / 5" in page.locator("#jobs-table tbody tr", has_text="syncTemplates").inner_text()
 
 
 # --- failed inbound events: an in-process server whose CRM is down on purpose -------------

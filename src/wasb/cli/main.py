@@ -155,5 +155,9 @@ def crm_check() -> None:
         app.stop()
 
 
+from wasb.cli.jobs import jobs  # noqa: E402  (a command group of its own module)
+
+main.add_command(jobs)
+
 if __name__ == "__main__":
     main()

@@ -20,10 +20,13 @@ class WaContact(Base):
     profile_name: Mapped[str | None] = mapped_column(String(200))
     crm_person_id: Mapped[str | None] = mapped_column(String(64), index=True)
     crm_kind: Mapped[str | None] = mapped_column(String(16))
+    # The linked record's name as the CRM has it (kept by syncCustomers), beside the
+    # WhatsApp profile name the customer chose.
+    crm_name: Mapped[str | None] = mapped_column(String(200))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when Meta answered 131047: the window is closed whatever our clock says,
     # until the customer writes again.
     window_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)

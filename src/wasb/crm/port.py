@@ -140,6 +140,9 @@ class CRM(Protocol):
 
     def search_people(self, text: str = "", kind: PersonKind | None = None, limit: int = 50, offset: int = 0) -> list[Person]: ...
 
+    def cursor_at(self, when: datetime) -> str:
+        """A change cursor that starts the feed at `when` (syncCustomers' time window)."""
+
     def people_modified_since(self, cursor: str | None, limit: int = 100) -> Page:
         """People modified after the cursor (None: from the beginning), oldest first."""
 

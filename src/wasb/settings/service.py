@@ -72,6 +72,11 @@ class AdminSettings(BaseModel):
         return {**_default_phone_fields(), **value}
     # How long a temporary public document link lives if WhatsApp never fetches it.
     document_link_ttl_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # closeConversations: `window` closes a conversation N hours after the customer's
+    # last message (when the customer-service window closes); `created` N hours after
+    # it started (the original plugin's rule).
+    close_after: Literal["window", "created"] = "window"
+    close_after_hours: int = Field(default=24, ge=1, le=24 * 365)
 
 
 class SettingsError(ValueError):

@@ -12,7 +12,7 @@ from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
 from wasb.crm.status import crm_status
 from wasb.live.feed import Poller
 from wasb.web import public, webhooks
-from wasb.web.api import conversations, documents, events, messages, people, settings, tickets
+from wasb.web.api import conversations, documents, events, jobs, messages, people, reports, settings, tickets
 from wasb.web.api import crm as crm_api
 from wasb.web.ui import install_ui
 
@@ -57,7 +57,7 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
 
     app.include_router(webhooks.router)
     app.include_router(public.router)
-    for module in (people, conversations, messages, documents, tickets, events, settings, crm_api):
+    for module in (people, conversations, messages, documents, tickets, events, settings, crm_api, jobs, reports):
         app.include_router(module.router)
     install_ui(app, wasb)
     return app

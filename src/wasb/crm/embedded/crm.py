@@ -139,6 +139,10 @@ class EmbeddedCRM:
         rows = self.session.scalars(query.order_by(CrmPerson.name, CrmPerson.id).limit(limit).offset(offset))
         return [_person(r) for r in rows]
 
+    def cursor_at(self, when: datetime) -> str:
+        """A change cursor starting at `when` (e.g. now minus the sync time window)."""
+        return _cursor(when, 0)
+
     def people_modified_since(self, cursor: str | None, limit: int = 100) -> Page:
         """Deleted people are included (their mobile is None) so that sync can unlink them."""
         query = select(CrmPerson)

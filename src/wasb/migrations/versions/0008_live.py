@@ -1,7 +1,7 @@
 """live change feed for the web UI's server-sent events
 
 Revision ID: 0008_live
-Revises: 0007_media
+Revises: 0003_scheduler
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import wasb.store.base
 
 revision = "0008_live"
-down_revision = "0007_media"
+down_revision = "0003_scheduler"
 branch_labels = None
 depends_on = None
 

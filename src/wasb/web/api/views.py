@@ -8,6 +8,9 @@ from wasb.conversations.tables import Conversation, Message
 from wasb.crm.port import Comment, Document, Person, Ticket
 from wasb.documents.links import DocumentLink
 from wasb.inbound.tables import InboundEvent
+from wasb.scheduler.registry import JobSpec
+from wasb.scheduler.service import schedule_of
+from wasb.scheduler.tables import ScheduledJob
 
 
 def person_view(person: Person) -> dict:
@@ -72,3 +75,19 @@ def conversation_view(c: Conversation, contact: WaContact | None = None) -> dict
 def event_view(e: InboundEvent) -> dict:
     return {"id": e.id, "received_at": e.received_at, "state": e.state, "processed_at": e.processed_at,
             "error": e.error, "sha256": e.sha256, "size": len(e.body)}
+
+
+def scheduled_job_view(job: ScheduledJob, spec: JobSpec) -> dict:
+    running = job.status == "running"
+    return {
+        "name": job.name, "description": spec.description, "active": job.active,
+        "schedule": schedule_of(job).as_dict(), "status": job.status,
+        "attempts": job.attempts, "max_attempts": job.max_attempts,
+        "attempts_text": f"{job.attempts} / {job.max_attempts}",
+        "queued": job.requested_at is not None, "next_run_at": job.next_run_at,
+        "started_at": job.started_at if running else None,
+        "progress": ({"done": job.progress_done, "total": job.progress_total}
+                     if running and job.progress_done is not None else None),
+        "last_run_at": job.last_run_at, "last_duration_seconds": job.last_duration_seconds,
+        "last_result": job.last_result, "last_error": job.last_error,
+    }

@@ -170,18 +170,24 @@ def job_action(request: Request, user: AdminUser, name: str, action: Literal["ru
                schedule: str = Form(""), active: str = Form("")):
     _ = translator(user.language)
     app = request.app.state.wasb
+    actor = f"admin:{user.username}"
     try:
         if action == "run":
-            pending.run_job(app, name)
+            pending.run_job(app, name, actor=actor)
+            done = _("{name} will run in a moment.", name=name)
         elif action == "reset":
-            pending.reset_job(app, name)
+            pending.reset_job(app, name, actor=actor)
+            done = _("{name} reset.", name=name)
         else:
-            pending.set_job(app, name, active=active == "on", schedule=schedule.strip())
+            pending.set_job(app, name, active=active == "on", schedule=schedule.strip(), actor=actor)
+            done = _("{name} saved.", name=name)
     except pending.NotWiredYet as exc:
         return outcome(request, "/ui/jobs", error=_(str(exc)), status=501)
-    except (ValueError, LookupError) as exc:
-        return outcome(request, "/ui/jobs", error=str(exc), status=422)
-    return outcome(request, "/ui/jobs", ok=_("Done."))
+    except LookupError as exc:
+        raise HTTPException(404, str(exc))
+    except ValueError as exc:  # a schedule it cannot read, a job already running or stopped
+        return outcome(request, "/ui/jobs", error=str(exc), status=409)
+    return outcome(request, "/ui/jobs", ok=done)
 
 
 # --- inbound events ----------------------------------------------------------------------

@@ -158,7 +158,9 @@ IT: dict[str, str] = {
         "Lo scheduler non è ancora collegato (issue 5): i job compariranno qui.",
     "Active": "Attivo", "Attempts": "Tentativi", "Last run": "Ultima esecuzione", "Schedule": "Esegui",
     "Actions": "Azioni", "on": "sì", "off": "no", "Reset": "Reset", "Run now": "Esegui ora", "Done.": "Fatto.",
-    "idle": "inattivo", "running": "in esecuzione", "stopped": "fermo",
+    "idle": "inattivo", "running": "in esecuzione", "stopped": "fermo", "next": "prossima",
+    "at HH:MM or every N s": "alle HH:MM oppure ogni N s", "{name} will run in a moment.": "{name} partirà tra un momento.",
+    "{name} reset.": "{name} azzerato.", "{name} saved.": "{name} salvato.",
     # inbound events
     "Every webhook Meta sent is kept. Failed ones can be run again once the cause is fixed.":
         "Ogni webhook inviato da Meta viene conservato. Quelli falliti si possono rieseguire dopo averne corretto la causa.",

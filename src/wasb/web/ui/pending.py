@@ -90,34 +90,70 @@ def push_person(app: Any, session: Session, *, person_id: str) -> None:
     raise NotWiredYet("Pushing a record to the address book is not wired yet (issue 4).")
 
 
-# --- issue 5: scheduled jobs -------------------------------------------------------------
+# --- issue 5: scheduled jobs (wired: wasb.scheduler.service) ------------------------------
 
 @dataclass(frozen=True)
 class JobRow:
     name: str
+    description: str
     active: bool
-    status: str
+    status: str  # idle, running, failed, stopped
     attempts: int
     max_attempts: int
     last_run: datetime | None
     schedule: str  # "at 17:45" / "every 300 s"
     last_error: str | None = None
     next_run: datetime | None = None
+    queued: bool = False
+    last_duration_seconds: float | None = None
 
 
 def list_jobs(app: Any, session: Session) -> list[JobRow] | None:
-    """GET /api/v1/jobs. None means the scheduler has not landed (the page says so)."""
-    return None
+    """The plugin's cron table (None would mean no scheduler: the page says so)."""
+    from wasb.scheduler.registry import job_specs
+    from wasb.scheduler.service import list_jobs as scheduled, schedule_of
+
+    specs = job_specs(app)
+    return [JobRow(name=row.name, description=specs[row.name].description, active=row.active, status=row.status,
+                   attempts=row.attempts, max_attempts=row.max_attempts, last_run=row.last_run_at,
+                   schedule=schedule_of(row).describe(), last_error=row.last_error, next_run=row.next_run_at,
+                   queued=row.requested_at is not None, last_duration_seconds=row.last_duration_seconds)
+            for row in scheduled(session, specs)]
 
 
-def run_job(app: Any, name: str) -> None:
-    raise NotWiredYet("Running jobs is not wired yet (issue 5: the scheduler).")
+def _job_refusal(exc: Exception) -> ValueError:
+    return ValueError(str(exc))
 
 
-def reset_job(app: Any, name: str) -> None:
-    raise NotWiredYet("Resetting jobs is not wired yet (issue 5: the scheduler).")
+def run_job(app: Any, name: str, *, actor: str) -> None:
+    """Queue a run now ("Run now"); refused while one is queued or running, or when stopped."""
+    from wasb.scheduler.service import JobBusy, JobStopped, request_run
+    from wasb.store.base import utcnow
+
+    with app.db.sessions() as session, session.begin():
+        try:
+            request_run(session, app.queue, name, utcnow())
+        except (JobBusy, JobStopped) as exc:
+            raise _job_refusal(exc) from exc
+    if getattr(app, "worker", None):
+        app.worker.wake()
 
 
-def set_job(app: Any, name: str, *, active: bool, schedule: str) -> None:
-    """PUT /api/v1/jobs/{name}: schedule is "HH:MM" (daily) or "every N" seconds."""
-    raise NotWiredYet("Editing job schedules is not wired yet (issue 5: the scheduler).")
+def reset_job(app: Any, name: str, *, actor: str) -> None:
+    from wasb.scheduler.service import JobBusy, reset_job as reset
+    from wasb.store.base import utcnow
+
+    with app.db.sessions() as session, session.begin():
+        try:
+            reset(session, name, app.config.tz, utcnow(), actor=actor)
+        except JobBusy as exc:
+            raise _job_refusal(exc) from exc
+
+
+def set_job(app: Any, name: str, *, active: bool, schedule: str, actor: str) -> None:
+    """"Set": the active flag and the schedule ("at 17:45", "every 300 s")."""
+    from wasb.scheduler.service import update_job
+    from wasb.store.base import utcnow
+
+    with app.db.sessions() as session, session.begin():
+        update_job(session, name, app.config.tz, utcnow(), actor=actor, active=active, schedule=schedule or None)

@@ -1,0 +1,121 @@
+"""syncMessages: reconciliation of messages with Meta and the CRM.
+
+Meta has no API to fetch past messages, so this job cannot download what was
+missed; it makes sure nothing stays half-done:
+
+1. failed inbound events (received within the sync window) are retried;
+2. inbound events left pending without any job (a crash between steps, or an
+   operator's cleanup) are queued again;
+3. delivery statuses that arrived before their message are applied once the
+   message exists (the send response stored its wamid);
+4. queued outbound messages are sent           (hook: `send_queued_outbound`);
+5. media whose download was lost or failed is fetched again while Meta keeps it
+   (7 days), older media is marked expired (`wasb.media.downloads`);
+6. with an external CRM, agent comments written there since the last cursor
+   become queued messages of their conversation (`wasb.tickets.agent_comments`;
+   that poll also runs on its own schedule: the cursor makes each comment one
+   message, whoever polls).
+
+Step 4 belongs to the outbound feature; until it is wired it reports "not
+available yet" in the run's summary.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, exists, literal, select, update
+from sqlalchemy.orm import Session
+
+from wasb.conversations.tables import Message, PendingStatus
+from wasb.inbound.service import retry_event
+from wasb.inbound.statuses import apply_pending_statuses
+from wasb.inbound.tables import FAILED, PENDING, InboundEvent
+from wasb.jobs.tables import Job
+from wasb.settings.service import load_settings
+from wasb.sync.templates import NOT_AVAILABLE
+
+BATCH = 200
+# An event younger than this may still be in the intake's hands.
+SETTLE = timedelta(minutes=1)
+
+
+# --- the outbound side (the send hook is filled in when the sender is merged) --------
+
+
+def send_queued_outbound(app: Any) -> dict:
+    """Send outbound rows still `queued` (their send job lost or never enqueued)."""
+    return {"note": f"sending queued outbound messages: {NOT_AVAILABLE}"}
+
+
+def retry_pending_media(app: Any) -> dict:
+    """Download inbound media whose download was lost or failed, while Meta still keeps it."""
+    from wasb.media.downloads import retry_pending_media as retry
+
+    return retry(app)
+
+
+def send_crm_agent_comments(app: Any) -> dict:
+    """With an external CRM: agent comments since the cursor become queued messages."""
+    if app.crm_is_local:
+        return {"skipped": "agents of the embedded CRM answer through WASB itself"}
+    from wasb.tickets.agent_comments import poll_agent_comments
+
+    return asdict(poll_agent_comments(app))
+
+
+# --- what exists now ------------------------------------------------------------------
+
+
+def retry_failed_events(session: Session, queue: Any, since: datetime, limit: int = BATCH) -> list[int]:
+    ids = list(session.scalars(select(InboundEvent.id).where(InboundEvent.state == FAILED,
+                                                             InboundEvent.received_at >= since)
+                               .order_by(InboundEvent.id).limit(limit)))
+    return [event_id for event_id in ids if retry_event(session, queue, event_id).state == PENDING]
+
+
+def requeue_stuck_events(session: Session, queue: Any, before: datetime, limit: int = BATCH) -> list[int]:
+    """Pending events with no job left to process them get their jobs again."""
+    has_job = exists().where(Job.ref == literal("event:") + cast(InboundEvent.id, String))
+    ids = list(session.scalars(select(InboundEvent.id).where(InboundEvent.state == PENDING,
+                                                             InboundEvent.received_at < before, ~has_job)
+                               .order_by(InboundEvent.id).limit(limit)))
+    for event_id in ids:
+        # No job is left to count down: start the count again from the body.
+        session.execute(update(InboundEvent).where(InboundEvent.id == event_id).values(pending_jobs=0))
+        retry_event(session, queue, event_id)
+    return ids
+
+
+def apply_early_statuses(session: Session, limit: int = BATCH) -> int:
+    messages = session.scalars(select(Message).where(Message.wamid.in_(
+        select(PendingStatus.wamid).distinct())).limit(limit)).all()
+    return sum(apply_pending_statuses(session, message) for message in messages)
+
+
+def run_sync_messages(app: Any, ctx) -> dict:
+    now = ctx.now()
+    with app.db.read_sessions() as s:
+        window = timedelta(days=load_settings(s, app.config).time_window_days)
+    summary: dict[str, Any] = {"retried_events": [], "requeued_events": [], "statuses_applied": 0}
+    with app.db.sessions() as s, s.begin():
+        summary["retried_events"] = retry_failed_events(s, app.queue, now - window)
+    with app.db.sessions() as s, s.begin():
+        summary["requeued_events"] = requeue_stuck_events(s, app.queue, now - SETTLE)
+    while True:
+        with app.db.sessions() as s, s.begin():
+            applied = apply_early_statuses(s)
+        summary["statuses_applied"] += applied
+        if not applied:
+            break
+    ctx.progress(3, 6)
+    notes = []
+    for step in (send_queued_outbound, retry_pending_media, send_crm_agent_comments):
+        outcome = step(app)
+        summary[step.__name__] = outcome
+        if "note" in outcome:
+            notes.append(outcome["note"])
+    ctx.progress(6, 6)
+    summary["notes"] = notes
+    return summary

@@ -1,0 +1,137 @@
+"""Attempts n / max: failures count, a success resets, the max stops the job until a reset;
+and a run in progress is never started a second time."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from wasb.domain.schedule import Schedule
+from wasb.jobs.tables import Job
+from wasb.scheduler.service import JobBusy, JobStopped, claim_run, execute_run, request_run, reset_job
+from wasb.scheduler.ticker import prepare
+from wasb.scheduler.tables import RUNNING, ScheduledJob
+
+
+def test_each_failure_adds_an_attempt_and_a_success_resets_them(scheduled):
+    s = scheduled(Schedule.every(60))
+    s.probe.failing = True
+    s.next_slot()
+    s.next_slot()
+    job = s.job()
+    assert (job.status, job.attempts, job.max_attempts) == ("failed", 2, 5)
+    assert job.last_error == "RuntimeError: the CRM did not answer"
+    s.probe.failing = False
+    s.next_slot()
+    job = s.job()
+    assert (job.status, job.attempts, job.last_error, job.last_result) == ("idle", 0, None, {"run": 3})
+
+
+def test_five_failures_stop_a_job_and_reset_restarts_it(scheduled):
+    s = scheduled(Schedule.every(60))
+    s.probe.failing = True
+    for attempt in range(1, 6):
+        assert s.next_slot() == ["probe"]
+        assert s.job().attempts == attempt
+    job = s.job()
+    assert (job.status, job.attempts) == ("stopped", 5)
+    s.clock.advance(days=1)
+    assert s.tick() == []  # no longer scheduled
+    with s.app.db.sessions() as session, session.begin(), pytest.raises(JobStopped):
+        request_run(session, s.app.queue, "probe", s.clock())
+    assert execute_run(s.app, "probe", now=s.clock).ran is False
+    assert len(s.probe.runs) == 5
+
+    with s.app.db.sessions() as session, session.begin():
+        reset_job(session, "probe", s.app.config.tz, s.clock(), actor="admin:test")
+    job = s.job()
+    assert (job.status, job.attempts) == ("idle", 0)
+    s.probe.failing = False
+    assert s.next_slot() == ["probe"]
+    assert (s.job().status, len(s.probe.runs)) == ("idle", 6)
+
+
+def test_max_attempts_is_per_job(scheduled):
+    s = scheduled(Schedule.every(60))
+    with s.app.db.sessions() as session, session.begin():
+        session.get(ScheduledJob, "probe").max_attempts = 2
+    s.probe.failing = True
+    s.next_slot()
+    s.next_slot()
+    assert (s.job().status, s.job().attempts) == ("stopped", 2)
+
+
+def test_a_run_in_progress_is_not_started_again(scheduled):
+    s = scheduled(Schedule.every(60))
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(app, ctx):
+        entered.set()
+        assert release.wait(10)
+        return {"slow": True}
+
+    s.app.extras["scheduled_jobs"]["probe"] = type(s.app.extras["scheduled_jobs"]["probe"])(
+        "probe", slow, Schedule.every(60), "slow")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(execute_run, s.app, "probe", now=s.clock)
+        assert entered.wait(10)
+        assert s.job().status == RUNNING
+        assert execute_run(s.app, "probe", now=s.clock).ran is False  # e.g. the CLI meanwhile
+        with s.app.db.sessions() as session, session.begin(), pytest.raises(JobBusy):
+            request_run(session, s.app.queue, "probe", s.clock())  # e.g. the API meanwhile
+        s.clock.advance(hours=1)
+        assert s.tick() == []  # and the schedule meanwhile
+        release.set()
+        assert first.result().ok
+    assert s.job().status == "idle"
+
+
+def test_two_concurrent_run_requests_make_one_run(scheduled):
+    s = scheduled(Schedule.every(3600))
+    barrier = threading.Barrier(8)
+
+    def ask(_):
+        barrier.wait()
+        try:
+            with s.app.db.sessions() as session, session.begin():
+                request_run(session, s.app.queue, "probe", s.clock())
+            return "queued"
+        except JobBusy:
+            return "busy"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = sorted(pool.map(ask, range(8)))
+    assert answers == ["busy"] * 7 + ["queued"]
+    s.work()
+    assert len(s.probe.runs) == 1
+    with s.app.db.read_sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_concurrent_claims_let_exactly_one_run_start(scheduled):
+    s = scheduled(Schedule.every(3600))
+    barrier = threading.Barrier(8)
+
+    def claim(_):
+        barrier.wait()
+        return claim_run(s.app.db, "probe", s.clock(), queued=False, scheduled=False)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(claim, range(8))) == [False] * 7 + [True]
+
+
+def test_a_run_interrupted_by_a_crash_counts_as_a_failure_and_the_job_runs_again(scheduled):
+    s = scheduled(Schedule.every(60))
+    assert claim_run(s.app.db, "probe", s.clock(), queued=False, scheduled=False)  # ... and the process dies
+    s.clock.advance(hours=1)
+    if s.app.db.dialect == "sqlite":
+        assert prepare(s.app, s.clock()) == ["probe"]  # the next start of the single process
+    else:
+        s.clock.advance(minutes=16)  # a live worker notices the heartbeat went stale
+        from wasb.scheduler.ticker import Ticker
+        Ticker(s.app, now=s.clock).tick()
+    job = s.job()
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert "interrupted" in job.last_error
+    s.next_slot()
+    assert (s.job().status, s.job().attempts, len(s.probe.runs)) == ("idle", 0, 1)
