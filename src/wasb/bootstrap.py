@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from sqlalchemy.orm import Session
 
+import wasb.live.feed  # noqa: F401  (registers the change listener: pages stay live)
 from wasb.config import Config
 from wasb.crm.embedded.crm import EmbeddedCRM
 from wasb.crm.guard import GuardedCRM

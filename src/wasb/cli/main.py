@@ -34,7 +34,9 @@ def serve(host: str, port: int) -> None:
     from wasb.web.app import create_app
 
     app = create_app(build_app(_config()))
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # Open pages hold a server-sent event stream that never ends by itself: give such
+    # requests a few seconds on shutdown, then close them (browsers reconnect).
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3)
 
 
 @main.command()

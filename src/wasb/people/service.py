@@ -29,3 +29,11 @@ def create_person(crm: CRM, config: Config, settings: AdminSettings, *, kind: Pe
 
 def find_people(crm: CRM, config: Config, phone: str) -> list[Person]:
     return crm.find_people_by_phone(to_e164(phone, config.default_country))
+
+
+def edit_person(crm: CRM, config: Config, settings: AdminSettings, person_id: str, *, name: str,
+                mobile: str | None) -> Person:
+    """The same number rule as creating: any writing in, E.164 checked, the prefix written.
+    An empty mobile removes it. Raises InvalidPhone, DuplicateMobile, CRMNotFound."""
+    written = with_prefix(to_e164(mobile, config.default_country), settings.phone_prefix) if mobile else ""
+    return crm.update_person(person_id, name=name.strip(), mobile=written)

@@ -40,14 +40,18 @@ BATCH = 200
 SETTLE = timedelta(minutes=1)
 
 
-# --- the outbound side (the send hook is filled in when the sender is merged) --------
+# --- the outbound side -----------------------------------------------------------------
 
-NOT_AVAILABLE = "not available yet"
+FLUSH_SECONDS = 20.0
 
 
 def send_queued_outbound(app: Any) -> dict:
-    """Send outbound rows still `queued` (their send job lost or never enqueued)."""
-    return {"note": f"sending queued outbound messages: {NOT_AVAILABLE}"}
+    """Send outbound rows still `queued` (their send job lost, or held back by a refused token)."""
+    from wasb.outbound import flush_outbox
+
+    report = flush_outbox(app, FLUSH_SECONDS).view()
+    return {"sent": len(report.get("sent", [])), "failed": len(report.get("failed", [])),
+            "waiting": len(report.get("waiting", []))}
 
 
 def retry_pending_media(app: Any) -> dict:

@@ -49,6 +49,20 @@ def record_customer_message(crm: CRM, settings: AdminSettings, tz: ZoneInfo, *, 
     return TicketUpdate(ticket, False, comment.id)
 
 
+def change_ticket_status(crm: CRM, ticket_id: str, status: str) -> Ticket:
+    """An agent sets the status by hand (raises CRMNotFound for an unknown ticket)."""
+    status = status.strip()
+    if not status:
+        raise ValueError("a ticket status cannot be empty")
+    crm.set_ticket_status(ticket_id, status)
+    return crm.get_ticket(ticket_id)
+
+
+def ticket_statuses(settings: AdminSettings) -> list[str]:
+    """The statuses WASB itself moves tickets through, in the order a ticket lives them."""
+    return [settings.status_open, settings.status_waiting, settings.status_answered, settings.status_closed]
+
+
 def is_ticket_opened_by(ticket: Ticket, first_message_at: datetime, number_with_prefix: str, tz: ZoneInfo) -> bool:
     """Whether this ticket is the one a message opened (its title is made from the
     message's time and number): a retry whose first attempt created the ticket but

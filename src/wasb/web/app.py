@@ -1,4 +1,4 @@
-"""The FastAPI application: webhooks, the REST API (and later the UI) on one app."""
+"""The FastAPI application: webhooks, the REST API and the web UI on one app."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
@@ -12,22 +12,27 @@ from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
 from wasb.crm.status import crm_status
 from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
+from wasb.live.feed import Poller
 from wasb.web import public, webhooks
 from wasb.web.api import (
     conversations, documents, events, jobs, messages, outbox, people, reports, sending, settings, templates, tickets,
 )
 from wasb.web.api import crm as crm_api
+from wasb.web.ui import install_ui
 
 
 def create_app(wasb: App, *, start: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        poller = Poller(wasb.db)
         if start:
             wasb.start(worker=wasb.config.worker)
+            poller.start()
         try:
             yield
         finally:
             if start:
+                poller.stop()
                 wasb.stop()
 
     app = FastAPI(title="WASB", version="0.1.0", lifespan=lifespan,
@@ -62,4 +67,5 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
     for module in (people, conversations, sending, messages, documents, tickets, events, settings, crm_api, jobs,
                    reports, templates, outbox):
         app.include_router(module.router)
+    install_ui(app, wasb)
     return app

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import wasb.store.base
 
 revision = "0003_outbound"
-down_revision = "0001"
+down_revision = "0008_live"
 branch_labels = None
 depends_on = None
 

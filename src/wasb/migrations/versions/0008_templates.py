@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0008_templates"
-down_revision = "0001"
+down_revision = "0003_outbound"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Live changes: which conversations changed, told to every open page at once."""

@@ -1,0 +1,179 @@
+"""Notice changed conversations in any write transaction, record them, tell the pages.
+
+A session listener sees every Message and Conversation a transaction adds or changes,
+so inbound processing, status webhooks and (later) the sender need no code of their
+own to be live. Before commit it appends one `live_change` row per conversation (in the
+same transaction, so a rolled-back change is never announced); after commit it
+publishes to this process's hub at once. A poller publishes rows written by other
+processes.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.orm import Session
+
+from wasb.conversations.tables import Conversation, Message
+from wasb.live.tables import LiveChange
+from wasb.store.base import utcnow
+
+log = logging.getLogger(__name__)
+
+# Who wrote a change row: this process (random per start, never reused).
+ORIGIN = secrets.token_hex(8)
+KEEP = timedelta(minutes=10)
+_PENDING = "live_conversations"
+_NOTED = "live_noted"
+
+
+@dataclass(frozen=True)
+class Change:
+    topic: str
+    ref: str
+
+
+class Hub:
+    """In-process pub/sub: threads publish, asyncio subscribers (SSE streams) receive."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = set()
+
+    def subscribe(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=1000)
+        with self._lock:
+            self._subscribers.add((asyncio.get_running_loop(), queue))
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        with self._lock:
+            self._subscribers = {s for s in self._subscribers if s[1] is not queue}
+
+    def publish(self, changes: list[Change]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            try:
+                loop.call_soon_threadsafe(_offer, queue, changes)
+            except RuntimeError:  # that loop has closed
+                self.unsubscribe(queue)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+
+def _offer(queue: asyncio.Queue, changes: list[Change]) -> None:
+    try:
+        queue.put_nowait(changes)
+    except asyncio.QueueFull:
+        pass  # a stalled page reloads its lists on the next change anyway
+
+
+hub = Hub()
+
+
+@event.listens_for(Session, "after_flush")
+def _notice(session: Session, _flush_context) -> None:
+    touched: set[int] = session.info.setdefault(_PENDING, set())
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Message) and obj.conversation_id:
+            touched.add(obj.conversation_id)
+        elif isinstance(obj, Conversation) and obj.id:
+            touched.add(obj.id)
+
+
+@event.listens_for(Session, "before_commit")
+def _record(session: Session) -> None:
+    session.flush()  # so that after_flush has seen every change of this transaction
+    touched: set[int] = session.info.get(_PENDING) or set()
+    noted: set[int] = session.info.setdefault(_NOTED, set())
+    fresh = sorted(touched - noted)
+    if not fresh:
+        return
+    session.execute(insert(LiveChange), [
+        {"topic": "conversation", "ref": str(cid), "origin": ORIGIN, "created_at": utcnow()} for cid in fresh])
+    noted.update(fresh)
+
+
+@event.listens_for(Session, "after_commit")
+def _announce(session: Session) -> None:
+    noted = session.info.pop(_NOTED, None)
+    session.info.pop(_PENDING, None)
+    if noted:
+        hub.publish([Change("conversation", str(cid)) for cid in sorted(noted)])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_NOTED, None)
+    session.info.pop(_PENDING, None)
+
+
+class Poller:
+    """Publishes change rows other processes wrote; prunes old rows now and then.
+
+    Ids from a PostgreSQL sequence can become visible out of order (a lower id commits
+    later), so each poll looks a little behind the highest id seen and skips what it has
+    already published.
+    """
+
+    LOOK_BEHIND = 500
+
+    def __init__(self, db, interval: float = 1.0):
+        self.db = db
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last = 0
+        self._seen: set[int] = set()
+        self._polls = 0
+
+    def start(self) -> None:
+        with self.db.read_sessions() as session:
+            self._last = session.scalar(select(LiveChange.id).order_by(LiveChange.id.desc()).limit(1)) or 0
+        self._thread = threading.Thread(target=self._run, name="wasb-live-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll_once()
+            except Exception:  # the database may be restarting; the next poll tries again
+                log.warning("live change poll failed", exc_info=True)
+
+    def poll_once(self) -> int:
+        self._polls += 1
+        with self.db.read_sessions() as session:
+            rows = session.execute(select(LiveChange.id, LiveChange.topic, LiveChange.ref, LiveChange.origin)
+                                   .where(LiveChange.id > self._last - self.LOOK_BEHIND)
+                                   .order_by(LiveChange.id)).all()
+        changes = []
+        for row_id, topic, ref, origin in rows:
+            if row_id in self._seen:
+                continue
+            self._seen.add(row_id)
+            self._last = max(self._last, row_id)
+            if origin != ORIGIN:
+                changes.append(Change(topic, ref))
+        self._seen = {i for i in self._seen if i > self._last - self.LOOK_BEHIND}
+        if changes and hub.subscriber_count:
+            hub.publish(changes)
+        if self._polls % 60 == 0:
+            self.prune()
+        return len(changes)
+
+    def prune(self) -> None:
+        with self.db.sessions() as session, session.begin():
+            session.execute(delete(LiveChange).where(LiveChange.created_at < utcnow() - KEEP))

@@ -1,0 +1,259 @@
+// WASB UI: live updates (server-sent events), keyboard, composer, template preview.
+// Plain JavaScript, no framework: pages are rendered on the server and work without it.
+"use strict";
+(function () {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const csrf = () => ($('meta[name="csrf-token"]') || {}).content || "";
+  const lang = document.body.dataset.lang || "en";
+  const T = {
+    en: { closed: "closed", left: "left", sendFailed: "Could not send", offline: "Live updates paused, reconnecting…" },
+    it: { closed: "chiusa", left: "rimaste", sendFailed: "Invio non riuscito", offline: "Aggiornamenti in pausa, riconnessione…" },
+  }[lang] || {};
+
+  // --- toasts -----------------------------------------------------------------------------
+  function toast(text, kind = "ok") {
+    const area = $("#toasts");
+    if (!area || !text) return;
+    const el = document.createElement("div");
+    el.className = `toast toast-${kind}`;
+    el.setAttribute("role", kind === "error" ? "alert" : "status");
+    el.textContent = text;
+    area.appendChild(el);
+    setTimeout(() => el.remove(), kind === "error" ? 7000 : 3500);
+  }
+  $$(".toast[data-autohide]").forEach((el) => setTimeout(() => el.remove(), el.classList.contains("toast-error") ? 8000 : 4000));
+
+  // --- posting forms with fetch ------------------------------------------------------------
+  async function post(form) {
+    const response = await fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "X-CSRF-Token": csrf() },
+    });
+    let data = {};
+    try { data = await response.json(); } catch (e) { data = { ok: false, message: response.statusText }; }
+    if (!response.ok) data.ok = false;
+    return data;
+  }
+
+  // --- live fragments ------------------------------------------------------------------------
+  async function refresh(container, onSwap) {
+    if (!container || !container.dataset.src) return;
+    const response = await fetch(container.dataset.src, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+    if (!response.ok) return;
+    const html = await response.text();
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    if (onSwap) onSwap(tpl.content); else container.replaceChildren(tpl.content);
+    decorate(container);
+  }
+
+  function refreshInbox() {
+    const list = $("#inbox-list");
+    if (!list) return;
+    const selectedId = ($(".conv.selected", list) || {}).dataset?.id;
+    const focusedId = document.activeElement?.closest?.(".conv")?.dataset.id;
+    refresh(list).then(() => {
+      if (selectedId) $(`.conv[data-id="${selectedId}"]`, list)?.classList.add("selected");
+      if (focusedId) $(`.conv[data-id="${focusedId}"]`, list)?.focus({ preventScroll: true });
+    });
+  }
+
+  function refreshConversation() {
+    const box = $("#conversation");
+    if (!box) return;
+    const thread = $("#thread", box);
+    const nearBottom = !thread || thread.scrollHeight - thread.scrollTop - thread.clientHeight < 120;
+    const known = new Set($$(".msg", box).map((m) => m.dataset.msgId));
+    const infoOpen = $("details.info", box)?.open;
+    refresh(box, (fragment) => {
+      const info = $("details.info", fragment);
+      if (info && infoOpen !== undefined) info.open = infoOpen;
+      box.replaceChildren(fragment);
+    }).then(() => {
+      $$(".msg", box).forEach((m) => { if (!known.has(m.dataset.msgId)) m.classList.add("fresh"); });
+      const t = $("#thread", box);
+      if (t && nearBottom) t.scrollTop = t.scrollHeight;
+      // The window opened or closed while the page was open: swap the composer if nothing is typed.
+      const head = $(".conv-head", box);
+      const body = $("#message-body");
+      if (head && head.dataset.windowOpen !== box.dataset.windowOpen && !(body && body.value.trim())) location.reload();
+    });
+  }
+
+  let pending = null;
+  const changed = new Set();
+  function onChanges(ids) {
+    ids.forEach((id) => changed.add(String(id)));
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      const conv = $("#conversation");
+      if (conv && changed.has(conv.dataset.id)) refreshConversation();
+      refreshInbox();
+      changed.clear();
+    }, 120);
+  }
+
+  function connect() {
+    if (!document.body.dataset.page || !$(".rail") || !window.EventSource) return;
+    const dot = $("#live-dot");
+    const source = new EventSource("/ui/events");
+    source.addEventListener("hello", () => { dot?.classList.add("on"); document.body.dataset.live = "on"; });
+    source.addEventListener("conversations", (e) => {
+      try { onChanges(JSON.parse(e.data).ids || []); } catch (err) { /* a malformed event changes nothing */ }
+    });
+    source.onerror = () => { dot?.classList.remove("on"); document.body.dataset.live = "off"; if (dot) dot.title = T.offline; };
+  }
+
+  // --- countdowns of the 24-hour window ------------------------------------------------------
+  function tickWindows(root = document) {
+    const now = Date.now();
+    $$(".window[data-closes]", root).forEach((el) => {
+      const left = Date.parse(el.dataset.closes) - now;
+      const label = $(".window-left", el);
+      if (!label) return;
+      if (left <= 0) { el.classList.add("window-closed"); el.classList.remove("window-urgent"); label.textContent = T.closed; return; }
+      const h = Math.floor(left / 3600000), m = Math.floor((left % 3600000) / 60000);
+      label.textContent = h ? `${h}h ${String(m).padStart(2, "0")}m` : `${Math.max(m, 1)}m`;
+      el.classList.toggle("window-urgent", left < 3600000);
+      el.setAttribute("aria-label", `${label.textContent} ${T.left}`);
+    });
+  }
+
+  // --- per-fragment behaviour (run again after every live swap) --------------------------------
+  function decorate(root = document) {
+    tickWindows(root);
+    $$("form[data-autosubmit]", root).forEach((form) => {
+      if (form.dataset.wired) return;
+      form.dataset.wired = "1";
+      form.addEventListener("change", async () => {
+        const data = await post(form);
+        toast(data.message, data.ok ? "ok" : "error");
+      });
+    });
+  }
+
+  // --- the composer -----------------------------------------------------------------------------
+  function wireComposer() {
+    const form = $("#composer");
+    if (!form) return;
+    const body = $("#message-body", form);
+    const file = $("#attachment", form);
+    const name = $("#attachment-name", form);
+    const grow = () => { body.style.height = "auto"; body.style.height = Math.min(body.scrollHeight, 180) + "px"; };
+    body.addEventListener("input", grow);
+    body.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+    });
+    file?.addEventListener("change", () => {
+      const f = file.files[0];
+      name.hidden = !f;
+      name.textContent = f ? `📎 ${f.name}` : "";
+    });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!body.value.trim() && !(file && file.files.length)) return;
+      const button = $("button[type=submit]", form);
+      button.disabled = true;
+      try {
+        const data = await post(form);
+        if (data.ok) {
+          body.value = ""; grow();
+          if (file) { file.value = ""; name.hidden = true; }
+          refreshConversation();
+        } else {
+          toast(data.message || T.sendFailed, "error");
+        }
+      } catch (err) {
+        toast(T.sendFailed, "error");
+      } finally {
+        button.disabled = false;
+        body.focus();
+      }
+    });
+  }
+
+  // --- the template picker with a live preview ---------------------------------------------------
+  function wireTemplates() {
+    const picker = $("#template-id");
+    if (!picker) return;
+    const escape = (s) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+    const fill = (text, values) => escape(text).replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (all, key) =>
+      values[key] ? `<mark>${escape(values[key])}</mark>` : `<mark>{{${escape(key)}}}</mark>`);
+    function preview(set) {
+      const values = {};
+      $$("input[data-param]", set).forEach((i) => { values[i.dataset.param] = i.value; });
+      const box = $(".tpl-preview", set);
+      $(".tpl-preview-header", box).innerHTML = fill(box.dataset.header || "", values);
+      $(".tpl-preview-body", box).innerHTML = fill(box.dataset.body || "", values);
+      $(".tpl-preview-footer", box).textContent = box.dataset.footer || "";
+    }
+    function show() {
+      $$(".tpl-params").forEach((set) => {
+        const on = set.dataset.template === picker.value;
+        set.hidden = !on; set.disabled = !on;
+        if (on) preview(set);
+      });
+    }
+    picker.addEventListener("change", show);
+    $$(".tpl-params").forEach((set) => set.addEventListener("input", () => preview(set)));
+    show();
+  }
+
+  // --- keyboard ------------------------------------------------------------------------------------
+  function typing(el) {
+    return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+  }
+  function move(step) {
+    const items = $$("#inbox-list .conv");
+    if (!items.length) return;
+    let index = items.findIndex((el) => el.classList.contains("selected"));
+    if (index < 0) index = items.findIndex((el) => el.classList.contains("current"));
+    index = index < 0 ? (step > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + step));
+    items.forEach((el) => el.classList.remove("selected"));
+    items[index].classList.add("selected");
+    items[index].focus();
+    items[index].scrollIntoView({ block: "nearest" });
+  }
+  let prefix = null;
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && typing(document.activeElement)) { document.activeElement.blur(); return; }
+    if (typing(document.activeElement) || e.metaKey || e.ctrlKey || e.altKey) return;
+    if (prefix === "g") {
+      prefix = null;
+      const go = { i: "/ui/inbox", t: "/ui/tickets", p: "/ui/people" }[e.key];
+      if (go) { e.preventDefault(); location.href = go; }
+      return;
+    }
+    if (e.key === "g") { prefix = "g"; setTimeout(() => { prefix = null; }, 1200); return; }
+    if (e.key === "j" || e.key === "ArrowDown" && document.activeElement?.classList.contains("conv")) { e.preventDefault(); move(1); }
+    else if (e.key === "k" || e.key === "ArrowUp" && document.activeElement?.classList.contains("conv")) { e.preventDefault(); move(-1); }
+    else if (e.key === "/") { const s = $('[data-shortcut="/"]'); if (s) { e.preventDefault(); s.focus(); s.select?.(); } }
+    else if (e.key === "r") { const c = $('[data-shortcut="r"]') || $("#template-id"); if (c) { e.preventDefault(); c.focus(); } }
+    else if (e.key === "?") { const d = $("#shortcuts"); if (d?.showModal) { e.preventDefault(); d.showModal(); } }
+  });
+
+  // --- small things --------------------------------------------------------------------------------
+  document.addEventListener("click", (e) => {
+    const copy = e.target.closest("[data-copy]");
+    if (copy) {
+      const text = $(copy.dataset.copy)?.textContent || "";
+      navigator.clipboard?.writeText(text).then(() => toast("✓"));
+    }
+    if (e.target.closest('[data-action="shortcuts"]')) $("#shortcuts")?.showModal?.();
+  });
+  document.addEventListener("submit", (e) => {
+    const message = e.target.dataset.confirm;
+    if (message && !confirm(message)) e.preventDefault();
+  });
+  $$("[data-autosubmit-field]").forEach((el) => el.addEventListener("change", () => el.form.requestSubmit()));
+
+  const thread = $("#thread");
+  if (thread) thread.scrollTop = thread.scrollHeight;
+  $(".conv.current")?.scrollIntoView({ block: "nearest" });
+  decorate();
+  wireComposer();
+  wireTemplates();
+  setInterval(() => tickWindows(), 30000);
+  connect();
+})();

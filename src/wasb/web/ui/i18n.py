@@ -1,0 +1,222 @@
+"""English and Italian, gettext-style: the English text is the key, Italian the value.
+
+A missing translation shows the English text (never a key or a blank), and a test
+checks that every string the templates and routes use has its Italian entry.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+LANGUAGES = {"en": "English", "it": "Italiano"}
+
+# Labels whose key is not itself English text (settings, states).
+EN: dict[str, str] = {
+    "setting:auto_ticket": "Open a ticket for each new conversation",
+    "setting:phone_prefix": "Default prefix",
+    "setting:time_window_days": "Time window (days)",
+    "setting:reference_user": "Reference user",
+    "setting:ticket_priority": "Ticket priority",
+    "setting:status_open": "Ticket status: open",
+    "setting:status_waiting": "Ticket status: waiting for the customer",
+    "setting:status_answered": "Ticket status: customer answered",
+    "setting:status_closed": "Ticket status: closed",
+    "setting:crm_timezone": "CRM time zone",
+    "setting:crm_phone_fields": "CRM phone fields per kind of record",
+    "setting:document_link_ttl_minutes": "Temporary document links live (minutes)",
+    "help:auto_ticket": "A customer's open ticket is reused; otherwise a new one is opened.",
+    "help:crm_timezone": "The zone an external CRM writes its times in (IANA name, e.g. Europe/Rome).",
+    "help:crm_phone_fields": "Fields matched against a customer's number; the first is where a new record's number is written.",
+    "help:document_link_ttl_minutes": "A public link WhatsApp has not fetched is deleted after this long.",
+    "help:phone_prefix": "How numbers are written into the CRM: +39… or 0039….",
+    "help:time_window_days": "How far back synchronisation looks at modified records.",
+    "help:reference_user": "New leads and tickets are assigned to this user.",
+    "media:pending": "downloading…",
+    "media:failed": "download failed",
+    "media:expired": "expired at Meta",
+    "health:ok": "Working",
+    "health:unhealthy": "Not working",
+    "health:unknown": "Not checked yet",
+}
+
+IT: dict[str, str] = {
+    # navigation and layout
+    "Skip to content": "Vai al contenuto", "Main": "Principale", "Inbox": "Posta in arrivo", "Tickets": "Ticket",
+    "People": "Anagrafiche", "Templates": "Template", "Admin": "Amministrazione", "Settings": "Impostazioni",
+    "Jobs": "Cron job", "Inbound events": "Eventi in arrivo", "Users & tokens": "Utenti e token",
+    "Live updates": "Aggiornamenti in tempo reale", "Account": "Account", "Language": "Lingua", "Apply": "Applica",
+    "Keyboard shortcuts": "Scorciatoie da tastiera", "Log out": "Esci", "Log in": "Accedi", "admin": "amministratore",
+    "agent": "operatore", "Close": "Chiudi",
+    "Next / previous conversation": "Conversazione successiva / precedente",
+    "Open the selected conversation": "Apri la conversazione selezionata", "Search": "Cerca",
+    "Reply (focus the composer)": "Rispondi (vai al campo messaggio)", "in the composer": "nel campo messaggio",
+    "Send": "Invia", "new line": "nuova riga", "Go to inbox / tickets / people": "Vai a posta / ticket / anagrafiche",
+    "Leave a field, close a dialog": "Esci da un campo, chiudi una finestra", "This help": "Questo aiuto",
+    # login and errors
+    "WhatsApp customer service, inside your CRM": "Il servizio clienti WhatsApp, dentro il tuo CRM",
+    "Username": "Nome utente", "Password": "Password", "Wrong username or password.": "Nome utente o password errati.",
+    "Too many failed attempts: this account is locked for {minutes} minutes.":
+        "Troppi tentativi falliti: l'account è bloccato per {minutes} minuti.",
+    "Not for you": "Accesso negato", "Not found": "Non trovato", "Something went wrong": "Qualcosa è andato storto",
+    "Back to the inbox": "Torna alla posta in arrivo", "This page is for admins.": "Questa pagina è per gli amministratori.",
+    # inbox
+    "Conversations": "Conversazioni", "Conversation": "Conversazione", "Search conversations": "Cerca conversazioni",
+    "Name, number or text": "Nome, numero o testo", "Filter": "Filtro", "Open": "Aperte", "Mine": "Mie",
+    "Unassigned": "Non assegnate", "Closed": "Chiuse", "Association error": "Errore di associazione",
+    "{n} unread": "{n} da leggere", "closed": "chiusa", "unassigned": "non assegnata",
+    "No conversation matches “{q}”.": "Nessuna conversazione corrisponde a “{q}”.",
+    "Nothing here. New WhatsApp messages appear by themselves.":
+        "Niente qui. I nuovi messaggi WhatsApp compaiono da soli.",
+    "Pick a conversation": "Scegli una conversazione",
+    "Use j and k to move through the list, Enter to open, / to search.":
+        "Usa j e k per scorrere l'elenco, Invio per aprire, / per cercare.",
+    "Time left in the 24-hour window": "Tempo rimasto nella finestra di 24 ore",
+    "The 24-hour window is closed: only templates can be sent":
+        "La finestra di 24 ore è chiusa: si possono inviare solo template",
+    # conversation
+    "Assigned to": "Assegnato a", "me": "io", "Assign": "Assegna", "Conversation information": "Informazioni conversazione",
+    "Name": "Nome", "Record": "Anagrafica", "Related to": "Relazionato a", "Status": "Stato",
+    "Started": "Data e ora avvio", "Starting template": "Template di partenza",
+    "Last message status": "Stato ultimo messaggio", "Window closes": "La finestra chiude",
+    "Messages": "Messaggi", "You": "Tu", "Reply to a message not in WASB": "Risposta a un messaggio non presente in WASB",
+    "The file is not in the media store yet": "Il file non è ancora nell'archivio media", "image": "immagine",
+    "Not delivered": "Non consegnato", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
+    "No messages yet.": "Ancora nessun messaggio.", "read": "letto", "delivered": "consegnato", "sent": "inviato",
+    "failed": "non riuscito", "queued": "in coda", "sending": "in invio", "received": "ricevuto",
+    "open": "aperta", "Attach a file": "Allega un file", "Message": "Messaggio", "Write a reply…": "Scrivi una risposta…",
+    "Enter sends, Shift+Enter starts a new line": "Invio spedisce, Maiusc+Invio va a capo",
+    "This conversation is closed.": "Questa conversazione è chiusa.",
+    "The 24-hour window closed at {when}: only an approved template can reach the customer now.":
+        "La finestra di 24 ore si è chiusa alle {when}: ora solo un template approvato può raggiungere il cliente.",
+    "The customer has not written yet: only an approved template can reach them.":
+        "Il cliente non ha ancora scritto: solo un template approvato può raggiungerlo.",
+    "Template": "Template", "Choose a template…": "Scegli un template…", "Parameters of {name}": "Parametri di {name}",
+    "Send template": "Invia template",
+    "No approved template yet: sync templates from Meta first.":
+        "Ancora nessun template approvato: sincronizza prima i template da Meta.",
+    "Assigned to {name}.": "Assegnata a {name}.", "Unassigned.": "Non più assegnata.",
+    "Conversation closed.": "Conversazione chiusa.", "Write a message or attach a file.": "Scrivi un messaggio o allega un file.",
+    "Message queued.": "Messaggio in coda.", "Choose a template.": "Scegli un template.", "Template queued.": "Template in coda.",
+    # tickets
+    "Number": "Nr. ticket", "Title": "Titolo", "Person": "Anagrafica", "Priority": "Priorità", "Modified": "Orario modifica",
+    "Newer": "Più recenti", "Older": "Meno recenti", "Set": "Imposta", "Description": "Descrizione", "Comments": "Commenti",
+    "customer": "cliente", "No comments yet.": "Ancora nessun commento.",
+    "Add a comment (it goes to the customer on WhatsApp)": "Aggiungi un commento (arriva al cliente su WhatsApp)",
+    "Comment": "Commenta", "Ticket information": "Informazioni ticket", "Created": "Orario creazione",
+    "WhatsApp conversations": "Conversazioni WASB", "Status set to {status}.": "Stato impostato a {status}.",
+    "Write a comment first.": "Scrivi prima un commento.", "Comment added.": "Commento aggiunto.",
+    "No tickets yet.": "Ancora nessun ticket.",
+    # people
+    "New person": "Nuova anagrafica", "Search people": "Cerca anagrafiche",
+    "Name, company, e-mail or number": "Nome, azienda, e-mail o numero", "Kind": "Tipo",
+    "Leads, contacts and accounts": "Lead, contatti e aziende", "leads": "Lead", "contacts": "Contatti",
+    "accounts": "Aziende", "lead": "lead", "contact": "contatto", "account": "azienda", "Mobile": "Cellulare",
+    "Company": "Azienda", "E-mail": "E-mail", "Nobody found.": "Nessuno trovato.", "Edit": "Modifica",
+    "Push to WhatsApp address book": "Invia alla rubrica WhatsApp", "No conversations yet.": "Ancora nessuna conversazione.",
+    "Any writing: +39 335 103 2246, 0039…, or national. It is stored with the configured prefix and must be unique.":
+        "Qualsiasi scrittura: +39 335 103 2246, 0039… o nazionale. Viene salvato con il prefisso configurato e deve essere unico.",
+    "Save": "Salva", "Cancel": "Annulla", "Saved.": "Salvato.", "A name is needed.": "Serve un nome.",
+    "Choose lead, contact or account.": "Scegli lead, contatto o azienda.",
+    "The mobile {mobile} already belongs to {kind} {name}.": "Il cellulare {mobile} appartiene già a {kind} {name}.",
+    "Pushed to the WhatsApp address book.": "Inviato alla rubrica WhatsApp.",
+    "Send a WhatsApp template": "Invia un template WhatsApp",
+    # templates
+    "Message templates approved by Meta: the only way to write to a customer outside the 24-hour window.":
+        "Template di messaggio approvati da Meta: l'unico modo di scrivere a un cliente fuori dalla finestra di 24 ore.",
+    "Sync now": "Sincronizza ora", "Category": "Categoria", "Quality": "Qualità", "Parameters": "Parametri",
+    "Text": "Testo", "No templates yet. Sync them from Meta.": "Ancora nessun template. Sincronizzali da Meta.",
+    # settings
+    "The WhatsApp module's global parameters.": "Parametri globali del modulo WhatsApp Smart Business.",
+    "Configuration": "Configurazione", "Save settings": "Salva impostazioni", "Settings saved.": "Impostazioni salvate.",
+    "Channel": "Canale", "Phone number id": "ID numero di telefono",
+    "WhatsApp Business account id": "ID account WhatsApp Business", "Access token": "Token",
+    "App secret": "App secret", "Verify token": "Token di verifica", "Graph API": "Graph API", "CRM": "CRM",
+    "Time zone": "Fuso orario", "Default country": "Paese predefinito",
+    "Credentials come from the WASB_* environment of the server and are shown masked.":
+        "Le credenziali vengono dall'ambiente WASB_* del server e sono mostrate mascherate.",
+    "setting:auto_ticket": "Apri ticket per nuovo messaggio", "setting:phone_prefix": "Prefisso default",
+    "setting:time_window_days": "Finestra temporale (giorni)", "setting:reference_user": "Utente di riferimento",
+    "setting:ticket_priority": "Priorità ticket", "setting:status_open": "Stato ticket: aperto",
+    "setting:status_waiting": "Stato ticket: in attesa del cliente",
+    "setting:status_answered": "Stato ticket: il cliente ha risposto", "setting:status_closed": "Stato ticket: chiuso",
+    "setting:crm_timezone": "Fuso orario del CRM",
+    "setting:crm_phone_fields": "Campi telefono del CRM per tipo di anagrafica",
+    "setting:document_link_ttl_minutes": "Durata dei link temporanei ai documenti (minuti)",
+    "help:auto_ticket": "Se il cliente ha un ticket aperto viene riusato, altrimenti se ne apre uno nuovo.",
+    "help:crm_timezone": "Il fuso in cui un CRM esterno scrive le sue date (nome IANA, es. Europe/Rome).",
+    "help:crm_phone_fields": "Campi confrontati con il numero del cliente; il primo è dove si scrive il numero di una nuova anagrafica.",
+    "help:document_link_ttl_minutes": "Un link pubblico che WhatsApp non ha scaricato viene cancellato dopo questo tempo.",
+    "help:phone_prefix": "Come i numeri vengono scritti nel CRM: +39… o 0039….",
+    "help:time_window_days": "Quanto indietro la sincronizzazione guarda i record modificati.",
+    "help:reference_user": "Nuovi lead e ticket vengono assegnati a questo utente.",
+    "media:pending": "download in corso…", "media:failed": "download non riuscito", "media:expired": "scaduto su Meta",
+    "health:ok": "Funzionante", "health:unhealthy": "Non funzionante", "health:unknown": "Non ancora verificato",
+    "Channel health is reported once the sender is wired (issue 3).":
+        "Lo stato del canale sarà disponibile quando l'invio sarà collegato (issue 3).",
+    # jobs
+    "Cron jobs": "Cron job", "Scheduled synchronisation with Meta and the CRM.": "Sincronizzazioni pianificate con Meta e il CRM.",
+    "The scheduler is not wired yet (issue 5): the jobs will appear here.":
+        "Lo scheduler non è ancora collegato (issue 5): i job compariranno qui.",
+    "Active": "Attivo", "Attempts": "Tentativi", "Last run": "Ultima esecuzione", "Schedule": "Esegui",
+    "Actions": "Azioni", "on": "sì", "off": "no", "Reset": "Reset", "Run now": "Esegui ora", "Done.": "Fatto.",
+    "idle": "inattivo", "running": "in esecuzione", "stopped": "fermo", "next": "prossima",
+    "at HH:MM or every N s": "alle HH:MM oppure ogni N s", "{name} will run in a moment.": "{name} partirà tra un momento.",
+    "{name} reset.": "{name} azzerato.", "{name} saved.": "{name} salvato.",
+    # inbound events
+    "Every webhook Meta sent is kept. Failed ones can be run again once the cause is fixed.":
+        "Ogni webhook inviato da Meta viene conservato. Quelli falliti si possono rieseguire dopo averne corretto la causa.",
+    "Failed": "Falliti", "Pending": "In attesa", "Processed": "Elaborati", "All": "Tutti", "Received": "Ricevuto",
+    "State": "Stato", "Error": "Errore", "Size": "Dimensione", "Retry": "Riprova", "No events here.": "Nessun evento qui.",
+    "Nothing has failed.": "Non è fallito niente.", "pending": "in attesa", "processed": "elaborato",
+    "Event {id} queued again.": "Evento {id} rimesso in coda.",
+    "Event {id} could not be retried: its body is not a WhatsApp webhook.":
+        "L'evento {id} non si può rieseguire: il contenuto non è un webhook WhatsApp.",
+    # users and tokens
+    "New API token — copy it now, it is shown only once:": "Nuovo token API — copialo ora, viene mostrato una sola volta:",
+    "Copy": "Copia", "Users": "Utenti", "Role": "Ruolo", "Unlock": "Sblocca", "API tokens": "Token API",
+    "Last used": "Ultimo uso", "revoked": "revocato", "Revoke": "Revoca",
+    "Revoke this token? Tools using it stop working at once.":
+        "Revocare questo token? Gli strumenti che lo usano smettono subito di funzionare.",
+    "New user": "Nuovo utente", "Create user": "Crea utente", "New API token": "Nuovo token API",
+    "e.g. vtenext workflow": "es. workflow vtenext", "Create token": "Crea token",
+    "A user named {name} already exists.": "Esiste già un utente {name}.", "User {name} created.": "Utente {name} creato.",
+    "Unlocked.": "Sbloccato.", "A token needs a name.": "Un token ha bisogno di un nome.", "Token revoked.": "Token revocato.",
+    "a password needs at least 8 characters": "una password deve avere almeno 8 caratteri",
+    # not wired yet (pending.py)
+    "Sending messages is not wired yet (issue 3: outbound messages).":
+        "L'invio dei messaggi non è ancora collegato (issue 3: messaggi in uscita).",
+    "Sending templates is not wired yet (issue 4: templates and actions).":
+        "L'invio dei template non è ancora collegato (issue 4: template e azioni).",
+    "Ticket comments are not wired yet (issue 4: the ticket process).":
+        "I commenti ai ticket non sono ancora collegati (issue 4: processo ticket).",
+    "Template sync is not wired yet (issue 4: templates).":
+        "La sincronizzazione dei template non è ancora collegata (issue 4: template).",
+    "Pushing a record to the address book is not wired yet (issue 4).":
+        "L'invio di un'anagrafica alla rubrica non è ancora collegato (issue 4).",
+    "Running jobs is not wired yet (issue 5: the scheduler).": "L'esecuzione dei job non è ancora collegata (issue 5: scheduler).",
+    "Resetting jobs is not wired yet (issue 5: the scheduler).": "Il reset dei job non è ancora collegato (issue 5: scheduler).",
+    "Editing job schedules is not wired yet (issue 5: the scheduler).":
+        "La modifica delle pianificazioni non è ancora collegata (issue 5: scheduler).",
+}
+
+
+def language_of(user, accept_language: str = "") -> str:
+    if user is not None and user.language in LANGUAGES:
+        return user.language
+    return "it" if accept_language.lower().startswith("it") else "en"
+
+
+def _humanize(key: str) -> str:
+    return key.partition(":")[2].replace("_", " ").capitalize()
+
+
+def translator(lang: str) -> Callable[..., str]:
+    catalog = IT if lang == "it" else EN
+
+    def _(text: str, **values) -> str:
+        translated = catalog.get(text) or EN.get(text)
+        if translated is None:
+            # A setting a later issue adds shows a readable label until it is translated.
+            translated = _humanize(text) if text.startswith("setting:") else text
+        return translated.format(**values) if values else translated
+
+    return _

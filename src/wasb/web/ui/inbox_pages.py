@@ -1,0 +1,146 @@
+"""The inbox and a conversation: the pages agents live in."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from wasb.auth.service import list_users
+from wasb.conversations.service import ConversationNotFound, assign_conversation, close_conversation, mark_read
+from wasb.web.ui import pending
+from wasb.web.ui.deps import User, csrf_protected
+from wasb.web.ui.i18n import translator
+from wasb.web.ui.render import outcome, render
+from wasb.web.ui.views import FILTERS, approved_templates, conversation_page, inbox_rows, prefill
+
+router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(csrf_protected)])
+
+
+def _inbox(request: Request, user, view: str, q: str):
+    app = request.app.state.wasb
+    view = view if view in FILTERS else "open"
+    with app.db.read_sessions() as session:
+        rows = inbox_rows(session, view=view, q=q, me=user.username, country=app.config.default_country)
+    return view, rows
+
+
+@router.get("/inbox")
+def inbox(request: Request, user: User, view: str = "open", q: str = ""):
+    view, rows = _inbox(request, user, view, q)
+    return render(request, "ui/inbox.html", view=view, q=q, rows=rows, page=None, current=None)
+
+
+@router.get("/inbox/list")
+def inbox_list(request: Request, user: User, view: str = "open", q: str = "", current: int | None = None):
+    """The list alone, fetched again by the page when something changes."""
+    view, rows = _inbox(request, user, view, q)
+    return render(request, "ui/_inbox_list.html", view=view, q=q, rows=rows, current=current)
+
+
+def _page(request: Request, conversation_id: int, *, read: bool):
+    app = request.app.state.wasb
+    if read:
+        with app.db.sessions() as session, session.begin():
+            try:
+                mark_read(session, conversation_id)
+            except ConversationNotFound:
+                raise HTTPException(404, f"no conversation {conversation_id}")
+    with app.db.read_sessions() as session:
+        page = conversation_page(session, app.crm(session), conversation_id, pending.media_url)
+        if page is None:
+            raise HTTPException(404, f"no conversation {conversation_id}")
+        templates = approved_templates(session) if not page.window.is_open else []
+        agents = list_users(session)
+    for t in templates:
+        t.prefill = prefill(t.params, page.person, page.ticket, page.contact)
+    return page, templates, agents
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation(request: Request, user: User, conversation_id: int, view: str = "open", q: str = ""):
+    page, templates, agents = _page(request, conversation_id, read=True)
+    view, rows = _inbox(request, user, view, q)
+    return render(request, "ui/conversation.html", page=page, templates=templates, agents=agents,
+                  view=view, q=q, rows=rows, current=conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/thread")
+def conversation_thread(request: Request, user: User, conversation_id: int):
+    """The thread and header again (live updates); reading it marks the messages read."""
+    page, templates, agents = _page(request, conversation_id, read=True)
+    return render(request, "ui/_conversation_live.html", page=page, templates=templates, agents=agents)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+def assign(request: Request, user: User, conversation_id: int, username: str = Form("")):
+    _ = translator(user.language)
+    with request.app.state.wasb.db.sessions() as session, session.begin():
+        try:
+            assign_conversation(session, conversation_id, username or None)
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc))
+    text = _("Assigned to {name}.", name=username) if username else _("Unassigned.")
+    return outcome(request, f"/ui/conversations/{conversation_id}", ok=text)
+
+
+@router.post("/conversations/{conversation_id}/close")
+def close(request: Request, user: User, conversation_id: int):
+    _ = translator(user.language)
+    with request.app.state.wasb.db.sessions() as session, session.begin():
+        try:
+            close_conversation(session, conversation_id)
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc))
+    return outcome(request, f"/ui/conversations/{conversation_id}", ok=_("Conversation closed."))
+
+
+@router.post("/conversations/{conversation_id}/messages")
+async def send_message(request: Request, user: User, conversation_id: int, body: str = Form(""),
+                       reply_to: str = Form(""), attachment: UploadFile | None = File(None)):
+    _ = translator(user.language)
+    back = f"/ui/conversations/{conversation_id}"
+    file = None
+    if attachment is not None and attachment.filename:
+        file = pending.Attachment(attachment.filename, attachment.content_type or "application/octet-stream",
+                                  await attachment.read())
+    if not body.strip() and file is None:
+        return outcome(request, back, error=_("Write a message or attach a file."), status=422)
+    app = request.app.state.wasb
+
+    def send():
+        with app.db.sessions() as session, session.begin():
+            pending.send_text(app, session, conversation_id=conversation_id, author=user.username,
+                              body=body.strip(), attachment=file, reply_to=reply_to or None)
+
+    try:
+        await run_in_threadpool(send)
+    except pending.NotWiredYet as exc:
+        return outcome(request, back, error=_(str(exc)), status=501)
+    except (ValueError, LookupError) as exc:  # the sending service's refusals, e.g. the window closed
+        return outcome(request, back, error=str(exc), status=409)
+    return outcome(request, back, ok=_("Message queued."))
+
+
+@router.post("/conversations/{conversation_id}/template")
+async def send_template(request: Request, user: User, conversation_id: int):
+    _ = translator(user.language)
+    back = f"/ui/conversations/{conversation_id}"
+    form = await request.form()
+    try:
+        template_id = int(form.get("template_id") or "")
+    except ValueError:
+        return outcome(request, back, error=_("Choose a template."), status=422)
+    params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
+    app = request.app.state.wasb
+
+    def send():
+        with app.db.sessions() as session, session.begin():
+            pending.send_template(app, session, conversation_id=conversation_id, author=user.username,
+                                  template_id=template_id, params=params)
+
+    try:
+        await run_in_threadpool(send)
+    except pending.NotWiredYet as exc:
+        return outcome(request, back, error=_(str(exc)), status=501)
+    except (ValueError, LookupError) as exc:
+        return outcome(request, back, error=str(exc), status=422)
+    return outcome(request, back, ok=_("Template queued."))

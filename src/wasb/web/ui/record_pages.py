@@ -1,0 +1,238 @@
+"""Tickets, people and templates: the CRM records agents look up while answering."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from wasb.crm.port import PERSON_KINDS, CRMNotFound, DuplicateMobile
+from wasb.domain.phones import InvalidPhone
+from wasb.people.service import create_person, edit_person
+from wasb.settings.service import load_settings
+from wasb.tickets.service import change_ticket_status, ticket_statuses
+from wasb.web.ui import pending
+from wasb.web.ui.deps import User, csrf_protected
+from wasb.web.ui.i18n import translator
+from wasb.web.ui.render import outcome, redirect, render
+from wasb.web.ui.views import all_templates, approved_templates, conversations_of_person, prefill, ticket_page
+
+router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(csrf_protected)])
+
+
+# --- tickets -----------------------------------------------------------------------------
+
+@router.get("/tickets")
+def tickets(request: Request, user: User, page: int = 1):
+    app = request.app.state.wasb
+    page = max(page, 1)
+    with app.db.read_sessions() as session:
+        crm = app.crm(session)
+        rows = crm.list_tickets(None, 51, (page - 1) * 50)
+        people = {pid: crm.get_person(pid) for pid in {t.person_id for t in rows[:50] if t.person_id}}
+    return render(request, "ui/tickets.html", tickets=rows[:50], people=people, page=page, more=len(rows) > 50)
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket(request: Request, user: User, ticket_id: str):
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        data = ticket_page(session, app.crm(session), ticket_id)
+        settings = load_settings(session, app.config)
+    if data is None:
+        raise HTTPException(404, f"no ticket {ticket_id}")
+    statuses = ticket_statuses(settings)
+    if data.ticket.status not in statuses:
+        statuses.append(data.ticket.status)
+    return render(request, "ui/ticket.html", page=data, statuses=statuses)
+
+
+@router.post("/tickets/{ticket_id}/status")
+def ticket_status(request: Request, user: User, ticket_id: str, status: str = Form(...)):
+    _ = translator(user.language)
+    app = request.app.state.wasb
+    try:
+        with app.db.sessions() as session, session.begin():
+            change_ticket_status(app.crm(session), ticket_id, status)
+    except CRMNotFound as exc:
+        raise HTTPException(404, str(exc))
+    except ValueError as exc:
+        return outcome(request, f"/ui/tickets/{ticket_id}", error=str(exc), status=422)
+    return outcome(request, f"/ui/tickets/{ticket_id}", ok=_("Status set to {status}.", status=status))
+
+
+@router.post("/tickets/{ticket_id}/comments")
+def ticket_comment(request: Request, user: User, ticket_id: str, body: str = Form("")):
+    _ = translator(user.language)
+    back = f"/ui/tickets/{ticket_id}"
+    if not body.strip():
+        return outcome(request, back, error=_("Write a comment first."), status=422)
+    app = request.app.state.wasb
+    try:
+        with app.db.sessions() as session, session.begin():
+            pending.add_ticket_comment(app, session, ticket_id=ticket_id, author=user.username, body=body.strip())
+    except pending.NotWiredYet as exc:
+        return outcome(request, back, error=_(str(exc)), status=501)
+    except (ValueError, LookupError) as exc:
+        return outcome(request, back, error=str(exc), status=409)
+    return outcome(request, back, ok=_("Comment added."))
+
+
+# --- people ------------------------------------------------------------------------------
+
+@router.get("/people")
+def people(request: Request, user: User, q: str = "", kind: str = "", page: int = 1):
+    app = request.app.state.wasb
+    page = max(page, 1)
+    with app.db.read_sessions() as session:
+        rows = app.crm(session).search_people(q.strip(), kind if kind in PERSON_KINDS else None, 51, (page - 1) * 50)
+    return render(request, "ui/people.html", people=rows[:50], q=q, kind=kind, kinds=PERSON_KINDS, page=page,
+                  more=len(rows) > 50)
+
+
+@router.get("/people/new")
+def person_new(request: Request, user: User):
+    return render(request, "ui/person_form.html", person=None, values={"kind": "lead"}, error=None,
+                  kinds=PERSON_KINDS)
+
+
+@router.post("/people")
+def person_create(request: Request, user: User, kind: str = Form("lead"), name: str = Form(""),
+                  mobile: str = Form(""), email: str = Form(""), company: str = Form("")):
+    _ = translator(user.language)
+    values = {"kind": kind, "name": name, "mobile": mobile, "email": email, "company": company}
+    error = None
+    if kind not in PERSON_KINDS:
+        error = _("Choose lead, contact or account.")
+    elif not name.strip():
+        error = _("A name is needed.")
+    if error is None:
+        app = request.app.state.wasb
+        try:
+            with app.db.sessions() as session, session.begin():
+                person = create_person(app.crm(session), app.config, load_settings(session, app.config), kind=kind,
+                                       name=name, mobile=mobile.strip() or None, email=email.strip() or None,
+                                       company=company.strip() or None)
+            return redirect(request, f"/ui/people/{person.id}", ok=_("Saved."))
+        except InvalidPhone as exc:
+            error = str(exc)
+        except DuplicateMobile as exc:
+            error = _("The mobile {mobile} already belongs to {kind} {name}.", mobile=mobile,
+                      kind=_(exc.existing.kind), name=exc.existing.name)
+    return render(request, "ui/person_form.html", status_code=422, person=None, values=values, error=error,
+                  kinds=PERSON_KINDS)
+
+
+@router.get("/people/{person_id}")
+def person(request: Request, user: User, person_id: str):
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        crm = app.crm(session)
+        record = crm.get_person(person_id)
+        if record is None:
+            raise HTTPException(404, f"no person {person_id}")
+        tickets = crm.list_tickets(person_id, 100, 0)
+        conversations = conversations_of_person(session, person_id)
+        templates = approved_templates(session) if record.mobile else []
+        closed = load_settings(session, app.config).status_closed
+    open_ticket = next((t for t in tickets if t.status != closed), None)
+    for t in templates:
+        t.prefill = prefill(t.params, record, open_ticket, None)
+    return render(request, "ui/person.html", person=record, tickets=tickets, conversations=conversations,
+                  templates=templates)
+
+
+@router.get("/people/{person_id}/edit")
+def person_edit(request: Request, user: User, person_id: str):
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        record = app.crm(session).get_person(person_id)
+    if record is None:
+        raise HTTPException(404, f"no person {person_id}")
+    return render(request, "ui/person_form.html", person=record, values={"name": record.name,
+                  "mobile": record.mobile or "", "kind": record.kind}, error=None, kinds=PERSON_KINDS)
+
+
+@router.post("/people/{person_id}")
+def person_update(request: Request, user: User, person_id: str, name: str = Form(""), mobile: str = Form("")):
+    _ = translator(user.language)
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        record = app.crm(session).get_person(person_id)
+    if record is None:
+        raise HTTPException(404, f"no person {person_id}")
+    error = None if name.strip() else _("A name is needed.")
+    if error is None:
+        try:
+            with app.db.sessions() as session, session.begin():
+                edit_person(app.crm(session), app.config, load_settings(session, app.config), person_id, name=name,
+                            mobile=mobile.strip() or None)
+            return redirect(request, f"/ui/people/{person_id}", ok=_("Saved."))
+        except InvalidPhone as exc:
+            error = str(exc)
+        except DuplicateMobile as exc:
+            error = _("The mobile {mobile} already belongs to {kind} {name}.", mobile=mobile,
+                      kind=_(exc.existing.kind), name=exc.existing.name)
+    return render(request, "ui/person_form.html", status_code=422, person=record,
+                  values={"name": name, "mobile": mobile, "kind": record.kind}, error=error, kinds=PERSON_KINDS)
+
+
+@router.post("/people/{person_id}/template")
+async def person_template(request: Request, user: User, person_id: str):
+    _ = translator(user.language)
+    back = f"/ui/people/{person_id}"
+    form = await request.form()
+    try:
+        template_id = int(form.get("template_id") or "")
+    except ValueError:
+        return outcome(request, back, error=_("Choose a template."), status=422)
+    params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
+    app = request.app.state.wasb
+
+    def send():
+        with app.db.sessions() as session, session.begin():
+            pending.send_template_to_person(app, session, person_id=person_id, author=user.username,
+                                            template_id=template_id, params=params)
+
+    try:
+        await run_in_threadpool(send)
+    except pending.NotWiredYet as exc:
+        return outcome(request, back, error=_(str(exc)), status=501)
+    except (ValueError, LookupError) as exc:
+        return outcome(request, back, error=str(exc), status=422)
+    return outcome(request, back, ok=_("Template queued."))
+
+
+@router.post("/people/{person_id}/push")
+def person_push(request: Request, user: User, person_id: str):
+    _ = translator(user.language)
+    app = request.app.state.wasb
+    back = f"/ui/people/{person_id}"
+    try:
+        with app.db.sessions() as session, session.begin():
+            pending.push_person(app, session, person_id=person_id)
+    except pending.NotWiredYet as exc:
+        return outcome(request, back, error=_(str(exc)), status=501)
+    except (ValueError, LookupError) as exc:
+        return outcome(request, back, error=str(exc), status=422)
+    return outcome(request, back, ok=_("Pushed to the WhatsApp address book."))
+
+
+# --- templates ---------------------------------------------------------------------------
+
+@router.get("/templates")
+def templates(request: Request, user: User):
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        rows = all_templates(session)
+    return render(request, "ui/templates.html", templates=rows)
+
+
+@router.post("/templates/sync")
+def templates_sync(request: Request, user: User):
+    _ = translator(user.language)
+    try:
+        summary = pending.sync_templates(request.app.state.wasb)
+    except pending.NotWiredYet as exc:
+        return outcome(request, "/ui/templates", error=_(str(exc)), status=501)
+    except Exception as exc:  # Meta unreachable, token expired: say so on the page
+        return outcome(request, "/ui/templates", error=str(exc), status=502)
+    return outcome(request, "/ui/templates", ok=summary)

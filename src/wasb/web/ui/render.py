@@ -1,0 +1,98 @@
+"""Jinja2 pages: the environment, filters for times and statuses, flash messages."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from wasb.store.base import utcnow
+from wasb.web.ui.i18n import language_of, translator
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+FLASH_COOKIE = "wasb_flash"
+
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  trim_blocks=True, lstrip_blocks=True)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+env.filters["iso"] = _iso
+
+
+def _local(tz):
+    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(tz).strftime(fmt) if value else ""
+    return local
+
+
+def _short(tz):
+    """Today: the time; this year: day and month; else the date."""
+    def short(value: datetime | None) -> str:
+        if not value:
+            return ""
+        local, now = value.astimezone(tz), utcnow().astimezone(tz)
+        if local.date() == now.date():
+            return local.strftime("%H:%M")
+        if local.year == now.year:
+            return local.strftime("%d %b")
+        return local.strftime("%Y-%m-%d")
+    return short
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    app = request.app.state.wasb
+    user = getattr(request.state, "ui_user", None)
+    lang = language_of(user, request.headers.get("accept-language", ""))
+    tz = app.config.tz
+    flash = _read_flash(request)
+    html = env.get_template(name).render(
+        request=request, user=user, csrf=getattr(request.state, "csrf", ""), lang=lang, _=translator(lang),
+        local=_local(tz), short=_short(tz), tzname=app.config.timezone, now=utcnow(), flash=flash,
+        path=request.url.path, **context)
+    response = HTMLResponse(html, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def _read_flash(request: Request) -> dict | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    signer = request.app.state.ui_signer()
+    body, _, mac = raw.partition("~")
+    if not mac or signer.sign_text(body) != mac:
+        return None
+    try:
+        return orjson.loads(bytes.fromhex(body))
+    except ValueError:
+        return None
+
+
+def redirect(request: Request, url: str, *, ok: str | None = None, error: str | None = None) -> RedirectResponse:
+    """303 back to a page, with a one-time message (signed, so a link cannot plant text)."""
+    response = RedirectResponse(url, status_code=303)
+    if ok or error:
+        body = orjson.dumps({"kind": "error" if error else "ok", "text": error or ok}).hex()
+        response.set_cookie(FLASH_COOKIE, f"{body}~{request.app.state.ui_signer().sign_text(body)}", path="/",
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https", max_age=60)
+    return response
+
+
+def wants_json(request: Request) -> bool:
+    return request.headers.get("x-requested-with") == "fetch"
+
+
+def outcome(request: Request, back: str, *, ok: str | None = None, error: str | None = None, status: int = 200):
+    """An action's answer: JSON for the page's fetch calls, a redirect with a message otherwise."""
+    if wants_json(request):
+        return JSONResponse({"ok": error is None, "message": error or ok}, status_code=status if error else 200)
+    return redirect(request, back, ok=ok, error=error)

@@ -1,0 +1,250 @@
+"""Read models of the UI's pages. Reads may query tables directly (DESIGN.md); every
+write goes through a service."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
+from wasb.crm.port import CRM, Comment, Person, Ticket
+from wasb.domain.phones import InvalidPhone, to_e164
+from wasb.domain.window import window_closes_at
+from wasb.store.base import utcnow
+from wasb.templates.tables import Template
+
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+FILTERS = ("open", "mine", "unassigned", "closed", "all")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The customer-service window as an agent needs to see it."""
+
+    closes_at: datetime | None
+    is_open: bool
+
+
+def window_of(conversation: Conversation, contact: WaContact | None, now: datetime | None = None) -> Window:
+    now = now or utcnow()
+    last_inbound = max(filter(None, [conversation.last_inbound_at, contact.last_inbound_at if contact else None]),
+                       default=None)
+    closes = window_closes_at(last_inbound)
+    # A 131047 from Meta closes the window whatever our clock says, until the customer writes.
+    if contact is not None and contact.window_closed_at and (last_inbound is None
+                                                             or contact.window_closed_at >= last_inbound):
+        closes = min(filter(None, [closes, contact.window_closed_at]))
+    return Window(closes, closes is not None and now < closes)
+
+
+def display_name(contact: WaContact | None) -> str:
+    if contact is None:
+        return "?"
+    return contact.profile_name or contact.phone_e164 or contact.wa_id or contact.user_id or f"#{contact.id}"
+
+
+@dataclass
+class InboxRow:
+    id: int
+    name: str
+    phone: str | None
+    status: str
+    unread: int
+    assigned_user: str | None
+    association_error: str | None
+    window: Window
+    last_at: datetime | None
+    last_body: str
+    last_direction: str | None
+    last_status: str | None
+
+
+def _preview(message: Message | None) -> str:
+    if message is None:
+        return ""
+    if message.type in MEDIA_KINDS:
+        return f"[{message.type}] {message.body or message.media_filename or ''}".strip()
+    if message.body:
+        return message.body  # other kinds are stored already rendered ("[location] …")
+    if message.template_name:
+        return f"[template] {message.template_name}"
+    return f"[{message.type}]"
+
+
+def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "", country: str = "IT",
+               limit: int = 200) -> list[InboxRow]:
+    query = select(Conversation, WaContact).join(WaContact, WaContact.id == Conversation.wa_contact_id)
+    if view == "closed":
+        query = query.where(Conversation.status == CLOSED)
+    elif view != "all":
+        query = query.where(Conversation.status == OPEN)
+    if view == "mine":
+        query = query.where(Conversation.assigned_user == me)
+    elif view == "unassigned":
+        query = query.where(Conversation.assigned_user.is_(None))
+    q = q.strip()
+    if q:
+        like = f"%{q.lower()}%"
+        conditions = [func.lower(WaContact.profile_name).like(like), func.lower(Conversation.name).like(like),
+                      WaContact.phone_e164.like(f"%{q.replace(' ', '')}%"),
+                      exists().where(Message.conversation_id == Conversation.id, func.lower(Message.body).like(like))]
+        try:
+            conditions.append(WaContact.phone_e164 == to_e164(q, country))
+        except InvalidPhone:
+            pass
+        query = query.where(or_(*conditions))
+    query = query.order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()).limit(limit)
+    pairs = session.execute(query).all()
+    ids = [c.id for c, _ in pairs]
+    last: dict[int, Message] = {}
+    if ids:
+        newest = select(func.max(Message.id)).where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)
+        for m in session.scalars(select(Message).where(Message.id.in_(newest))):
+            last[m.conversation_id] = m
+    now = utcnow()
+    rows = []
+    for c, contact in pairs:
+        m = last.get(c.id)
+        rows.append(InboxRow(
+            id=c.id, name=display_name(contact), phone=contact.phone_e164, status=c.status, unread=c.unread or 0,
+            assigned_user=c.assigned_user, association_error=c.association_error, window=window_of(c, contact, now),
+            last_at=c.last_message_at, last_body=_preview(m), last_direction=m.direction if m else None,
+            last_status=m.status if m else None))
+    return rows
+
+
+@dataclass
+class ThreadItem:
+    message: Message
+    quote: Message | None = None
+    media_url: str | None = None
+
+
+@dataclass
+class ConversationPage:
+    conversation: Conversation
+    contact: WaContact | None
+    person: Person | None
+    ticket: Ticket | None
+    window: Window
+    thread: list[ThreadItem] = field(default_factory=list)
+
+
+def conversation_page(session: Session, crm: CRM, conversation_id: int, media_url=lambda m: None) -> ConversationPage | None:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return None
+    contact = session.get(WaContact, conversation.wa_contact_id)
+    person = crm.get_person(conversation.crm_person_id) if conversation.crm_person_id else None
+    ticket = crm.get_ticket(conversation.ticket_id) if conversation.ticket_id else None
+    messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                               .order_by(Message.timestamp, Message.id)).all()
+    by_wamid = {m.wamid: m for m in messages if m.wamid}
+    missing = {m.reply_to_wamid for m in messages if m.reply_to_wamid and m.reply_to_wamid not in by_wamid}
+    if missing:  # a reply to a message of an earlier conversation
+        by_wamid.update({m.wamid: m for m in session.scalars(select(Message).where(Message.wamid.in_(missing)))})
+    thread = [ThreadItem(m, by_wamid.get(m.reply_to_wamid) if m.reply_to_wamid else None, media_url(m))
+              for m in messages if m.type != "reaction"]
+    return ConversationPage(conversation, contact, person, ticket, window_of(conversation, contact), thread)
+
+
+def conversations_of_person(session: Session, person_id: str) -> list[tuple[Conversation, WaContact]]:
+    return session.execute(select(Conversation, WaContact).join(WaContact, WaContact.id == Conversation.wa_contact_id)
+                           .where(Conversation.crm_person_id == person_id)
+                           .order_by(Conversation.id.desc()).limit(100)).all()
+
+
+def conversations_of_ticket(session: Session, ticket_id: str) -> list[Conversation]:
+    return list(session.scalars(select(Conversation).where(Conversation.ticket_id == ticket_id)
+                                .order_by(Conversation.id)))
+
+
+@dataclass
+class TicketPage:
+    ticket: Ticket
+    person: Person | None
+    comments: list[Comment]
+    conversations: list[Conversation]
+
+
+def ticket_page(session: Session, crm: CRM, ticket_id: str) -> TicketPage | None:
+    ticket = crm.get_ticket(ticket_id)
+    if ticket is None:
+        return None
+    person = crm.get_person(ticket.person_id) if ticket.person_id else None
+    return TicketPage(ticket, person, crm.list_comments(ticket_id), conversations_of_ticket(session, ticket_id))
+
+
+# --- templates -------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+@dataclass
+class TemplateChoice:
+    id: int
+    name: str
+    language: str
+    category: str | None
+    status: str | None
+    quality: str | None
+    header: str
+    body: str
+    footer: str
+    params: list[str]
+    rejected_reason: str | None = None
+    deleted: bool = False
+    prefill: dict[str, str] = field(default_factory=dict)
+
+
+def _component_text(components: list | None, kind: str) -> str:
+    for component in components or []:
+        if isinstance(component, dict) and str(component.get("type", "")).upper() == kind:
+            return str(component.get("text") or (f"[{component.get('format', '').lower()}]"
+                                                  if component.get("format") else ""))
+    return ""
+
+
+def template_choice(t: Template) -> TemplateChoice:
+    header, body = _component_text(t.components, "HEADER"), _component_text(t.components, "BODY")
+    params: list[str] = []
+    for name in _PLACEHOLDER.findall(header + "\n" + body):
+        if name not in params:
+            params.append(name)
+    return TemplateChoice(t.id, t.name, t.language, t.category, t.status, t.quality, header, body,
+                          _component_text(t.components, "FOOTER"), params, t.rejected_reason, t.deleted)
+
+
+def all_templates(session: Session) -> list[TemplateChoice]:
+    return [template_choice(t) for t in session.scalars(select(Template).order_by(Template.name, Template.language))]
+
+
+def approved_templates(session: Session) -> list[TemplateChoice]:
+    rows = session.scalars(select(Template).where(func.upper(Template.status) == "APPROVED",
+                                                  Template.deleted.is_(False))
+                           .order_by(Template.name, Template.language))
+    return [template_choice(t) for t in rows]
+
+
+_NAME_PARAMS = {"1", "name", "customer_name", "first_name", "nome", "customer"}
+_TICKET_PARAMS = {"ticket", "ticket_no", "ticket_number", "ticket_nr", "numero_ticket"}
+
+
+def prefill(params: list[str], person: Person | None, ticket: Ticket | None, contact: WaContact | None) -> dict[str, str]:
+    """Parameter values guessed from the record, for the agent to check before sending."""
+    name = (person.name if person else None) or (contact.profile_name if contact else None) or ""
+    values = {}
+    for p in params:
+        if p.lower() in _NAME_PARAMS:
+            values[p] = name
+        elif p.lower() in _TICKET_PARAMS and ticket:
+            values[p] = ticket.number
+        elif p.lower() in {"title", "ticket_title"} and ticket:
+            values[p] = ticket.title
+        else:
+            values[p] = ""
+    return values

@@ -1,0 +1,90 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against a real `wasb serve`."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ROOT, WasbServer, run_cli
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+ADMIN = ("ada", "admin-password-1")
+AGENT = ("bruno", "agent-password-1")
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/ui/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+            if not Path(CHROMIUM).exists():
+                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is missing (make browser installs Debian's chromium)"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def add_users(server: WasbServer) -> None:
+    """An admin and an agent, written with the auth service (test_auth covers `wasb user create`)."""
+    from wasb.auth.service import create_user
+    from wasb.store.engine import open_database
+
+    db = open_database(server.database_url)
+    try:
+        with db.sessions() as session, session.begin():
+            create_user(session, *ADMIN, is_admin=True)
+            create_user(session, *AGENT)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def ui_server(database_url, tmp_path):
+    """A real `wasb serve` with an admin and an agent who log in with passwords."""
+    # Meta is never called from these tests: a closed local port stands for it.
+    srv = WasbServer(database_url, tmp_path, extra_env={"WASB_GRAPH_URL": "http://127.0.0.1:9"}).start()
+    add_users(srv)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport=LAPTOP, locale="en-GB")
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+def log_in(page, base_url: str, who=ADMIN, next_path: str = "/ui/inbox") -> None:
+    page.goto(f"{base_url}/ui/login?next={next_path}")
+    page.get_by_label("Username").fill(who[0])
+    page.get_by_label("Password").fill(who[1])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**{next_path}*")
+
+
+def shot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path

@@ -1,0 +1,226 @@
+"""What admins do: settings, failed inbound events, users and API tokens."""
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import fixture_bytes
+from tests.support.server import APP_SECRET
+from tests.ui.conftest import ADMIN, AGENT, log_in, shot
+from wasb.crm.embedded.crm import EmbeddedCRM
+from wasb.crm.port import CRMError
+from wasb.whatsapp.signature import sign_body
+
+
+def test_an_admin_changes_a_setting(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/settings")
+    page.get_by_label("Ticket priority").fill("Medium")
+    page.get_by_label("Default prefix").select_option("00")
+    page.locator("label.switch", has_text="Open a ticket").click()  # auto_ticket off
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_url("**/ui/settings")
+    assert page.get_by_role("status").inner_text() == "Settings saved."
+    saved = ui_server.get("/api/v1/settings")
+    assert (saved["ticket_priority"], saved["phone_prefix"], saved["auto_ticket"]) == ("Medium", "00", False)
+    assert page.get_by_label("Ticket priority").input_value() == "Medium"
+
+
+def test_saving_stores_only_what_changed_and_structured_settings_are_edited_as_json(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/settings")
+    fields = page.get_by_label("CRM phone fields per kind of record")
+    value = json.loads(fields.input_value())
+    value["lead"] = ["mobile", "phone"]
+    fields.fill(json.dumps(value))
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_url("**/ui/settings")
+    assert ui_server.get("/api/v1/settings")["crm_phone_fields"]["lead"] == ["mobile", "phone"]
+    stored = stored_setting_keys(ui_server)
+    assert stored == {"crm_phone_fields"}  # the defaults the form showed were not pinned
+
+
+def stored_setting_keys(server) -> set[str]:
+    from sqlalchemy import select
+
+    from wasb.settings.tables import Setting
+    from wasb.store.engine import open_database
+
+    db = open_database(server.database_url)
+    try:
+        with db.read_sessions() as session:
+            return {k for k in session.scalars(select(Setting.key)) if not k.startswith("ui_")}
+    finally:
+        db.dispose()
+
+
+def test_a_bad_setting_is_refused_with_its_reason_and_nothing_saved(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/settings")
+    page.get_by_label("Time window (days)").fill("0")
+    page.get_by_role("button", name="Save settings").click()
+    assert "time_window_days" in page.locator("#form-error").inner_text()
+    assert ui_server.get("/api/v1/settings")["time_window_days"] == 1
+
+
+def test_credentials_are_shown_masked(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/settings")
+    text = page.locator(".col-side").inner_text()
+    assert "test-access-token" not in text and "test-acc…" in text
+    assert "test-app-secret" not in text
+
+
+def test_an_admin_creates_a_user_who_can_log_in(ui_server, page, browser):
+    log_in(page, ui_server.url, next_path="/ui/users")
+    page.get_by_label("Username", exact=True).fill("carla")
+    page.locator("#new-password").fill("carla-password-1")
+    page.locator("#new-language").select_option("it")
+    page.get_by_role("button", name="Create user").click()
+    assert page.get_by_role("status").inner_text() == "User carla created."
+    other = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        second = other.new_page()
+        log_in(second, ui_server.url, ("carla", "carla-password-1"))
+        assert second.get_by_role("heading", name="Posta in arrivo").is_visible()  # her language: Italian
+        shot(second, "inbox-italian-laptop")
+    finally:
+        other.close()
+
+
+def test_an_api_token_is_shown_once_works_and_can_be_revoked(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/users")
+    page.get_by_label("Name").last.fill("vtenext workflow")
+    page.get_by_role("button", name="Create token").click()
+    token = page.locator("#new-token").inner_text()
+    assert token.startswith("wasb_")
+    shot(page, "token-created-laptop")
+    assert ui_server.api("GET", "/api/v1/conversations", token=token).status_code == 200
+    page.goto(ui_server.url + "/ui/users")
+    assert token not in page.content()  # never shown again
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tr", has_text="vtenext workflow").get_by_role("button", name="Revoke").click()
+    page.wait_for_url("**/ui/users")
+    assert ui_server.api("GET", "/api/v1/conversations", token=token).status_code == 401
+
+
+def test_the_cron_table_lists_the_jobs_and_an_admin_sets_a_schedule(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/jobs")
+    names = page.locator("#jobs-table tbody tr .mono.strong").all_inner_texts()
+    assert {"syncCustomers", "syncMessages", "syncTemplates", "closeConversations"} <= set(names)
+    row = page.locator("#jobs-table tbody tr", has_text="closeConversations")
+    row.get_by_label("Schedule").fill("at 17:45")
+    row.get_by_role("button", name="Set", exact=True).click()
+    assert page.get_by_role("status").inner_text() == "closeConversations saved."
+    job = ui_server.get("/api/v1/jobs/closeConversations")
+    assert job["schedule"]["text"] == "at 17:45"
+    row = page.locator("#jobs-table tbody tr", has_text="closeConversations")
+    row.get_by_label("Schedule").fill("whenever")
+    row.get_by_role("button", name="Set", exact=True).click()
+    assert page.get_by_role("alert").is_visible()  # refused with the scheduler's reason
+    assert ui_server.get("/api/v1/jobs/closeConversations")["schedule"]["text"] == "at 17:45"
+    shot(page, "jobs-laptop")
+
+
+@pytest.fixture
+def failing_job(database_url, tmp_path):
+    """A service whose syncTemplates run fails the way a refused Meta token would."""
+    from dataclasses import replace
+
+    from tests.support.inprocess import InProcessServer, test_config
+    from wasb.auth.service import create_token, create_user
+    from wasb.bootstrap import build_app
+    from wasb.scheduler.registry import default_specs
+
+    def refused(app, ctx):
+        raise RuntimeError("Meta refused the access token (190)")
+
+    app = build_app(test_config(database_url, tmp_path))
+    specs = default_specs()
+    specs["syncTemplates"] = replace(specs["syncTemplates"], run=refused)
+    app.extras["scheduled_jobs"] = specs
+    srv = InProcessServer(app).start()
+    with app.db.sessions() as s, s.begin():
+        create_user(s, *ADMIN, is_admin=True)
+        srv.token = create_token(s, "t", is_admin=True)
+    yield srv
+    srv.stop()
+
+
+def test_a_failed_job_is_reset_from_the_cron_table(failing_job, page):
+    api = {"Authorization": f"Bearer {failing_job.token}"}
+
+    def job():
+        return httpx.get(failing_job.url + "/api/v1/jobs/syncTemplates", headers=api).json()
+
+    log_in(page, failing_job.url, next_path="/ui/jobs")
+    row = page.locator("#jobs-table tbody tr", has_text="syncTemplates")
+    row.get_by_role("button", name="Run now").click()
+    assert page.get_by_role("status").inner_text() == "syncTemplates will run in a moment."
+    deadline = time.monotonic() + 30
+    while job()["attempts"] != 1:
+        assert time.monotonic() < deadline, "the run never failed"
+        time.sleep(0.05)
+    page.goto(failing_job.url + "/ui/jobs")
+    row = page.locator("#jobs-table tbody tr", has_text="syncTemplates")
+    assert "1 / 5" in row.inner_text() and "Meta refused the access token" in row.inner_text()
+    shot(page, "jobs-failed-laptop")
+    row.get_by_role("button", name="Reset").click()
+    assert page.get_by_role("status").inner_text() == "syncTemplates reset."
+    assert job()["attempts"] == 0
+    assert "0 / 5" in page.locator("#jobs-table tbody tr", has_text="syncTemplates").inner_text()
+
+
+# --- failed inbound events: an in-process server whose CRM is down on purpose -------------
+
+class DownCRM(EmbeddedCRM):
+    down = {"value": True}
+
+    def find_people_by_phone(self, e164):
+        if self.down["value"]:
+            # A refusal, not an outage: waiting will not fix it, so the event ends failed.
+            raise CRMError("CRM refused the search")
+        return super().find_people_by_phone(e164)
+
+
+@pytest.fixture
+def crm_down(database_url, tmp_path):
+    from tests.support.inprocess import start_in_process
+    from wasb.auth.service import create_token, create_user
+
+    srv = start_in_process(database_url, tmp_path)
+    srv.app.crm_factory = lambda session: DownCRM(session, "IT")
+    with srv.app.db.sessions() as s, s.begin():
+        create_user(s, ADMIN[0], ADMIN[1], is_admin=True)
+        srv.token = create_token(s, "t", is_admin=True)
+    DownCRM.down["value"] = True
+    yield srv
+    DownCRM.down["value"] = False
+    srv.stop()
+
+
+def test_the_retry_button_runs_a_failed_event_again(crm_down, page):
+    body = fixture_bytes("inbound_text.json")
+    assert httpx.post(crm_down.url + "/webhooks/whatsapp", content=body,
+                      headers={"X-Hub-Signature-256": sign_body(body, APP_SECRET)}).status_code == 200
+    api = {"Authorization": f"Bearer {crm_down.token}"}
+    deadline = time.monotonic() + 30
+    while not httpx.get(crm_down.url + "/api/v1/inbound-events?state=failed", headers=api).json():
+        assert time.monotonic() < deadline, "the event never failed"
+        crm_down.time_passes()
+        time.sleep(0.05)
+
+    log_in(page, crm_down.url, next_path="/ui/inbound-events")
+    row = page.locator("#events-table tbody tr").first
+    assert "CRM refused the search" in row.inner_text()
+    shot(page, "inbound-events-failed-laptop")
+
+    DownCRM.down["value"] = False  # the admin fixed the CRM
+    row.get_by_role("button", name="Retry").click()
+    page.wait_for_url("**/ui/inbound-events")
+    assert "queued again" in page.get_by_role("status").inner_text()
+    deadline = time.monotonic() + 30
+    while not httpx.get(crm_down.url + "/api/v1/conversations", headers=api).json():
+        assert time.monotonic() < deadline, "the retried event was not processed"
+        time.sleep(0.05)
+    page.goto(crm_down.url + "/ui/inbox")
+    assert page.locator("#inbox-list .conv").count() == 1

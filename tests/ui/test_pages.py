@@ -1,0 +1,58 @@
+"""Every page renders for the people who use it, on a laptop and on a phone (screenshots kept)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import LAPTOP, PHONE, log_in, shot
+from tests.ui.seed import demo
+
+
+@pytest.mark.parametrize("size_name,size", [("laptop", LAPTOP), ("phone", PHONE)])
+def test_every_page_renders_with_real_data(ui_server, browser, size_name, size):
+    data = demo(ui_server)
+    ctx = browser.new_context(viewport=size, locale="en-GB")
+    page = ctx.new_page()
+    try:
+        page.goto(ui_server.url + "/ui/login")
+        shot(page, f"login-{size_name}")
+        log_in(page, ui_server.url)
+        daniele = data["daniele"]
+
+        page.goto(ui_server.url + "/ui/inbox")
+        rows = page.locator("#inbox-list .conv")
+        assert rows.count() == 4
+        assert page.locator("#inbox-list").get_by_text("Maria Bianchi").is_visible()
+        shot(page, f"inbox-{size_name}")
+
+        page.goto(ui_server.url + f"/ui/conversations/{daniele['id']}")
+        thread = page.locator("#thread")
+        assert thread.get_by_text("Perfetto, grazie mille").is_visible()
+        assert page.locator(".msg-out .ticks-read").count() == 1
+        assert "131026" in page.locator(".msg-failed .msg-error").inner_text()
+        assert page.locator(".msg-in .quote").get_by_text("Certo, la contattiamo").is_visible()
+        shot(page, f"conversation-{size_name}")
+
+        lucia = ui_server.get("/api/v1/conversations?phone=%2B393391112233")[0]
+        page.goto(ui_server.url + f"/ui/conversations/{lucia['id']}")
+        page.select_option("#template-id", label="ticket_reply · it · utility")
+        preview = page.locator(".tpl-params:not([hidden]) .tpl-preview-body")
+        assert "Lucia" in preview.inner_text()
+        shot(page, f"conversation-window-closed-{size_name}")
+
+        page.goto(ui_server.url + f"/ui/tickets/{daniele['ticket_id']}")
+        assert page.get_by_role("heading", name="Comments").is_visible()
+        shot(page, f"ticket-{size_name}")
+
+        for name, path, heading in [("tickets", "/ui/tickets", "Tickets"), ("people", "/ui/people", "People"),
+                                    ("templates", "/ui/templates", "Templates"), ("settings", "/ui/settings", "Settings"),
+                                    ("jobs", "/ui/jobs", "Cron jobs"), ("inbound-events", "/ui/inbound-events", "Inbound events"),
+                                    ("users", "/ui/users", "Users & tokens"), ("person-new", "/ui/people/new", "New person")]:
+            page.goto(ui_server.url + path)
+            assert page.get_by_role("heading", name=heading, exact=True).is_visible(), name
+            shot(page, f"{name}-{size_name}")
+
+        page.goto(ui_server.url + f"/ui/people/{daniele['person_id']}")
+        assert page.get_by_role("heading", name="Daniele Asmonti").is_visible()
+        shot(page, f"person-{size_name}")
+    finally:
+        ctx.close()

@@ -1,0 +1,89 @@
+"""Changes committed anywhere reach the pages: at once in this process, by polling from others."""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import Conversation, Message
+from wasb.live import feed
+from wasb.live.tables import LiveChange
+from wasb.store.engine import open_database
+
+
+def _conversation(session) -> Conversation:
+    contact = WaContact(wa_id="393331234567", phone_e164="+393331234567")
+    session.add(contact)
+    session.flush()
+    conversation = Conversation(name="c", phone_number_id="1", wa_contact_id=contact.id)
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def test_a_committed_message_is_recorded_and_published_once(database_url):
+    db = open_database(database_url)
+    published = []
+    original = feed.hub.publish
+    feed.hub.publish = lambda changes: published.append(changes)
+    try:
+        with db.sessions() as session, session.begin():
+            conversation = _conversation(session)
+            session.add(Message(conversation_id=conversation.id, direction="in", type="text", body="x",
+                                status="received"))
+        with db.read_sessions() as session:
+            rows = session.scalars(select(LiveChange)).all()
+        assert [(r.topic, r.ref, r.origin) for r in rows] == [("conversation", str(conversation.id), feed.ORIGIN)]
+        assert published == [[feed.Change("conversation", str(conversation.id))]]
+    finally:
+        feed.hub.publish = original
+        db.dispose()
+
+
+def test_a_rolled_back_change_is_neither_recorded_nor_published(database_url):
+    db = open_database(database_url)
+    published = []
+    original = feed.hub.publish
+    feed.hub.publish = lambda changes: published.append(changes)
+    try:
+        try:
+            with db.sessions() as session, session.begin():
+                _conversation(session)
+                raise RuntimeError("the CRM failed")
+        except RuntimeError:
+            pass
+        with db.read_sessions() as session:
+            assert session.scalar(select(func.count()).select_from(LiveChange)) == 0
+        assert published == []
+    finally:
+        feed.hub.publish = original
+        db.dispose()
+
+
+def test_the_poller_publishes_changes_written_by_other_processes_only(database_url):
+    db = open_database(database_url)
+    try:
+        poller = feed.Poller(db)
+        poller.start()
+        poller.stop()  # polled by hand below
+        with db.sessions() as session, session.begin():
+            session.add_all([LiveChange(topic="conversation", ref="5", origin="another-process"),
+                             LiveChange(topic="conversation", ref="6", origin=feed.ORIGIN)])
+
+        async def receive():
+            queue = feed.hub.subscribe()
+            try:
+                assert poller.poll_once() == 1
+                return await asyncio.wait_for(queue.get(), 5)
+            finally:
+                feed.hub.unsubscribe(queue)
+
+        # In a thread of its own: the browser tests' Playwright keeps a loop running in this one.
+        with ThreadPoolExecutor(1) as pool:
+            received = pool.submit(asyncio.run, receive()).result(10)
+        assert received == [feed.Change("conversation", "5")]
+        assert poller.poll_once() == 0  # seen once, never again
+    finally:
+        db.dispose()

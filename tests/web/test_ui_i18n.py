@@ -1,0 +1,60 @@
+"""Italian users see Italian: every string the UI shows has its translation."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import wasb.web.ui as ui_package
+from wasb.crm.port import PERSON_KINDS
+from wasb.settings.service import AdminSettings
+from wasb.web.ui import pending
+from wasb.web.ui.admin_pages import channel_view
+from wasb.web.ui.i18n import IT, translator
+from wasb.config import Config
+
+UI = Path(ui_package.__file__).parent
+TEMPLATES = UI.parent / "templates" / "ui"
+LITERAL = re.compile(r"""_\(\s*(["'])((?:(?!\1).)+?)\1\s*[,)]""")
+
+
+def used_strings() -> set[str]:
+    found = set()
+    for path in [*TEMPLATES.glob("*.html"), *UI.glob("*.py")]:
+        found |= {m.group(2) for m in LITERAL.finditer(path.read_text())}
+    # Messages of the services not wired yet are shown translated too.
+    tree = ast.parse(Path(pending.__file__).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "NotWiredYet":
+            found.add(node.args[0].value)
+    return found
+
+
+def shown_by_value() -> set[str]:
+    """Strings translated from data: kinds, states, settings, channel labels."""
+    values = set(PERSON_KINDS) | {k + "s" for k in PERSON_KINDS}
+    values |= {"open", "closed", "queued", "sending", "sent", "delivered", "read", "failed", "received",
+               "pending", "processed", "idle", "running", "stopped"}
+    values |= {f"setting:{key}" for key in AdminSettings.model_fields}
+    values |= {f"health:{state}" for state in ("ok", "unhealthy", "unknown")}
+    values |= {f"media:{state}" for state in ("pending", "failed", "expired")}
+    values |= {label for label, _ in channel_view(Config(_env_file=None))}
+    return values
+
+
+@pytest.mark.parametrize("text", sorted(used_strings() | shown_by_value()))
+def test_every_ui_string_has_an_italian_translation(text):
+    assert IT.get(text), f"missing Italian for {text!r}"
+
+
+def test_placeholders_survive_translation():
+    for english, italian in IT.items():
+        assert set(re.findall(r"\{(\w+)\}", english)) == set(re.findall(r"\{(\w+)\}", italian)), english
+
+
+def test_a_setting_added_later_gets_a_readable_label_before_it_is_translated():
+    assert translator("en")("setting:close_after_hours") == "Close after hours"
+    assert translator("it")("Inbox") == "Posta in arrivo"
+    assert translator("en")("Inbox") == "Inbox"
