@@ -14,7 +14,9 @@ from wasb.auth.service import (
     UserExists, create_token, create_user, list_tokens, list_users, revoke_token, unlock_user,
 )
 from wasb.inbound.service import EventNotFound, list_events, retry_event
-from wasb.settings.service import AdminSettings, SettingsError, load_settings, update_settings
+from wasb.settings.service import (
+    SECRET_KEYS, AdminSettings, SettingsError, load_settings, mask_secret, update_settings,
+)
 from wasb.web.ui import pending
 from wasb.web.ui.deps import AdminUser, csrf_protected
 from wasb.web.ui.i18n import LANGUAGES, translator
@@ -55,6 +57,8 @@ def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_w
     fields = []
     for key, info in AdminSettings.model_fields.items():
         value = getattr(settings, key)
+        if key in SECRET_KEYS:  # never put a secret in a page: show it masked, a masked value sent back is ignored
+            value = mask_secret(value)
         annotation = info.annotation
         kind = _kind_of(key)
         if key == "reference_user" and users_are_wasb_users:
