@@ -55,6 +55,6 @@ def test_placeholders_survive_translation():
 
 
 def test_a_setting_added_later_gets_a_readable_label_before_it_is_translated():
-    assert translator("en")("setting:close_after_hours") == "Close after hours"
+    assert translator("en")("setting:reply_reminder_minutes") == "Reply reminder minutes"
     assert translator("it")("Inbox") == "Posta in arrivo"
     assert translator("en")("Inbox") == "Inbox"
