@@ -70,6 +70,12 @@ class AdminSettings(BaseModel):
     fallback_template_mapping: dict[str, str] = Field(
         default_factory=lambda: {"1": "ticket.number", "2": "ticket.title"})
 
+    @field_validator("fallback_template", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        # A form's empty field means "no fallback template", not an invalid one.
+        return None if value in ("", "null", {}) else value
+
     @field_validator("fallback_template_mapping")
     @classmethod
     def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:

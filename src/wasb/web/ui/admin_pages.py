@@ -90,7 +90,7 @@ def changed_settings(current: AdminSettings, form) -> dict[str, Any]:
                 raise SettingsError(f"{key}: not valid JSON ({exc})") from exc
         else:
             value = str(form.get(key)).strip()
-            if str(now) == value:
+            if str(now) == value or (now is None and value == ""):  # an empty field shows "not set"
                 continue
         if value != now:
             changes[key] = value
