@@ -1,5 +1,5 @@
 """syncMessages reconciles what was left half-done: failed or orphaned inbound events, statuses
-that arrived before their message; the outbound parts report that they are not wired yet."""
+that arrived before their message; the outbound parts report what they sent."""
 import copy
 import time
 from datetime import timedelta

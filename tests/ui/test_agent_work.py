@@ -64,15 +64,19 @@ def test_j_and_k_move_through_the_inbox_and_enter_opens(ui_server, page):
     assert page.locator("#conversation").is_visible()
 
 
-def test_the_composer_says_plainly_that_sending_is_not_wired_yet(ui_server, page):
+def test_the_composer_queues_the_agents_message_in_the_conversation(ui_server, page):
     conversation = _one_conversation(ui_server)
     log_in(page, ui_server.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
     page.get_by_label("Message", exact=True).and_(page.get_by_role("textbox")).fill("Buongiorno, come posso aiutarla?")
     page.keyboard.press("Enter")
-    toast = page.locator("#toasts .toast-error")
-    toast.wait_for()
-    assert "not wired yet" in toast.inner_text()
-    assert page.get_by_label("Message", exact=True).and_(page.get_by_role("textbox")).input_value() == "Buongiorno, come posso aiutarla?"  # nothing lost
+
+    def outbound():
+        detail = ui_server.get(f"/api/v1/conversations/{conversation['id']}")
+        return [m for m in detail["messages"] if m["direction"] == "out"]
+
+    (message,) = ui_server.wait_until(outbound, what="the agent's message")
+    assert message["body"] == "Buongiorno, come posso aiutarla?" and message["author"] == AGENT[0]
+    assert message["type"] == "text"
 
 
 def test_a_person_is_created_with_the_same_number_rules_as_the_api(ui_server, page):
@@ -147,4 +151,7 @@ def test_a_record_offers_send_template_with_fields_from_the_record(ui_server, pa
     shot(page, "person-send-template-laptop")
     form.get_by_role("button", name="Send template").click()
     page.wait_for_url(f"**/ui/people/{created['id']}")
-    assert "not wired yet" in page.get_by_role("alert").inner_text()  # until issue 4's service is wired
+    (conversation,) = ui_server.wait_until(lambda: ui_server.get("/api/v1/conversations?phone=%2B393331112222"),
+                                           what="the record's conversation")
+    messages = ui_server.get(f"/api/v1/conversations/{conversation['id']}")["messages"]
+    assert [(m["type"], m["template"]) for m in messages] == [("template", "order_update")]

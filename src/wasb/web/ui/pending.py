@@ -1,9 +1,9 @@
-"""The UI's connections to services other branches are still building — all in one place.
+"""The UI's connections to the services that send, sync and push — all in one place.
 
-Each function here is what a page calls; the lead replaces its body with a call to the
-real service when that lands (issue numbers below). Until then each one says plainly
-that the feature is not wired, and the pages show that message instead of pretending.
-Nothing here sends anything: sending logic belongs to the WhatsApp side, not the UI.
+Each function is what a page calls, and each calls the same service function as the REST
+API, so the UI and the API cannot drift apart. Nothing here sends anything itself:
+sending belongs to `wasb.outbound`, templates to `wasb.templates`, the ticket process to
+`wasb.tickets.process`.
 """
 from __future__ import annotations
 
@@ -33,9 +33,17 @@ def send_text(app: Any, session: Session, *, conversation_id: int, author: str, 
               attachment: Attachment | None = None, reply_to: str | None = None) -> Message:
     """Write a queued outbound row and enqueue its send job (POST /api/v1/conversations/{id}/messages).
 
-    Must raise an exception whose str() a person can read when the window is closed.
+    Raises an exception whose str() a person can read, e.g. when the window is closed.
     """
-    raise NotWiredYet("Sending messages is not wired yet (issue 3: outbound messages).")
+    from wasb.outbound.service import Outgoing, Upload, queue_message
+
+    kind = "text"
+    upload = None
+    if attachment is not None:
+        kind = "image" if attachment.content_type.startswith("image/") else "document"
+        upload = Upload(attachment.filename, attachment.content_type, attachment.content)
+    outgoing = Outgoing(type=kind, body=body or None, upload=upload, reply_to=reply_to)
+    return queue_message(app, session, conversation_id, outgoing, author)
 
 
 def media_url(message: Message) -> str | None:
@@ -55,8 +63,13 @@ class ChannelHealth:
 
 
 def channel_health(app: Any) -> ChannelHealth:
-    """The sender marks the channel unhealthy on an auth error (issue 3)."""
-    return ChannelHealth("unknown", "Channel health is reported once the sender is wired (issue 3).")
+    """The sender marks the channel unhealthy on an auth error (Meta's 190)."""
+    from wasb.outbound import channel
+    from wasb.outbound.tables import HEALTHY
+
+    with app.db.read_sessions() as session:
+        health = channel.channel_health(session, app.config.phone_number_id)
+    return ChannelHealth("ok" if health.status == HEALTHY else health.status, health.reason or "")
 
 
 # --- issue 4: templates, actions, ticket processes -------------------------------------
@@ -64,30 +77,53 @@ def channel_health(app: Any) -> ChannelHealth:
 def send_template(app: Any, session: Session, *, conversation_id: int, author: str, template_id: int,
                   params: dict[str, str]) -> Message:
     """POST /api/v1/templates/{id}/send to the conversation's customer."""
-    raise NotWiredYet("Sending templates is not wired yet (issue 4: templates and actions).")
+    from wasb.conversations.tables import Conversation
+    from wasb.outbound.service import Outgoing, queue_message
+    from wasb.templates.parameters import as_mapping, check_values, describe_parameters
+    from wasb.templates.service import check_sendable, get_template
+
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise LookupError(f"no conversation {conversation_id}")
+    template = get_template(session, template_id)
+    check_sendable(template)
+    values = check_values(describe_parameters(template), as_mapping(describe_parameters(template), params or None))
+    outgoing = Outgoing(type="template", template_name=template.name, template_language=template.language,
+                        template_values=values)
+    return queue_message(app, session, conversation_id, outgoing, author)
 
 
 def send_template_to_person(app: Any, session: Session, *, person_id: str, author: str, template_id: int,
                             params: dict[str, str]) -> Message:
     """"Send Template" from a CRM record: POST /api/v1/templates/{id}/send {to: {person_id}}
     (opens or reuses the person's conversation)."""
-    raise NotWiredYet("Sending templates is not wired yet (issue 4: templates and actions).")
+    from wasb.templates.send import TemplateSend, send_template as send
+
+    return send(app, session, template_id, TemplateSend(person_id=person_id, params=params or None), author)
 
 
 def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: str, body: str) -> None:
     """The ticket process: the comment is stored on the ticket and goes out on WhatsApp
     (as text inside the window, through the fallback template outside it)."""
-    raise NotWiredYet("Ticket comments are not wired yet (issue 4: the ticket process).")
+    from wasb.tickets.process import comment_to_whatsapp
+
+    comment_to_whatsapp(app, session, ticket_id, body, author)
 
 
 def sync_templates(app: Any) -> str:
     """POST /api/v1/templates/sync: returns a one-line summary."""
-    raise NotWiredYet("Template sync is not wired yet (issue 4: templates).")
+    from wasb.templates.sync import sync_templates as sync
+
+    summary = sync(app)
+    return (f"{summary.seen} templates at Meta: {len(summary.created)} new, {len(summary.updated)} changed, "
+            f"{len(summary.deleted)} gone")
 
 
 def push_person(app: Any, session: Session, *, person_id: str) -> None:
     """"Push to WhatsApp address book" (POST /api/v1/people/{id}/push)."""
-    raise NotWiredYet("Pushing a record to the address book is not wired yet (issue 4).")
+    from wasb.contacts.push import push_person as push
+
+    push(app, session, person_id)
 
 
 # --- issue 5: scheduled jobs (wired: wasb.scheduler.service) ------------------------------
