@@ -9,6 +9,7 @@ from wasb.conversations.service import ConversationNotFound, assign_conversation
 from wasb.web.ui import pending
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
+from wasb.web.ui.template_form import send_template_form
 from wasb.web.ui.render import outcome, render
 from wasb.web.ui.views import FILTERS, approved_templates, conversation_page, inbox_rows, prefill
 
@@ -122,25 +123,7 @@ async def send_message(request: Request, user: User, conversation_id: int, body:
 
 @router.post("/conversations/{conversation_id}/template")
 async def send_template(request: Request, user: User, conversation_id: int):
-    _ = translator(user.language)
-    back = f"/ui/conversations/{conversation_id}"
-    form = await request.form()
-    try:
-        template_id = int(form.get("template_id") or "")
-    except ValueError:
-        return outcome(request, back, error=_("Choose a template."), status=422)
-    params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
-    app = request.app.state.wasb
+    def send(app, session, **picked):
+        return pending.send_template(app, session, conversation_id=conversation_id, author=user.username, **picked)
 
-    def send():
-        with app.db.sessions() as session, session.begin():
-            pending.send_template(app, session, conversation_id=conversation_id, author=user.username,
-                                  template_id=template_id, params=params)
-
-    try:
-        await run_in_threadpool(send)
-    except pending.NotWiredYet as exc:
-        return outcome(request, back, error=_(str(exc)), status=501)
-    except (ValueError, LookupError) as exc:
-        return outcome(request, back, error=str(exc), status=422)
-    return outcome(request, back, ok=_("Template queued."))
+    return await send_template_form(request, user, f"/ui/conversations/{conversation_id}", send)

@@ -12,6 +12,7 @@ from wasb.tickets.service import change_ticket_status, ticket_statuses
 from wasb.web.ui import pending
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
+from wasb.web.ui.template_form import send_template_form
 from wasb.web.ui.render import outcome, redirect, render
 from wasb.web.ui.views import all_templates, approved_templates, conversations_of_person, prefill, ticket_page
 
@@ -177,28 +178,10 @@ def person_update(request: Request, user: User, person_id: str, name: str = Form
 
 @router.post("/people/{person_id}/template")
 async def person_template(request: Request, user: User, person_id: str):
-    _ = translator(user.language)
-    back = f"/ui/people/{person_id}"
-    form = await request.form()
-    try:
-        template_id = int(form.get("template_id") or "")
-    except ValueError:
-        return outcome(request, back, error=_("Choose a template."), status=422)
-    params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
-    app = request.app.state.wasb
+    def send(app, session, **picked):
+        return pending.send_template_to_person(app, session, person_id=person_id, author=user.username, **picked)
 
-    def send():
-        with app.db.sessions() as session, session.begin():
-            pending.send_template_to_person(app, session, person_id=person_id, author=user.username,
-                                            template_id=template_id, params=params)
-
-    try:
-        await run_in_threadpool(send)
-    except pending.NotWiredYet as exc:
-        return outcome(request, back, error=_(str(exc)), status=501)
-    except (ValueError, LookupError) as exc:
-        return outcome(request, back, error=str(exc), status=422)
-    return outcome(request, back, ok=_("Template queued."))
+    return await send_template_form(request, user, f"/ui/people/{person_id}", send)
 
 
 @router.post("/people/{person_id}/push")

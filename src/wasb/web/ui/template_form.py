@@ -1,0 +1,36 @@
+"""The template picker's POST, shared by the conversation page and a CRM record's page."""
+from __future__ import annotations
+
+from typing import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from wasb.web.ui import pending
+from wasb.web.ui.i18n import translator
+from wasb.web.ui.render import outcome
+
+
+async def send_template_form(request: Request, user, back: str, send: Callable[..., object]):
+    """Read the picked template and its `param_*` fields, and queue it with `send(app, session,
+    template_id=…, params=…)` in one transaction; answer with the page's outcome."""
+    _ = translator(user.language)
+    form = await request.form()
+    try:
+        template_id = int(form.get("template_id") or "")
+    except ValueError:
+        return outcome(request, back, error=_("Choose a template."), status=422)
+    params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
+    app = request.app.state.wasb
+
+    def queue():
+        with app.db.sessions() as session, session.begin():
+            send(app, session, template_id=template_id, params=params)
+
+    try:
+        await run_in_threadpool(queue)
+    except pending.NotWiredYet as exc:
+        return outcome(request, back, error=_(str(exc)), status=501)
+    except (ValueError, LookupError) as exc:
+        return outcome(request, back, error=str(exc), status=422)
+    return outcome(request, back, ok=_("Template queued."))
