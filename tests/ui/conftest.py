@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.server import ROOT, WasbServer, run_cli
@@ -88,3 +90,41 @@ def shot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+@dataclass
+class WiredUI:
+    """A real `wasb serve` whose Graph API is the WhatsApp simulator, and whose webhooks come
+    from it, as `make run` wires them: what an agent sends reaches the simulated phone."""
+    server: WasbServer
+    sim: httpx.Client
+    sim_url: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def customer_writes(self, wa_id: str, text: str, *, name: str) -> None:
+        self.sim.post("/_sim/inbound", json={"from": wa_id, "name": name, "text": text}).raise_for_status()
+
+    def sent_to(self, wa_id: str) -> list[dict]:
+        return self.sim.get("/_sim/sent", params={"to": wa_id}).json()
+
+
+@pytest.fixture
+def wired_ui(database_url, tmp_path):
+    from wasb.simulator.app import create_app as create_simulator
+    from wasb.simulator.testing import serve
+    from tests.support.wired import SIM_SETTINGS
+
+    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+        srv = WasbServer(database_url, tmp_path, extra_env={"WASB_GRAPH_URL": sim_url}).start()
+        add_users(srv)
+        try:
+            with httpx.Client(base_url=sim_url, timeout=30) as sim:
+                # "read" only when the customer looks at the phone page, like a person.
+                sim.post("/_sim/config", json={"webhook_url": srv.url + "/webhooks/whatsapp",
+                                               "auto_read": False}).raise_for_status()
+                yield WiredUI(srv, sim, sim_url)
+        finally:
+            srv.stop()

@@ -120,6 +120,15 @@ def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Com
     return CommentDelivery(comment, HELD, message, template, problem)
 
 
+def comment_messages(session: Session, comment_ids: list[str]) -> dict[str, Message]:
+    """The WhatsApp message that carries each comment (sent, or held until the customer
+    writes); one at most per comment (the column is unique)."""
+    if not comment_ids:
+        return {}
+    return {m.crm_comment_id: m for m in session.scalars(
+        select(Message).where(Message.crm_comment_id.in_(comment_ids)))}
+
+
 def _conversation(app: Any, session: Session, ticket: Ticket) -> Conversation | None:
     """The ticket's open conversation, else the customer's open one (or a new one)."""
     linked = session.scalars(

@@ -4,8 +4,8 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from wasb.conversations.tables import Conversation, Message
-from wasb.tickets.process import CommentError, TicketNotFound, comment_to_whatsapp
+from wasb.conversations.tables import Conversation
+from wasb.tickets.process import CommentError, TicketNotFound, comment_messages, comment_to_whatsapp
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import comment_view, conversation_view, ticket_view
 
@@ -27,9 +27,7 @@ def get_ticket(ticket_id: str, app: AppDep, who: Caller):
             raise HTTPException(404, f"no ticket {ticket_id}")
         view = ticket_view(ticket)
         comments = crm.list_comments(ticket_id)
-        # What became of each comment on WhatsApp (sent, or held until the customer writes).
-        messages = {m.crm_comment_id: m for m in session.scalars(select(Message).where(
-            Message.crm_comment_id.in_([c.id for c in comments])))} if comments else {}
+        messages = comment_messages(session, [c.id for c in comments])
         view["comments"] = [comment_view(c, messages.get(c.id)) for c in comments]
         conversations = session.scalars(select(Conversation).where(Conversation.ticket_id == ticket_id)
                                         .order_by(Conversation.id)).all()

@@ -89,6 +89,10 @@
     pending = setTimeout(() => {
       const conv = $("#conversation");
       if (conv && changed.has(conv.dataset.id)) refreshConversation();
+      // Fragments that show messages of some conversations (a ticket's comments and their ticks).
+      $$("[data-conversations]").forEach((el) => {
+        if (el.dataset.conversations.split(" ").some((id) => changed.has(id))) refresh(el);
+      });
       refreshInbox();
       changed.clear();
     }, 120);

@@ -17,7 +17,7 @@ from wasb.inbound.service import EventNotFound, list_events, retry_event
 from wasb.settings.service import (
     SECRET_KEYS, AdminSettings, SettingsError, load_settings, mask_secret, update_settings,
 )
-from wasb.web.ui import pending
+from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, csrf_protected
 from wasb.web.ui.i18n import LANGUAGES, translator
 from wasb.web.ui.render import outcome, redirect, render
@@ -124,7 +124,7 @@ def _settings_page(request: Request, settings: AdminSettings, *, error: str | No
         usernames = [u.username for u in list_users(session)]
     fields = setting_fields(settings, usernames, users_are_wasb_users=app.config.crm == "embedded")
     return render(request, "ui/settings.html", status_code=status_code, fields=fields,
-                  channel=channel_view(app.config), health=pending.channel_health(app), error=error)
+                  channel=channel_view(app.config), health=actions.channel_health(app), error=error)
 
 
 @router.get("/settings")
@@ -165,7 +165,7 @@ async def settings_save(request: Request, user: AdminUser):
 def jobs(request: Request, user: AdminUser):
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
-        rows = pending.list_jobs(app, session)
+        rows = actions.list_jobs(app, session)
     return render(request, "ui/jobs.html", jobs=rows)
 
 
@@ -177,16 +177,14 @@ def job_action(request: Request, user: AdminUser, name: str, action: Literal["ru
     actor = f"admin:{user.username}"
     try:
         if action == "run":
-            pending.run_job(app, name, actor=actor)
+            actions.run_job(app, name, actor=actor)
             done = _("{name} will run in a moment.", name=name)
         elif action == "reset":
-            pending.reset_job(app, name, actor=actor)
+            actions.reset_job(app, name, actor=actor)
             done = _("{name} reset.", name=name)
         else:
-            pending.set_job(app, name, active=active == "on", schedule=schedule.strip(), actor=actor)
+            actions.set_job(app, name, active=active == "on", schedule=schedule.strip(), actor=actor)
             done = _("{name} saved.", name=name)
-    except pending.NotWiredYet as exc:
-        return outcome(request, "/ui/jobs", error=_(str(exc)), status=501)
     except LookupError as exc:
         raise HTTPException(404, str(exc))
     except ValueError as exc:  # a schedule it cannot read, a job already running or stopped

@@ -91,6 +91,8 @@ IT: dict[str, str] = {
     "Last message status": "Stato ultimo messaggio", "Window closes": "La finestra chiude",
     "Messages": "Messaggi", "You": "Tu", "Reply to a message not in WASB": "Risposta a un messaggio non presente in WASB",
     "The file is not in the media store yet": "Il file non è ancora nell'archivio media", "image": "immagine",
+    "held": "in attesa", "waiting for the customer to write (the window is closed)":
+        "in attesa che il cliente scriva (la finestra è chiusa)",
     "Not delivered": "Non consegnato", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
     "No messages yet.": "Ancora nessun messaggio.", "read": "letto", "delivered": "consegnato", "sent": "inviato",
     "failed": "non riuscito", "queued": "in coda", "sending": "in invio", "received": "ricevuto",
@@ -178,8 +180,6 @@ IT: dict[str, str] = {
         "Lo stato del canale sarà disponibile quando l'invio sarà collegato (issue 3).",
     # jobs
     "Cron jobs": "Cron job", "Scheduled synchronisation with Meta and the CRM.": "Sincronizzazioni pianificate con Meta e il CRM.",
-    "The scheduler is not wired yet (issue 5): the jobs will appear here.":
-        "Lo scheduler non è ancora collegato (issue 5): i job compariranno qui.",
     "Active": "Attivo", "Attempts": "Tentativi", "Last run": "Ultima esecuzione", "Schedule": "Esegui",
     "Actions": "Azioni", "on": "sì", "off": "no", "Reset": "Reset", "Run now": "Esegui ora", "Done.": "Fatto.",
     "idle": "inattivo", "running": "in esecuzione", "stopped": "fermo", "next": "prossima",
@@ -205,21 +205,6 @@ IT: dict[str, str] = {
     "A user named {name} already exists.": "Esiste già un utente {name}.", "User {name} created.": "Utente {name} creato.",
     "Unlocked.": "Sbloccato.", "A token needs a name.": "Un token ha bisogno di un nome.", "Token revoked.": "Token revocato.",
     "a password needs at least 8 characters": "una password deve avere almeno 8 caratteri",
-    # not wired yet (pending.py)
-    "Sending messages is not wired yet (issue 3: outbound messages).":
-        "L'invio dei messaggi non è ancora collegato (issue 3: messaggi in uscita).",
-    "Sending templates is not wired yet (issue 4: templates and actions).":
-        "L'invio dei template non è ancora collegato (issue 4: template e azioni).",
-    "Ticket comments are not wired yet (issue 4: the ticket process).":
-        "I commenti ai ticket non sono ancora collegati (issue 4: processo ticket).",
-    "Template sync is not wired yet (issue 4: templates).":
-        "La sincronizzazione dei template non è ancora collegata (issue 4: template).",
-    "Pushing a record to the address book is not wired yet (issue 4).":
-        "L'invio di un'anagrafica alla rubrica non è ancora collegato (issue 4).",
-    "Running jobs is not wired yet (issue 5: the scheduler).": "L'esecuzione dei job non è ancora collegata (issue 5: scheduler).",
-    "Resetting jobs is not wired yet (issue 5: the scheduler).": "Il reset dei job non è ancora collegato (issue 5: scheduler).",
-    "Editing job schedules is not wired yet (issue 5: the scheduler).":
-        "La modifica delle pianificazioni non è ancora collegata (issue 5: scheduler).",
 }
 
 

@@ -6,7 +6,7 @@ from starlette.concurrency import run_in_threadpool
 
 from wasb.auth.service import list_users
 from wasb.conversations.service import ConversationNotFound, assign_conversation, close_conversation, mark_read
-from wasb.web.ui import pending
+from wasb.web.ui import actions
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.template_form import send_template_form
@@ -46,7 +46,7 @@ def _page(request: Request, conversation_id: int, *, read: bool):
             except ConversationNotFound:
                 raise HTTPException(404, f"no conversation {conversation_id}")
     with app.db.read_sessions() as session:
-        page = conversation_page(session, app.crm(session), conversation_id, pending.media_url)
+        page = conversation_page(session, app.crm(session), conversation_id, actions.media_url)
         if page is None:
             raise HTTPException(404, f"no conversation {conversation_id}")
         templates = approved_templates(session) if not page.window.is_open else []
@@ -101,7 +101,7 @@ async def send_message(request: Request, user: User, conversation_id: int, body:
     back = f"/ui/conversations/{conversation_id}"
     file = None
     if attachment is not None and attachment.filename:
-        file = pending.Attachment(attachment.filename, attachment.content_type or "application/octet-stream",
+        file = actions.Attachment(attachment.filename, attachment.content_type or "application/octet-stream",
                                   await attachment.read())
     if not body.strip() and file is None:
         return outcome(request, back, error=_("Write a message or attach a file."), status=422)
@@ -109,13 +109,11 @@ async def send_message(request: Request, user: User, conversation_id: int, body:
 
     def send():
         with app.db.sessions() as session, session.begin():
-            pending.send_text(app, session, conversation_id=conversation_id, author=user.username,
+            actions.send_text(app, session, conversation_id=conversation_id, author=user.username,
                               body=body.strip(), attachment=file, reply_to=reply_to or None)
 
     try:
         await run_in_threadpool(send)
-    except pending.NotWiredYet as exc:
-        return outcome(request, back, error=_(str(exc)), status=501)
     except (ValueError, LookupError) as exc:  # the sending service's refusals, e.g. the window closed
         return outcome(request, back, error=str(exc), status=409)
     return outcome(request, back, ok=_("Message queued."))
@@ -124,6 +122,6 @@ async def send_message(request: Request, user: User, conversation_id: int, body:
 @router.post("/conversations/{conversation_id}/template")
 async def send_template(request: Request, user: User, conversation_id: int):
     def send(app, session, **picked):
-        return pending.send_template(app, session, conversation_id=conversation_id, author=user.username, **picked)
+        return actions.send_template(app, session, conversation_id=conversation_id, author=user.username, **picked)
 
     return await send_template_form(request, user, f"/ui/conversations/{conversation_id}", send)

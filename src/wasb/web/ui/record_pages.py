@@ -9,7 +9,7 @@ from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, edit_person
 from wasb.settings.service import load_settings
 from wasb.tickets.service import change_ticket_status, ticket_statuses
-from wasb.web.ui import pending
+from wasb.web.ui import actions
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.template_form import send_template_form
@@ -46,6 +46,17 @@ def ticket(request: Request, user: User, ticket_id: str):
     return render(request, "ui/ticket.html", page=data, statuses=statuses)
 
 
+@router.get("/tickets/{ticket_id}/comments")
+def ticket_comments(request: Request, user: User, ticket_id: str):
+    """The comment thread again, with its ticks (live updates)."""
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        data = ticket_page(session, app.crm(session), ticket_id)
+    if data is None:
+        raise HTTPException(404, f"no ticket {ticket_id}")
+    return render(request, "ui/_ticket_comments.html", page=data)
+
+
 @router.post("/tickets/{ticket_id}/status")
 def ticket_status(request: Request, user: User, ticket_id: str, status: str = Form(...)):
     _ = translator(user.language)
@@ -69,9 +80,7 @@ def ticket_comment(request: Request, user: User, ticket_id: str, body: str = For
     app = request.app.state.wasb
     try:
         with app.db.sessions() as session, session.begin():
-            pending.add_ticket_comment(app, session, ticket_id=ticket_id, author=user.username, body=body.strip())
-    except pending.NotWiredYet as exc:
-        return outcome(request, back, error=_(str(exc)), status=501)
+            actions.add_ticket_comment(app, session, ticket_id=ticket_id, author=user.username, body=body.strip())
     except (ValueError, LookupError) as exc:
         return outcome(request, back, error=str(exc), status=409)
     return outcome(request, back, ok=_("Comment added."))
@@ -179,7 +188,7 @@ def person_update(request: Request, user: User, person_id: str, name: str = Form
 @router.post("/people/{person_id}/template")
 async def person_template(request: Request, user: User, person_id: str):
     def send(app, session, **picked):
-        return pending.send_template_to_person(app, session, person_id=person_id, author=user.username, **picked)
+        return actions.send_template_to_person(app, session, person_id=person_id, author=user.username, **picked)
 
     return await send_template_form(request, user, f"/ui/people/{person_id}", send)
 
@@ -191,9 +200,7 @@ def person_push(request: Request, user: User, person_id: str):
     back = f"/ui/people/{person_id}"
     try:
         with app.db.sessions() as session, session.begin():
-            pending.push_person(app, session, person_id=person_id)
-    except pending.NotWiredYet as exc:
-        return outcome(request, back, error=_(str(exc)), status=501)
+            actions.push_person(app, session, person_id=person_id)
     except (ValueError, LookupError) as exc:
         return outcome(request, back, error=str(exc), status=422)
     return outcome(request, back, ok=_("Pushed to the WhatsApp address book."))
@@ -213,9 +220,7 @@ def templates(request: Request, user: User):
 def templates_sync(request: Request, user: User):
     _ = translator(user.language)
     try:
-        summary = pending.sync_templates(request.app.state.wasb)
-    except pending.NotWiredYet as exc:
-        return outcome(request, "/ui/templates", error=_(str(exc)), status=501)
+        summary = actions.sync_templates(request.app.state.wasb)
     except Exception as exc:  # Meta unreachable, token expired: say so on the page
         return outcome(request, "/ui/templates", error=str(exc), status=502)
     return outcome(request, "/ui/templates", ok=summary)

@@ -6,7 +6,7 @@ from typing import Callable
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from wasb.web.ui import pending
+from wasb.web.ui import actions
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.render import outcome
 
@@ -29,8 +29,6 @@ async def send_template_form(request: Request, user, back: str, send: Callable[.
 
     try:
         await run_in_threadpool(queue)
-    except pending.NotWiredYet as exc:
-        return outcome(request, back, error=_(str(exc)), status=501)
     except (ValueError, LookupError) as exc:
         return outcome(request, back, error=str(exc), status=422)
     return outcome(request, back, ok=_("Template queued."))

@@ -16,6 +16,7 @@ from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.domain.window import window_closes_at
 from wasb.store.base import utcnow
 from wasb.templates.tables import Template
+from wasb.tickets.process import comment_messages
 
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 FILTERS = ("open", "mine", "unassigned", "closed", "all")
@@ -169,6 +170,8 @@ class TicketPage:
     person: Person | None
     comments: list[Comment]
     conversations: list[Conversation]
+    # An agent's comment → the WhatsApp message that carries it (its ticks, or why it waits).
+    deliveries: dict[str, Message] = field(default_factory=dict)
 
 
 def ticket_page(session: Session, crm: CRM, ticket_id: str) -> TicketPage | None:
@@ -176,7 +179,9 @@ def ticket_page(session: Session, crm: CRM, ticket_id: str) -> TicketPage | None
     if ticket is None:
         return None
     person = crm.get_person(ticket.person_id) if ticket.person_id else None
-    return TicketPage(ticket, person, crm.list_comments(ticket_id), conversations_of_ticket(session, ticket_id))
+    comments = crm.list_comments(ticket_id)
+    return TicketPage(ticket, person, comments, conversations_of_ticket(session, ticket_id),
+                      comment_messages(session, [c.id for c in comments if c.author_user]))
 
 
 # --- templates -------------------------------------------------------------------------

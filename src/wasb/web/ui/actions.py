@@ -16,10 +16,6 @@ from sqlalchemy.orm import Session
 from wasb.conversations.tables import Message
 
 
-class NotWiredYet(RuntimeError):
-    """The service behind this button has not landed yet."""
-
-
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -27,7 +23,7 @@ class Attachment:
     content: bytes
 
 
-# --- issue 3: outbound messages (media download is wired) ----------------------------
+# --- messages ---------------------------------------------------------------------------
 
 def send_text(app: Any, session: Session, *, conversation_id: int, author: str, body: str,
               attachment: Attachment | None = None, reply_to: str | None = None) -> Message:
@@ -47,10 +43,8 @@ def send_text(app: Any, session: Session, *, conversation_id: int, author: str, 
 
 
 def media_url(message: Message) -> str | None:
-    """Where a logged-in user downloads this message's media, once it is in the media store.
-
-    Wired: the REST API's GET /api/v1/messages/{id}/media accepts the UI's session cookie.
-    """
+    """Where a logged-in user downloads this message's media, once it is in the media store
+    (the REST API's GET /api/v1/messages/{id}/media accepts the UI's session cookie)."""
     from wasb.media.downloads import STORED
 
     return f"/api/v1/messages/{message.id}/media" if message.media_state == STORED and message.media_path else None
@@ -72,7 +66,7 @@ def channel_health(app: Any) -> ChannelHealth:
     return ChannelHealth("ok" if health.status == HEALTHY else health.status, health.reason or "")
 
 
-# --- issue 4: templates, actions, ticket processes -------------------------------------
+# --- templates, actions, the ticket process ---------------------------------------------
 
 def send_template(app: Any, session: Session, *, conversation_id: int, author: str, template_id: int,
                   params: dict[str, str]) -> Message:
@@ -126,7 +120,7 @@ def push_person(app: Any, session: Session, *, person_id: str) -> None:
     push(app, session, person_id)
 
 
-# --- issue 5: scheduled jobs (wired: wasb.scheduler.service) ------------------------------
+# --- scheduled jobs ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class JobRow:
@@ -144,8 +138,8 @@ class JobRow:
     last_duration_seconds: float | None = None
 
 
-def list_jobs(app: Any, session: Session) -> list[JobRow] | None:
-    """The plugin's cron table (None would mean no scheduler: the page says so)."""
+def list_jobs(app: Any, session: Session) -> list[JobRow]:
+    """The plugin's cron table."""
     from wasb.scheduler.registry import job_specs
     from wasb.scheduler.service import list_jobs as scheduled, schedule_of
 

@@ -1,0 +1,80 @@
+"""The whole round trip in browsers: the service wired to the WhatsApp simulator (as `make run`
+wires them), an agent in the WASB UI and the customer on the simulator's phone page."""
+from __future__ import annotations
+
+from tests.ui.conftest import AGENT, log_in, shot
+
+CUSTOMER = "393331234567"
+
+
+def _customer_has_written(wired, text: str = "Buongiorno, il mio ordine non è arrivato") -> dict:
+    wired.customer_writes(CUSTOMER, text, name="Giulia Verdi")
+    (conversation,) = wired.server.wait_until(
+        lambda: wired.server.get(f"/api/v1/conversations?phone=%2B{CUSTOMER}"), what="the customer's conversation")
+    return conversation
+
+
+def _out(page, text: str):
+    return page.locator("#thread .msg-out", has_text=text)
+
+
+def test_the_agents_answer_reaches_the_phone_and_its_ticks_come_back_live(wired_ui, context):
+    conversation = _customer_has_written(wired_ui)
+    agent = context.new_page()
+    log_in(agent, wired_ui.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
+    reply = "Buongiorno Giulia, controllo subito."
+    agent.get_by_label("Message", exact=True).and_(agent.get_by_role("textbox")).fill(reply)
+    agent.keyboard.press("Enter")
+
+    # Sent, then delivered: the simulator's status webhooks reach the open page without a reload.
+    _out(agent, reply).and_(agent.locator("[data-status='delivered']")).wait_for()
+    assert _out(agent, reply).locator(".ticks").get_attribute("aria-label") == "delivered"
+    assert _out(agent, reply).locator(".ticks-read").count() == 0  # nobody has looked at the phone yet
+    (sent,) = wired_ui.sent_to(CUSTOMER)
+    assert (sent["type"], sent["text"]) == ("text", reply)
+
+    # The customer opens the chat on the phone: the answer is there, and looking at it reads it.
+    phone = context.new_page()
+    phone.goto(f"{wired_ui.sim_url}/phone#customer={CUSTOMER}")
+    bubble = phone.locator("#thread .bubble-row.theirs", has_text=reply)
+    bubble.locator(".tick.read").wait_for()
+    assert bubble.locator(".tick").inner_text() == "✓✓"
+    assert phone.locator("#thread .bubble-row.mine", has_text="il mio ordine").count() == 1
+    shot(phone, "simulator-phone-agent-reply")
+
+    # The read receipt comes back to the agent's page, live: the ticks turn blue.
+    _out(agent, reply).locator(".ticks-read").wait_for()
+    assert _out(agent, reply).get_attribute("data-status") == "read"
+    shot(agent, "conversation-reply-read-laptop")
+    message = next(m for m in wired_ui.server.get(f"/api/v1/conversations/{conversation['id']}")["messages"]
+                   if m["direction"] == "out")
+    assert (message["status"], message["wamid"]) == ("read", sent["wamid"])
+
+
+def test_a_comment_added_on_the_ticket_page_goes_out_on_whatsapp_and_shows_its_ticks(wired_ui, page):
+    conversation = _customer_has_written(wired_ui)
+    ticket_id = conversation["ticket_id"]
+    log_in(page, wired_ui.url, AGENT, next_path=f"/ui/tickets/{ticket_id}")
+    comment = "Il corriere consegna domani mattina."
+    page.get_by_label("Add a comment").fill(comment)
+    page.get_by_role("button", name="Comment").click()
+    page.wait_for_url(f"**/ui/tickets/{ticket_id}")
+
+    # The ticket process sent it as text (the window is open) …
+    (sent,) = wired_ui.server.wait_until(lambda: wired_ui.sent_to(CUSTOMER), what="the comment on WhatsApp")
+    assert (sent["type"], sent["text"]) == ("text", comment)
+    # … and the comment on the page shows the message's ticks as the statuses arrive.
+    ours = page.locator("#ticket-comments .comment-agent", has_text=comment)
+    ours.locator(".comment-whatsapp .ticks[aria-label='delivered']").wait_for()
+    # The customer reads it: the page, not reloaded, turns the ticks blue.
+    page.evaluate("window.__not_reloaded = true")
+    wired_ui.sim.post("/_sim/read", json={"customer": CUSTOMER}).raise_for_status()
+    ours.locator(".comment-whatsapp .ticks-read").wait_for()
+    assert page.evaluate("window.__not_reloaded") is True
+    shot(page, "ticket-comment-read-laptop")
+
+    ticket = wired_ui.server.get(f"/api/v1/tickets/{ticket_id}")
+    assert ticket["status"] == wired_ui.server.get("/api/v1/settings")["status_waiting"]
+    assert [(c["body"], c["author_user"]) for c in ticket["comments"] if c["author_user"]] == [(comment, AGENT[0])]
+    thread = wired_ui.server.get(f"/api/v1/conversations/{conversation['id']}")["messages"]
+    assert [m["body"] for m in thread if m["direction"] == "out"] == [comment]
