@@ -18,6 +18,25 @@ def _out(page, text: str):
     return page.locator("#thread .msg-out", has_text=text)
 
 
+def test_a_customer_types_on_the_phone_and_the_message_appears_live_in_the_open_inbox(wired_ui, context):
+    agent = context.new_page()
+    log_in(agent, wired_ui.url, AGENT)
+    assert agent.locator("#inbox-list .conv").count() == 0
+    wired_ui.sim.post("/_sim/customers", json={"wa_id": CUSTOMER, "name": "Giulia Verdi"}).raise_for_status()
+
+    phone = context.new_page()
+    phone.goto(f"{wired_ui.sim_url}/phone#customer={CUSTOMER}")
+    phone.fill("#text", "Salve, avete la taglia M?")
+    phone.click("#send")
+    phone.locator("#thread .bubble-row.mine", has_text="taglia M").locator(".tick", has_text="✓✓").wait_for()
+
+    row = agent.locator("#inbox-list .conv", has_text="Giulia Verdi")
+    row.wait_for()  # no reload: the server-sent event brought it
+    assert "Salve, avete la taglia M?" in row.inner_text()
+    assert row.locator(".badge-unread").inner_text().strip() == "1"
+    shot(agent, "inbox-live-from-phone-laptop")
+
+
 def test_the_agents_answer_reaches_the_phone_and_its_ticks_come_back_live(wired_ui, context):
     conversation = _customer_has_written(wired_ui)
     agent = context.new_page()
