@@ -21,6 +21,8 @@ def test_an_agent_takes_a_conversation_and_finds_it_under_mine(ui_server, page):
     assert page.locator("#inbox-list .conv").count() == 1
     page.goto(ui_server.url + "/ui/inbox?view=unassigned")
     assert page.locator("#inbox-list .conv").count() == 0
+    counts = {key: page.locator(f".tab-count[data-count='{key}']").inner_text() for key in ("open", "mine", "unassigned")}
+    assert counts == {"open": "1", "mine": "1", "unassigned": "0"}
 
 
 def test_closing_a_conversation_moves_it_to_closed_and_keeps_the_ticket_open(ui_server, page):

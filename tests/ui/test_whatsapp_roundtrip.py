@@ -22,6 +22,7 @@ def test_a_customer_types_on_the_phone_and_the_message_appears_live_in_the_open_
     agent = context.new_page()
     log_in(agent, wired_ui.url, AGENT)
     assert agent.locator("#inbox-list .conv").count() == 0
+    assert agent.locator(".tab-count[data-count='unassigned']").inner_text() == "0"
     wired_ui.sim.post("/_sim/customers", json={"wa_id": CUSTOMER, "name": "Giulia Verdi"}).raise_for_status()
 
     phone = context.new_page()
@@ -34,6 +35,7 @@ def test_a_customer_types_on_the_phone_and_the_message_appears_live_in_the_open_
     row.wait_for()  # no reload: the server-sent event brought it
     assert "Salve, avete la taglia M?" in row.inner_text()
     assert row.locator(".badge-unread").inner_text().strip() == "1"
+    assert agent.locator(".tab-count[data-count='unassigned']").inner_text() == "1"  # the tab's count too
     shot(agent, "inbox-live-from-phone-laptop")
 
 

@@ -54,6 +54,15 @@
     const selectedId = ($(".conv.selected", list) || {}).dataset?.id;
     const focusedId = document.activeElement?.closest?.(".conv")?.dataset.id;
     refresh(list).then(() => {
+      const counts = $("[data-counts]", list);
+      if (counts) {
+        try {
+          Object.entries(JSON.parse(counts.dataset.counts)).forEach(([key, n]) => {
+            const badge = $(`.tab-count[data-count="${key}"]`);
+            if (badge) badge.textContent = n;
+          });
+        } catch (err) { /* the badges keep their last numbers */ }
+      }
       if (selectedId) $(`.conv[data-id="${selectedId}"]`, list)?.classList.add("selected");
       if (focusedId) $(`.conv[data-id="${focusedId}"]`, list)?.focus({ preventScroll: true });
     });

@@ -11,7 +11,7 @@ from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.template_form import send_template_form
 from wasb.web.ui.render import outcome, render
-from wasb.web.ui.views import FILTERS, approved_templates, conversation_page, inbox_rows, prefill
+from wasb.web.ui.views import FILTERS, approved_templates, conversation_page, inbox_counts, inbox_rows, prefill
 
 router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(csrf_protected)])
 
@@ -21,20 +21,21 @@ def _inbox(request: Request, user, view: str, q: str):
     view = view if view in FILTERS else "open"
     with app.db.read_sessions() as session:
         rows = inbox_rows(session, view=view, q=q, me=user.username, country=app.config.default_country)
-    return view, rows
+        counts = inbox_counts(session, user.username)
+    return view, rows, counts
 
 
 @router.get("/inbox")
 def inbox(request: Request, user: User, view: str = "open", q: str = ""):
-    view, rows = _inbox(request, user, view, q)
-    return render(request, "ui/inbox.html", view=view, q=q, rows=rows, page=None, current=None)
+    view, rows, counts = _inbox(request, user, view, q)
+    return render(request, "ui/inbox.html", view=view, q=q, rows=rows, counts=counts, page=None, current=None)
 
 
 @router.get("/inbox/list")
 def inbox_list(request: Request, user: User, view: str = "open", q: str = "", current: int | None = None):
     """The list alone, fetched again by the page when something changes."""
-    view, rows = _inbox(request, user, view, q)
-    return render(request, "ui/_inbox_list.html", view=view, q=q, rows=rows, current=current)
+    view, rows, counts = _inbox(request, user, view, q)
+    return render(request, "ui/_inbox_list.html", view=view, q=q, rows=rows, counts=counts, current=current)
 
 
 def _page(request: Request, conversation_id: int, *, read: bool):
@@ -59,9 +60,9 @@ def _page(request: Request, conversation_id: int, *, read: bool):
 @router.get("/conversations/{conversation_id}")
 def conversation(request: Request, user: User, conversation_id: int, view: str = "open", q: str = ""):
     page, templates, agents = _page(request, conversation_id, read=True)
-    view, rows = _inbox(request, user, view, q)
+    view, rows, counts = _inbox(request, user, view, q)
     return render(request, "ui/conversation.html", page=page, templates=templates, agents=agents,
-                  view=view, q=q, rows=rows, current=conversation_id)
+                  view=view, q=q, rows=rows, counts=counts, current=conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/thread")

@@ -118,6 +118,16 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
     return rows
 
 
+def inbox_counts(session: Session, me: str) -> dict[str, int]:
+    """How many open conversations each tab holds (closed ones are not counted: they only grow)."""
+    is_open = Conversation.status == OPEN
+    total, mine, unassigned = session.execute(select(
+        func.count().filter(is_open),
+        func.count().filter(is_open, Conversation.assigned_user == me),
+        func.count().filter(is_open, Conversation.assigned_user.is_(None)))).one()
+    return {"open": total, "mine": mine, "unassigned": unassigned}
+
+
 @dataclass
 class ThreadItem:
     message: Message
