@@ -99,3 +99,35 @@ def test_a_comment_added_on_the_ticket_page_goes_out_on_whatsapp_and_shows_its_t
     assert [(c["body"], c["author_user"]) for c in ticket["comments"] if c["author_user"]] == [(comment, AGENT[0])]
     thread = wired_ui.server.get(f"/api/v1/conversations/{conversation['id']}")["messages"]
     assert [m["body"] for m in thread if m["direction"] == "out"] == [comment]
+
+
+def test_sync_now_brings_metas_templates_and_send_template_from_a_record_reaches_the_phone(wired_ui, page):
+    wired_ui.sim.post("/_sim/templates", json={
+        "name": "order_update", "language": "en", "category": "UTILITY", "status": "APPROVED",
+        "body_text": "Hi {{1}}, your order {{2}} is on its way."}).raise_for_status()
+    wired_ui.sim.post("/_sim/templates", json={
+        "name": "spring_promo", "language": "it", "category": "MARKETING", "status": "REJECTED",
+        "body_text": "Primavera: -20% per {{1}}"}).raise_for_status()
+    log_in(page, wired_ui.url, AGENT, next_path="/ui/templates")
+    assert page.locator("table tbody td.mono").count() == 0
+    page.get_by_role("button", name="Sync now").click()
+    toast = page.locator(".toast", has_text="templates at Meta")
+    toast.wait_for()
+    assert toast.inner_text().startswith("2 templates at Meta: 2 new")
+    rows = {r.locator("td").first.inner_text(): r.inner_text() for r in page.locator("table tbody tr").all()}
+    assert set(rows) == {"order_update", "spring_promo"}
+    assert "approved" in rows["order_update"] and "rejected" in rows["spring_promo"]
+    shot(page, "templates-synced-laptop")
+
+    person = wired_ui.server.api("POST", "/api/v1/people", json={
+        "kind": "contact", "name": "Lea Neri", "mobile": "+393471112222"}).json()
+    page.goto(f"{wired_ui.url}/ui/people/{person['id']}")
+    form = page.locator("#person-template")
+    form.get_by_label("Template").select_option(label="order_update · en · utility")
+    form.get_by_label("{{2}}").fill("#77")
+    form.get_by_role("button", name="Send template").click()
+    page.wait_for_url(f"**/ui/people/{person['id']}")
+
+    (sent,) = wired_ui.server.wait_until(lambda: wired_ui.sent_to("393471112222"), what="the template at the phone")
+    assert sent["type"] == "template" and sent["template"]["name"] == "order_update"
+    assert sent["text"] == "Hi Lea Neri, your order #77 is on its way."

@@ -104,13 +104,13 @@ def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: st
     comment_to_whatsapp(app, session, ticket_id, body, author)
 
 
-def sync_templates(app: Any) -> str:
-    """POST /api/v1/templates/sync: returns a one-line summary."""
+def sync_templates(app: Any) -> dict[str, int]:
+    """POST /api/v1/templates/sync: how many templates Meta has, and what changed here."""
     from wasb.templates.sync import sync_templates as sync
 
     summary = sync(app)
-    return (f"{summary.seen} templates at Meta: {len(summary.created)} new, {len(summary.updated)} changed, "
-            f"{len(summary.deleted)} gone")
+    return {"seen": summary.seen, "new": len(summary.created), "changed": len(summary.updated),
+            "gone": len(summary.deleted)}
 
 
 def push_person(app: Any, session: Session, *, person_id: str) -> None:

@@ -91,6 +91,8 @@ IT: dict[str, str] = {
     "Last message status": "Stato ultimo messaggio", "Window closes": "La finestra chiude",
     "Messages": "Messaggi", "You": "Tu", "Reply to a message not in WASB": "Risposta a un messaggio non presente in WASB",
     "The file is not in the media store yet": "Il file non è ancora nell'archivio media", "image": "immagine",
+    "{seen} templates at Meta: {new} new, {changed} changed, {gone} gone":
+        "{seen} template su Meta: {new} nuovi, {changed} modificati, {gone} rimossi",
     "held": "in attesa", "waiting for the customer to write (the window is closed)":
         "in attesa che il cliente scriva (la finestra è chiusa)",
     "Not delivered": "Non consegnato", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
