@@ -13,6 +13,7 @@ from typing import Any, Callable
 import httpx
 import orjson
 
+from tests.support.polling import wait_until
 from wasb.whatsapp.signature import HEADER, sign_body
 
 APP_SECRET = "test-app-secret"
@@ -138,14 +139,7 @@ class WasbServer:
         return response.json()
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = predicate()
-            if last:
-                return last
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+        return wait_until(predicate, timeout, what)
 
     def wait_idle(self, timeout: float = 20) -> None:
         """Every stored event has been processed or has failed."""

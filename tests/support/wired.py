@@ -4,7 +4,6 @@ the service, both with the same channel secrets."""
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -13,6 +12,7 @@ import httpx
 import orjson
 
 from tests.support.inprocess import InProcessServer, test_config
+from tests.support.polling import wait_until
 from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, make_tokens
 from wasb.bootstrap import build_app
 from wasb.simulator.app import create_app as create_simulator
@@ -51,14 +51,7 @@ class Wired:
                           headers={"Content-Type": "application/json", HEADER: sign_body(raw, APP_SECRET)})
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = predicate()
-            if last:
-                return last
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+        return wait_until(predicate, timeout, what)
 
     def time_passes(self) -> None:
         self.service.time_passes()
