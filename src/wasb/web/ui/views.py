@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
+from wasb.conversations.search import contains_pattern, has_message_containing
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.crm.port import CRM, Comment, Person, Ticket
 from wasb.domain.phones import InvalidPhone, to_e164
@@ -89,10 +90,12 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
         query = query.where(Conversation.assigned_user.is_(None))
     q = q.strip()
     if q:
-        like = f"%{q.lower()}%"
-        conditions = [func.lower(WaContact.profile_name).like(like), func.lower(Conversation.name).like(like),
-                      WaContact.phone_e164.like(f"%{q.replace(' ', '')}%"),
-                      exists().where(Message.conversation_id == Conversation.id, func.lower(Message.body).like(like))]
+        like, escape = contains_pattern(q.lower())
+        digits, digits_escape = contains_pattern(q.replace(" ", ""))
+        conditions = [func.lower(WaContact.profile_name).like(like, escape=escape),
+                      func.lower(Conversation.name).like(like, escape=escape),
+                      WaContact.phone_e164.like(digits, escape=digits_escape),
+                      has_message_containing(session, q)]
         try:
             conditions.append(WaContact.phone_e164 == to_e164(q, country))
         except InvalidPhone:

@@ -1,0 +1,128 @@
+"""The inbox's search by text, through the search index of migration 0009 (SQLite FTS5
+trigram, PostgreSQL pg_trgm), on the real migrated database of each backend."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from tests.support.databases import BACKEND, POSTGRES_SERVER
+from wasb.contacts.tables import WaContact
+from wasb.conversations import search
+from wasb.conversations.tables import Conversation, Message
+from wasb.store.base import utcnow
+from wasb.store.engine import open_database
+from wasb.web.ui.views import inbox_rows
+
+TEXTS = {
+    "Giulia": ["Buongiorno, il RIMBORSO dell'ordine ORD-5512?", "grazie"],
+    "Marco": ["La taglia M è finita?", "Sconto del 50% ancora valido?"],
+    "Lucia": ["Vorrei cambiare l'indirizzo", "grazie mille"],
+}
+
+
+@pytest.fixture
+def db(database_url):
+    db = open_database(database_url)
+    seed(db)
+    yield db
+    db.dispose()
+
+
+def seed(db) -> None:
+    now = utcnow()
+    with db.sessions() as session, session.begin():
+        for i, (name, bodies) in enumerate(TEXTS.items()):
+            contact = WaContact(wa_id=f"39333000000{i}", phone_e164=f"+39333000000{i}", profile_name=name)
+            session.add(contact)
+            session.flush()
+            conversation = Conversation(name=name, phone_number_id="1", wa_contact_id=contact.id, status="open",
+                                        last_message_at=now)
+            session.add(conversation)
+            session.flush()
+            for j, body in enumerate(bodies):
+                session.add(Message(conversation_id=conversation.id, direction="in", type="text", status="received",
+                                    timestamp=now, body=body, wamid=f"wamid.{i}.{j}"))
+
+
+def found(db, q: str) -> set[str]:
+    with db.read_sessions() as session:
+        return {row.name for row in inbox_rows(session, q=q)}
+
+
+@pytest.fixture(params=["index", "scan"])
+def plan(request, monkeypatch):
+    """Both of SQLite's plans (a rare text through the index, a common one by the scan) answer alike."""
+    if request.param == "scan":
+        monkeypatch.setattr(search, "COMMON", 0)
+    return request.param
+
+
+def test_text_is_found_in_any_case_and_in_any_part_of_a_message(db, plan):
+    assert found(db, "rimborso") == {"Giulia"}
+    assert found(db, "ord-55") == {"Giulia"}
+    assert found(db, "GRAZIE") == {"Giulia", "Lucia"}
+    assert found(db, "indirizzo") == {"Lucia"}
+    assert found(db, "nothing like this") == set()
+
+
+def test_like_wildcards_in_the_search_are_taken_literally(db, plan):
+    assert found(db, "50%") == {"Marco"}
+    assert found(db, "5_%") == set()  # not "5, any character, anything"
+    assert found(db, "%") == {"Marco"}
+
+
+def test_the_index_follows_edits_and_deletions(db, plan):
+    with db.sessions() as session, session.begin():
+        session.execute(update(Message).where(Message.body == "La taglia M è finita?").values(body="Spedizione veloce?"))
+        session.execute(delete(Message).where(Message.body == "grazie mille"))
+    assert found(db, "spedizione") == {"Marco"}
+    assert found(db, "taglia") == set()
+    assert found(db, "grazie") == {"Giulia"}
+
+
+def test_the_migration_made_the_index(db):
+    with db.read_sessions() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            names = set(session.scalars(text("SELECT name FROM sqlite_master WHERE name LIKE 'message_search%'")))
+            assert names >= {"message_search", "message_search_ai", "message_search_ad", "message_search_au"}
+            plan = " ".join(str(r) for r in session.execute(text(
+                "EXPLAIN QUERY PLAN SELECT rowid FROM message_search WHERE body LIKE '%rimborso%'")))
+            assert "VIRTUAL TABLE INDEX" in plan  # the trigram index answers, no scan of message
+        else:
+            index = session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_message_body_trgm'"))
+            assert "gin_trgm_ops" in index
+        assert session.scalar(select(Message.id).limit(1)) is not None
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="pg_trgm is PostgreSQL's")
+def test_without_rights_to_install_pg_trgm_the_migration_goes_on_and_search_still_works():
+    import uuid
+
+    import psycopg
+
+    from wasb.store.migrate import upgrade
+
+    name, role = f"wasb_noext_{uuid.uuid4().hex[:8]}", f"wasb_role_{uuid.uuid4().hex[:8]}"
+    admin = POSTGRES_SERVER
+    base = admin.rpartition("/")[0].replace("postgres@", f"{role}:pw@")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        conn.execute(f'CREATE DATABASE "{name}"')  # owned by the admin: the role may not CREATE EXTENSION
+    try:
+        with psycopg.connect(admin.rpartition("/")[0] + f"/{name}", autocommit=True) as conn:
+            conn.execute(f"GRANT CREATE, USAGE ON SCHEMA public TO {role}")
+        url = f"{base}/{name}"
+        upgrade(url)
+        db = open_database(url)
+        try:
+            seed(db)
+            assert found(db, "rimborso") == {"Giulia"}  # the search runs, by a scan
+            with db.read_sessions() as session:
+                assert session.scalar(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_message_body_trgm'")) == 0
+                assert session.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")) == 0
+        finally:
+            db.dispose()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
