@@ -37,6 +37,7 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/outbound.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) wasb.db wasb.db-wal wasb.db-shm media var test-artifacts
