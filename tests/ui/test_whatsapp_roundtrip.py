@@ -80,6 +80,7 @@ def test_a_comment_added_on_the_ticket_page_goes_out_on_whatsapp_and_shows_its_t
     page.get_by_label("Add a comment").fill(comment)
     page.get_by_role("button", name="Comment").click()
     page.wait_for_url(f"**/ui/tickets/{ticket_id}")
+    assert page.locator(".toast").first.inner_text() == "Comment added and sent on WhatsApp."
 
     # The ticket process sent it as text (the window is open) …
     (sent,) = wired_ui.server.wait_until(lambda: wired_ui.sent_to(CUSTOMER), what="the comment on WhatsApp")
@@ -131,3 +132,47 @@ def test_sync_now_brings_metas_templates_and_send_template_from_a_record_reaches
     (sent,) = wired_ui.server.wait_until(lambda: wired_ui.sent_to("393471112222"), what="the template at the phone")
     assert sent["type"] == "template" and sent["template"]["name"] == "order_update"
     assert sent["text"] == "Hi Lea Neri, your order #77 is on its way."
+
+
+def test_outside_the_window_a_comment_waits_the_fallback_template_goes_and_the_customers_reply_releases_it(
+        wired_ui, context):
+    from tests.ui.seed import shift_last_inbound
+
+    wired_ui.sim.post("/_sim/templates", json={
+        "name": "ticket_update", "language": "it", "category": "UTILITY", "status": "APPROVED",
+        "body_text": "Novità sul ticket {{1}}: {{2}}. Ci risponda per leggerle."}).raise_for_status()
+    assert wired_ui.server.api("POST", "/api/v1/templates/sync").status_code == 200
+    assert wired_ui.server.api("PUT", "/api/v1/settings", json={
+        "fallback_template": {"name": "ticket_update", "language": "it"}}).status_code == 200
+    conversation = _customer_has_written(wired_ui, "Il pacco è arrivato rotto")
+    shift_last_inbound(wired_ui.server, CUSTOMER, 25)  # the customer wrote 25 h ago: the window is closed
+
+    page = context.new_page()
+    log_in(page, wired_ui.url, AGENT, next_path=f"/ui/tickets/{conversation['ticket_id']}")
+    comment = "Le spediamo un pacco nuovo oggi."
+    page.get_by_label("Add a comment").fill(comment)
+    page.get_by_role("button", name="Comment").click()
+    page.wait_for_url(f"**/ui/tickets/{conversation['ticket_id']}")
+    ours = page.locator("#ticket-comments .comment-agent", has_text=comment)
+    ours.locator(".ticks[aria-label='held']").wait_for()
+    assert "the template ticket_update asks them to write" in page.locator(".toast").first.inner_text()
+    assert "waiting for the customer to write" in ours.locator(".comment-whatsapp").inner_text()
+    shot(page, "ticket-comment-held-laptop")
+
+    # Only the template reached the phone: the comment itself waits.
+    (template,) = wired_ui.server.wait_until(lambda: wired_ui.sent_to(CUSTOMER), what="the fallback template")
+    assert template["type"] == "template" and template["template"]["name"] == "ticket_update"
+    assert comment not in (template["text"] or "")
+
+    # The customer answers the template on the phone: the window opens and the comment goes out.
+    page.evaluate("window.__not_reloaded = true")
+    phone = context.new_page()
+    phone.goto(f"{wired_ui.sim_url}/phone#customer={CUSTOMER}")
+    phone.locator("#thread .bubble-row.theirs", has_text="Novità sul ticket").wait_for()
+    phone.fill("#text", "Va bene, grazie")
+    phone.click("#send")
+    phone.locator("#thread .bubble-row.theirs", has_text=comment).wait_for()
+    shot(phone, "simulator-phone-released-comment")
+    ours.locator(".ticks[aria-label='read']").wait_for()  # the phone is open: read, and live on the ticket
+    assert page.evaluate("window.__not_reloaded") is True
+    assert [m["type"] for m in wired_ui.sent_to(CUSTOMER)] == ["template", "text"]

@@ -96,12 +96,13 @@ def send_template_to_person(app: Any, session: Session, *, person_id: str, autho
     return send(app, session, template_id, TemplateSend(person_id=person_id, params=params or None), author)
 
 
-def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: str, body: str) -> None:
+def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: str, body: str):
     """The ticket process: the comment is stored on the ticket and goes out on WhatsApp
-    (as text inside the window, through the fallback template outside it)."""
+    (as text inside the window; outside it, it waits and the fallback template asks the
+    customer to write). Returns the CommentDelivery: what became of it."""
     from wasb.tickets.process import comment_to_whatsapp
 
-    comment_to_whatsapp(app, session, ticket_id, body, author)
+    return comment_to_whatsapp(app, session, ticket_id, body, author)
 
 
 def sync_templates(app: Any) -> dict[str, int]:

@@ -93,7 +93,13 @@ IT: dict[str, str] = {
     "The file is not in the media store yet": "Il file non è ancora nell'archivio media", "image": "immagine",
     "{seen} templates at Meta: {new} new, {changed} changed, {gone} gone":
         "{seen} template su Meta: {new} nuovi, {changed} modificati, {gone} rimossi",
-    "held": "in attesa", "waiting for the customer to write (the window is closed)":
+    "held": "in attesa",
+    "Comment added. The customer's window is closed: it waits for their reply, and the template {name} asks them to write.":
+        "Commento aggiunto. La finestra del cliente è chiusa: attende la sua risposta, e il template {name} gli chiede di scrivere.",
+    "Comment added. The customer's window is closed: it waits for their reply ({reason}).":
+        "Commento aggiunto. La finestra del cliente è chiusa: attende la sua risposta ({reason}).",
+    "Comment added, but not sent on WhatsApp: {reason}": "Commento aggiunto, ma non inviato su WhatsApp: {reason}",
+    "Comment added and sent on WhatsApp.": "Commento aggiunto e inviato su WhatsApp.", "waiting for the customer to write (the window is closed)":
         "in attesa che il cliente scriva (la finestra è chiusa)",
     "Not delivered": "Non consegnato", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
     "No messages yet.": "Ancora nessun messaggio.", "read": "letto", "delivered": "consegnato", "sent": "inviato",
@@ -119,7 +125,7 @@ IT: dict[str, str] = {
     "Add a comment (it goes to the customer on WhatsApp)": "Aggiungi un commento (arriva al cliente su WhatsApp)",
     "Comment": "Commenta", "Ticket information": "Informazioni ticket", "Created": "Orario creazione",
     "WhatsApp conversations": "Conversazioni WASB", "Status set to {status}.": "Stato impostato a {status}.",
-    "Write a comment first.": "Scrivi prima un commento.", "Comment added.": "Commento aggiunto.",
+    "Write a comment first.": "Scrivi prima un commento.",
     "No tickets yet.": "Ancora nessun ticket.",
     # people
     "New person": "Nuova anagrafica", "Search people": "Cerca anagrafiche",

@@ -80,10 +80,23 @@ def ticket_comment(request: Request, user: User, ticket_id: str, body: str = For
     app = request.app.state.wasb
     try:
         with app.db.sessions() as session, session.begin():
-            actions.add_ticket_comment(app, session, ticket_id=ticket_id, author=user.username, body=body.strip())
+            delivery = actions.add_ticket_comment(app, session, ticket_id=ticket_id, author=user.username,
+                                                  body=body.strip())
+            template = delivery.template_message.template_name if delivery.template_message else None
     except (ValueError, LookupError) as exc:
         return outcome(request, back, error=str(exc), status=409)
-    return outcome(request, back, ok=_("Comment added."))
+    if delivery.outcome == "held":
+        if template:
+            said = _("Comment added. The customer's window is closed: it waits for their reply, and the template {name} asks them to write.",  # noqa: E501
+                     name=template)
+        else:
+            said = _("Comment added. The customer's window is closed: it waits for their reply ({reason}).",
+                     reason=delivery.reason or "")
+        return outcome(request, back, ok=said)
+    if delivery.outcome == "not_sent":
+        return outcome(request, back, error=_("Comment added, but not sent on WhatsApp: {reason}",
+                                              reason=delivery.reason or ""))
+    return outcome(request, back, ok=_("Comment added and sent on WhatsApp."))
 
 
 # --- people ------------------------------------------------------------------------------
