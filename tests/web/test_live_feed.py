@@ -42,6 +42,38 @@ def test_a_committed_message_is_recorded_and_published_once(database_url):
         db.dispose()
 
 
+def test_a_batch_of_savepoints_is_recorded_and_published_once_at_the_outer_commit(database_url):
+    """The worker runs batched jobs in savepoints: nothing is announced before the real
+    commit, and a job rolled back to its savepoint does not lose the others' changes."""
+    db = open_database(database_url)
+    published = []
+    original = feed.hub.publish
+    feed.hub.publish = lambda changes: published.append(changes)
+    try:
+        with db.sessions() as session, session.begin():
+            with session.begin_nested():
+                first = _conversation(session)
+            try:
+                with session.begin_nested():
+                    session.add(Message(conversation_id=first.id, direction="in", type="text", body="x",
+                                        status="received"))
+                    session.flush()
+                    raise RuntimeError("this job failed")
+            except RuntimeError:
+                pass
+            with session.begin_nested():
+                second = Conversation(name="d", phone_number_id="1", wa_contact_id=first.wa_contact_id)
+                session.add(second)
+            assert published == []
+        with db.read_sessions() as session:
+            refs = session.scalars(select(LiveChange.ref).order_by(LiveChange.id)).all()
+        assert refs == [str(first.id), str(second.id)]
+        assert published == [[feed.Change("conversation", str(first.id)), feed.Change("conversation", str(second.id))]]
+    finally:
+        feed.hub.publish = original
+        db.dispose()
+
+
 def test_a_rolled_back_change_is_neither_recorded_nor_published(database_url):
     db = open_database(database_url)
     published = []

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from wasb.config import Config
@@ -40,6 +40,27 @@ class Inbound:
     crm: CRM
     config: Config
     settings: AdminSettings
+    # The CRM writes in this same transaction (the embedded one): there is nothing to
+    # record between its steps, so the message is written once, complete, after them.
+    crm_in_transaction: bool = False
+
+
+@dataclass
+class Received:
+    """A message stored, and the customer who wrote it (their held comments go out next)."""
+
+    message: Message
+    contact: WaContact
+
+
+# Built once: these run for every message, and building a statement costs about as
+# much as running it.
+_by_wamid = select(Message).where(Message.wamid == bindparam("wamid"))
+_open_conversation = (
+    select(Conversation)
+    .where(Conversation.wa_contact_id == bindparam("contact_id"), Conversation.status == OPEN,
+           Conversation.phone_number_id == bindparam("phone_number_id"))
+    .order_by(Conversation.id.desc()))
 
 
 def message_time(data: dict[str, Any]) -> datetime:
@@ -49,29 +70,38 @@ def message_time(data: dict[str, Any]) -> datetime:
         return utcnow()
 
 
-def receive_message(ctx: Inbound, item: Item) -> Message | None:
+def receive_message(ctx: Inbound, item: Item) -> Received | None:
     data = item.data
     wamid = data.get("id")
-    known = ctx.session.scalars(select(Message).where(Message.wamid == wamid)).first() if wamid else None
+    known = ctx.session.scalars(_by_wamid, {"wamid": wamid}).first() if wamid else None
     if known is not None:
         if known.crm_pending:
             # An earlier attempt stored it, then the CRM failed part-way: finish the
             # CRM steps it did not record, and only those.
             _resume_crm_steps(ctx, known, render_message(data))
-            return known
+            conversation = ctx.session.get(Conversation, known.conversation_id)
+            return Received(known, ctx.session.get(WaContact, conversation.wa_contact_id))
         return None  # delivered before: applying it again would duplicate comments
     at = message_time(data)
-    contact = upsert_contact(ctx.session, wa_id=item.wa_id, user_id=item.user_id, profile_name=item.profile_name)
-    _note_inbound(contact, at)
+    contact = upsert_contact(ctx.session, wa_id=item.wa_id, user_id=item.user_id, profile_name=item.profile_name,
+                             wrote_at=at)
     conversation = open_conversation(ctx, contact, item.phone_number_id, at)
-    message = _store_message(ctx.session, conversation, item, at)
+    message = _new_message(conversation, item, at)
+    writes_ticket = (message.type != "reaction" and conversation.association_error is None
+                     and bool(conversation.crm_person_id) and ctx.settings.auto_ticket)
+    if writes_ticket and not ctx.crm_in_transaction:
+        # Each CRM call commits first (see `process.py`): the message is stored, marked
+        # pending, before the first one, so a retry resumes the steps not recorded.
+        message.crm_pending = True
+        _store_message(ctx.session, message)
+        _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
+        return Received(message, contact)
+    if writes_ticket:
+        _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
+    _store_message(ctx.session, message)
     if message.type == "reaction":
         _apply_reaction(ctx.session, data)
-        return message
-    if conversation.association_error is None and conversation.crm_person_id and ctx.settings.auto_ticket:
-        message.crm_pending = True
-        _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
-    return message
+    return Received(message, contact)
 
 
 def _resume_crm_steps(ctx: Inbound, message: Message, text: str) -> None:
@@ -86,12 +116,6 @@ def _resume_crm_steps(ctx: Inbound, message: Message, text: str) -> None:
         message.crm_pending = False
         return
     _update_ticket(ctx, contact, conversation, message, text, message.timestamp, resuming=True)
-
-
-def _note_inbound(contact: WaContact, at: datetime) -> None:
-    if contact.last_inbound_at is None or at > contact.last_inbound_at:
-        contact.last_inbound_at = at
-    contact.window_closed_at = None  # the customer wrote: Meta reopens the window
 
 
 def match_person(ctx: Inbound, contact: WaContact) -> tuple[Person | None, str | None]:
@@ -120,10 +144,8 @@ def match_person(ctx: Inbound, contact: WaContact) -> tuple[Person | None, str |
 
 def open_conversation(ctx: Inbound, contact: WaContact, phone_number_id: str, at: datetime) -> Conversation:
     """The customer's open conversation on this number, or a new one."""
-    conversation = ctx.session.scalars(
-        select(Conversation).where(Conversation.wa_contact_id == contact.id, Conversation.status == OPEN,
-                                   Conversation.phone_number_id == phone_number_id)
-        .order_by(Conversation.id.desc())).first()
+    conversation = ctx.session.scalars(_open_conversation, {"contact_id": contact.id,
+                                                            "phone_number_id": phone_number_id}).first()
     if conversation is None:
         person, problem = match_person(ctx, contact)
         conversation = Conversation(
@@ -138,7 +160,8 @@ def open_conversation(ctx: Inbound, contact: WaContact, phone_number_id: str, at
     return conversation
 
 
-def _store_message(session: Session, conversation: Conversation, item: Item, at: datetime) -> Message:
+def _new_message(conversation: Conversation, item: Item, at: datetime) -> Message:
+    """The row of an inbound message, not yet in the session."""
     data = item.data
     kind = data.get("type") or "unknown"
     body = data.get(kind) if isinstance(data.get(kind), dict) else {}
@@ -160,10 +183,14 @@ def _store_message(session: Session, conversation: Conversation, item: Item, at:
                        or first_error.get("title")),
         raw=data,
     )
-    session.add(message)
-    session.flush()
-    request_download(session, message)  # its own job: never blocks or repeats this message
     return message
+
+
+def _store_message(session: Session, message: Message) -> None:
+    session.add(message)
+    if message.media_id:
+        session.flush()  # the download job names the message by id
+        request_download(session, message)  # its own job: never blocks or repeats this message
 
 
 def _apply_reaction(session: Session, data: dict) -> None:

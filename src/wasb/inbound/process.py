@@ -5,11 +5,10 @@ import logging
 from typing import Any
 
 import orjson
-from sqlalchemy import case
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
-from wasb.conversations.tables import Conversation
 from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRMAuthError, CRMUnavailable
 from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, parse_envelope
@@ -27,21 +26,23 @@ log = logging.getLogger(__name__)
 
 
 def process_customer_items(app: Any, session: Session, payload: dict) -> None:
-    event = session.get(InboundEvent, payload["event_id"])
-    if event is None:
-        raise LookupError(f"inbound event {payload['event_id']} does not exist")
-    items = [i for i in parse_envelope(orjson.loads(event.body)) if i.lock == payload["lock"]]
+    event_id = payload["event_id"]
+    body = session.scalar(_body_of, {"event_id": event_id})
+    if body is None:
+        raise LookupError(f"inbound event {event_id} does not exist")
+    items = [i for i in parse_envelope(orjson.loads(body)) if i.lock == payload["lock"]]
     crm = app.crm(session)
     if not app.crm_is_local:
         # Commit before each call out: no database lock is held while the CRM answers
         # (or times out), and each CRM id recorded so far survives a failure.
         crm = GuardedCRM(crm, before=lambda: checkpoint(session))
-    ctx = Inbound(session=session, crm=crm, config=app.config, settings=settings_for_transaction(session, app.config))
+    ctx = Inbound(session=session, crm=crm, config=app.config, settings=settings_for_transaction(session, app.config),
+                  crm_in_transaction=app.crm_is_local)
     for item in items:
         if item.kind == MESSAGE:
-            message = receive_message(ctx, item)
-            if message is not None and message.type != "reaction":
-                _window_reopened(app, session, message)
+            received = receive_message(ctx, item)
+            if received is not None and received.message.type != "reaction":
+                _window_reopened(app, session, received.contact)
         elif item.kind == STATUS:
             receive_status(session, item)
             if item.data.get("status") == "failed":
@@ -50,13 +51,12 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
             receive_template_event(session, item)
         else:
             log.info("event %s: kept %s change without processing", event.id, item.field_name or "unknown")
-    _job_done(session, event.id)
+    _job_done(session, event_id)
 
 
-def _window_reopened(app: Any, session: Session, message: Any) -> None:
+def _window_reopened(app: Any, session: Session, contact: WaContact) -> None:
     """The customer wrote: ticket comments that waited for the window go out now."""
-    conversation = session.get(Conversation, message.conversation_id)
-    released = release_held_comments(app, session, session.get(WaContact, conversation.wa_contact_id))
+    released = release_held_comments(app, session, contact)
     if released:
         log.info("customer wrote again: %d held comment(s) released", len(released))
 
@@ -69,16 +69,20 @@ def _window_closed(app: Any, session: Session, item: Any) -> None:
 
 
 _events = InboundEvent.__table__
+# Built once: these run for every job, and building a statement costs more than running it.
+_body_of = select(_events.c.body).where(_events.c.id == bindparam("event_id"))
+_last_pending = (_events.c.pending_jobs <= 1) & (_events.c.state == PENDING)
+_one_done = _events.update().where(_events.c.id == bindparam("event_id")).values(
+    pending_jobs=_events.c.pending_jobs - 1,
+    state=case((_last_pending, PROCESSED), else_=_events.c.state),
+    processed_at=case((_last_pending, bindparam("now", type_=_events.c.processed_at.type)),
+                      else_=_events.c.processed_at),
+)
 
 
 def _job_done(session: Session, event_id: int) -> None:
     """One customer of the event is done; the last one marks the event processed."""
-    last = _events.c.pending_jobs <= 1
-    session.execute(_events.update().where(_events.c.id == event_id).values(
-        pending_jobs=_events.c.pending_jobs - 1,
-        state=case((last & (_events.c.state == PENDING), PROCESSED), else_=_events.c.state),
-        processed_at=case((last & (_events.c.state == PENDING), utcnow()), else_=_events.c.processed_at),
-    ))
+    session.execute(_one_done, {"event_id": event_id, "now": utcnow()})
 
 
 def give_up(app: Any, session: Session, payload: dict, error: str) -> None:

@@ -176,6 +176,7 @@ class Worker:
         """
         failures: list[tuple[Claimed, str, Exception]] = []
         deferred: list[tuple[Claimed, Defer]] = []
+        done: list[int] = []
         with self.db.sessions() as s, s.begin():
             for job in jobs:
                 try:
@@ -187,7 +188,9 @@ class Worker:
                 except Exception as exc:
                     failures.append((job, traceback.format_exc(limit=5), exc))
                     continue
-                s.execute(_jobs.delete().where(_jobs.c.id == job.id))
+                done.append(job.id)
+            if done:  # one statement for the batch, in the transaction that did the work
+                s.execute(_jobs.delete().where(_jobs.c.id.in_(done)))
         for job, error, exc in failures:
             self._failed(job, error, exc)
         for job, later in deferred:

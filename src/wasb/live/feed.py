@@ -91,6 +91,10 @@ def _notice(session: Session, _flush_context) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _record(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint (one job of a worker batch) is not a commit: the outer commit
+        # records every conversation the batch touched, in one insert.
+        return
     session.flush()  # so that after_flush has seen every change of this transaction
     touched: set[int] = session.info.get(_PENDING) or set()
     noted: set[int] = session.info.setdefault(_NOTED, set())
@@ -104,16 +108,22 @@ def _record(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # nothing is visible to others before the outer commit
     noted = session.info.pop(_NOTED, None)
     session.info.pop(_PENDING, None)
     if noted:
         hub.publish([Change("conversation", str(cid)) for cid in sorted(noted)])
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_NOTED, None)
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    # Only when the outer transaction ends: a savepoint rolled back (one failed job of a
+    # batch) keeps what the others touched. Its own conversations are then announced
+    # although unchanged, which costs a page a needless reload and loses nothing.
+    if transaction.parent is None:
+        session.info.pop(_NOTED, None)
+        session.info.pop(_PENDING, None)
 
 
 class Poller:

@@ -79,10 +79,15 @@ def after_commit(session: Session, callback) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a released savepoint is not a commit: wait for the outer one
     for callback in session.info.pop("after_commit", []):
         callback()
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop("after_commit", None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_after_commit(session: Session, transaction) -> None:
+    # The outer transaction ended without committing (a commit has run and emptied the
+    # list). A savepoint rolled back keeps the others' callbacks: they only wake the worker.
+    if transaction.parent is None:
+        session.info.pop("after_commit", None)

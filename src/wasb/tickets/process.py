@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
@@ -170,11 +170,15 @@ def hold(app: Any, session: Session, conversation: Conversation, contact: WaCont
     return template, None
 
 
+# Built once: every inbound message asks it.
+_held_for_contact = (
+    select(Message, Conversation).join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Conversation.wa_contact_id == bindparam("contact_id"), Message.status == HELD).order_by(Message.id))
+
+
 def release_held_comments(app: Any, session: Session, contact: WaContact) -> list[int]:
     """The customer wrote (the window is open again): what waited goes out now, in order."""
-    rows = session.execute(
-        select(Message, Conversation).join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.wa_contact_id == contact.id, Message.status == HELD).order_by(Message.id)).all()
+    rows = session.execute(_held_for_contact, {"contact_id": contact.id}).all()
     for message, conversation in rows:
         message.error_code = message.error_message = None
         enqueue_send(app, session, conversation, contact, message)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,10 +53,33 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return datetime.fromisoformat(stamp), int(row_id or 0)
 
 
+# Built once: each inbound message of a new customer runs them.
+_people_by_phone = select(CrmPerson).where(CrmPerson.mobile_e164 == bindparam("e164"), CrmPerson.deleted.is_(False))
+_open_ticket = (select(CrmTicket).where(CrmTicket.person_id == bindparam("person_id"),
+                                        CrmTicket.status != bindparam("closed"))
+                .order_by(CrmTicket.id.desc()))
+
+
 class EmbeddedCRM:
     def __init__(self, session: Session, default_country: str = "IT"):
         self.session = session
         self.default_country = default_country
+        # Rows this instance has read or written, kept referenced: the session's identity
+        # map holds rows weakly, so a ticket read, then commented, then given a status
+        # would otherwise be selected again for each step. One instance serves one job.
+        self._rows: dict[tuple[type, int], object] = {}
+
+    def _get(self, model, pk: int | None):
+        if not pk:
+            return None
+        row = self._rows.get((model, pk)) or self.session.get(model, pk)
+        if row is not None:
+            self._rows[(model, pk)] = row
+        return row
+
+    def _keep(self, row):
+        self._rows[(type(row), row.id)] = row
+        return row
 
     # --- people -----------------------------------------------------------
     def _e164(self, mobile: str | None) -> str | None:
@@ -65,8 +88,7 @@ class EmbeddedCRM:
         return to_e164(mobile, self.default_country)
 
     def _live_person(self, person_id: str) -> CrmPerson | None:
-        pk = _int_id(person_id)
-        row = self.session.get(CrmPerson, pk) if pk else None
+        row = self._get(CrmPerson, _int_id(person_id))
         return row if row is not None and not row.deleted else None
 
     def _holder_of(self, e164: str, except_id: int | None = None) -> CrmPerson | None:
@@ -76,9 +98,8 @@ class EmbeddedCRM:
         return self.session.scalars(query).first()
 
     def find_people_by_phone(self, e164: str) -> list[Person]:
-        rows = self.session.scalars(
-            select(CrmPerson).where(CrmPerson.mobile_e164 == e164, CrmPerson.deleted.is_(False))).all()
-        return [_person(r) for r in rows]
+        rows = self.session.scalars(_people_by_phone, {"e164": e164}).all()
+        return [_person(self._keep(r)) for r in rows]
 
     def get_person(self, person_id: str) -> Person | None:
         row = self._live_person(person_id)
@@ -92,7 +113,7 @@ class EmbeddedCRM:
                         company=new.company, assigned_user=new.assigned_user)
         self.session.add(row)
         self.session.flush()
-        return _person(row)
+        return _person(self._keep(row))
 
     def update_person(self, person_id: str, *, name: str | None = None, mobile: str | None = None,
                       email: str | None = None, company: str | None = None) -> Person:
@@ -159,8 +180,7 @@ class EmbeddedCRM:
 
     # --- tickets ----------------------------------------------------------
     def _ticket_row(self, ticket_id: str) -> CrmTicket:
-        pk = _int_id(ticket_id)
-        row = self.session.get(CrmTicket, pk) if pk else None
+        row = self._get(CrmTicket, _int_id(ticket_id))
         if row is None:
             raise CRMNotFound(f"no ticket {ticket_id}")
         return row
@@ -169,9 +189,8 @@ class EmbeddedCRM:
         pk = _int_id(person_id)
         if pk is None:
             return None
-        row = self.session.scalars(select(CrmTicket).where(CrmTicket.person_id == pk, CrmTicket.status != closed_status)
-                                   .order_by(CrmTicket.id.desc())).first()
-        return _ticket(row) if row else None
+        row = self.session.scalars(_open_ticket, {"person_id": pk, "closed": closed_status}).first()
+        return _ticket(self._keep(row)) if row else None
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         try:
@@ -193,7 +212,7 @@ class EmbeddedCRM:
                         person_id=_int_id(new.person_id), assigned_user=new.assigned_user)
         self.session.add(row)
         self.session.flush()
-        return _ticket(row)
+        return _ticket(self._keep(row))
 
     def set_ticket_status(self, ticket_id: str, status: str) -> None:
         row = self._ticket_row(ticket_id)
@@ -204,8 +223,10 @@ class EmbeddedCRM:
         row = self._ticket_row(ticket_id)
         comment = CrmComment(ticket_id=row.id, body=body, author_user=author.user, customer_name=author.customer_name)
         self.session.add(comment)
-        row.modified_at = utcnow()
         self.session.flush()
+        # After the flush: the ticket's one UPDATE then carries this and the status that
+        # usually follows (a customer's comment marks the ticket answered).
+        row.modified_at = utcnow()
         return _comment(comment)
 
     def list_comments(self, ticket_id: str) -> list[Comment]:
