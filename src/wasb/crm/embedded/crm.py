@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from wasb.crm.embedded.tables import CrmComment, CrmDocument, CrmPerson, CrmTicket
