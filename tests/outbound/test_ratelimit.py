@@ -78,7 +78,7 @@ def test_however_late_sends_arrive_meta_never_counts_more_than_the_bucket_in_one
 
 
 def test_the_tier_keeps_headroom_under_meta_limit():
-    assert tier_capacity(80) == 78 and tier_capacity(1000) == 980 and tier_capacity(1) == 1
+    assert tier_capacity(80) == 79 and tier_capacity(1000) == 990 and tier_capacity(1) == 1
 
 
 def test_one_customer_is_paced_while_others_are_not():
