@@ -1,5 +1,6 @@
 """The embedded JobQueue engine on a real database: order per lock, retries, give-up, recovery."""
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -162,3 +163,62 @@ def test_a_deferred_job_runs_later_without_spending_an_attempt_and_keeps_its_loc
         make_due(db)
     worker.drain()
     assert calls == [1, 2]
+
+
+def test_a_claim_takes_the_oldest_due_jobs_up_to_its_limit_one_per_lock(db):
+    queue, worker = make(db, Recorder())
+    enqueue(db, queue, [(f"c{n % 5}", n) for n in range(20)])
+    with db.sessions() as s, s.begin():  # c0's first job waits for later: c0's others wait behind it
+        first = s.scalars(select(Job).order_by(Job.id)).first()
+        first.scheduled_at = utcnow() + timedelta(minutes=5)
+        queue.enqueue(s, "record", {"lock": None, "n": 99})  # no lock: due at once
+    claimed = worker.claim(3)
+    assert [j.payload["n"] for j in claimed] == [1, 2, 3]
+    assert all(j.attempts == 1 for j in claimed)
+    claimed = worker.claim(10)
+    assert [j.payload["n"] for j in claimed] == [4, 99]  # c1..c3 run (doing), c0 waits for its first
+    with db.read_sessions() as s:
+        doing = s.scalars(select(Job.payload).where(Job.status == DOING).order_by(Job.id)).all()
+    assert [p["n"] for p in doing] == [1, 2, 3, 4, 99]
+
+
+def test_workers_claiming_at_the_same_time_never_share_a_job(db):
+    queue, _ = make(db, Recorder())
+    enqueue(db, queue, [(f"c{n}", n) for n in range(60)])
+    workers = [make(db, Recorder())[1] for _ in range(3)]
+    claimed: list[list[int]] = [[] for _ in workers]
+    start = threading.Barrier(len(workers))
+
+    def claim_all(i):
+        start.wait()
+        while jobs := workers[i].claim(4):
+            claimed[i].extend(j.payload["n"] for j in jobs)
+
+    threads = [threading.Thread(target=claim_all, args=(i,)) for i in range(len(workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    everything = [n for ids in claimed for n in ids]
+    assert sorted(everything) == list(range(60))  # each job once, none left behind
+
+
+def test_the_claim_walks_its_indexes_instead_of_sorting_every_due_job(db):
+    """SQLite's plan of the claim (PostgreSQL chooses with its statistics: see the bench)."""
+    if db.dialect != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    from sqlalchemy import event
+
+    statements: list[tuple[str, tuple]] = []
+    listener = lambda conn, cursor, sql, params, context, many: statements.append((sql, params))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        make(db, Recorder())[1].claim(5)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    (sql, params), = [(sql, params) for sql, params in statements if "UPDATE job" in sql]
+    with db.engine.connect() as conn:
+        plan = " / ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "USING INDEX ix_job_status_id (status=?)" in plan, plan
+    assert "USING INDEX ix_job_waiting_lock (lock_key=? AND id<?)" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.store.base import Base, JSONType, UTCDateTime, utcnow
@@ -11,6 +11,9 @@ from wasb.store.base import Base, JSONType, UTCDateTime, utcnow
 TODO = "todo"
 DOING = "doing"
 FAILED = "failed"
+
+# The condition of the partial index ix_job_waiting_lock, spelled as the claim states it.
+WAITING = text("status IN ('todo', 'doing')")
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -35,7 +38,10 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(100))
 
+    # The claim's two indexes (see Worker.claim): the jobs of a status in id order, and the
+    # waiting or running jobs of each lock (a partial index: done jobs are deleted, failed
+    # ones stay and are no business of the claim).
     __table_args__ = (
-        Index("ix_job_status_scheduled", "status", "scheduled_at"),
-        Index("ix_job_lock_key_id", "lock_key", "id"),
+        Index("ix_job_status_id", "status", "id"),
+        Index("ix_job_waiting_lock", "lock_key", "id", sqlite_where=WAITING, postgresql_where=WAITING),
     )

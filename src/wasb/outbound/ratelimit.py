@@ -15,24 +15,30 @@ import time
 # Below Meta's pair limit (45 in 6 s in the simulator and in Meta's documentation).
 PAIR_BURST = 40
 PAIR_WINDOW_SECONDS = 6.0
-# Keep a little under the tier: Meta counts arrivals, and our send times jitter.
-TIER_HEADROOM = 0.98
+# Keep a little under the tier. The bucket already allows for the delays on the way (see
+# TokenBucket), so this is only a margin: one message a second at Meta's default 80/s.
+TIER_HEADROOM = 0.99
 
 
 class TokenBucket:
-    """`capacity` tokens; a token spent comes back exactly `period` seconds later.
+    """At most `capacity` sends in any `period` seconds *as Meta counts them*, whatever the
+    delays on the way.
 
-    This is the rule Meta enforces (at most N messages in any one second), kept exactly: a
-    classic refill-at-rate bucket either allows bursts that break it (a full bucket plus a
-    second's refill) or, with no burst, wastes the time the sender spends between groups.
-    Here a pause leaves its unused tokens for the next second, never more. `try_take` never
-    blocks.
+    Meta counts a message when it arrives, at some moment between our taking a token and our
+    reading the answer. A token taken is therefore held while its send is under way and comes
+    back `period` seconds after the answer (`release`), not after it was taken: the next send
+    on that token starts after the answer plus a period, so it arrives at least a period after
+    the one before it. Counting from the take instead (as this bucket once did) let a send
+    delayed on the way and the next one, fast, land within the same second at Meta: a
+    refusal (130429) for each. A pause leaves its unused tokens for the next second, never
+    more. `try_take` never blocks.
     """
 
     def __init__(self, capacity: int, period: float = 1.0, clock=time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()
-        self._spent: collections.deque[float] = collections.deque()
+        self._held = 0  # tokens of sends under way
+        self._returned: collections.deque[float] = collections.deque()  # when their answers came
         self.configure(capacity, period)
 
     def configure(self, capacity: int, period: float = 1.0) -> None:
@@ -40,15 +46,26 @@ class TokenBucket:
         self.period = float(period)
 
     def try_take(self) -> float:
-        """0 when a token was taken, else the seconds until one comes back (none taken)."""
+        """0 when a token was taken (hand it back with `release` once the send is answered, or
+        failed), else the seconds until one can be free (none taken)."""
         with self._lock:
             now = self._clock()
-            while self._spent and now - self._spent[0] >= self.period:
-                self._spent.popleft()
-            if len(self._spent) >= self.capacity:
-                return self._spent[len(self._spent) - self.capacity] + self.period - now
-            self._spent.append(now)
+            while self._returned and now - self._returned[0] >= self.period:
+                self._returned.popleft()
+            busy = self._held + len(self._returned)
+            if busy >= self.capacity:
+                needed = busy - self.capacity  # how many returned tokens must expire first (0-based)
+                if needed < len(self._returned):
+                    return self._returned[needed] + self.period - now
+                return self.period  # every token is under way: none is free before a period from now
+            self._held += 1
             return 0.0
+
+    def release(self) -> None:
+        """The send that took a token has its answer (or gave up): it counts from now on."""
+        with self._lock:
+            self._held = max(0, self._held - 1)
+            self._returned.append(self._clock())
 
 
 class PairPacer:
@@ -85,6 +102,5 @@ class PairPacer:
 
 
 def tier_capacity(rate_per_second: int) -> int:
-    """Tokens per second for a number: its tier with a little headroom, because Meta counts
-    arrivals and ours jitter on the way."""
+    """Tokens per second for a number: its tier with a little headroom."""
     return max(1, math.floor(rate_per_second * TIER_HEADROOM))

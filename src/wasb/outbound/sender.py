@@ -218,7 +218,8 @@ def _catch(fn, *args) -> BaseException | None:
 
 def _call(channel: Channel, body: dict) -> SendResult | GraphError:
     """One POST, when the number's bucket has a token for it (waits are short: a group is at
-    most a claim's worth of messages)."""
+    most a claim's worth of messages). The token goes back once the answer is in: Meta counted
+    the message at some moment before that."""
     wait = channel.bucket.try_take()
     while wait > 0:
         time.sleep(wait)
@@ -227,6 +228,8 @@ def _call(channel: Channel, body: dict) -> SendResult | GraphError:
         return channel.client().send(body)
     except GraphError as error:
         return error
+    finally:
+        channel.bucket.release()
 
 
 class _CannotSend(Exception):
