@@ -1,4 +1,4 @@
-"""The inbox's search by text, through the search index of migration 0009 (SQLite FTS5
+"""The inbox's search by text, through the search index of migration 0010_message_search (SQLite FTS5
 trigram, PostgreSQL pg_trgm), on the real migrated database of each backend."""
 from __future__ import annotations
 

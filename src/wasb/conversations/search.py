@@ -1,5 +1,5 @@
 """Finding conversations by the text of their messages, through the search index
-(migration 0009_message_search: FTS5 trigram on SQLite, pg_trgm on PostgreSQL).
+(migration 0010_message_search: FTS5 trigram on SQLite, pg_trgm on PostgreSQL).
 
 Both answer "the text contains these characters", case-insensitively — the same meaning a
 plain LIKE scan would have, without reading every message. On SQLite a text found in very
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import Conversation, Message
 
-# The FTS5 table of 0009 (not in the ORM metadata: it is SQLite's virtual table, made by the migration).
+# The FTS5 table of 0010_message_search (not in the ORM metadata: it is SQLite's virtual table, made by the migration).
 _fts = table("message_search", column("rowid"), column("body"))
 _LIKE_SPECIALS = ("\\", "%", "_")
 

@@ -110,7 +110,7 @@ class Worker:
         """Up to `limit` due jobs, oldest first, each the first waiting job of its lock, marked
         `doing` in one statement (one round trip, whatever the batch).
 
-        The two indexes it walks (migration 0009): `ix_job_status_id` gives the jobs to do in id
+        The two indexes it walks (migration 0009_job_claim): `ix_job_status_id` gives the jobs to do in id
         order, so the scan stops at the `limit`-th due one instead of sorting every due job; the
         partial `ix_job_waiting_lock` holds only the waiting and running jobs, so "an earlier job
         of my lock is waiting or running" is one index probe.

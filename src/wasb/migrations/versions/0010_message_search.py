@@ -9,16 +9,16 @@ Where pg_trgm cannot be installed (no rights), the search still works, without t
 Careful: a later migration that rebuilds the message table on SQLite (batch "move and copy")
 drops these triggers; it must create them again (tests/web/test_message_search.py checks).
 
-Revision ID: 0009_message_search
-Revises: 0008_templates
+Revision ID: 0010_message_search
+Revises: 0009_job_claim
 """
 import logging
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0009_message_search"
-down_revision = "0008_templates"
+revision = "0010_message_search"
+down_revision = "0009_job_claim"
 branch_labels = None
 depends_on = None
 
