@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,24 @@ import pytest
 from tests.support.databases import BACKEND, create_database, drop_database
 from tests.support.server import WasbServer
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "whatsapp"
+
+
+def _fixtures_dir() -> Path:
+    """Meta's real webhook payloads, kept beside the repository (`../shared/fixtures/whatsapp`),
+    or where WASB_WHATSAPP_FIXTURES says. Missing, they fail the run: the replay tests are
+    parametrized over them and would otherwise pass by running nothing."""
+    candidates = [Path(os.environ["WASB_WHATSAPP_FIXTURES"])] if os.environ.get("WASB_WHATSAPP_FIXTURES") else []
+    candidates += [Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "whatsapp",
+                   Path("/work/shared/fixtures/whatsapp")]  # the workplace's copy, for a clone elsewhere
+    candidates = list(dict.fromkeys(candidates))
+    for path in candidates:
+        if any(path.glob("*.json")):
+            return path
+    raise pytest.UsageError("the WhatsApp webhook fixtures are missing: looked in "
+                            + ", ".join(map(str, candidates)) + " (set WASB_WHATSAPP_FIXTURES)")
+
+
+FIXTURES = _fixtures_dir()
 
 
 def pytest_report_header(config):

@@ -3,21 +3,15 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 
-FIXTURES = Path("/work/shared/fixtures/whatsapp")
-if not FIXTURES.exists():  # the same fixtures relative to a checkout
-    FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "whatsapp"
+from tests.conftest import load_fixture
+
 
 CUSTOMER = "393331234567"
 BSUID = "US.13491208655302741918"
 PARENT_BSUID = "US.ENT.11815799212886844830"
-
-
-def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
 
 
 def shape(value):
@@ -47,11 +41,10 @@ def inbound(sim, webhook_recorder, **spec) -> dict:
     return received[0].body
 
 
-@pytest.mark.skipif(not FIXTURES.exists(), reason="Meta payload fixtures not available")
 class TestInboundShapes:
     def test_text_from_a_phone_user_is_shaped_like_metas_example(self, sim, webhook_recorder, sim_settings):
         body = inbound(sim, webhook_recorder, **{"from": CUSTOMER, "name": "Sheena Nelson", "text": "Hi"})
-        assert shape(body) == shape(fixture("inbound_text.json"))
+        assert shape(body) == shape(load_fixture("inbound_text.json"))
         value = body["entry"][0]["changes"][0]["value"]
         assert body["entry"][0]["id"] == sim_settings["waba_id"]
         assert value["metadata"]["phone_number_id"] == sim_settings["phone_number_id"]
@@ -63,13 +56,13 @@ class TestInboundShapes:
         body = inbound(sim, webhook_recorder, **{
             "from": CUSTOMER, "name": "Sheena", "type": "image", "caption": "Taj Mahal",
             "media": {"content_base64": base64.b64encode(b"jpeg").decode(), "mime_type": "image/jpeg"}})
-        assert shape(body) == shape(fixture("inbound_image_caption.json"))
+        assert shape(body) == shape(load_fixture("inbound_image_caption.json"))
 
     def test_document_is_shaped_like_metas_example(self, sim, webhook_recorder):
         media = sim.post("/_sim/media", files={"file": ("receipt.pdf", b"%PDF", "application/pdf")}).json()
         body = inbound(sim, webhook_recorder, **{"from": CUSTOMER, "name": "Sheena", "type": "document",
                                                  "caption": "my receipt", "media_id": media["id"]})
-        assert shape(body) == shape(fixture("inbound_document.json"))
+        assert shape(body) == shape(load_fixture("inbound_document.json"))
         document = body["entry"][0]["changes"][0]["value"]["messages"][0]["document"]
         assert (document["filename"], document["sha256"]) == ("receipt.pdf", media["sha256"])
 
@@ -80,7 +73,7 @@ class TestInboundShapes:
             "from": CUSTOMER, "user_id": BSUID, "parent_user_id": PARENT_BSUID, "name": "Test Name",
             "text": "replied text", "context": quoted})
         # Meta adds `from_user_id` next to `from` for BSUID users; the rest is exactly pywa's shape.
-        assert shape(without(body, "from_user_id")) == shape(fixture("inbound_text_reply_context.json"))
+        assert shape(without(body, "from_user_id")) == shape(load_fixture("inbound_text_reply_context.json"))
         message = body["entry"][0]["changes"][0]["value"]["messages"][0]
         assert message["context"]["id"] == quoted
         assert message["from_user_id"] == BSUID
@@ -89,7 +82,7 @@ class TestInboundShapes:
         body = inbound(sim, webhook_recorder, **{
             "from": CUSTOMER, "user_id": BSUID, "parent_user_id": PARENT_BSUID, "name": "Test Name",
             "type": "button", "text": "Yes", "payload": "confirm-yes", "context": "wamid.TEMPLATE"})
-        assert shape(without(body, "from_user_id")) == shape(fixture("inbound_template_quick_reply_button.json"))
+        assert shape(without(body, "from_user_id")) == shape(load_fixture("inbound_template_quick_reply_button.json"))
         assert body["entry"][0]["changes"][0]["value"]["messages"][0]["button"] == {
             "payload": "confirm-yes", "text": "Yes"}
 
@@ -98,8 +91,8 @@ class TestInboundShapes:
                 "type": "reaction", "message_id": "wamid.OURS"}
         added = inbound(sim, webhook_recorder, **spec, emoji="😮")
         removed = inbound(sim, webhook_recorder, **spec)
-        assert shape(without(added, "from_user_id")) == shape(fixture("inbound_reaction.json"))
-        assert shape(without(removed, "from_user_id")) == shape(fixture("inbound_reaction_removed.json"))
+        assert shape(without(added, "from_user_id")) == shape(load_fixture("inbound_reaction.json"))
+        assert shape(without(removed, "from_user_id")) == shape(load_fixture("inbound_reaction_removed.json"))
 
     def test_username_only_user_has_no_phone_anywhere(self, sim, webhook_recorder):
         body = inbound(sim, webhook_recorder, user_id=BSUID, name="@sheena", text="hello")
@@ -122,8 +115,7 @@ def test_statuses_arrive_sent_delivered_read_signed_with_pricing(sim, graph_clie
     assert statuses[1]["pricing"] == {"billable": False, "pricing_model": "PMP",
                                       "type": "free_customer_service", "category": "service"}
     sent_body = next(w.body for w in webhook_recorder.received if w.body["entry"][0]["changes"][0]["value"].get("statuses", [{}])[0].get("status") == "sent")
-    if FIXTURES.exists():
-        assert shape(sent_body) == shape(fixture("status_sent_v24_minimal.json"))
+    assert shape(sent_body) == shape(load_fixture("status_sent_v24_minimal.json"))
     assert sim.get("/_sim/sent").json()[0]["status"] == "read"
 
 
@@ -170,8 +162,7 @@ def test_async_errors_come_as_a_failed_status_without_contacts(sim, graph_client
     assert failed[0]["errors"][0]["code"] == 131047
     body = next(w.body for w in webhook_recorder.received if result.wamid in json.dumps(w.body))
     assert "contacts" not in body["entry"][0]["changes"][0]["value"]
-    if FIXTURES.exists():
-        assert shape(body) == shape(fixture("status_failed_131047.json"))
+    assert shape(body) == shape(load_fixture("status_failed_131047.json"))
 
 
 def test_read_only_when_the_customer_opens_the_chat(sim, graph_client, webhook_recorder):
@@ -193,8 +184,7 @@ def test_template_review_event_is_posted_like_meta(sim, graph_client, webhook_re
     assert answer["webhook_status"] == 200
     received = webhook_recorder.wait_for(lambda got: got)
     assert received[0].signature_valid
-    if FIXTURES.exists():
-        assert shape(received[0].body) == shape(fixture("template_status_update_approved.json"))
+    assert shape(received[0].body) == shape(load_fixture("template_status_update_approved.json"))
     assert graph_client.send_template(CUSTOMER, "order_confirmation", "en_US").wamid
 
 
