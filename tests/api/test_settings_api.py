@@ -40,3 +40,30 @@ def test_openapi_documents_the_contract_paths(server):
                  "/api/v1/inbound-events", "/api/v1/settings", "/healthz"):
         assert path in spec["paths"], path
     assert httpx.get(server.url + "/docs").status_code == 200
+
+
+def test_the_access_token_is_shown_with_at_most_its_last_four_characters(server):
+    token = "EAAGm0PX4ZCpsBAKZBxyzSecretSecretSecret1234WXYZ"
+    assert server.api("PUT", "/api/v1/settings", json={"access_token": token}).status_code == 200
+    shown = server.get("/api/v1/settings")["access_token"]
+    visible = shown.replace("…", "")
+    assert len(visible) <= 4 and token.endswith(visible)
+    assert token[:4] not in shown
+    # The masked value sent back unchanged keeps the stored token (an edit of another field).
+    assert server.api("PUT", "/api/v1/settings", json={"access_token": shown, "ticket_priority": "Low"}).status_code == 200
+    assert server.get("/api/v1/settings")["access_token"] == shown
+
+
+def test_the_settings_page_shows_no_more_than_the_last_four_characters_of_a_secret():
+    from pydantic import SecretStr
+
+    from wasb.config import Config
+    from wasb.web.ui.admin_pages import channel_view
+
+    config = Config(_env_file=None, access_token=SecretStr("EAAGm0PX4ZCpsBAKZBxyzSecret1234WXYZ"),
+                    app_secret=SecretStr("0123456789abcdef0123456789abcdef"), verify_token=SecretStr("verify-me-now"))
+    shown = dict(channel_view(config))
+    for label, secret in (("Access token", config.access_token), ("App secret", config.app_secret),
+                          ("Verify token", config.verify_token)):
+        visible = shown[label].replace("…", "").replace("•", "")
+        assert len(visible) <= 4 and secret.get_secret_value().endswith(visible), (label, shown[label])

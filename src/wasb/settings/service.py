@@ -133,10 +133,11 @@ SECRET_KEYS = ("access_token",)
 
 
 def mask_secret(value: str) -> str:
-    """Enough of a secret to recognise it (`eyJ0eXAi…`), never enough to use it."""
+    """Enough of a secret to tell two apart (`…a1B2`), never enough to use it or to
+    narrow a guess: at most the last four characters, and none of a short secret."""
     if not value:
         return ""
-    return value[:8] + "…" if len(value) >= 24 else "…"
+    return "…" + value[-4:] if len(value) >= 16 else "…"
 
 
 def public_settings(settings: AdminSettings) -> dict[str, Any]:
