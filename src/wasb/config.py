@@ -37,7 +37,8 @@ class Config(BaseSettings):
     # Where inbound media and temporary public document links are kept.
     media_dir: Path = Path("./media")
     # The address customers' WhatsApp (Meta's fetcher) reaches this service at, for
-    # temporary document links; empty means the address the request came in on.
+    # temporary document links; links are refused while it is empty (never taken from
+    # the request's Host header, which the caller chooses).
     public_url: str = ""
 
     # The CRM behind the port: the embedded one, or a vtenext / vtiger webservice

@@ -168,3 +168,23 @@ def test_no_url_escapes_the_store_or_uses_the_link_up(wired, tmp_path):
         assert b"TOP SECRET" not in body and b"root:" not in body and PDF not in body, path
     # None of that used the link up: WhatsApp still gets it.
     assert httpx.get(link["url"]).content == PDF
+
+
+def test_a_forged_host_header_does_not_move_the_link(database_url, tmp_path):
+    with wired_service(database_url, tmp_path, public_url="https://wasb.example.com") as wired:
+        document = make_document(wired)
+        created = wired.api("POST", f"/api/v1/documents/{document['id']}/links", token=wired.agent_token,
+                            headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+        assert created.status_code == 201, created.text
+    assert created.json()["url"].startswith("https://wasb.example.com/public/media/")
+    assert "evil.example" not in created.text
+
+
+def test_without_a_public_url_no_link_is_made_and_the_error_says_why(database_url, tmp_path):
+    with wired_service(database_url, tmp_path, public_url="") as wired:
+        document = make_document(wired)
+        refused = wired.api("POST", f"/api/v1/documents/{document['id']}/links", token=wired.agent_token,
+                            headers={"Host": "evil.example"})
+        assert refused.status_code == 503
+        assert "WASB_PUBLIC_URL" in refused.json()["detail"] and "evil.example" not in refused.text
+        assert link_files(wired) == []

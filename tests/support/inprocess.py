@@ -25,9 +25,9 @@ def test_config(database_url: str, tmp_path, **overrides) -> Config:
 
 
 class InProcessServer:
-    def __init__(self, app: App):
+    def __init__(self, app: App, port: int | None = None):
         self.app = app
-        self.port = free_port()
+        self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=self.port,
                                                     log_level="warning", access_log=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -13,7 +13,7 @@ import orjson
 
 from tests.support.inprocess import InProcessServer, test_config
 from tests.support.polling import wait_until
-from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, make_tokens
+from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, free_port, make_tokens
 from wasb.bootstrap import build_app
 from wasb.simulator.app import create_app as create_simulator
 from wasb.simulator.testing import serve
@@ -66,7 +66,10 @@ def wired_service(database_url: str, tmp_path, **overrides: Any) -> Iterator[Wir
     with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
         admin_token, agent_token = make_tokens(database_url)
         overrides.setdefault("graph_url", sim_url)
-        service = InProcessServer(build_app(test_config(database_url, tmp_path, **overrides))).start()
+        # Links name the service's own address, as WASB_PUBLIC_URL does in production.
+        port = free_port()
+        overrides.setdefault("public_url", f"http://127.0.0.1:{port}")
+        service = InProcessServer(build_app(test_config(database_url, tmp_path, **overrides)), port).start()
         try:
             with httpx.Client(base_url=sim_url, timeout=30) as sim:
                 sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp",

@@ -76,9 +76,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def public_base_url(config: Config, request_base_url: str) -> str:
-    """Where Meta's fetcher reaches us: WASB_PUBLIC_URL, else the address the request came in on."""
-    return (config.public_url or request_base_url).rstrip("/")
+class PublicUrlMissing(RuntimeError):
+    """No WASB_PUBLIC_URL: there is no address to put in a link."""
+
+
+def public_base_url(config: Config) -> str:
+    """Where Meta's fetcher reaches us: WASB_PUBLIC_URL, and only that. Never the Host
+    header of the request: a caller could set it to any site, and the link goes to a customer."""
+    if not config.public_url:
+        raise PublicUrlMissing("temporary document links need WASB_PUBLIC_URL (the https:// address "
+                               "WhatsApp reaches this service at); it is not set")
+    return config.public_url.rstrip("/")
 
 
 def link_store(config: Config) -> MediaStore:

@@ -4,7 +4,7 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from starlette.responses import Response
 
 from wasb.crm.port import CRMError
-from wasb.documents.links import DocumentNotFound, create_link, public_base_url
+from wasb.documents.links import DocumentNotFound, PublicUrlMissing, create_link, public_base_url
 from wasb.documents.service import MAX_DOCUMENT_BYTES, DocumentRejected, DocumentsElsewhere, add_document
 from wasb.domain.filenames import content_disposition
 from wasb.domain.media_types import shown_inline
@@ -61,12 +61,15 @@ def content(document_id: str, app: AppDep, who: Caller):
 
 
 @router.post("/{document_id}/links", status_code=201)
-def create_document_link(document_id: str, request: Request, app: AppDep, who: Caller):
+def create_document_link(document_id: str, app: AppDep, who: Caller):
     """A temporary public URL to a copy of the document, for WhatsApp to fetch once."""
+    try:
+        base_url = public_base_url(app.config)
+    except PublicUrlMissing as exc:
+        raise HTTPException(503, str(exc))
     with app.db.sessions() as session, session.begin():
         try:
-            link = create_link(session, app.config, app.crm(session), document_id,
-                               public_base_url(app.config, str(request.base_url)))
+            link = create_link(session, app.config, app.crm(session), document_id, base_url)
         except DocumentNotFound as exc:
             raise HTTPException(404, str(exc))
         except CRMError as exc:
