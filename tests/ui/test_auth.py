@@ -71,18 +71,20 @@ def test_the_api_called_with_the_session_cookie_needs_the_csrf_header(ui_server,
     assert accepted.status == 200 and accepted.json()["ticket_priority"] == "Low"
 
 
-def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(ui_server):
+def test_repeated_wrong_passwords_hold_the_address_even_for_the_right_one(ui_server):
+    from wasb.auth.login import CLIENT_MAX_FAILURES
+
     with httpx.Client(base_url=ui_server.url) as client:
         def attempt(password):
             form = client.get("/ui/login").text
             csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
             return client.post("/ui/login", data={"username": AGENT[0], "password": password, "csrf": csrf})
 
-        for _ in range(4):
+        for _ in range(CLIENT_MAX_FAILURES):
             assert "Wrong username or password." in attempt("wrong-password").text
-        assert "locked for 15 minutes" in attempt("wrong-password").text
-        locked = attempt(AGENT[1])
-        assert locked.status_code == 401 and "locked" in locked.text
+        held = attempt(AGENT[1])
+        assert held.status_code == 429 and "try again in 15 minutes" in held.text
+        assert int(held.headers["retry-after"]) > 0
         assert "wasb_session" in client.cookies  # still only the anonymous session
 
 

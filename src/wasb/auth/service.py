@@ -4,12 +4,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from wasb.auth.passwords import check_password, hash_password
+from wasb.auth.passwords import hash_password
 from wasb.auth.tables import ApiToken, User
 from wasb.store.base import utcnow
 
@@ -59,8 +58,9 @@ def create_token(session: Session, name: str, *, is_admin: bool = False, user_id
 
 
 def authenticate_token(session: Session, token: str) -> Principal | None:
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
-                                                 ApiToken.revoked_at.is_(None))).first()
+    row = session.scalars(select(ApiToken).outerjoin(User, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None),
+        or_(ApiToken.user_id.is_(None), User.active.is_(True)))).first()
     if row is None:
         return None
     return Principal(name=f"token:{row.name}", is_admin=row.is_admin, user_id=row.user_id)
@@ -70,43 +70,34 @@ def touch_token(session: Session, token: str) -> None:
     session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token)).values(last_used_at=utcnow()))
 
 
-# --- logging in (the web UI) -------------------------------------------------
+# --- sessions, passwords, deactivation (logging in: auth.login) ----------------
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-# Checked against when the user does not exist, so that an unknown name costs as
-# much time as a wrong password and names cannot be probed by timing.
-_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$aF0aeIF2upyJubD1XA/bTQ$PfGKq+NIz5bJwY9S2Yu6AUdYiXIzjywGpZBt9CF0GUQ"
+def _next_generation():
+    return User.session_generation + 1
 
 
-@dataclass(frozen=True)
-class LoginOutcome:
-    """A user for a correct password; otherwise none, and `locked_until` if the account is locked."""
-
-    user: User | None
-    locked_until: datetime | None = None
+def end_sessions(session: Session, user_id: int) -> None:
+    """Every session cookie of the user stops working (logging out)."""
+    session.execute(update(User).where(User.id == user_id).values(session_generation=_next_generation()))
 
 
-def log_in(session: Session, username: str, password: str, now: datetime | None = None) -> LoginOutcome:
-    """Check a password. After 5 failures in a row the account is locked for 15 minutes,
-    during which even the right password is refused. Failures are counted in the
-    caller's transaction, so the caller must commit a refused outcome too."""
-    now = now or utcnow()
-    user = session.scalars(select(User).where(User.username == username.strip())).first()
-    if user is None:
-        check_password(_DUMMY_HASH, password)
-        return LoginOutcome(None)
-    if user.locked_until and user.locked_until > now:
-        return LoginOutcome(None, user.locked_until)
-    if not check_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        session.flush()
-        return LoginOutcome(None, user.locked_until if user.locked_until and user.locked_until > now else None)
-    user.failed_logins, user.locked_until = 0, None
-    session.flush()
-    return LoginOutcome(user)
+def set_password(session: Session, user_id: int, password: str) -> bool:
+    """A new password; the user's sessions end (whoever had the old one is logged out)."""
+    result = session.execute(update(User).where(User.id == user_id).values(
+        password_hash=hash_password(password), session_generation=_next_generation(),
+        failed_logins=0, locked_until=None))
+    return result.rowcount > 0
+
+
+def set_active(session: Session, user_id: int, active: bool) -> bool:
+    """Deactivate (no login, sessions and the user's API tokens stop working) or reactivate."""
+    result = session.execute(update(User).where(User.id == user_id).values(
+        active=active, session_generation=_next_generation()))
+    return result.rowcount > 0
+
+
+def user_named(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username.strip())).first()
 
 
 def principal_of(user: User) -> Principal:

@@ -103,6 +103,58 @@ def user_create(name: str, admin: bool, generate: bool, language: str) -> None:
         click.echo(f"password: {password}")
 
 
+def _change_user(name: str, change) -> None:
+    """Run change(session, user_id) on the named user in one transaction."""
+    from wasb.auth.service import user_named
+    from wasb.bootstrap import build_app
+
+    app = build_app(_config())
+    try:
+        with app.db.sessions() as session, session.begin():
+            found = user_named(session, name)
+            if found is None:
+                raise click.ClickException(f"no user {name!r}")
+            change(session, found.id)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    finally:
+        app.db.dispose()
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--generate", is_flag=True, help="Make up a password and print it once.")
+def user_password(name: str, generate: bool) -> None:
+    """Set a user's password (standard input, a prompt, or --generate); their sessions end."""
+    from wasb.auth.service import set_password
+
+    password, generated = _read_password(generate)
+    _change_user(name, lambda session, user_id: set_password(session, user_id, password))
+    click.echo(f"new password for {name}; their sessions have ended")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@user.command("deactivate")
+@click.argument("name")
+def user_deactivate(name: str) -> None:
+    """Stop a user: no login, their sessions and API tokens stop working at once."""
+    from wasb.auth.service import set_active
+
+    _change_user(name, lambda session, user_id: set_active(session, user_id, False))
+    click.echo(f"deactivated {name}")
+
+
+@user.command("activate")
+@click.argument("name")
+def user_activate(name: str) -> None:
+    """Let a deactivated user log in again."""
+    from wasb.auth.service import set_active
+
+    _change_user(name, lambda session, user_id: set_active(session, user_id, True))
+    click.echo(f"activated {name}")
+
+
 @main.group()
 def token() -> None:
     """API tokens for tools and integrations."""

@@ -1,10 +1,13 @@
 """Logging in and out, and the user's language."""
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from wasb.auth.service import log_in, set_language
+from wasb.auth.login import check_attempt, finish_attempt, reserve_attempt
+from wasb.auth.service import end_sessions, set_language
 from wasb.store.base import utcnow
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import LANGUAGES, language_of, translator
@@ -30,16 +33,27 @@ def login_form(request: Request, next: str = "/ui/inbox"):
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/ui/inbox")):
     app = request.app.state.wasb
     _ = translator(language_of(None, request.headers.get("accept-language", "")))
+    # The client's address as uvicorn gives it: the peer, or the X-Forwarded-For of a
+    # proxy listed in FORWARDED_ALLOW_IPS (see README, "Behind a reverse proxy").
+    client = request.client.host if request.client else ""
     with app.db.sessions() as session, session.begin():
-        outcome = log_in(session, username, password)  # a refusal is committed too: it counts
-    user = outcome.user
+        attempt = reserve_attempt(session, client, username)  # counted before the check: races take slots
+    if attempt.throttled_until:
+        seconds = max(1, math.ceil((attempt.throttled_until - utcnow()).total_seconds()))
+        error = _("Too many failed attempts from your address: try again in {minutes} minutes.",
+                  minutes=math.ceil(seconds / 60))
+        response = render(request, "ui/login.html", status_code=429, next=_safe_next(next), error=error,
+                          username=username)
+        response.headers["retry-after"] = str(seconds)
+        return response
+    correct = check_attempt(attempt, password)
+    with app.db.sessions() as session, session.begin():
+        user = finish_attempt(session, attempt, correct)
     if user is None:
-        error = _("Wrong username or password.")
-        if outcome.locked_until:
-            minutes = max(1, int((outcome.locked_until - utcnow()).total_seconds() // 60) + 1)
-            error = _("Too many failed attempts: this account is locked for {minutes} minutes.", minutes=minutes)
-        return render(request, "ui/login.html", status_code=401, next=_safe_next(next), error=error,
-                      username=username)
+        # One answer for a wrong password, an unknown name and a locked or deactivated
+        # account: the page must not tell which names exist.
+        return render(request, "ui/login.html", status_code=401, next=_safe_next(next),
+                      error=_("Wrong username or password."), username=username)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.headers.append("set-cookie", cookie_header(request.app.state.ui_signer(), new_session(user),
                                                         secure=request.url.scheme == "https"))
@@ -48,6 +62,11 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 @router.post("/logout")
 def logout(request: Request):
+    user = getattr(request.state, "ui_user", None)
+    if user is not None:
+        # The cookie may have been copied: only a server-side change ends it for sure.
+        with request.app.state.wasb.db.sessions() as session, session.begin():
+            end_sessions(session, user.id)
     response = RedirectResponse("/ui/login", status_code=303)
     # A fresh anonymous session (new CSRF token), not just a deleted cookie.
     response.headers.append("set-cookie", cookie_header(request.app.state.ui_signer(), new_session(),

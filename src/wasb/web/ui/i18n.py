@@ -66,8 +66,8 @@ IT: dict[str, str] = {
     # login and errors
     "WhatsApp customer service, inside your CRM": "Il servizio clienti WhatsApp, dentro il tuo CRM",
     "Username": "Nome utente", "Password": "Password", "Wrong username or password.": "Nome utente o password errati.",
-    "Too many failed attempts: this account is locked for {minutes} minutes.":
-        "Troppi tentativi falliti: l'account è bloccato per {minutes} minuti.",
+    "Too many failed attempts from your address: try again in {minutes} minutes.":
+        "Troppi tentativi falliti dal tuo indirizzo: riprova tra {minutes} minuti.",
     "Not for you": "Accesso negato", "Not found": "Non trovato", "Something went wrong": "Qualcosa è andato storto",
     "Back to the inbox": "Torna alla posta in arrivo", "This page is for admins.": "Questa pagina è per gli amministratori.",
     # inbox

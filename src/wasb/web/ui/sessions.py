@@ -1,8 +1,12 @@
 """The web UI's session: a signed cookie, the user it names, and CSRF.
 
-The cookie holds {user id, CSRF token, expiry, a fingerprint of the password hash},
-signed with HMAC-SHA256. Nothing secret is in it; changing a password invalidates
-every session of that user (the fingerprint no longer matches). The signing secret is
+The cookie holds {user id, CSRF token, expiry, session generation, a fingerprint of the
+password hash}, signed with HMAC-SHA256. Nothing secret is in it. Sessions are revocable:
+the user's row keeps a session generation, and a cookie of an older generation is no
+session. Logging out, a new password and deactivation move the generation on, so they end
+every session of that user (logging out on one device logs out the others too: the price
+of keeping no per-session rows). The password fingerprint also voids the cookie when the
+hash is changed behind the service's back. The signing secret is
 `WASB_SESSION_SECRET`, or one generated once and kept in the database so that restarts
 and several processes share it.
 
@@ -57,6 +61,7 @@ class SessionData:
     csrf: str
     expires: int
     fingerprint: str = ""
+    generation: int = 0
 
 
 def session_secret(db, configured: str) -> bytes:
@@ -89,7 +94,8 @@ class CookieSigner:
 
     def dumps(self, data: SessionData) -> str:
         body = base64.urlsafe_b64encode(orjson.dumps(
-            {"u": data.user_id, "c": data.csrf, "e": data.expires, "f": data.fingerprint})).decode().rstrip("=")
+            {"u": data.user_id, "c": data.csrf, "e": data.expires, "f": data.fingerprint,
+             "g": data.generation})).decode().rstrip("=")
         return f"{body}.{self._mac(body.encode())}"
 
     def loads(self, value: str, now: float | None = None) -> SessionData | None:
@@ -99,7 +105,7 @@ class CookieSigner:
         try:
             raw = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
             data = SessionData(user_id=raw.get("u"), csrf=str(raw["c"]), expires=int(raw["e"]),
-                               fingerprint=str(raw.get("f") or ""))
+                               fingerprint=str(raw.get("f") or ""), generation=int(raw.get("g") or 0))
         except (ValueError, KeyError, TypeError):
             return None
         return data if data.expires > (now or time.time()) else None
@@ -108,7 +114,8 @@ class CookieSigner:
 def new_session(user: User | None = None) -> SessionData:
     return SessionData(user_id=user.id if user else None, csrf=secrets.token_urlsafe(32),
                        expires=int(time.time()) + LIFETIME_SECONDS,
-                       fingerprint=password_fingerprint(user.password_hash) if user else "")
+                       fingerprint=password_fingerprint(user.password_hash) if user else "",
+                       generation=user.session_generation if user else 0)
 
 
 def cookie_header(signer: CookieSigner, data: SessionData | None, *, secure: bool) -> str:
@@ -162,7 +169,7 @@ class SessionMiddleware:
         state = scope.setdefault("state", {})
         user = await run_in_threadpool(self._user, data) if data and data.user_id else None
         if data and data.user_id and user is None:
-            data = None  # the user is gone or changed their password: a fresh anonymous session
+            data = None  # logged out, deactivated, gone or a new password: a fresh anonymous session
         bearer = bool(_header(scope, b"authorization"))
         if user is not None and not (is_api and bearer):
             state["ui_user"] = user
@@ -195,7 +202,8 @@ class SessionMiddleware:
     def _user(self, data: SessionData) -> UiUser | None:
         with self.db.read_sessions() as session:
             row = session.get(User, data.user_id)
-            if row is None or not hmac.compare_digest(password_fingerprint(row.password_hash), data.fingerprint):
+            if (row is None or not row.active or row.session_generation != data.generation
+                    or not hmac.compare_digest(password_fingerprint(row.password_hash), data.fingerprint)):
                 return None
             return UiUser(id=row.id, username=row.username, is_admin=row.is_admin, language=row.language or "en")
 
