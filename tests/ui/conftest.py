@@ -74,7 +74,13 @@ def context(browser):
 
 @pytest.fixture
 def page(context):
-    return context.new_page()
+    """A page that fails its test if the browser refuses anything under the pages' CSP."""
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    yield page
+    assert refused == [], f"the page broke its Content-Security-Policy: {refused}"
 
 
 def log_in(page, base_url: str, who=ADMIN, next_path: str = "/ui/inbox") -> None:

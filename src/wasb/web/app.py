@@ -18,6 +18,8 @@ from wasb.web.api import (
     conversations, documents, events, jobs, messages, outbox, people, reports, sending, settings, templates, tickets,
 )
 from wasb.web.api import crm as crm_api
+from wasb.web.docs import install_docs
+from wasb.web.security_headers import SecurityHeadersMiddleware
 from wasb.web.ui import install_ui
 
 
@@ -35,7 +37,8 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
                 poller.stop()
                 wasb.stop()
 
-    app = FastAPI(title="WASB", version="0.1.0", lifespan=lifespan,
+    # /docs is served by wasb.web.docs (no CDN); ReDoc has no offline copy here.
+    app = FastAPI(title="WASB", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="WhatsApp Business (Meta Cloud API) inside a CRM's customer service.")
     app.state.wasb = wasb
 
@@ -68,4 +71,7 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
                    reports, templates, outbox):
         app.include_router(module.router)
     install_ui(app, wasb)
+    install_docs(app)
+    # Outermost: the headers are on every answer, the session middleware's too.
+    app.add_middleware(SecurityHeadersMiddleware, public_url_is_https=wasb.config.public_url.startswith("https://"))
     return app

@@ -1,0 +1,67 @@
+"""Pages run under a Content-Security-Policy without inline scripts, cannot be framed,
+and say so in their headers; a page whose script breaks the policy fails here."""
+from __future__ import annotations
+
+import httpx
+
+from tests.ui.conftest import log_in
+from tests.ui.seed import demo
+
+
+def csp_of(response_headers: dict) -> dict[str, str]:
+    policy = response_headers["content-security-policy"]
+    return {part.split()[0]: part.strip() for part in policy.split(";") if part.strip()}
+
+
+def assert_protected(headers: dict) -> None:
+    policy = csp_of(headers)
+    assert "'unsafe-inline'" not in policy["script-src"] and "'unsafe-eval'" not in policy["script-src"]
+    assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+
+
+def test_the_pages_an_agent_works_in_log_no_csp_violation(ui_server, page):
+    data = demo(ui_server)
+    daniele = data["daniele"]
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    log_in(page, ui_server.url)
+    for path, ready in [("/ui/inbox", "#inbox-list .conv"),
+                        (f"/ui/conversations/{daniele['id']}", "#thread"),
+                        (f"/ui/tickets/{daniele['ticket_id']}", "#ticket-comments"),
+                        ("/ui/settings", "#settings-form")]:
+        response = page.goto(ui_server.url + path)
+        assert response.status == 200, path
+        assert_protected(response.headers)
+        page.locator(ready).first.wait_for()
+        page.wait_for_load_state("networkidle") if "conversations" not in path else page.wait_for_timeout(300)
+    # Scripts did run (the keyboard shortcut dialog is made by app.js) ...
+    page.keyboard.press("?")
+    assert page.locator("#shortcuts").is_visible()
+    # ... and nothing was refused.
+    violations = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
+    assert violations == [], violations
+
+
+def test_the_api_docs_work_without_a_cdn_under_their_policy(ui_server, page):
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    response = page.goto(ui_server.url + "/docs")
+    assert response.status == 200
+    assert_protected(response.headers)
+    page.get_by_text("/api/v1/settings").first.wait_for()  # Swagger UI drew the operations
+    violations = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
+    assert violations == [], violations
+
+
+def test_the_api_answers_carry_the_headers_and_hsts_follows_https(ui_server):
+    plain = httpx.get(ui_server.url + "/api/v1/settings", headers={"Authorization": f"Bearer {ui_server.admin_token}"})
+    assert plain.status_code == 200
+    assert_protected(plain.headers)
+    assert "strict-transport-security" not in plain.headers  # plain HTTP: a browser would ignore it anyway
+    # Behind a TLS proxy on 127.0.0.1 (trusted by uvicorn for X-Forwarded-Proto): HSTS.
+    proxied = httpx.get(ui_server.url + "/ui/login", headers={"X-Forwarded-Proto": "https"})
+    assert proxied.headers["strict-transport-security"].startswith("max-age=")
