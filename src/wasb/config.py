@@ -74,6 +74,13 @@ class Config(BaseSettings):
     scheduler: bool = True
     scheduler_tick_seconds: float = Field(default=1.0, gt=0)
     max_webhook_bytes: int = 5 * 1024 * 1024
+    # Slow clients (wasb.web.slow_clients): the request line and headers must arrive within
+    # header_timeout_seconds, the whole body within body_timeout_seconds of the headers
+    # (an upload too: 60 s is 16 MB at about 2 Mbit/s); past max_connections open
+    # connections or requests in progress, requests get 503 at once.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_connections: int = Field(default=1000, gt=0)
     session_secret: SecretStr = SecretStr("")
 
     @field_validator("timezone")

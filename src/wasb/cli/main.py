@@ -32,11 +32,17 @@ def serve(host: str, port: int) -> None:
 
     from wasb.bootstrap import build_app
     from wasb.web.app import create_app
+    from wasb.web.slow_clients import header_timeout_protocol
 
-    app = create_app(build_app(_config()))
+    config = _config()
+    app = create_app(build_app(config))
     # Open pages hold a server-sent event stream that never ends by itself: give such
     # requests a few seconds on shutdown, then close them (browsers reconnect).
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3)
+    # Slow clients are bounded: headers in header_timeout_seconds (the protocol's timer),
+    # the body in body_timeout_seconds (a middleware of the app), max_connections at once.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3,
+                http=header_timeout_protocol(config.header_timeout_seconds),
+                limit_concurrency=config.max_connections)
 
 
 @main.command()

@@ -20,6 +20,7 @@ from wasb.web.api import (
 from wasb.web.api import crm as crm_api
 from wasb.web.docs import install_docs
 from wasb.web.security_headers import SecurityHeadersMiddleware
+from wasb.web.slow_clients import BodyTimeoutMiddleware
 from wasb.web.ui import install_ui
 
 
@@ -72,6 +73,7 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
         app.include_router(module.router)
     install_ui(app, wasb)
     install_docs(app)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=wasb.config.body_timeout_seconds)
     # Outermost: the headers are on every answer, the session middleware's too.
     app.add_middleware(SecurityHeadersMiddleware, public_url_is_https=wasb.config.public_url.startswith("https://"))
     return app
