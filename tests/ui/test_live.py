@@ -7,7 +7,7 @@ from tests.ui.seed import add_outbound, conversation_of, customer_writes, status
 
 def test_a_customer_message_appears_live_in_the_open_inbox(ui_server, page):
     log_in(page, ui_server.url)
-    page.wait_for_function("document.body.dataset.live === 'on'")  # the event stream is open
+    page.locator("body[data-live='on']").wait_for(state="attached")  # the event stream is open
     assert page.locator("#inbox-list .conv").count() == 0
     page.evaluate("window.__sameDocument = true")
 
@@ -27,7 +27,7 @@ def test_new_messages_and_status_ticks_appear_live_in_the_open_conversation(ui_s
     conversation = conversation_of(ui_server, "393331234567")
     add_outbound(ui_server, conversation["id"], "Eccomi, mi dica.", "wamid.OUT1", author="ada", status="sent")
     log_in(page, ui_server.url, next_path=f"/ui/conversations/{conversation['id']}")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.locator("body[data-live='on']").wait_for(state="attached")
     page.evaluate("window.__sameDocument = true")
     outbound = page.locator(".msg-out", has_text="Eccomi")
     assert outbound.get_attribute("data-status") == "sent"
@@ -49,7 +49,7 @@ def test_a_failed_message_shows_metas_reason_live(ui_server, page):
     conversation = conversation_of(ui_server, "393331234567")
     add_outbound(ui_server, conversation["id"], "Un messaggio che non arriverà", "wamid.OUTF", author="ada")
     log_in(page, ui_server.url, next_path=f"/ui/conversations/{conversation['id']}")
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.locator("body[data-live='on']").wait_for(state="attached")
     ui_server.post_webhook(status("wamid.OUTF", "393331234567", "failed", error={
         "code": 131026, "title": "Message undeliverable",
         "error_data": {"details": "Message Undeliverable."}}))

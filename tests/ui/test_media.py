@@ -25,7 +25,7 @@ def wired(database_url, tmp_path):
 
 def test_a_customers_photo_appears_live_as_a_preview_served_to_the_logged_in_agent(wired, page):
     log_in(page, wired.url)
-    page.wait_for_function("document.body.dataset.live === 'on'")
+    page.locator("body[data-live='on']").wait_for(state="attached")
     answer = wired.sim.post("/_sim/inbound", json={
         "from": "393331234567", "name": "Giulia", "type": "image", "caption": "the broken part",
         "media": {"content_base64": base64.b64encode(PNG).decode(), "mime_type": "image/png"}})
