@@ -65,3 +65,20 @@ def test_deactivating_a_user_ends_their_sessions_and_refuses_their_login(server,
         assert refused.status_code == 401 and "Wrong username or password." in refused.text
     assert run_cli(server.env, "user", "activate", ADMIN[0]).returncode == 0
     assert logged_in(server.url, *ADMIN).get("/ui/inbox").status_code == 200
+
+
+def test_an_admin_deactivates_an_agent_from_the_users_page(server, session):
+    admin, _, admin_csrf = session
+    add_user(server.database_url, "bruno", "agent-password-1")
+    agent = logged_in(server.url, "bruno", "agent-password-1")
+    agent_cookie, agent_csrf = {"wasb_session": agent.cookies["wasb_session"]}, page_csrf(agent)
+    assert httpx.get(server.url + "/api/v1/conversations", cookies=agent_cookie).status_code == 200
+    page = admin.get("/ui/users").text
+    user_id = int(page.split('/deactivate"')[0].rsplit("/ui/users/", 1)[1])  # the one row with the button: bruno
+    done = admin.post(f"/ui/users/{user_id}/deactivate", data={"csrf": admin_csrf})
+    assert done.status_code == 303
+    assert "deactivated" in admin.get("/ui/users").text
+    assert httpx.get(server.url + "/api/v1/conversations", cookies=agent_cookie).status_code == 401
+    assert httpx.get(server.url + "/ui/inbox", cookies=agent_cookie).status_code == 303
+    assert httpx.post(server.url + "/ui/logout", cookies=agent_cookie, data={"csrf": agent_csrf}).status_code in (303, 403)
+    agent.close()

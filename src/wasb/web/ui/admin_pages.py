@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from wasb.auth.service import (
-    UserExists, create_token, create_user, list_tokens, list_users, revoke_token, unlock_user,
+    UserExists, create_token, create_user, list_tokens, list_users, revoke_token, set_active, unlock_user,
 )
 from wasb.inbound.service import EventNotFound, list_events, retry_event
 from wasb.settings.service import (
@@ -249,6 +249,24 @@ def user_unlock(request: Request, user: AdminUser, user_id: int):
     with request.app.state.wasb.db.sessions() as session, session.begin():
         unlock_user(session, user_id)
     return redirect(request, "/ui/users", ok=_("Unlocked."))
+
+
+@router.post("/users/{user_id}/deactivate")
+def user_deactivate(request: Request, user: AdminUser, user_id: int):
+    _ = translator(user.language)
+    if user_id == user.id:  # the last admin could lock everybody out
+        return redirect(request, "/ui/users", error=_("You cannot deactivate yourself."))
+    with request.app.state.wasb.db.sessions() as session, session.begin():
+        set_active(session, user_id, False)
+    return redirect(request, "/ui/users", ok=_("Deactivated: logged out everywhere."))
+
+
+@router.post("/users/{user_id}/activate")
+def user_activate(request: Request, user: AdminUser, user_id: int):
+    _ = translator(user.language)
+    with request.app.state.wasb.db.sessions() as session, session.begin():
+        set_active(session, user_id, True)
+    return redirect(request, "/ui/users", ok=_("Activated."))
 
 
 @router.post("/tokens")

@@ -211,7 +211,12 @@ IT: dict[str, str] = {
     "New user": "Nuovo utente", "Create user": "Crea utente", "New API token": "Nuovo token API",
     "e.g. vtenext workflow": "es. workflow vtenext", "Create token": "Crea token",
     "A user named {name} already exists.": "Esiste già un utente {name}.", "User {name} created.": "Utente {name} creato.",
-    "Unlocked.": "Sbloccato.", "A token needs a name.": "Un token ha bisogno di un nome.", "Token revoked.": "Token revocato.",
+    "Unlocked.": "Sbloccato.",
+    "Deactivate": "Disattiva", "Activate": "Riattiva", "deactivated": "disattivato",
+    "Deactivate this user? They are logged out at once and cannot log in.":
+        "Disattivare questo utente? Viene disconnesso subito e non può più accedere.",
+    "Deactivated: logged out everywhere.": "Disattivato: disconnesso ovunque.", "Activated.": "Riattivato.",
+    "You cannot deactivate yourself.": "Non puoi disattivare te stesso.", "A token needs a name.": "Un token ha bisogno di un nome.", "Token revoked.": "Token revocato.",
     "a password needs at least 8 characters": "una password deve avere almeno 8 caratteri",
 }
 
