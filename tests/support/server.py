@@ -98,6 +98,7 @@ class WasbServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # never leave a server behind: the fixture's teardown does not run
         raise RuntimeError("wasb serve did not answer /healthz in 30 s")
 
     def stop(self) -> None:
