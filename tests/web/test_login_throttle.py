@@ -74,6 +74,17 @@ def test_parallel_wrong_passwords_lock_the_account_after_the_designed_count(db, 
     assert attempt(db, "192.0.2.1", *AGENT)[0] is False  # locked: even the right password
 
 
+def test_parallel_guesses_from_one_address_are_checked_only_up_to_the_client_limit(db, verified):
+    guesses = 3 * login.CLIENT_MAX_FAILURES
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        outcomes = list(pool.map(lambda n: attempt(db, "198.51.100.77", AGENT[0], f"guess-{n}"), range(guesses)))
+    throttled = [reserved for _, reserved in outcomes if reserved.throttled_until]
+    assert len(throttled) == guesses - login.CLIENT_MAX_FAILURES
+    assert len(verified) == login.CLIENT_MAX_FAILURES  # the throttled ones were not checked at all
+    with db.read_sessions() as session:
+        assert session.query(User).filter_by(username=AGENT[0]).one().locked_until is None  # nobody locked out
+
+
 def test_the_right_password_after_a_few_failures_clears_the_count(db):
     for n in range(3):
         assert attempt(db, "192.0.2.7", AGENT[0], f"typo-{n}")[0] is False
