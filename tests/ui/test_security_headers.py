@@ -65,3 +65,17 @@ def test_the_api_answers_carry_the_headers_and_hsts_follows_https(ui_server):
     # Behind a TLS proxy on 127.0.0.1 (trusted by uvicorn for X-Forwarded-Proto): HSTS.
     proxied = httpx.get(ui_server.url + "/ui/login", headers={"X-Forwarded-Proto": "https"})
     assert proxied.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_the_simulators_phone_page_runs_under_the_same_policy(page):
+    from wasb.simulator.app import create_app as create_simulator
+    from wasb.simulator.testing import serve
+    from tests.support.wired import SIM_SETTINGS
+
+    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+        httpx.post(sim_url + "/_sim/customers", json={"wa_id": "393331234567", "name": "Mario Rossi"}).raise_for_status()
+        response = page.goto(f"{sim_url}/phone#customer=393331234567")
+        assert_protected(response.headers)
+        page.fill("#text", "Typed on the phone")
+        page.click("#send")
+        page.wait_for_selector("text=Typed on the phone")  # the page's script ran; the fixture checks the console

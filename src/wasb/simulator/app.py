@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from wasb.simulator import control_routes, graph_routes, phone_routes
 from wasb.simulator.simulator import DEFAULT_WEBHOOK_URL, SimSettings, Simulator
+from wasb.web.security_headers import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,9 @@ def create_app(config_like: Any = None, *, webhook_url: str = DEFAULT_WEBHOOK_UR
         await sim.poster.close()
 
     # Order matters: the fixed paths first, Graph's catch-all `/{version}/{node}` last.
+    # The phone page gets the service's security headers (CSP without inline scripts too).
     app = Starlette(routes=control_routes.routes + phone_routes.routes + graph_routes.routes,
-                    lifespan=lifespan)
+                    lifespan=lifespan, middleware=[Middleware(SecurityHeadersMiddleware)])
     app.state.simulator = sim
     return app
 
