@@ -100,7 +100,7 @@ def build_app(config: Config | None = None, *, migrate: bool = True) -> App:
     db = open_database(config.database_url)
     tasks = all_tasks()
     # The external CRM's shared session, or None when the CRM lives in the service database.
-    link = VtenextLink(config) if config.crm == "vtenext" else None
+    link = VtenextLink(config, db) if config.crm == "vtenext" else None
     # One App for either CRM: only the CRM differs. The channel (WhatsApp) is the same
     # whichever CRM the tickets live in, so every process gets its Graph client.
     return App(

@@ -60,11 +60,11 @@ def crm_status(app: Any, session: Session) -> dict:
     return status
 
 
-def reset_auth(app: Any, session: Session) -> int:
-    """Allow logging in to the CRM again, and run the jobs that wait for it now.
-    Returns how many waiting jobs were made due."""
+def reset_auth(app: Any, session: Session, *, forget_failures: bool = False) -> int:
+    """Allow logging in to the CRM again (every process: the hold is in the database),
+    and run the jobs that wait for it now. Returns how many waiting jobs were made due."""
     if app.crm_link is not None:
-        app.crm_link.reset_auth()
+        app.crm_link.reset_auth(forget_failures=forget_failures)
     result = session.execute(update(Job).where(Job.task.in_(CRM_TASKS), Job.status == TODO,
                                                Job.scheduled_at > utcnow()).values(scheduled_at=utcnow()))
     return result.rowcount or 0

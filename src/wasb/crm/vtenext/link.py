@@ -14,16 +14,22 @@ import threading
 from wasb.config import Config
 from wasb.crm.guard import CrmHealth
 from wasb.crm.vtenext.adapter import VtenextCRM
+from wasb.crm.vtenext.memory import DatabaseLedger, Verdicts
 from wasb.crm.vtenext.webservice import Webservice
 from wasb.settings.service import AdminSettings
+from wasb.store.engine import Database
 
 
 class VtenextLink:
-    def __init__(self, config: Config, webservice: Webservice | None = None):
+    def __init__(self, config: Config, db: Database, webservice: Webservice | None = None):
         self.config = config
         self.ws = webservice or Webservice(
             config.crm_url, config.crm_user, config.crm_access_key.get_secret_value(),
             timeout=config.crm_timeout_seconds)
+        # Shared with every process on this database: the login hold (and its count of
+        # refused logins), and what was learnt about the CRM.
+        self.ws.ledger = DatabaseLedger(db, self.ws.endpoint)
+        self.verdicts = Verdicts(db, self.ws.endpoint)
         self.health = CrmHealth()
         self._adapters: dict[tuple, VtenextCRM] = {}
         self._lock = threading.Lock()
@@ -53,8 +59,8 @@ class VtenextLink:
     def auth_failure(self) -> str | None:
         return self.ws.auth_failure
 
-    def reset_auth(self) -> None:
-        self.ws.reset_auth()
+    def reset_auth(self, *, forget_failures: bool = False) -> None:
+        self.ws.reset_auth(forget_failures=forget_failures)
 
     def close(self) -> None:
         self.ws.close()
