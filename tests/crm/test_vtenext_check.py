@@ -57,3 +57,36 @@ def test_check_notices_a_vtenext_user_blind_to_public_comments(vtenext_webservic
     vtenext_fake.records["Users"][1]["receive_public_talks"] = "0"
     report = check(vtenext_webservice)
     assert any("receive public talks" in m for m in report.missing)
+
+
+def test_check_reports_a_user_whose_role_may_not_create_tickets(vtenext_webservice, vtenext_fake):
+    vtenext_fake.permissions = {"HelpDesk": {"createable": False}, "ModComments": {"createable": False},
+                                "Contacts": {"updateable": False}}
+    report = check(vtenext_webservice)
+    assert not report.ok and report.lines()[-1] == "NOT READY"
+    assert "permission: user admin may not create HelpDesk (describe: createable false)" in report.missing
+    assert "permission: user admin may not create ModComments (describe: createable false)" in report.missing
+    assert "permission: user admin may not update Contacts (describe: updateable false)" in report.missing
+    assert not [m for m in report.missing if "Leads" in m or "Accounts" in m]
+
+
+def test_a_write_the_role_may_not_do_waits_for_an_admin_instead_of_failing(vtenext_crm, vtenext_fake):
+    from wasb.crm.port import CRMConfigError, NewTicket
+
+    person = vtenext_crm.create_person(NewPerson(kind="contact", name="Anna", mobile="+393331234567"))
+    vtenext_fake.permissions = {"HelpDesk": {"createable": False}}
+    with pytest.raises(CRMConfigError, match="may not create HelpDesk"):
+        vtenext_crm.create_ticket(NewTicket(title="t", status="Open", priority="High", description="d",
+                                            person_id=person.id))
+    assert vtenext_fake.operations("create")[-1][2]["elementType"] == "Contacts"  # no doomed create sent
+    assert vtenext_fake.rows("HelpDesk") == []
+
+
+def test_check_warns_about_agents_blind_to_the_customers_comments(vtenext_webservice, vtenext_fake):
+    if vtenext_fake.flavour != "vtenext":
+        pytest.skip("vtiger has no per-user visibility of comments")
+    vtenext_fake.records["Users"][5]["receive_public_talks"] = "0"  # mario, an agent
+    report = check(vtenext_webservice)
+    assert report.ok, report.missing  # the login user sees them: a warning, not a blocker
+    (warning,) = [n for n in report.notes if "receive public talks" in n]
+    assert warning.startswith("WARNING") and "mario" in warning and "admin" not in warning

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
+from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
 from wasb.tickets.agent_comments import POLL_TASK, read_state
 
@@ -42,7 +43,9 @@ def crm_status(app: Any, session: Session) -> dict:
     health = link.health
     auth_failure = link.auth_failure
     reachable = health.reachable
-    state = "auth_failure" if auth_failure else "unavailable" if reachable is False else "ok"
+    problems = link.problems(load_settings(session, app.config))
+    state = ("auth_failure" if auth_failure else "misconfigured" if problems
+             else "unavailable" if reachable is False else "ok")
     status.update(
         state=state,
         url=link.ws.endpoint,
@@ -53,7 +56,11 @@ def crm_status(app: Any, session: Session) -> dict:
         last_error=health.last_error,
         last_error_at=health.last_error_at,
         agent_comments=read_state(session),
+        problems=problems,
     )
+    if problems:
+        status["action"] = ("the customers' messages wait: choose ticket statuses the CRM has in Settings "
+                            "(or add the values to the CRM's picklist); `wasb crm check` lists them")
     if auth_failure:
         status["action"] = ("fix the CRM user or access key (WASB_CRM_USER / WASB_CRM_ACCESS_KEY, then "
                             "restart), or unlock the user in the CRM; then POST /api/v1/crm/reset-auth")

@@ -32,6 +32,7 @@ from wasb.crm.port import (
     PERSON_KINDS,
     Comment,
     CommentAuthor,
+    CRMConfigError,
     CRMError,
     CRMNotFound,
     Document,
@@ -172,6 +173,7 @@ class VtenextCRM:
         current = self._retrieve(person_id) if kind else None
         if kind is None or current is None:
             raise CRMNotFound(f"no person {person_id}")
+        self._may(KIND_MODULE[kind], "updateable")
         element: dict = {"id": person_id}
         if name is not None:
             if kind == "account":
@@ -270,12 +272,14 @@ class VtenextCRM:
         return [self._ticket(r) for r in rows]
 
     def create_ticket(self, new: NewTicket) -> Ticket:
+        status = self._valid_status(new.status)  # before anything is written (vtiger may create a contact)
+        self._may("HelpDesk", "createable")
         link = self._ticket_link(new.person_id, create=True)
         if link is None:
             raise CRMNotFound(f"no person {new.person_id} to open a ticket for")
         element = {
             "ticket_title": new.title,
-            "ticketstatus": new.status,
+            "ticketstatus": status,
             "ticketpriorities": new.priority,
             "description": new.description,
             "assigned_user_id": self._owner(new.assigned_user),
@@ -287,8 +291,9 @@ class VtenextCRM:
     def set_ticket_status(self, ticket_id: str, status: str) -> None:
         if not self._has_prefix(ticket_id, "HelpDesk"):
             raise CRMNotFound(f"no ticket {ticket_id}")
+        self._may("HelpDesk", "updateable")
         try:
-            self.ws.revise({"id": ticket_id, "ticketstatus": status})
+            self.ws.revise({"id": ticket_id, "ticketstatus": self._valid_status(status)})
         except WebserviceError as exc:
             if exc.code in NOT_FOUND_CODES:
                 raise CRMNotFound(f"no ticket {ticket_id}") from exc
@@ -504,6 +509,35 @@ class VtenextCRM:
         log.info("created contact %s for lead %s: this CRM's tickets cannot point at leads", row["id"], lead_id)
         return row["id"]
 
+    # --- what the CRM accepts ----------------------------------------------------------
+
+    def invalid_statuses(self, statuses: tuple[str, ...] | list[str], *, describe: bool = True) -> list[str]:
+        """Those of `statuses` the CRM's ticket status picklist lacks. With
+        describe=False only what is known already is used (no call to the CRM)."""
+        helpdesk = self.schema.module("HelpDesk") if describe else self.schema.cached("HelpDesk")
+        picklist = helpdesk.picklist("ticketstatus") if helpdesk else ()
+        # An installation that describes no values (a text field): nothing to check against.
+        return [s for s in dict.fromkeys(statuses) if picklist and s not in picklist]
+
+    def _valid_status(self, status: str) -> str:
+        """The API stores any string as a status, and the CRM's UI and filters then show
+        a value no one can pick: a status the picklist lacks is refused, and the work
+        waits until an admin names a valid one in WASB's settings."""
+        if self.invalid_statuses([status]):
+            values = ", ".join(self.schema.module("HelpDesk").picklist("ticketstatus"))
+            raise CRMConfigError(
+                f"ticket status {status!r} is not one of this CRM's ticket statuses ({values}): choose one of them "
+                "in WASB's settings (ticket statuses), or add it to the CRM's picklist")
+        return status
+
+    def _may(self, module: str, right: str) -> None:
+        """describe's rights for the login user: a write its role may not do fails with
+        ACCESS_DENIED on every try; say so and wait for an admin instead."""
+        if not getattr(self.schema.module(module), right):
+            verb = {"createable": "create", "updateable": "update", "retrieveable": "read"}[right]
+            raise CRMConfigError(f"the CRM user {self.ws.username} may not {verb} {module} (describe: {right} false): "
+                                 "give its role that right in the CRM")
+
     # --- webservice plumbing --------------------------------------------------------
 
     def _kind_of(self, record_id: str) -> PersonKind | None:
@@ -552,6 +586,7 @@ class VtenextCRM:
         return rows
 
     def _create(self, module: str, element: dict, text_fields: tuple[str, ...]) -> dict:
+        self._may(module, "createable")
         sent = self._storable(element, text_fields)
         row = self.ws.create(module, sent)
         return self._check_astral(row, sent, text_fields)

@@ -55,6 +55,13 @@ class VtenextLink:
                 self._adapters = {key: adapter}  # the old settings are gone for good
             return adapter
 
+    def problems(self, settings: AdminSettings) -> list[str]:
+        """What in the admin's settings this CRM cannot take, from what `describe` has
+        told already (never a call to the CRM: the health page asks often)."""
+        statuses = (settings.status_open, settings.status_waiting, settings.status_answered, settings.status_closed)
+        invalid = self.adapter(settings).invalid_statuses(statuses, describe=False)
+        return [f"ticket status {s!r} is not in the CRM's ticket status picklist" for s in invalid]
+
     @property
     def auth_failure(self) -> str | None:
         return self.ws.auth_failure
