@@ -63,6 +63,7 @@ def test_a_success_zeroes_the_count_and_a_network_fault_is_not_counted(database_
         wrong = Webservice(vtenext_server.url, "admin", WRONG, timeout=5, ledger=ledger)
         with pytest.raises(CRMAuthError):
             wrong.user_id
+        ledger.flush()  # stored (the process's writer thread), as on exit
         assert ledger.failures("admin") == 2
         # Another process, with the right key, is held all the same until a reset...
         right = Webservice(vtenext_server.url, "admin", vtenext_fake.users["admin"].access_key, timeout=5,
@@ -72,12 +73,41 @@ def test_a_success_zeroes_the_count_and_a_network_fault_is_not_counted(database_
         assert vtenext_fake.login_attempts == 2
         right.reset_auth()
         assert right.user_id == vtenext_fake.users["admin"].id
+        right.ledger.flush()
         assert ledger.failures("admin") == 0 and ledger.hold("admin") is None
 
         vtenext_fake.down = "500"  # no answer about the credentials: nothing counted
         right.reset_auth()  # drops the session: the next call logs in
         with pytest.raises(CRMUnavailable):
             right.user_id
-        assert ledger.failures("admin") == 0
+        right.ledger.flush()
+        assert ledger.failures("admin") == 0 and right.ledger.failures("admin") == 0
+    finally:
+        db.dispose()
+
+
+def test_a_login_inside_a_write_transaction_does_not_wait_for_the_database(database_url, vtenext_server,
+                                                                           vtenext_fake):
+    """A route may call the CRM inside its own write transaction (SQLite: the write
+    lock is taken at BEGIN); a login there must not wait for a second write transaction."""
+    from sqlalchemy import update
+
+    from wasb.crm.tables import CrmState
+    from wasb.crm.vtenext.memory import DatabaseLedger
+
+    upgrade(database_url)
+    db = open_database(database_url)
+    try:
+        ledger = DatabaseLedger(db, vtenext_server.url + "/webservice.php")
+        ws = Webservice(vtenext_server.url, "admin", WRONG, timeout=5, ledger=ledger)
+        with db.sessions() as session, session.begin():
+            session.execute(update(CrmState).values(updated_at=CrmState.updated_at))  # holds the write lock
+            with pytest.raises(CRMAuthError, match="INVALID_USER_CREDENTIALS"):
+                ws.user_id
+            assert "INVALID_USER_CREDENTIALS" in ledger.hold("admin")  # this process knows at once
+        ledger.flush()
+        assert ledger.failures("admin") == 2 and "INVALID_USER_CREDENTIALS" in ledger.hold("admin")
+        other = DatabaseLedger(db, vtenext_server.url + "/webservice.php")  # another process reads it stored
+        assert other.failures("admin") == 2 and other.hold("admin") == ledger.hold("admin")
     finally:
         db.dispose()
