@@ -15,8 +15,10 @@ Choices worth knowing (also in the report of `check`):
   number becomes a Contact, and a ticket for an existing Lead is linked to a Contact
   with the same mobile (created from the lead if there is none).
 - Characters outside the BMP (emoji) are stored as `????` by both CRMs' `utf8` MySQL
-  connection. The first write holding one is read back; if it came back mangled, it
-  is rewritten in a readable form (`:thumbs_up:`), and so is every later write.
+  connection. The very first write holding one on an installation is read back; if it
+  came back mangled, it is rewritten in a readable form (`:thumbs_up:`), and so is
+  every later write. The verdict is kept in the service database (`remember`), so a
+  new process knows it before its first write and never stores `????` itself.
 - vtiger runs its "comment added" e-mail workflows for comments created through the
   API: the customer may get an e-mail per comment unless those workflows are off.
 """
@@ -26,6 +28,7 @@ import heapq
 import logging
 import re
 from datetime import datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from wasb.crm.port import (
@@ -78,6 +81,8 @@ class VtenextCRM:
         flavour: str | None = None,
         lead_company_default: str = "WhatsApp",
         default_region: str = "IT",
+        stores_astral: bool | None = None,
+        remember: Callable[[bool], None] | None = None,
     ):
         if reference_user_id is not None and not vtql.is_record_id(reference_user_id):
             raise ValueError(f"reference_user_id must be a webservice id like 19x1, not {reference_user_id!r}")
@@ -93,7 +98,8 @@ class VtenextCRM:
         self.lead_company_default = lead_company_default
         self.default_region = default_region
         # None: not known yet; False: the CRM turns astral characters into '????'.
-        self._astral_ok: bool | None = None
+        self._astral_ok: bool | None = stores_astral
+        self._remember_astral = remember
 
     # --- configuration read from the CRM ------------------------------------------
 
@@ -336,6 +342,20 @@ class VtenextCRM:
         rows = list(self._query_all("ModComments", where))
         rows.sort(key=lambda r: (r.get("createdtime") or "", _crmid(r["id"])))
         return [self._comment(r) for r in rows]
+
+    def comments_cursor_start(self) -> str:
+        """Where the poll for agents' comments starts: just after the newest comment
+        the CRM has (every one written in its second counts as seen), or from the
+        beginning when there is none. Taken from the CRM's own rows, never from
+        WASB's clock: the CRM writes its times in its server's zone, which may not be
+        `crm_timezone` (vtiger's installer writes UTC), and a cursor made from our
+        clock in the wrong zone would skip every comment until the CRM caught up."""
+        newest = self.ws.query(vtql.select("ModComments", "*", "", "modifiedtime", True, limit=1, offset=0))
+        time = newest[0].get("modifiedtime") if newest else None
+        if not vtql.is_crm_time(time):
+            return changes.Cursor(changes.BEGINNING).encode()
+        same_second = self._query_all("ModComments", vtql.condition("modifiedtime", "=", vtql.quote_time(time)))
+        return changes.Cursor(time, frozenset(r["id"] for r in same_second)).encode()
 
     def agent_comments_since(self, cursor: str | None, exclude_user: str | None, limit: int = 100) -> Page:
         cur = changes.decode(cursor)
@@ -615,14 +635,19 @@ class VtenextCRM:
             return row
         stored = self.ws.retrieve(row["id"])
         if all(stored.get(f) == sent[f] for f in written):
-            self._astral_ok = True
+            self._learnt_astral(True)
             return stored
         mangled = [f for f in written if str(stored.get(f) or "").count("?") > sent[f].count("?")]
         if not mangled:
             return stored  # changed for another reason: no verdict, look again next time
-        self._astral_ok = False
+        self._learnt_astral(False)
         log.warning("the CRM cannot store emoji (they come back as '????'): writing them as :names: from now on")
         return self.ws.revise({"id": row["id"], **{f: readable(sent[f]) for f in written}})
+
+    def _learnt_astral(self, verdict: bool) -> None:
+        self._astral_ok = verdict
+        if self._remember_astral is not None:
+            self._remember_astral(verdict)
 
     def _time(self, value: str | None) -> datetime | None:
         """A CRM time (its zone, no offset) as an aware datetime."""

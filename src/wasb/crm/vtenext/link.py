@@ -20,6 +20,9 @@ from wasb.settings.service import AdminSettings
 from wasb.store.engine import Database
 
 
+STORES_EMOJI = "stores_emoji"
+
+
 class VtenextLink:
     def __init__(self, config: Config, db: Database, webservice: Webservice | None = None):
         self.config = config
@@ -44,14 +47,15 @@ class VtenextLink:
         with self._lock:
             adapter = self._adapters.get(key)
             if adapter is None:
+                # Whether the CRM keeps emoji, as any process on this database found out:
+                # known before the first write, so '????' is never stored to find out again.
+                verdict = self.verdicts.get(STORES_EMOJI)
                 adapter = VtenextCRM(
                     self.ws, reference_user_id=key[0], phone_fields=settings.crm_phone_fields,
                     closed_status=settings.status_closed, crm_timezone=settings.crm_timezone,
-                    default_region=self.config.default_country)
-                if self._adapters:
-                    # Settings changed: keep what the CRM already showed about emoji.
-                    previous = next(reversed(self._adapters.values()))
-                    adapter._astral_ok = previous.stores_astral
+                    default_region=self.config.default_country,
+                    stores_astral=verdict if isinstance(verdict, bool) else None,
+                    remember=lambda value: self.verdicts.put(STORES_EMOJI, value))
                 self._adapters = {key: adapter}  # the old settings are gone for good
             return adapter
 
@@ -70,4 +74,7 @@ class VtenextLink:
         self.ws.reset_auth(forget_failures=forget_failures)
 
     def close(self) -> None:
+        # What is still on its way to the database (a hold, a verdict) is written first.
+        self.ws.ledger.flush()
+        self.verdicts.flush()
         self.ws.close()
