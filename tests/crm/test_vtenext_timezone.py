@@ -38,8 +38,10 @@ def test_agent_comments_on_a_crm_in_utc_are_seen_while_the_setting_says_rome(dat
         fake.add_agent_comment(ticket_id, "Buongiorno, come posso aiutarla?")
         (message,) = srv.wait_until(lambda: outbound(srv, NUMBER), what="the agent's comment as a message")
         assert message["body"] == "Buongiorno, come posso aiutarla?"
-        last = srv.get("/api/v1/crm/status")["agent_comments"]["last_poll"]
-        assert last["seen"] >= 0 and decode(srv.get("/api/v1/crm/status")["agent_comments"]["cursor"]).time <= fake.now()
+        assert [m["body"] for m in outbound(srv, NUMBER)] == ["Buongiorno, come posso aiutarla?"]  # not the older one
+        # The records WASB wrote showed the CRM's clock: the admin is told the setting is wrong.
+        (warning,) = srv.get("/api/v1/crm/status")["warnings"]
+        assert "UTC+00:00" in warning and "Europe/Rome" in warning
     finally:
         srv.stop()
 
@@ -52,8 +54,19 @@ def test_the_first_cursor_is_the_newest_comment_not_the_clock(utc_vtiger):
     fake.set_time("2026-03-01 10:00:00")
     old = [fake.add_agent_comment(ticket, f"old {i}") for i in range(2)]  # two in the same second
     start = crm.comments_cursor_start()
-    assert decode(start) .time == "2026-03-01 10:00:00" and decode(start).seen == frozenset(old)
+    assert decode(start).time == "2026-03-01 10:00:00" and decode(start).seen == frozenset(old)
     fake.tick()
     new = fake.add_agent_comment(ticket, "new")
     page = crm.agent_comments_since(start, exclude_user=None)
     assert [c.id for c in page.items] == [new]
+
+
+def test_a_write_shows_whether_the_zone_setting_matches_the_crms_clock(utc_vtiger):
+    from wasb.crm.port import NewPerson
+
+    wrong = VtenextCRM(Webservice(utc_vtiger.url, "admin", ACCESS_KEY, timeout=5), crm_timezone="Europe/Rome")
+    wrong.create_person(NewPerson(kind="contact", name="Anna", mobile="+393331234567"))
+    assert "UTC+00:00" in wrong.zone_mismatch and "crm_timezone Europe/Rome" in wrong.zone_mismatch
+    right = VtenextCRM(Webservice(utc_vtiger.url, "admin", ACCESS_KEY, timeout=5), crm_timezone="UTC")
+    right.create_person(NewPerson(kind="contact", name="Bruno", mobile="+393331234568"))
+    assert right.zone_mismatch is None

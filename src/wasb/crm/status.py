@@ -43,7 +43,8 @@ def crm_status(app: Any, session: Session) -> dict:
     health = link.health
     auth_failure = link.auth_failure
     reachable = health.reachable
-    problems = link.problems(load_settings(session, app.config))
+    settings = load_settings(session, app.config)
+    problems = link.problems(settings)
     state = ("auth_failure" if auth_failure else "misconfigured" if problems
              else "unavailable" if reachable is False else "ok")
     status.update(
@@ -57,6 +58,7 @@ def crm_status(app: Any, session: Session) -> dict:
         last_error_at=health.last_error_at,
         agent_comments=read_state(session),
         problems=problems,
+        warnings=link.warnings(settings),
     )
     if problems:
         status["action"] = ("the customers' messages wait: choose ticket statuses the CRM has in Settings "

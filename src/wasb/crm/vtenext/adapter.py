@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -100,6 +100,9 @@ class VtenextCRM:
         # None: not known yet; False: the CRM turns astral characters into '????'.
         self._astral_ok: bool | None = stores_astral
         self._remember_astral = remember
+        # What the CRM's clock showed on a record just written, when it disagrees with
+        # `crm_timezone` (None: agrees, or nothing written yet).
+        self.zone_mismatch: str | None = None
 
     # --- configuration read from the CRM ------------------------------------------
 
@@ -608,8 +611,30 @@ class VtenextCRM:
     def _create(self, module: str, element: dict, text_fields: tuple[str, ...]) -> dict:
         self._may(module, "createable")
         sent = self._storable(element, text_fields)
+        written_at = datetime.now(timezone.utc)
         row = self.ws.create(module, sent)
+        self._compare_clock(row.get("modifiedtime"), written_at)
         return self._check_astral(row, sent, text_fields)
+
+    def _compare_clock(self, crm_time: str | None, written_at: datetime) -> None:
+        """A record just written tells the CRM's zone: its modifiedtime is the CRM's
+        wall clock, with no offset. Compared with our clock (to the quarter hour, so a
+        few minutes of skew do not count), it shows a `crm_timezone` that is wrong."""
+        if not vtql.is_crm_time(crm_time):
+            return
+        wall = datetime.strptime(crm_time, "%Y-%m-%d %H:%M:%S")
+        seen = round((wall - written_at.replace(tzinfo=None)).total_seconds() / 900) * 900
+        expected = written_at.astimezone(self.zone).utcoffset().total_seconds()
+        if seen == expected:
+            self.zone_mismatch = None
+            return
+        hours = f"UTC{'+' if seen >= 0 else '-'}{int(abs(seen)) // 3600:02d}:{int(abs(seen)) % 3600 // 60:02d}"
+        mismatch = (f"the CRM writes its times in {hours} (seen on a record just written), not in crm_timezone "
+                    f"{self.zone.key}: set crm_timezone to the CRM's zone (the comment poll is not affected; "
+                    "times shown and the customer sync window are)")
+        if mismatch != self.zone_mismatch:
+            log.warning("%s", mismatch)
+        self.zone_mismatch = mismatch
 
     def _revise(self, element: dict, text_fields: tuple[str, ...]) -> dict:
         sent = self._storable(element, text_fields)

@@ -66,6 +66,11 @@ class VtenextLink:
         invalid = self.adapter(settings).invalid_statuses(statuses, describe=False)
         return [f"ticket status {s!r} is not in the CRM's ticket status picklist" for s in invalid]
 
+    def warnings(self, settings: AdminSettings) -> list[str]:
+        """What the admin should fix though nothing waits for it (no call to the CRM)."""
+        mismatch = self.adapter(settings).zone_mismatch
+        return [mismatch] if mismatch else []
+
     @property
     def auth_failure(self) -> str | None:
         return self.ws.auth_failure
