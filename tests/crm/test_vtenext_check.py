@@ -90,3 +90,27 @@ def test_check_warns_about_agents_blind_to_the_customers_comments(vtenext_webser
     assert report.ok, report.missing  # the login user sees them: a warning, not a blocker
     (warning,) = [n for n in report.notes if "receive public talks" in n]
     assert warning.startswith("WARNING") and "mario" in warning and "admin" not in warning
+
+
+def test_a_role_without_ticket_rights_shows_in_the_crm_status_and_the_event_waits(
+        database_url, tmp_path, vtenext_server, vtenext_fake):
+    from tests.crm.test_vtenext_flow import vtenext_env
+    from tests.inbound.test_inbound_to_crm import text_message
+    from tests.support.server import WasbServer
+
+    vtenext_fake.permissions = {"HelpDesk": {"createable": False}}
+    srv = WasbServer(database_url, tmp_path, extra_env=vtenext_env(vtenext_server)).start()
+    try:
+        srv.post_webhook(text_message("393351032246", "Buongiorno", "wamid.r1", "1764000000", "Daniele"))
+        status = srv.wait_until(lambda: (s := srv.get("/api/v1/crm/status"))["state"] == "misconfigured" and s,
+                                what="the missing right in the status")
+        assert status["problems"] == ["the CRM user admin may not create HelpDesk"]
+        assert srv.get("/api/v1/inbound-events?state=failed") == []
+        assert vtenext_fake.operations("create")[-1][2]["elementType"] != "HelpDesk"  # never sent to be refused
+        vtenext_fake.permissions = {}  # the CRM admin gives the role the right: no restart needed
+        from tests.crm.test_vtenext_flow import keep_retrying_until_idle
+        keep_retrying_until_idle(srv)
+        assert len(vtenext_fake.rows("HelpDesk")) == 1
+        assert srv.get("/api/v1/crm/status")["problems"] == []
+    finally:
+        srv.stop()

@@ -62,7 +62,8 @@ def crm_status(app: Any, session: Session) -> dict:
     )
     if problems:
         status["action"] = ("the customers' messages wait: choose ticket statuses the CRM has in Settings "
-                            "(or add the values to the CRM's picklist); `wasb crm check` lists them")
+                            "(or add the values to the CRM's picklist), give the CRM user's role the rights "
+                            "it lacks; `wasb crm check` lists them")
     if auth_failure:
         status["action"] = ("fix the CRM user or access key (WASB_CRM_USER / WASB_CRM_ACCESS_KEY, then "
                             "restart), or unlock the user in the CRM; then POST /api/v1/crm/reset-auth")

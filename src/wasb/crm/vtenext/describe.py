@@ -81,9 +81,11 @@ class Schema:
         self._modules: dict[str, ModuleInfo] = {}
         self._lock = threading.Lock()
 
-    def module(self, name: str) -> ModuleInfo:
+    def module(self, name: str, *, fresh: bool = False) -> ModuleInfo:
+        """The module as described (once); `fresh` describes it again (an admin may
+        have changed the user's rights or a picklist since)."""
         with self._lock:
-            cached = self._modules.get(name)
+            cached = None if fresh else self._modules.get(name)
         if cached is not None:
             return cached
         try:

@@ -21,6 +21,14 @@ from wasb.store.engine import Database
 
 
 STORES_EMOJI = "stores_emoji"
+# The rights WASB's writes need, per module (`wasb crm check` lists the same).
+WRITES = {
+    "Leads": (("createable", "create"), ("updateable", "update")),
+    "Contacts": (("createable", "create"), ("updateable", "update")),
+    "Accounts": (("updateable", "update"),),
+    "HelpDesk": (("createable", "create"), ("updateable", "update")),
+    "ModComments": (("createable", "create"),),
+}
 
 
 class VtenextLink:
@@ -63,8 +71,14 @@ class VtenextLink:
         """What in the admin's settings this CRM cannot take, from what `describe` has
         told already (never a call to the CRM: the health page asks often)."""
         statuses = (settings.status_open, settings.status_waiting, settings.status_answered, settings.status_closed)
-        invalid = self.adapter(settings).invalid_statuses(statuses, describe=False)
-        return [f"ticket status {s!r} is not in the CRM's ticket status picklist" for s in invalid]
+        adapter = self.adapter(settings)
+        invalid = adapter.invalid_statuses(statuses, describe=False)
+        problems = [f"ticket status {s!r} is not in the CRM's ticket status picklist" for s in invalid]
+        for name, rights in WRITES.items():
+            module = adapter.schema.cached(name)
+            problems += [f"the CRM user {self.ws.username} may not {verb} {name}"
+                         for right, verb in rights if module is not None and not getattr(module, right)]
+        return problems
 
     def warnings(self, settings: AdminSettings) -> list[str]:
         """What the admin should fix though nothing waits for it (no call to the CRM)."""
