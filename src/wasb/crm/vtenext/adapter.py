@@ -546,9 +546,11 @@ class VtenextCRM:
         """The API stores any string as a status, and the CRM's UI and filters then show
         a value no one can pick: a status the picklist lacks is refused, and the work
         waits until an admin names a valid one in WASB's settings."""
-        if self.invalid_statuses([status]) and (self.schema.module("HelpDesk", fresh=True) and
-                                                 self.invalid_statuses([status])):
-            # Described again before refusing: the admin may have added the value since.
+        if not self.invalid_statuses([status]):
+            return status
+        # Described again before refusing: the admin may have added the value since.
+        self.schema.module("HelpDesk", fresh=True)
+        if self.invalid_statuses([status]):
             values = ", ".join(self.schema.module("HelpDesk").picklist("ticketstatus"))
             raise CRMConfigError(
                 f"ticket status {status!r} is not one of this CRM's ticket statuses ({values}): choose one of them "
@@ -558,8 +560,10 @@ class VtenextCRM:
     def _may(self, module: str, right: str) -> None:
         """describe's rights for the login user: a write its role may not do fails with
         ACCESS_DENIED on every try; say so and wait for an admin instead."""
-        # A missing right is described again before refusing: the admin may have given it since.
-        if not getattr(self.schema.module(module), right) and not getattr(self.schema.module(module, fresh=True), right):
+        if getattr(self.schema.module(module), right):
+            return
+        # Described again before refusing: the admin may have given the right since.
+        if not getattr(self.schema.module(module, fresh=True), right):
             verb = {"createable": "create", "updateable": "update", "retrieveable": "read"}[right]
             raise CRMConfigError(f"the CRM user {self.ws.username} may not {verb} {module} (describe: {right} false): "
                                  "give its role that right in the CRM")
