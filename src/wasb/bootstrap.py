@@ -99,23 +99,30 @@ def build_app(config: Config | None = None, *, migrate: bool = True) -> App:
         upgrade(config.database_url)
     db = open_database(config.database_url)
     tasks = all_tasks()
-    if config.crm == "vtenext":
-        link = VtenextLink(config)
-
-        def vtenext_crm(session: Session) -> CRM:
-            # Settings are read per use: an admin's change applies to the next job.
-            return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health)
-
-        # Calls go over the network: jobs run one per transaction, never batched.
-        return App(config=config, db=db, tasks=tasks, queue=EmbeddedQueue(tasks), crm_factory=vtenext_crm,
-                   crm_is_local=False, crm_link=link)
+    # The external CRM's shared session, or None when the CRM lives in the service database.
+    link = VtenextLink(config, db) if config.crm == "vtenext" else None
+    # One App for either CRM: only the CRM differs. The channel (WhatsApp) is the same
+    # whichever CRM the tickets live in, so every process gets its Graph client.
     return App(
         config=config,
         db=db,
         tasks=tasks,
         queue=EmbeddedQueue(tasks),
-        crm_factory=lambda session: EmbeddedCRM(session, config.default_country),
-        crm_is_local=True,
+        crm_factory=_crm_factory(config, link),
+        # An external CRM's calls go over the network: its jobs run one per transaction, never batched.
+        crm_is_local=link is None,
+        crm_link=link,
         # The channel's client: WASB_GRAPH_URL (Meta, or the simulator) + WASB_GRAPH_VERSION.
         graph=GraphClient.from_config(config),
     )
+
+
+def _crm_factory(config: Config, link: VtenextLink | None) -> Callable[[Session], CRM]:
+    if link is None:
+        return lambda session: EmbeddedCRM(session, config.default_country)
+
+    def vtenext_crm(session: Session) -> CRM:
+        # Settings are read per use: an admin's change applies to the next job.
+        return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health)
+
+    return vtenext_crm

@@ -59,6 +59,10 @@ class Config(BaseSettings):
     time_window_days: int = 1
     reference_user: str = ""
     ticket_priority: str = "High"
+    # The ticket status written when the customer answers. vtiger's picklist has no
+    # "Answered by customer": WASB refuses to write a status the CRM lacks (the customers'
+    # events wait, `/healthz` says why), so a vtiger install names one it has here.
+    status_answered: str = Field(default="Answered by customer", min_length=1, max_length=64)
 
     # A message whose send was recorded but never answered (a crash, a lost answer) is not
     # re-sent; after this long without a status webhook from Meta it is marked failed.

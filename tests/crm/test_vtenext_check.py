@@ -57,3 +57,60 @@ def test_check_notices_a_vtenext_user_blind_to_public_comments(vtenext_webservic
     vtenext_fake.records["Users"][1]["receive_public_talks"] = "0"
     report = check(vtenext_webservice)
     assert any("receive public talks" in m for m in report.missing)
+
+
+def test_check_reports_a_user_whose_role_may_not_create_tickets(vtenext_webservice, vtenext_fake):
+    vtenext_fake.permissions = {"HelpDesk": {"createable": False}, "ModComments": {"createable": False},
+                                "Contacts": {"updateable": False}}
+    report = check(vtenext_webservice)
+    assert not report.ok and report.lines()[-1] == "NOT READY"
+    assert "permission: user admin may not create HelpDesk (describe: createable false)" in report.missing
+    assert "permission: user admin may not create ModComments (describe: createable false)" in report.missing
+    assert "permission: user admin may not update Contacts (describe: updateable false)" in report.missing
+    assert not [m for m in report.missing if "Leads" in m or "Accounts" in m]
+
+
+def test_a_write_the_role_may_not_do_waits_for_an_admin_instead_of_failing(vtenext_crm, vtenext_fake):
+    from wasb.crm.port import CRMConfigError, NewTicket
+
+    person = vtenext_crm.create_person(NewPerson(kind="contact", name="Anna", mobile="+393331234567"))
+    vtenext_fake.permissions = {"HelpDesk": {"createable": False}}
+    with pytest.raises(CRMConfigError, match="may not create HelpDesk"):
+        vtenext_crm.create_ticket(NewTicket(title="t", status="Open", priority="High", description="d",
+                                            person_id=person.id))
+    assert vtenext_fake.operations("create")[-1][2]["elementType"] == "Contacts"  # no doomed create sent
+    assert vtenext_fake.rows("HelpDesk") == []
+
+
+def test_check_warns_about_agents_blind_to_the_customers_comments(vtenext_webservice, vtenext_fake):
+    if vtenext_fake.flavour != "vtenext":
+        pytest.skip("vtiger has no per-user visibility of comments")
+    vtenext_fake.records["Users"][5]["receive_public_talks"] = "0"  # mario, an agent
+    report = check(vtenext_webservice)
+    assert report.ok, report.missing  # the login user sees them: a warning, not a blocker
+    (warning,) = [n for n in report.notes if "receive public talks" in n]
+    assert warning.startswith("WARNING") and "mario" in warning and "admin" not in warning
+
+
+def test_a_role_without_ticket_rights_shows_in_the_crm_status_and_the_event_waits(
+        database_url, tmp_path, vtenext_server, vtenext_fake):
+    from tests.crm.test_vtenext_flow import vtenext_env
+    from tests.inbound.test_inbound_to_crm import text_message
+    from tests.support.server import WasbServer
+
+    vtenext_fake.permissions = {"HelpDesk": {"createable": False}}
+    srv = WasbServer(database_url, tmp_path, extra_env=vtenext_env(vtenext_server)).start()
+    try:
+        srv.post_webhook(text_message("393351032246", "Buongiorno", "wamid.r1", "1764000000", "Daniele"))
+        status = srv.wait_until(lambda: (s := srv.get("/api/v1/crm/status"))["state"] == "misconfigured" and s,
+                                what="the missing right in the status")
+        assert status["problems"] == ["the CRM user admin may not create HelpDesk"]
+        assert srv.get("/api/v1/inbound-events?state=failed") == []
+        assert vtenext_fake.operations("create")[-1][2]["elementType"] != "HelpDesk"  # never sent to be refused
+        vtenext_fake.permissions = {}  # the CRM admin gives the role the right: no restart needed
+        from tests.crm.test_vtenext_flow import keep_retrying_until_idle
+        keep_retrying_until_idle(srv)
+        assert len(vtenext_fake.rows("HelpDesk")) == 1
+        assert srv.get("/api/v1/crm/status")["problems"] == []
+    finally:
+        srv.stop()

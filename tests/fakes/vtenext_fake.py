@@ -17,7 +17,8 @@ failures lock the user (LOGIN_LOCKED); sessions can be expired on demand; HTTP 5
 with an empty body for unknown operations (and `sync`, `logout`, `convertlead`);
 ACCESS_DENIED for missing or deleted ids; INVALID_ID_ATTRIBUTE for references without
 a prefix; times in the CRM's zone; characters outside the BMP stored as `????`
-(switchable); "down" (500s, or the server stopped: connection refused) and "slow".
+(switchable); the role's rights per module in `describe` (`permissions`), enforced as
+ACCESS_DENIED on create, revise and retrieve; "down" (500s, or the server stopped: connection refused) and "slow".
 
 Test helpers (`insert`, `add_agent_comment`, `set_time`...) act as a person in the CRM's
 own UI would; they bypass the webservice on purpose.
@@ -152,7 +153,12 @@ class FakeCRM:
     requests: list[tuple[str, str, dict]] = field(default_factory=list)  # (method, operation, params)
     queries: list[str] = field(default_factory=list)
     ignored_fields: list[str] = field(default_factory=list)
+    # Every text value ever stored, as the CRM's change history keeps it: (id, field, value).
+    history: list[tuple[str, str, str]] = field(default_factory=list)
     frozen_time: datetime | None = None
+    # What the login user's role may do per module, as `describe` tells it and the CRM
+    # enforces it (e.g. {"HelpDesk": {"createable": False}}); everything by default.
+    permissions: dict[str, dict[str, bool]] = field(default_factory=dict)
     _next_crmid: int = 100
     _ticket_no: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -283,12 +289,22 @@ class FakeCRM:
         module = params.get("elementType", "")
         if module not in self.fields:
             raise WSFault("ACCESS_DENIED", f"Permission to perform the operation is denied for name {module}")
-        return {"label": module, "name": module, "createable": True, "updateable": True, "deleteable": True,
-                "retrieveable": True, "idPrefix": self.prefixes[module], "isEntity": True,
-                "fields": self.fields[module]}
+        return {"label": module, "name": module, **self._rights(module), "idPrefix": self.prefixes[module],
+                "isEntity": True, "fields": self.fields[module]}
+
+    def _rights(self, module: str) -> dict[str, bool]:
+        rights = {"createable": True, "updateable": True, "deleteable": True, "retrieveable": True}
+        return {**rights, **self.permissions.get(module, {})}
+
+    def _allowed(self, module: str, right: str) -> None:
+        if not self._rights(module)[right]:
+            raise WSFault("ACCESS_DENIED", "Permission to write is denied" if right != "retrieveable"
+                          else "Permission to read is denied")
 
     def _op_retrieve(self, params, user_id):
-        return dict(self._row(params.get("id", "")))
+        row = self._row(params.get("id", ""))
+        self._allowed(self.module_by_prefix[row["id"].split("x")[0]], "retrieveable")
+        return dict(row)
 
     def _op_query(self, params, user_id):
         text = params.get("query", "")
@@ -329,6 +345,7 @@ class FakeCRM:
         module = params.get("elementType", "")
         if module not in self.fields or module == "Users":
             raise WSFault("ACCESS_DENIED", f"Permission to perform the operation is denied for name {module}")
+        self._allowed(module, "createable")
         element = self._element(params)
         values = self._validated(module, element)
         missing = [f["name"] for f in self.fields[module]
@@ -345,9 +362,11 @@ class FakeCRM:
         element = self._element(params)
         row = self._row(str(element.get("id", "")))
         module = self.module_by_prefix[row["id"].split("x")[0]]
+        self._allowed(module, "updateable")
         values = self._validated(module, {k: v for k, v in element.items() if k != "id"})
         for name, value in values.items():
             row[name] = self._lossy(value)
+            self.history.append((row["id"], name, row[name]))
         row["modifiedtime"] = self.now()
         return dict(row)
 
@@ -405,6 +424,7 @@ class FakeCRM:
         row = {f["name"]: "" for f in self.fields[module]}
         row.update({k: self._lossy(v) if isinstance(v, str) else v for k, v in values.items()})
         row.update({"id": record_id, "createdtime": now, "modifiedtime": now})
+        self.history += [(record_id, k, v) for k, v in row.items() if k in values and isinstance(v, str)]
         if module == "HelpDesk":
             self._ticket_no += 1
             row["ticket_no"] = f"TT{self._ticket_no}"

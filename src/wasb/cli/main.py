@@ -216,6 +216,27 @@ def crm_check() -> None:
         app.stop()
 
 
+@crm.command("reset-auth")
+@click.option("--forget-failures", is_flag=True,
+              help="Also forget the refused logins counted so far (only once the CRM user is unlocked in the CRM).")
+def crm_reset_auth(forget_failures: bool) -> None:
+    """Allow logging in to the CRM again after the user or its access key was fixed
+    (for every WASB process on this database)."""
+    from wasb.bootstrap import build_app
+    from wasb.crm.status import reset_auth
+
+    app = build_app(_config())
+    try:
+        if app.crm_link is None:
+            click.echo(f"the {app.config.crm} CRM lives in the service database: nothing to reset")
+            return
+        with app.db.sessions() as session, session.begin():
+            resumed = reset_auth(app, session, forget_failures=forget_failures)
+        click.echo(f"CRM login allowed again; {resumed} waiting job(s) resumed")
+    finally:
+        app.stop()
+
+
 from wasb.cli.jobs import jobs  # noqa: E402  (a command group of its own module)
 
 main.add_command(jobs)

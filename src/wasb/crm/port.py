@@ -117,6 +117,13 @@ class CRMAuthError(CRMError):
     """The CRM refused our credentials: retrying will not help until an admin fixes them."""
 
 
+class CRMConfigError(CRMAuthError):
+    """The CRM, or WASB's settings for it, cannot take this write as they are (a ticket
+    status missing from the CRM's picklist, a user whose role may not create tickets).
+    Like refused credentials, retrying cannot help until an admin fixes it: the work
+    waits (nothing is written wrongly, nothing is lost)."""
+
+
 class CRMNotFound(CRMError):
     """The record does not exist (or is no longer visible to us)."""
 

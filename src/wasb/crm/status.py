@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
+from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
 from wasb.tickets.agent_comments import POLL_TASK, read_state
 
@@ -42,7 +43,10 @@ def crm_status(app: Any, session: Session) -> dict:
     health = link.health
     auth_failure = link.auth_failure
     reachable = health.reachable
-    state = "auth_failure" if auth_failure else "unavailable" if reachable is False else "ok"
+    settings = load_settings(session, app.config)
+    problems = link.problems(settings)
+    state = ("auth_failure" if auth_failure else "misconfigured" if problems
+             else "unavailable" if reachable is False else "ok")
     status.update(
         state=state,
         url=link.ws.endpoint,
@@ -53,18 +57,24 @@ def crm_status(app: Any, session: Session) -> dict:
         last_error=health.last_error,
         last_error_at=health.last_error_at,
         agent_comments=read_state(session),
+        problems=problems,
+        warnings=link.warnings(settings),
     )
+    if problems:
+        status["action"] = ("the customers' messages wait: choose ticket statuses the CRM has in Settings "
+                            "(or add the values to the CRM's picklist), give the CRM user's role the rights "
+                            "it lacks; `wasb crm check` lists them")
     if auth_failure:
         status["action"] = ("fix the CRM user or access key (WASB_CRM_USER / WASB_CRM_ACCESS_KEY, then "
                             "restart), or unlock the user in the CRM; then POST /api/v1/crm/reset-auth")
     return status
 
 
-def reset_auth(app: Any, session: Session) -> int:
-    """Allow logging in to the CRM again, and run the jobs that wait for it now.
-    Returns how many waiting jobs were made due."""
+def reset_auth(app: Any, session: Session, *, forget_failures: bool = False) -> int:
+    """Allow logging in to the CRM again (every process: the hold is in the database),
+    and run the jobs that wait for it now. Returns how many waiting jobs were made due."""
     if app.crm_link is not None:
-        app.crm_link.reset_auth()
+        app.crm_link.reset_auth(forget_failures=forget_failures)
     result = session.execute(update(Job).where(Job.task.in_(CRM_TASKS), Job.status == TODO,
                                                Job.scheduled_at > utcnow()).values(scheduled_at=utcnow()))
     return result.rowcount or 0

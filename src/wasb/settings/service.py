@@ -126,6 +126,7 @@ def defaults(config: Config) -> dict[str, Any]:
         "time_window_days": config.time_window_days,
         "reference_user": config.reference_user,
         "ticket_priority": config.ticket_priority,
+        "status_answered": config.status_answered,
     }
 
 

@@ -66,10 +66,13 @@ def poll_agent_comments(app: Any) -> PollSummary:
         cursor = state.value if state else None
         crm = app.crm(session)
         if cursor is None:
-            # First poll: start now. Comments written before WASB polled this CRM
-            # were never meant for WhatsApp (cursor_at is the vtenext adapter's).
-            start = getattr(crm, "cursor_at", None)
-            cursor = start(utcnow()) if start else None
+            # First poll: start after the CRM's newest comment. Comments written before
+            # WASB polled this CRM were never meant for WhatsApp. The start comes from
+            # the CRM's rows, not from our clock: a clock converted with a wrong
+            # `crm_timezone` put the cursor an hour ahead and skipped every comment of
+            # that hour (comments_cursor_start is the vtenext adapter's).
+            start = getattr(crm, "comments_cursor_start", None)
+            cursor = start() if start else None
         for _ in range(MAX_PAGES):
             page = crm.agent_comments_since(cursor, exclude_user=settings.reference_user or None, limit=PAGE)
             _record_page(app, page.items, page.cursor, summary)

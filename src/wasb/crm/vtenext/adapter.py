@@ -15,8 +15,10 @@ Choices worth knowing (also in the report of `check`):
   number becomes a Contact, and a ticket for an existing Lead is linked to a Contact
   with the same mobile (created from the lead if there is none).
 - Characters outside the BMP (emoji) are stored as `????` by both CRMs' `utf8` MySQL
-  connection. The first write holding one is read back; if it came back mangled, it
-  is rewritten in a readable form (`:thumbs_up:`), and so is every later write.
+  connection. The very first write holding one on an installation is read back; if it
+  came back mangled, it is rewritten in a readable form (`:thumbs_up:`), and so is
+  every later write. The verdict is kept in the service database (`remember`), so a
+  new process knows it before its first write and never stores `????` itself.
 - vtiger runs its "comment added" e-mail workflows for comments created through the
   API: the customer may get an e-mail per comment unless those workflows are off.
 """
@@ -25,13 +27,15 @@ from __future__ import annotations
 import heapq
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from wasb.crm.port import (
     PERSON_KINDS,
     Comment,
     CommentAuthor,
+    CRMConfigError,
     CRMError,
     CRMNotFound,
     Document,
@@ -77,6 +81,8 @@ class VtenextCRM:
         flavour: str | None = None,
         lead_company_default: str = "WhatsApp",
         default_region: str = "IT",
+        stores_astral: bool | None = None,
+        remember: Callable[[bool], None] | None = None,
     ):
         if reference_user_id is not None and not vtql.is_record_id(reference_user_id):
             raise ValueError(f"reference_user_id must be a webservice id like 19x1, not {reference_user_id!r}")
@@ -92,7 +98,11 @@ class VtenextCRM:
         self.lead_company_default = lead_company_default
         self.default_region = default_region
         # None: not known yet; False: the CRM turns astral characters into '????'.
-        self._astral_ok: bool | None = None
+        self._astral_ok: bool | None = stores_astral
+        self._remember_astral = remember
+        # What the CRM's clock showed on a record just written, when it disagrees with
+        # `crm_timezone` (None: agrees, or nothing written yet).
+        self.zone_mismatch: str | None = None
 
     # --- configuration read from the CRM ------------------------------------------
 
@@ -172,6 +182,7 @@ class VtenextCRM:
         current = self._retrieve(person_id) if kind else None
         if kind is None or current is None:
             raise CRMNotFound(f"no person {person_id}")
+        self._may(KIND_MODULE[kind], "updateable")
         element: dict = {"id": person_id}
         if name is not None:
             if kind == "account":
@@ -270,12 +281,14 @@ class VtenextCRM:
         return [self._ticket(r) for r in rows]
 
     def create_ticket(self, new: NewTicket) -> Ticket:
+        status = self._valid_status(new.status)  # before anything is written (vtiger may create a contact)
+        self._may("HelpDesk", "createable")
         link = self._ticket_link(new.person_id, create=True)
         if link is None:
             raise CRMNotFound(f"no person {new.person_id} to open a ticket for")
         element = {
             "ticket_title": new.title,
-            "ticketstatus": new.status,
+            "ticketstatus": status,
             "ticketpriorities": new.priority,
             "description": new.description,
             "assigned_user_id": self._owner(new.assigned_user),
@@ -287,8 +300,9 @@ class VtenextCRM:
     def set_ticket_status(self, ticket_id: str, status: str) -> None:
         if not self._has_prefix(ticket_id, "HelpDesk"):
             raise CRMNotFound(f"no ticket {ticket_id}")
+        self._may("HelpDesk", "updateable")
         try:
-            self.ws.revise({"id": ticket_id, "ticketstatus": status})
+            self.ws.revise({"id": ticket_id, "ticketstatus": self._valid_status(status)})
         except WebserviceError as exc:
             if exc.code in NOT_FOUND_CODES:
                 raise CRMNotFound(f"no ticket {ticket_id}") from exc
@@ -331,6 +345,20 @@ class VtenextCRM:
         rows = list(self._query_all("ModComments", where))
         rows.sort(key=lambda r: (r.get("createdtime") or "", _crmid(r["id"])))
         return [self._comment(r) for r in rows]
+
+    def comments_cursor_start(self) -> str:
+        """Where the poll for agents' comments starts: just after the newest comment
+        the CRM has (every one written in its second counts as seen), or from the
+        beginning when there is none. Taken from the CRM's own rows, never from
+        WASB's clock: the CRM writes its times in its server's zone, which may not be
+        `crm_timezone` (vtiger's installer writes UTC), and a cursor made from our
+        clock in the wrong zone would skip every comment until the CRM caught up."""
+        newest = self.ws.query(vtql.select("ModComments", "*", "", "modifiedtime", True, limit=1, offset=0))
+        time = newest[0].get("modifiedtime") if newest else None
+        if not vtql.is_crm_time(time):
+            return changes.Cursor(changes.BEGINNING).encode()
+        same_second = self._query_all("ModComments", vtql.condition("modifiedtime", "=", vtql.quote_time(time)))
+        return changes.Cursor(time, frozenset(r["id"] for r in same_second)).encode()
 
     def agent_comments_since(self, cursor: str | None, exclude_user: str | None, limit: int = 100) -> Page:
         cur = changes.decode(cursor)
@@ -504,6 +532,42 @@ class VtenextCRM:
         log.info("created contact %s for lead %s: this CRM's tickets cannot point at leads", row["id"], lead_id)
         return row["id"]
 
+    # --- what the CRM accepts ----------------------------------------------------------
+
+    def invalid_statuses(self, statuses: tuple[str, ...] | list[str], *, describe: bool = True) -> list[str]:
+        """Those of `statuses` the CRM's ticket status picklist lacks. With
+        describe=False only what is known already is used (no call to the CRM)."""
+        helpdesk = self.schema.module("HelpDesk") if describe else self.schema.cached("HelpDesk")
+        picklist = helpdesk.picklist("ticketstatus") if helpdesk else ()
+        # An installation that describes no values (a text field): nothing to check against.
+        return [s for s in dict.fromkeys(statuses) if picklist and s not in picklist]
+
+    def _valid_status(self, status: str) -> str:
+        """The API stores any string as a status, and the CRM's UI and filters then show
+        a value no one can pick: a status the picklist lacks is refused, and the work
+        waits until an admin names a valid one in WASB's settings."""
+        if not self.invalid_statuses([status]):
+            return status
+        # Described again before refusing: the admin may have added the value since.
+        self.schema.module("HelpDesk", fresh=True)
+        if self.invalid_statuses([status]):
+            values = ", ".join(self.schema.module("HelpDesk").picklist("ticketstatus"))
+            raise CRMConfigError(
+                f"ticket status {status!r} is not one of this CRM's ticket statuses ({values}): choose one of them "
+                "in WASB's settings (ticket statuses), or add it to the CRM's picklist")
+        return status
+
+    def _may(self, module: str, right: str) -> None:
+        """describe's rights for the login user: a write its role may not do fails with
+        ACCESS_DENIED on every try; say so and wait for an admin instead."""
+        if getattr(self.schema.module(module), right):
+            return
+        # Described again before refusing: the admin may have given the right since.
+        if not getattr(self.schema.module(module, fresh=True), right):
+            verb = {"createable": "create", "updateable": "update", "retrieveable": "read"}[right]
+            raise CRMConfigError(f"the CRM user {self.ws.username} may not {verb} {module} (describe: {right} false): "
+                                 "give its role that right in the CRM")
+
     # --- webservice plumbing --------------------------------------------------------
 
     def _kind_of(self, record_id: str) -> PersonKind | None:
@@ -552,9 +616,32 @@ class VtenextCRM:
         return rows
 
     def _create(self, module: str, element: dict, text_fields: tuple[str, ...]) -> dict:
+        self._may(module, "createable")
         sent = self._storable(element, text_fields)
+        written_at = datetime.now(timezone.utc)
         row = self.ws.create(module, sent)
+        self._compare_clock(row.get("modifiedtime"), written_at)
         return self._check_astral(row, sent, text_fields)
+
+    def _compare_clock(self, crm_time: str | None, written_at: datetime) -> None:
+        """A record just written tells the CRM's zone: its modifiedtime is the CRM's
+        wall clock, with no offset. Compared with our clock (to the quarter hour, so a
+        few minutes of skew do not count), it shows a `crm_timezone` that is wrong."""
+        if not vtql.is_crm_time(crm_time):
+            return
+        wall = datetime.strptime(crm_time, "%Y-%m-%d %H:%M:%S")
+        seen = round((wall - written_at.replace(tzinfo=None)).total_seconds() / 900) * 900
+        expected = written_at.astimezone(self.zone).utcoffset().total_seconds()
+        if seen == expected:
+            self.zone_mismatch = None
+            return
+        hours = f"UTC{'+' if seen >= 0 else '-'}{int(abs(seen)) // 3600:02d}:{int(abs(seen)) % 3600 // 60:02d}"
+        mismatch = (f"the CRM writes its times in {hours} (seen on a record just written), not in crm_timezone "
+                    f"{self.zone.key}: set crm_timezone to the CRM's zone (the comment poll is not affected; "
+                    "times shown and the customer sync window are)")
+        if mismatch != self.zone_mismatch:
+            log.warning("%s", mismatch)
+        self.zone_mismatch = mismatch
 
     def _revise(self, element: dict, text_fields: tuple[str, ...]) -> dict:
         sent = self._storable(element, text_fields)
@@ -580,14 +667,19 @@ class VtenextCRM:
             return row
         stored = self.ws.retrieve(row["id"])
         if all(stored.get(f) == sent[f] for f in written):
-            self._astral_ok = True
+            self._learnt_astral(True)
             return stored
         mangled = [f for f in written if str(stored.get(f) or "").count("?") > sent[f].count("?")]
         if not mangled:
             return stored  # changed for another reason: no verdict, look again next time
-        self._astral_ok = False
+        self._learnt_astral(False)
         log.warning("the CRM cannot store emoji (they come back as '????'): writing them as :names: from now on")
         return self.ws.revise({"id": row["id"], **{f: readable(sent[f]) for f in written}})
+
+    def _learnt_astral(self, verdict: bool) -> None:
+        self._astral_ok = verdict
+        if self._remember_astral is not None:
+            self._remember_astral(verdict)
 
     def _time(self, value: str | None) -> datetime | None:
         """A CRM time (its zone, no offset) as an aware datetime."""

@@ -20,6 +20,10 @@ from wasb.crm.port import CRMError
 from wasb.crm.vtenext import vtql
 
 
+# A cursor from the beginning that can be stored (None cannot: it means "not started").
+BEGINNING = "1970-01-01 00:00:00"
+
+
 @dataclass(frozen=True)
 class Cursor:
     time: str | None = None  # None: from the beginning

@@ -17,6 +17,19 @@ REQUIRED_FIELDS = {
     "HelpDesk": ("ticket_title", "ticketstatus", "ticketpriorities", "parent_id", "description", "ticket_no"),
     "ModComments": ("commentcontent", "related_to", "assigned_user_id", "creator", "modifiedtime"),
 }
+# What WASB does with each module, as describe's rights for the logged-in user: people
+# are created and renamed, tickets opened and their status set, comments added; every
+# module it needs is read. A role without one of them makes every such write fail with
+# ACCESS_DENIED ("Permission to write is denied").
+RIGHTS = {
+    "Leads": ("createable", "updateable", "retrieveable"),
+    "Contacts": ("createable", "updateable", "retrieveable"),
+    "Accounts": ("createable", "updateable", "retrieveable"),
+    "HelpDesk": ("createable", "updateable", "retrieveable"),
+    "ModComments": ("createable", "retrieveable"),
+    "Users": ("retrieveable",),
+}
+RIGHT_VERB = {"createable": "create", "updateable": "update", "retrieveable": "read"}
 
 
 @dataclass
@@ -80,6 +93,11 @@ def check(
     for name, fields in REQUIRED_FIELDS.items():
         if name in modules:
             report.missing += [f"field {name}.{f}" for f in fields if not modules[name].has(f)]
+    for name, rights in RIGHTS.items():
+        if name in modules:
+            report.missing += [
+                f"permission: user {webservice.username} may not {RIGHT_VERB[r]} {name} (describe: {r} false)"
+                for r in rights if not getattr(modules[name], r)]
 
     configured = {**DEFAULT_PHONE_FIELDS, **(phone_fields or {})}
     for kind, wanted in configured.items():
@@ -111,11 +129,33 @@ def check(
             )
     users = modules.get("Users")
     if users and users.has("receive_public_talks"):
-        # vtenext: a user without it does not see other users' public comments, so
-        # the poll for agent comments would find nothing.
-        me = webservice.retrieve(report.user_id)
-        if str(me.get("receive_public_talks", "")) not in ("1", "on", "true"):
-            report.missing.append(f"user {webservice.username}: 'receive public talks' is off (agents' comments are invisible to it)")
+        _check_public_talks(webservice, report)
     if "Documents" in modules:
         report.notes.append("documents: the webservice gives no file contents; attachments come from WASB")
     return report
+
+
+def _check_public_talks(webservice: Webservice, report: CheckReport) -> None:
+    """vtenext: a user whose `receive_public_talks` is off sees no public comment
+    written by another user. WASB's own user then misses the agents' comments (a
+    blocker); an agent misses the customers' messages WASB writes (a warning)."""
+    me = webservice.retrieve(report.user_id)
+    if not _on(me.get("receive_public_talks")):
+        report.missing.append(
+            f"user {webservice.username}: 'receive public talks' is off (agents' comments are invisible to it)")
+    try:
+        rows = webservice.query("SELECT user_name, status, receive_public_talks FROM Users LIMIT 0,100;")
+    except CRMError as exc:  # a role that may not list users: say so, do not fail the check
+        report.notes.append(f"could not list the CRM users to check 'receive public talks': {exc}")
+        return
+    blind = sorted(str(r.get("user_name")) for r in rows
+                   if r.get("id") != report.user_id and str(r.get("status", "Active")) == "Active"
+                   and not _on(r.get("receive_public_talks")))
+    if blind:
+        report.notes.append(
+            "WARNING: 'receive public talks' is off for " + ", ".join(blind)
+            + ": they do not see the customers' WhatsApp messages WASB writes as comments (turn it on per user)")
+
+
+def _on(value: object) -> bool:
+    return str(value or "").strip().lower() in ("1", "on", "true", "yes")

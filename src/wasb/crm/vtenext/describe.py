@@ -29,6 +29,10 @@ class ModuleInfo:
     name: str
     id_prefix: str
     fields: dict[str, FieldInfo] = field(default_factory=dict)
+    # What the logged-in user's role may do with the module (describe's answer).
+    createable: bool = True
+    updateable: bool = True
+    retrieveable: bool = True
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -57,7 +61,16 @@ def parse_describe(result: dict) -> ModuleInfo:
             picklist=picklist,
             default=str(raw.get("default") or ftype.get("defaultValue") or ""),
         )
-    return ModuleInfo(name=result["name"], id_prefix=str(result["idPrefix"]), fields=fields)
+    return ModuleInfo(name=result["name"], id_prefix=str(result["idPrefix"]), fields=fields,
+                      createable=_flag(result.get("createable")), updateable=_flag(result.get("updateable")),
+                      retrieveable=_flag(result.get("retrieveable")))
+
+
+def _flag(value: object) -> bool:
+    """describe's rights: JSON booleans, or strings from some PHP versions; absent = allowed."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "")
+    return True if value is None else bool(value)
 
 
 class Schema:
@@ -68,9 +81,11 @@ class Schema:
         self._modules: dict[str, ModuleInfo] = {}
         self._lock = threading.Lock()
 
-    def module(self, name: str) -> ModuleInfo:
+    def module(self, name: str, *, fresh: bool = False) -> ModuleInfo:
+        """The module as described (once); `fresh` describes it again (an admin may
+        have changed the user's rights or a picklist since)."""
         with self._lock:
-            cached = self._modules.get(name)
+            cached = None if fresh else self._modules.get(name)
         if cached is not None:
             return cached
         try:
@@ -80,6 +95,11 @@ class Schema:
         with self._lock:
             self._modules[name] = info
         return info
+
+    def cached(self, name: str) -> ModuleInfo | None:
+        """The module if it was described already (no call to the CRM)."""
+        with self._lock:
+            return self._modules.get(name)
 
     def module_of(self, record_id: str, candidates: tuple[str, ...]) -> str | None:
         """Which of `candidates` an id belongs to, by its prefix."""

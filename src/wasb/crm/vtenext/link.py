@@ -14,16 +14,33 @@ import threading
 from wasb.config import Config
 from wasb.crm.guard import CrmHealth
 from wasb.crm.vtenext.adapter import VtenextCRM
+from wasb.crm.vtenext.memory import DatabaseLedger, Verdicts
 from wasb.crm.vtenext.webservice import Webservice
 from wasb.settings.service import AdminSettings
+from wasb.store.engine import Database
+
+
+STORES_EMOJI = "stores_emoji"
+# The rights WASB's writes need, per module (`wasb crm check` lists the same).
+WRITES = {
+    "Leads": (("createable", "create"), ("updateable", "update")),
+    "Contacts": (("createable", "create"), ("updateable", "update")),
+    "Accounts": (("updateable", "update"),),
+    "HelpDesk": (("createable", "create"), ("updateable", "update")),
+    "ModComments": (("createable", "create"),),
+}
 
 
 class VtenextLink:
-    def __init__(self, config: Config, webservice: Webservice | None = None):
+    def __init__(self, config: Config, db: Database, webservice: Webservice | None = None):
         self.config = config
         self.ws = webservice or Webservice(
             config.crm_url, config.crm_user, config.crm_access_key.get_secret_value(),
             timeout=config.crm_timeout_seconds)
+        # Shared with every process on this database: the login hold (and its count of
+        # refused logins), and what was learnt about the CRM.
+        self.ws.ledger = DatabaseLedger(db, self.ws.endpoint)
+        self.verdicts = Verdicts(db, self.ws.endpoint)
         self.health = CrmHealth()
         self._adapters: dict[tuple, VtenextCRM] = {}
         self._lock = threading.Lock()
@@ -38,23 +55,45 @@ class VtenextLink:
         with self._lock:
             adapter = self._adapters.get(key)
             if adapter is None:
+                # Whether the CRM keeps emoji, as any process on this database found out:
+                # known before the first write, so '????' is never stored to find out again.
+                verdict = self.verdicts.get(STORES_EMOJI)
                 adapter = VtenextCRM(
                     self.ws, reference_user_id=key[0], phone_fields=settings.crm_phone_fields,
                     closed_status=settings.status_closed, crm_timezone=settings.crm_timezone,
-                    default_region=self.config.default_country)
-                if self._adapters:
-                    # Settings changed: keep what the CRM already showed about emoji.
-                    previous = next(reversed(self._adapters.values()))
-                    adapter._astral_ok = previous.stores_astral
+                    default_region=self.config.default_country,
+                    stores_astral=verdict if isinstance(verdict, bool) else None,
+                    remember=lambda value: self.verdicts.put(STORES_EMOJI, value))
                 self._adapters = {key: adapter}  # the old settings are gone for good
             return adapter
+
+    def problems(self, settings: AdminSettings) -> list[str]:
+        """What in the admin's settings this CRM cannot take, from what `describe` has
+        told already (never a call to the CRM: the health page asks often)."""
+        statuses = (settings.status_open, settings.status_waiting, settings.status_answered, settings.status_closed)
+        adapter = self.adapter(settings)
+        invalid = adapter.invalid_statuses(statuses, describe=False)
+        problems = [f"ticket status {s!r} is not in the CRM's ticket status picklist" for s in invalid]
+        for name, rights in WRITES.items():
+            module = adapter.schema.cached(name)
+            problems += [f"the CRM user {self.ws.username} may not {verb} {name}"
+                         for right, verb in rights if module is not None and not getattr(module, right)]
+        return problems
+
+    def warnings(self, settings: AdminSettings) -> list[str]:
+        """What the admin should fix though nothing waits for it (no call to the CRM)."""
+        mismatch = self.adapter(settings).zone_mismatch
+        return [mismatch] if mismatch else []
 
     @property
     def auth_failure(self) -> str | None:
         return self.ws.auth_failure
 
-    def reset_auth(self) -> None:
-        self.ws.reset_auth()
+    def reset_auth(self, *, forget_failures: bool = False) -> None:
+        self.ws.reset_auth(forget_failures=forget_failures)
 
     def close(self) -> None:
+        # What is still on its way to the database (a hold, a verdict) is written first.
+        self.ws.ledger.flush()
+        self.verdicts.flush()
         self.ws.close()

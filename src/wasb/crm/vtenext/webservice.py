@@ -10,7 +10,10 @@ Protocol facts this follows (see shared/vtenext-webservice.md):
   session is shared by every thread;
 - sessions expire (30 min idle): on INVALID_SESSIONID we log in again, once;
 - 5 failed logins lock the CRM user: a refused login is retried at most once, then
-  remembered (`auth_failure`) and no login is attempted until `reset_auth()`;
+  held (`auth_failure`) and no login is attempted until `reset_auth()`. The hold and
+  the count of refused logins live in a ledger (wasb.crm.vtenext.memory), which the
+  service keeps in its database so that every process (the service, `wasb crm
+  check`) shares them, and which never allows the attempt that could be the 5th;
 - an unknown operation or a PHP fatal error answers HTTP 500 with an empty body.
 
 Never log the access key or the session name: either one lets a reader act as the
@@ -28,6 +31,7 @@ from typing import Any
 import httpx
 
 from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
+from wasb.crm.vtenext.memory import LoginLedger, MemoryLedger
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ class Webservice:
         *,
         timeout: float = 15.0,
         transport: httpx.BaseTransport | None = None,
+        ledger: LoginLedger | None = None,
     ):
         base = url.rstrip("/")
         if base.endswith("/webservice.php"):
@@ -89,7 +94,7 @@ class Webservice:
         self._login_lock = threading.Lock()
         self._session: str | None = None
         self._user_id: str | None = None
-        self._auth_failure: str | None = None
+        self.ledger: LoginLedger = ledger or MemoryLedger()
 
     def __repr__(self) -> str:  # no secrets in tracebacks or logs
         return f"Webservice({self.endpoint!r}, user={self.username!r})"
@@ -98,20 +103,23 @@ class Webservice:
 
     @property
     def auth_failure(self) -> str | None:
-        """Why the CRM refused our credentials, or None. While set, nothing logs in."""
-        return self._auth_failure
+        """Why logging in is held (the CRM refused our credentials), or None. While
+        set, no process sharing the ledger logs in."""
+        return self.ledger.hold(self.username)
 
-    def reset_auth(self) -> None:
-        """Allow logging in again (after an admin fixed the user or the access key)."""
+    def reset_auth(self, *, forget_failures: bool = False) -> None:
+        """Allow logging in again (after an admin fixed the user or the access key).
+        The count of refused logins stays unless `forget_failures` (the admin has
+        unlocked the user in the CRM): only a successful login zeroes it."""
         with self._login_lock:
-            self._auth_failure = None
+            self.ledger.clear_hold(self.username, forget_failures=forget_failures)
             self._session = None
 
     def set_credentials(self, username: str, access_key: str) -> None:
         with self._login_lock:
             self.username = username
             self._access_key = access_key
-            self._auth_failure = None
+            self.ledger.clear_hold(username)
             self._session = None
 
     @property
@@ -176,36 +184,52 @@ class Webservice:
                 self._session = None
             if self._session is not None:
                 return self._session
-            if self._auth_failure is not None:
-                raise CRMAuthError(f"CRM login disabled until the credentials are fixed: {self._auth_failure}")
+            hold = self.ledger.hold(self.username)
+            if hold is not None:
+                raise CRMAuthError(f"CRM login disabled until the credentials are fixed: {hold}")
             self._session, self._user_id = self._login()
             return self._session
 
     def _login(self) -> tuple[str, str]:
-        """Challenge + login, at most two attempts; called with the login lock held."""
+        """Challenge + login, at most two attempts, each reserved in the ledger first;
+        called with the login lock held."""
+        user = self.username
         last: WebserviceError | None = None
+        refusal: str | None = None
         for attempt in (1, 2):
-            challenge = self._send("getchallenge", {"username": self.username})
-            token = str(challenge.get("token", ""))
-            key = hashlib.md5((token + self._access_key).encode()).hexdigest()
+            refusal = self.ledger.reserve(user)
+            if refusal is not None:
+                if last is None:
+                    raise CRMAuthError(f"CRM login disabled until the credentials are fixed: {refusal}")
+                break  # the hold is set by the refusal below, with the CRM's own reason
             try:
-                result = self._send("login", {"username": self.username, "accessKey": key})
+                challenge = self._send("getchallenge", {"username": user})
+                token = str(challenge.get("token", ""))
+                key = hashlib.md5((token + self._access_key).encode()).hexdigest()
+                result = self._send("login", {"username": user, "accessKey": key})
             except WebserviceError as exc:
                 if exc.code not in AUTH_CODES:
+                    self.ledger.release(user)
                     raise
                 last = exc
-                log.warning("CRM login as %s refused (attempt %d): %s", self.username, attempt, exc.code)
+                log.warning("CRM login as %s refused (attempt %d): %s", user, attempt, exc.code)
                 if exc.code in NO_RETRY_CODES:
                     break
                 continue
+            except BaseException:
+                self.ledger.release(user)  # no answer about the credentials: not a refusal
+                raise
             session, user_id = result.get("sessionName"), result.get("userId")
             if not session or not user_id:
+                self.ledger.release(user)
                 raise CRMUnavailable("the CRM answered login without a session")
-            log.info("logged in to the CRM as %s (%s)", self.username, user_id)
+            self.ledger.succeeded(user)
+            log.info("logged in to the CRM as %s (%s)", user, user_id)
             return str(session), str(user_id)
         assert last is not None
-        self._auth_failure = f"{last.code}: {last.message}"
-        raise CRMAuthError(f"the CRM refused the login of {self.username}: {self._auth_failure}") from last
+        reason = f"{last.code}: {last.message}" + (f"; {refusal}" if refusal else "")
+        self.ledger.set_hold(user, reason)
+        raise CRMAuthError(f"the CRM refused the login of {user}: {reason}") from last
 
     def _send(self, operation: str, params: dict[str, str]) -> Any:
         try:

@@ -1,0 +1,113 @@
+"""The CRM locks its user after 5 refused logins: every WASB process (the service,
+`wasb crm check`, `wasb crm reset-auth`) shares one hold and one count of refused
+logins through the service database, and none of them is ever the 5th refusal."""
+from __future__ import annotations
+
+import pytest
+
+from tests.crm.test_vtenext_flow import vtenext_env
+from tests.inbound.test_inbound_to_crm import text_message
+from tests.support.server import WasbServer, run_cli
+from wasb.crm.port import CRMAuthError, CRMUnavailable
+from wasb.crm.vtenext import Webservice
+from wasb.store.engine import open_database
+from wasb.store.migrate import upgrade
+
+WRONG = "NotTheRightKey00"
+NUMBER = "393351032246"
+
+
+@pytest.mark.parametrize("vtenext_server", ["vtiger"], indirect=True)  # the same on both: one is enough
+def test_crm_check_shares_the_services_hold_and_never_makes_the_fifth_refusal(
+        database_url, tmp_path, vtenext_server, vtenext_fake):
+    srv = WasbServer(database_url, tmp_path, extra_env=vtenext_env(vtenext_server, WASB_CRM_ACCESS_KEY=WRONG)).start()
+    try:
+        srv.post_webhook(text_message(NUMBER, "ciao", "wamid.h1"))
+        srv.wait_until(lambda: srv.get("/api/v1/crm/status")["auth_failure"], what="the service's hold")
+        assert vtenext_fake.failed_logins["admin"] == 2
+
+        for _ in range(2):  # the operator runs the check, twice: it must not log in at all
+            checked = run_cli(srv.env, "crm", "check")
+            assert checked.returncode == 1
+            assert "login disabled" in checked.stdout and "INVALID_USER_CREDENTIALS" in checked.stdout
+        assert (vtenext_fake.login_attempts, vtenext_fake.failed_logins["admin"]) == (2, 2)
+
+        # A hold set by the check is seen by the service too: the reset from the CLI frees both;
+        # the service tries again (still the wrong key) and stops at 4 refusals, not 5.
+        reset = run_cli(srv.env, "crm", "reset-auth")
+        assert reset.returncode == 0, reset.stderr
+        srv.wait_until(lambda: vtenext_fake.failed_logins["admin"] == 4, what="the service trying again")
+        status = srv.wait_until(lambda: (s := srv.get("/api/v1/crm/status"))["auth_failure"] and s,
+                                what="the hold again")
+        assert "one more could lock" in status["auth_failure"]
+
+        assert run_cli(srv.env, "crm", "reset-auth").returncode == 0
+        checked = run_cli(srv.env, "crm", "check")
+        assert checked.returncode == 1 and "one more could lock" in checked.stdout
+        srv.post_webhook(text_message(NUMBER, "ci sei?", "wamid.h2", "1764000100"))
+        srv.wait_until(lambda: "one more could lock" in (srv.get("/api/v1/crm/status")["auth_failure"] or ""),
+                       what="the budget hold")
+        assert vtenext_fake.failed_logins["admin"] == 4 and vtenext_fake.login_attempts == 4
+        assert "LOGIN_LOCKED" not in srv.read_log()
+    finally:
+        srv.stop()
+
+
+def test_a_success_zeroes_the_count_and_a_network_fault_is_not_counted(database_url, vtenext_server, vtenext_fake):
+    from wasb.crm.vtenext.memory import DatabaseLedger
+
+    upgrade(database_url)
+    db = open_database(database_url)
+    try:
+        ledger = DatabaseLedger(db, vtenext_server.url + "/webservice.php")
+        wrong = Webservice(vtenext_server.url, "admin", WRONG, timeout=5, ledger=ledger)
+        with pytest.raises(CRMAuthError):
+            wrong.user_id
+        ledger.flush()  # stored (the process's writer thread), as on exit
+        assert ledger.failures("admin") == 2
+        # Another process, with the right key, is held all the same until a reset...
+        right = Webservice(vtenext_server.url, "admin", vtenext_fake.users["admin"].access_key, timeout=5,
+                           ledger=DatabaseLedger(db, vtenext_server.url + "/webservice.php"))
+        with pytest.raises(CRMAuthError, match="disabled"):
+            right.user_id
+        assert vtenext_fake.login_attempts == 2
+        right.reset_auth()
+        assert right.user_id == vtenext_fake.users["admin"].id
+        right.ledger.flush()
+        assert ledger.failures("admin") == 0 and ledger.hold("admin") is None
+
+        vtenext_fake.down = "500"  # no answer about the credentials: nothing counted
+        right.reset_auth()  # drops the session: the next call logs in
+        with pytest.raises(CRMUnavailable):
+            right.user_id
+        right.ledger.flush()
+        assert ledger.failures("admin") == 0 and right.ledger.failures("admin") == 0
+    finally:
+        db.dispose()
+
+
+def test_a_login_inside_a_write_transaction_does_not_wait_for_the_database(database_url, vtenext_server,
+                                                                           vtenext_fake):
+    """A route may call the CRM inside its own write transaction (SQLite: the write
+    lock is taken at BEGIN); a login there must not wait for a second write transaction."""
+    from sqlalchemy import update
+
+    from wasb.crm.tables import CrmState
+    from wasb.crm.vtenext.memory import DatabaseLedger
+
+    upgrade(database_url)
+    db = open_database(database_url)
+    try:
+        ledger = DatabaseLedger(db, vtenext_server.url + "/webservice.php")
+        ws = Webservice(vtenext_server.url, "admin", WRONG, timeout=5, ledger=ledger)
+        with db.sessions() as session, session.begin():
+            session.execute(update(CrmState).values(updated_at=CrmState.updated_at))  # holds the write lock
+            with pytest.raises(CRMAuthError, match="INVALID_USER_CREDENTIALS"):
+                ws.user_id
+            assert "INVALID_USER_CREDENTIALS" in ledger.hold("admin")  # this process knows at once
+        ledger.flush()
+        assert ledger.failures("admin") == 2 and "INVALID_USER_CREDENTIALS" in ledger.hold("admin")
+        other = DatabaseLedger(db, vtenext_server.url + "/webservice.php")  # another process reads it stored
+        assert other.failures("admin") == 2 and other.hold("admin") == ledger.hold("admin")
+    finally:
+        db.dispose()
