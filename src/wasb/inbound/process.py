@@ -50,7 +50,7 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
         elif item.kind == TEMPLATE:
             receive_template_event(session, item)
         else:
-            log.info("event %s: kept %s change without processing", event.id, item.field_name or "unknown")
+            log.info("event %s: kept %s change without processing", event_id, item.field_name or "unknown")
     _job_done(session, event_id)
 
 
