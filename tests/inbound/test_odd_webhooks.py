@@ -48,3 +48,96 @@ def test_changes_that_are_neither_messages_nor_templates_are_kept_as_processed(s
     kept = events(server)
     assert [e["state"] for e in kept] == ["processed", "processed"], kept
     assert jobs_left(server) == []
+
+
+def message(wa_id, wamid, text="hello", **fields):
+    """One customer's text message as Meta sends it (fields override the message's own)."""
+    return {"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": "Customer"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": "1764000000", "type": "text",
+                          "text": {"body": text}, **fields}]}}]}]}
+
+
+def status(wa_id, wamid, **fields):
+    body = load_fixture("status_delivered.json")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = PHONE_NUMBER_ID
+    value["statuses"] = [{**value["statuses"][0], "id": wamid, "recipient_id": wa_id, **fields}]
+    return body
+
+
+def template_event(**fields):
+    body = load_fixture("template_quality_update.json")
+    body["entry"][0]["changes"][0]["value"].update(fields)
+    return body
+
+
+def messages_of(server, wa_id):
+    found = [c for c in server.get("/api/v1/conversations") if wa_id in (c.get("name") or "")]
+    return [m for c in found for m in server.get(f"/api/v1/conversations/{c['id']}")["messages"]]
+
+
+def post_all(server, *bodies):
+    for body in bodies:
+        response = server.post_webhook(body)
+        assert response.status_code == 200, response.text
+    server.wait_idle()
+    return events(server)
+
+
+def test_a_dict_quality_in_a_template_event_fails_alone_and_the_next_one_applies(server):
+    bad, good = post_all(server, template_event(new_quality_score={"score": "RED"}),
+                         template_event(new_quality_score="RED"))[::-1]
+    assert bad["state"] == "failed" and "`new_quality_score` is an object, not a string" in bad["error"], bad
+    assert good["state"] == "processed"
+    (template,) = server.get("/api/v1/templates")
+    assert template["quality"] == "RED"
+    assert jobs_left(server) == []  # no retry waits behind the WABA's template lock
+
+
+def test_a_list_status_fails_alone_and_the_customers_next_message_applies(server):
+    bad, good = post_all(server, status("393331112222", "wamid.out1", status=["delivered"]),
+                         message("393331112222", "wamid.in1", "still there?"))[::-1]
+    assert bad["state"] == "failed" and "`statuses[].status` is a list, not a string" in bad["error"], bad
+    assert good["state"] == "processed"
+    assert [m["body"] for m in messages_of(server, "393331112222")] == ["still there?"]
+    assert jobs_left(server) == []
+
+
+def test_errors_that_are_not_a_list_are_read_as_no_error(server):
+    unsupported = load_fixture("inbound_unsupported_131051.json")
+    inbound = unsupported["entry"][0]["changes"][0]["value"]["messages"][0]
+    inbound["errors"] = {"code": 131051, "title": "Message type unknown"}
+    failed_status = status("393331112222", "wamid.out2", status="failed", errors="Re-engagement message")
+    kept = post_all(server, unsupported, failed_status)
+    assert [e["state"] for e in kept] == ["processed", "processed"], kept
+    (stored,) = messages_of(server, "972987654321")
+    assert stored["wamid"] == "wamid.xyzxyz" and stored["type"] == "unsupported"
+    assert jobs_left(server) == []
+
+
+def test_messages_without_an_id_fail_with_the_reason_and_are_never_stored(server):
+    customer = "393334445555"
+    kept = post_all(server, message(customer, "", "first"), message(customer, "", "second"),
+                    message(customer, None, "third"), message(customer, "wamid.ok", "fourth"))[::-1]
+    assert [e["state"] for e in kept] == ["failed", "failed", "failed", "processed"], kept
+    assert all("the message has no `id`" in e["error"] for e in kept[:3])
+    # Only the message Meta could redeliver recognisably is stored (no '' or NULL wamid).
+    assert [(m["wamid"], m["body"]) for m in messages_of(server, customer)] == [("wamid.ok", "fourth")]
+    assert jobs_left(server) == []
+
+
+def test_an_unforeseen_shape_fails_its_item_alone_and_the_rest_of_the_body_applies(server):
+    customer = "393336667777"
+    body = message(customer, "wamid.cards", type="contacts", contacts=["not a card"])
+    value = body["entry"][0]["changes"][0]["value"]
+    value["messages"].append({"from": customer, "id": "wamid.after", "timestamp": "1764000001", "type": "text",
+                              "text": {"body": "after the odd one"}})
+    (event,) = post_all(server, body)
+    assert event["state"] == "failed" and "message wamid.cards: AttributeError" in event["error"], event
+    assert "wamid.after" not in event["error"]
+    assert [m["wamid"] for m in messages_of(server, customer)] == ["wamid.after"]
+    assert jobs_left(server) == []
