@@ -1,10 +1,10 @@
 """Signed webhooks of unusual but possible shapes, replayed to a running `wasb serve`: each
 ends processed or failed on its own, with a reason, and never holds up the others."""
-import copy
-
+import orjson
 from sqlalchemy import select
 
 from tests.conftest import load_fixture
+from wasb.inbound.tables import InboundEvent
 from wasb.jobs.tables import Job
 from wasb.store.engine import open_database
 
@@ -141,3 +141,24 @@ def test_an_unforeseen_shape_fails_its_item_alone_and_the_rest_of_the_body_appli
     assert "wamid.after" not in event["error"]
     assert [m["wamid"] for m in messages_of(server, customer)] == ["wamid.after"]
     assert jobs_left(server) == []
+
+
+def test_a_text_with_nul_is_kept_with_the_replacement_character_and_the_raw_body_exact(server):
+    """PostgreSQL text and jsonb cannot hold NUL: stored text carries U+FFFD in its place (on
+    every backend), the raw body keeps the exact bytes."""
+    customer = "393338889999"
+    raw = orjson.dumps(message(customer, "wamid.nul", "before\u0000after"))
+    assert b"before\\u0000after" in raw
+    (event,) = post_all(server, raw)
+    assert event["state"] == "processed", event
+    (stored,) = messages_of(server, customer)
+    assert stored["body"] == "before\ufffdafter"
+    conversation = next(c for c in server.get("/api/v1/conversations") if customer in c["name"])
+    ticket = server.get(f"/api/v1/tickets/{conversation['ticket_id']}")
+    assert ticket["description"].endswith("before\ufffdafter")
+    db = open_database(server.database_url)
+    try:
+        with db.sessions() as session:
+            assert session.scalar(select(InboundEvent.body).where(InboundEvent.id == event["id"])) == raw
+    finally:
+        db.dispose()
