@@ -4,6 +4,9 @@ import orjson
 from sqlalchemy import select
 
 from tests.conftest import load_fixture
+from tests.crm.test_vtenext_flow import crm_server  # noqa: F401  (fixture)
+from tests.fakes.vtenext_fake import vtenext_fake, vtenext_server  # noqa: F401  (fixtures)
+from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.tables import InboundEvent
 from wasb.jobs.tables import Job
 from wasb.store.engine import open_database
@@ -21,7 +24,8 @@ def jobs_left(server) -> list:
     db = open_database(server.database_url)
     try:
         with db.sessions() as session:
-            return [(j.lock_key, j.status, j.attempts, j.last_error) for j in session.scalars(select(Job))]
+            return [(j.lock_key, j.status, j.attempts, j.last_error)
+                    for j in session.scalars(select(Job).where(Job.task == PROCESS_TASK))]
     finally:
         db.dispose()
 
@@ -162,3 +166,26 @@ def test_a_text_with_nul_is_kept_with_the_replacement_character_and_the_raw_body
             assert session.scalar(select(InboundEvent.body).where(InboundEvent.id == event["id"])) == raw
     finally:
         db.dispose()
+
+
+def test_with_an_external_crm_a_bad_item_fails_alone_and_the_customers_next_message_reaches_the_crm(
+        crm_server, vtenext_fake):
+    """An external CRM: the job commits before each CRM call, so a failing item is undone back
+    to the last commit; the items before and after it still reach the CRM, once."""
+    customer = "393351032246"
+    body = message(customer, "wamid.x1", "first")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["messages"] += [
+        {"from": customer, "id": "wamid.x2", "timestamp": "1764000001", "type": "contacts", "contacts": ["odd"]},
+        {"from": customer, "id": "wamid.x3", "timestamp": "1764000002", "type": "text", "text": {"body": "third"}}]
+    (event,) = post_all(crm_server, body)
+    assert event["state"] == "failed" and "message wamid.x2: AttributeError" in event["error"], event
+    later = post_all(crm_server, message(customer, "wamid.x4", "fourth"))[0]
+    assert later["state"] == "processed"
+    assert sorted(m["wamid"] for m in messages_of(crm_server, customer)) == ["wamid.x1", "wamid.x3", "wamid.x4"]
+    conversation = next(c for c in crm_server.get("/api/v1/conversations") if customer in c["name"])
+    ticket = vtenext_fake.row(conversation["ticket_id"])
+    comments = [r["commentcontent"] for r in vtenext_fake.rows("ModComments") if r["related_to"] == ticket["id"]]
+    assert ticket["description"].endswith("first")
+    assert sorted(comments) == ["Customer wrote:\nfourth", "Customer wrote:\nthird"]
+    assert jobs_left(crm_server) == []
