@@ -145,6 +145,12 @@ def test_an_unforeseen_shape_fails_its_item_alone_and_the_rest_of_the_body_appli
     assert "wamid.after" not in event["error"]
     assert [m["wamid"] for m in messages_of(server, customer)] == ["wamid.after"]
     assert jobs_left(server) == []
+    # An admin's retry runs it again: the same item fails the same way, named once; nothing doubles.
+    assert server.api("POST", f"/api/v1/inbound-events/{event['id']}/retry").json()["state"] == "pending"
+    server.wait_idle()
+    (again,) = events(server)
+    assert again["state"] == "failed" and again["error"] == event["error"], again
+    assert [m["wamid"] for m in messages_of(server, customer)] == ["wamid.after"]
 
 
 def test_a_text_with_nul_is_kept_with_the_replacement_character_and_the_raw_body_exact(server):

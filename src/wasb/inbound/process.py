@@ -117,10 +117,9 @@ def _item_failed(session: Session, event_id: int, reason: str) -> None:
     """The event is failed (its other items still apply): admins see each reason, once."""
     reason = reason if len(reason) <= MAX_REASON else reason[:MAX_REASON] + "…"
     known = session.scalar(_error_of, {"event_id": event_id}) or ""
-    if reason in known.split("\n"):
-        return  # a retried job meets the same item again
-    session.execute(_events.update().where(_events.c.id == event_id).values(
-        state=FAILED, error=f"{known}\n{reason}" if known else reason))
+    if reason not in known.split("\n"):  # a retried job meets the same item again
+        known = f"{known}\n{reason}" if known else reason
+    session.execute(_events.update().where(_events.c.id == event_id).values(state=FAILED, error=known))
 
 
 def _window_reopened(app: Any, session: Session, contact: WaContact) -> None:
