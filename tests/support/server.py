@@ -98,6 +98,7 @@ class WasbServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # else the late starter lives on, unseen, and loads the machine further
         raise RuntimeError("wasb serve did not answer /healthz in 30 s")
 
     def stop(self) -> None:
