@@ -82,3 +82,42 @@ def test_the_read_api_needs_a_token(server):
     assert server.api("GET", "/api/v1/conversations", token="wasb_forged").status_code == 401
     assert server.api("GET", "/api/v1/settings", token=server.agent_token).status_code == 403
     assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
+
+
+def _malformed_bodies(n: int) -> list[dict]:
+    """Signed but malformed: a list or an object where Meta sends a string."""
+    from tests.inbound.test_inbound_to_crm import text_message
+    bodies = []
+    for i in range(n):
+        body = text_message(f"39340{i:07d}", "odd", f"wamid.odd{i}")
+        value = body["entry"][0]["changes"][0]["value"]
+        if i % 3 == 0:
+            value["messages"][0]["from"] = [f"39340{i:07d}"]
+        elif i % 3 == 1:
+            value["contacts"][0]["wa_id"] = {"number": f"39340{i:07d}"}
+            del value["messages"][0]["from"]
+        else:
+            del value["messages"], value["contacts"]
+            value["statuses"] = [{"id": f"wamid.out{i}", "status": "delivered", "timestamp": "1764000000",
+                                  "recipient_id": [f"39340{i:07d}"]}]
+        bodies.append(body)
+    return bodies
+
+
+def test_a_burst_of_valid_and_malformed_signed_webhooks_each_ends_on_its_own(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.inbound.test_inbound_to_crm import text_message
+    valid = [text_message(f"39350{i:07d}", f"hello {i}", f"wamid.ok{i}") for i in range(60)]
+    malformed = _malformed_bodies(15)
+    bodies = [b for pair in zip(valid[::4], valid[1::4], valid[2::4], valid[3::4], malformed) for b in pair]
+    with ThreadPoolExecutor(16) as pool:  # concurrent: the intake commits them in shared groups
+        answers = list(pool.map(server.post_webhook, bodies))
+    assert [a.status_code for a in answers] == [200] * len(bodies), [a.text for a in answers if a.status_code != 200]
+    server.wait_idle(timeout=60)
+    processed = server.get("/api/v1/inbound-events?state=processed&limit=1000")
+    failed = server.get("/api/v1/inbound-events?state=failed&limit=1000")
+    assert len(processed) == 60 and len(failed) == 15
+    assert all("not a string" in event["error"] for event in failed), [e["error"] for e in failed]
+    stored = {c["name"].split(" - ")[-1] for c in server.get("/api/v1/conversations?limit=1000")}
+    assert stored == {f"39350{i:07d}" for i in range(60)}

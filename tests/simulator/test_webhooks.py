@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 
+import httpx
 import pytest
 
 from tests.conftest import load_fixture
@@ -238,3 +239,51 @@ def test_unreachable_service_gets_the_webhook_once_it_is_back(sim, webhook_recor
     assert received[0].signature_valid
     attempts = [e["attempt"] for e in sim.get("/_sim/webhooks").json() if answer["wamid"] in json.dumps(e["body"])]
     assert attempts[0] == 1 and attempts[-1] > 1
+
+
+def test_inbound_audio_says_whether_it_is_a_voice_note(sim, webhook_recorder):
+    """Meta's audio webhook carries `voice`: true for a recorded voice note, false for an audio file."""
+    media = {"content_base64": base64.b64encode(b"OggS").decode(), "mime_type": "audio/ogg; codecs=opus"}
+    note = inbound(sim, webhook_recorder, **{"from": CUSTOMER, "name": "Sheena", "type": "audio", "media": media,
+                                             "voice": True})
+    song = inbound(sim, webhook_recorder, **{"from": CUSTOMER, "name": "Sheena", "type": "audio", "media": media})
+    for body, voice in ((note, True), (song, False)):
+        audio = body["entry"][0]["changes"][0]["value"]["messages"][0]["audio"]
+        assert set(audio) == {"mime_type", "sha256", "id", "url", "voice"}
+        assert audio["voice"] is voice
+
+
+def test_a_button_reply_always_names_the_template_it_answers(sim, graph_client, webhook_recorder):
+    sim.post("/_sim/templates", json={"name": "confirm", "language": "en_US", "body_text": "Come?",
+                                      "buttons": ["Yes", "No"]}).raise_for_status()
+    inbound(sim, webhook_recorder, **{"from": CUSTOMER, "name": "Test Name", "text": "hi"})
+    template_wamid = graph_client.send_template(CUSTOMER, "confirm", "en_US").wamid
+    graph_client.send_text(CUSTOMER, "a later free-form message")  # not what a button answers
+    body = inbound(sim, webhook_recorder, **{"from": CUSTOMER, "name": "Test Name", "type": "button",
+                                             "text": "Yes"})  # the tap, without naming the template
+    value = body["entry"][0]["changes"][0]["value"]
+    assert value["messages"][0]["context"] == {"from": value["metadata"]["display_phone_number"],
+                                               "id": template_wamid}
+
+
+def test_a_button_reply_to_no_template_is_refused(sim):
+    answer = sim.post("/_sim/inbound", json={"from": "393339999999", "name": "New", "type": "button", "text": "Yes"})
+    assert answer.status_code == 400 and "template" in answer.text
+
+
+def test_contacts_are_sent_as_an_array_like_meta_takes_them(sim, simulator_url, sim_settings):
+    sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Mario", "text": "your colleague's number?"})
+    url = f"{simulator_url}/v24.0/{sim_settings['phone_number_id']}/messages"
+    headers = {"Authorization": f"Bearer {sim_settings['access_token']}"}
+    card = {"name": {"formatted_name": "John Smith", "first_name": "John"},
+            "phones": [{"phone": "+1 (650) 555-1234", "type": "WORK", "wa_id": "16505551234"}]}
+    sent = httpx.post(url, headers=headers, json={"messaging_product": "whatsapp", "to": CUSTOMER,
+                                                  "type": "contacts", "contacts": [card]})
+    assert sent.status_code == 200, sent.text
+    wamid = sent.json()["messages"][0]["id"]
+    (recorded,) = [m for m in sim.get("/_sim/sent").json() if m["wamid"] == wamid]
+    assert recorded["type"] == "contacts" and "John Smith" in recorded["text"]
+    for wrong in (card, [], ["John"], [{"phones": []}]):  # an object, empty, not cards, no name
+        refused = httpx.post(url, headers=headers, json={"messaging_product": "whatsapp", "to": CUSTOMER,
+                                                         "type": "contacts", "contacts": wrong})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == 100, refused.text

@@ -42,7 +42,8 @@ def render_message(message: dict[str, Any]) -> str:
     if kind == "order":
         return "[order]"
     if kind == "unsupported" or message.get("errors"):
-        errors = message.get("errors") or []
-        detail = errors[0].get("title") or errors[0].get("message") if errors else None
+        errors = message.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        detail = next((t for t in (first.get("title"), first.get("message")) if isinstance(t, str) and t), None)
         return f"[unsupported] {detail}" if detail else "[unsupported]"
     return f"[{kind}]"

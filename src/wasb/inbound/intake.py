@@ -52,6 +52,9 @@ def inspect_body(body: bytes) -> tuple[list[str], str | None]:
         return lock_keys(parse_envelope(document)), None
     except NotAnEnvelope as exc:
         return [], str(exc)
+    except Exception as exc:  # a shape the parser did not foresee: this body fails, alone
+        log.exception("webhook body could not be read")
+        return [], f"body could not be read: {type(exc).__name__}: {exc}"
 
 
 def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
@@ -88,6 +91,17 @@ def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
         results.append(Stored(inserted.get(digest) if new else None, not new,
                               len(keys_of.get(digest, [])) if new else 0))
     return results
+
+
+def store_failed(session, body: bytes, reason: str) -> Stored:
+    """Keep a body that could not be stored with its jobs: failed, with the reason, no jobs."""
+    table = InboundEvent.__table__
+    digest = hashlib.sha256(body).hexdigest()
+    stmt = insert_for(session.get_bind().dialect.name, table).on_conflict_do_nothing(
+        index_elements=["sha256"]).returning(table.c.id)
+    event_id = session.execute(stmt, {"body": body, "sha256": digest, "received_at": utcnow(), "state": FAILED,
+                                      "pending_jobs": 0, "error": reason[:2000]}).scalar()
+    return Stored(event_id, event_id is None, 0)
 
 
 class IntakeWriter:
@@ -133,13 +147,31 @@ class IntakeWriter:
         try:
             with self.db.sessions() as session, session.begin():
                 results = store_bodies(session, self.jobs, [p.body for p in group])
-        except Exception as exc:  # the caller answers 500 and Meta redelivers
-            log.exception("could not store %d webhook bodies", len(group))
+        except Exception:
+            # Whatever one body did to the group's transaction, the others must not pay for it.
+            log.exception("could not store %d webhook bodies together; storing each alone", len(group))
             for pending in group:
-                pending.loop.call_soon_threadsafe(_set_exception, pending.future, exc)
+                self._commit_alone(pending)
             return
         for pending, result in zip(group, results):
             pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
+
+    def _commit_alone(self, pending: _Pending) -> None:
+        """One body in its own transaction; if even that fails, the body is kept as a
+        failed event with the reason. Only when the database takes nothing at all does
+        the caller answer an error (and Meta redelivers)."""
+        try:
+            with self.db.sessions() as session, session.begin():
+                (result,) = store_bodies(session, self.jobs, [pending.body])
+        except Exception as exc:
+            log.exception("could not store a webhook body")
+            try:
+                with self.db.sessions() as session, session.begin():
+                    result = store_failed(session, pending.body, f"could not be stored for processing: {exc}")
+            except Exception as final:
+                pending.loop.call_soon_threadsafe(_set_exception, pending.future, final)
+                return
+        pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
 
 
 def _set_result(future: asyncio.Future, value) -> None:

@@ -17,6 +17,7 @@ from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
+from wasb.inbound.checks import first_error
 from wasb.inbound.envelope import Item
 from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
@@ -165,8 +166,7 @@ def _new_message(conversation: Conversation, item: Item, at: datetime) -> Messag
     data = item.data
     kind = data.get("type") or "unknown"
     body = data.get(kind) if isinstance(data.get(kind), dict) else {}
-    errors = data.get("errors") or item.value_errors or []
-    first_error = errors[0] if errors and isinstance(errors[0], dict) else {}
+    error_code, error_message = first_error(data.get("errors") or item.value_errors)
     text = body.get("body") if kind == "text" else body.get("caption")
     if kind not in ("text",) + MEDIA_KINDS:
         text = render_message(data)
@@ -178,9 +178,7 @@ def _new_message(conversation: Conversation, item: Item, at: datetime) -> Messag
         media_sha256=body.get("sha256") if kind in MEDIA_KINDS else None,
         reply_to_wamid=(data.get("context") or {}).get("id"),
         status=RECEIVED, timestamp=at,
-        error_code=first_error.get("code"),
-        error_message=((first_error.get("error_data") or {}).get("details") or first_error.get("message")
-                       or first_error.get("title")),
+        error_code=error_code, error_message=error_message,
         raw=data,
     )
     return message

@@ -6,17 +6,20 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, case, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
 from wasb.crm.guard import GuardedCRM
-from wasb.crm.port import CRMAuthError, CRMUnavailable
-from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, parse_envelope
+from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
+from wasb.inbound.checks import first_error, item_problem, without_nul
+from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, Item, parse_envelope
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.messages import Inbound, receive_message
 from wasb.inbound.statuses import receive_status
 from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
 from wasb.jobs.queue import Task, checkpoint
+from wasb.jobs.worker import Defer
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.webhooks import receive_template_event
@@ -25,12 +28,24 @@ from wasb.tickets.process import WINDOW_CLOSED, hold_failed_comment, release_hel
 log = logging.getLogger(__name__)
 
 
+# Errors that say nothing about the item: the CRM answering (or not), a rate limit, the
+# database gone. The job is tried again, in order, as before. Any other error comes from
+# the item's own content (a shape processing did not foresee): that item is kept as
+# failed, and the customer's later items go on instead of waiting behind its retries.
+RETRY_JOB = (CRMError, Defer, OperationalError, InterfaceError)
+# What the event's error keeps of each failed item's reason.
+MAX_REASON = 500
+
+
 def process_customer_items(app: Any, session: Session, payload: dict) -> None:
     event_id = payload["event_id"]
     body = session.scalar(_body_of, {"event_id": event_id})
     if body is None:
         raise LookupError(f"inbound event {event_id} does not exist")
-    items = [i for i in parse_envelope(orjson.loads(body)) if i.lock == payload["lock"]]
+    document = orjson.loads(body)
+    if b"\\u0000" in body:  # NUL can only come escaped in JSON text
+        document = without_nul(document)
+    items = [i for i in parse_envelope(document) if i.lock == payload["lock"]]
     crm = app.crm(session)
     if not app.crm_is_local:
         # Commit before each call out: no database lock is held while the CRM answers
@@ -39,19 +54,72 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
     ctx = Inbound(session=session, crm=crm, config=app.config, settings=settings_for_transaction(session, app.config),
                   crm_in_transaction=app.crm_is_local)
     for item in items:
-        if item.kind == MESSAGE:
-            received = receive_message(ctx, item)
-            if received is not None and received.message.type != "reaction":
-                _window_reopened(app, session, received.contact)
-        elif item.kind == STATUS:
-            receive_status(session, item)
-            if item.data.get("status") == "failed":
-                _window_closed(app, session, item)
-        elif item.kind == TEMPLATE:
-            receive_template_event(session, item)
-        else:
-            log.info("event %s: kept %s change without processing", event.id, item.field_name or "unknown")
+        problem = item_problem(item) or _apply_on_its_own(app, session, ctx, item)
+        if problem is not None:
+            log.warning("event %s: %s item of customer %s failed: %s", event_id, item.kind, payload["lock"], problem)
+            _item_failed(session, event_id, f"{_label(item)}: {problem}")
     _job_done(session, event_id)
+
+
+def _apply_on_its_own(app: Any, session: Session, ctx: Inbound, item: Item) -> str | None:
+    """Apply one item; when its content makes it fail, undo its writes alone and say why."""
+    if ctx.crm_in_transaction:
+        # The whole job is one transaction (batched with others): a savepoint per item.
+        try:
+            with session.begin_nested():
+                _apply(app, session, ctx, item)
+        except RETRY_JOB:
+            raise
+        except Exception as exc:
+            return _reason(exc)
+        return None
+    # The job commits before every CRM call: commit the items before this one first,
+    # so undoing this one's writes (a rollback to the last commit) undoes nothing else.
+    checkpoint(session)
+    try:
+        _apply(app, session, ctx, item)
+    except RETRY_JOB:
+        raise
+    except Exception as exc:
+        session.rollback()
+        return _reason(exc)
+    return None
+
+
+def _apply(app: Any, session: Session, ctx: Inbound, item: Item) -> None:
+    if item.kind == MESSAGE:
+        received = receive_message(ctx, item)
+        if received is not None and received.message.type != "reaction":
+            _window_reopened(app, session, received.contact)
+    elif item.kind == STATUS:
+        receive_status(session, item)
+        if item.data.get("status") == "failed":
+            _window_closed(app, session, item)
+    elif item.kind == TEMPLATE:
+        receive_template_event(session, item)
+    else:
+        log.info("kept %s change without processing", item.field_name or "unknown")
+    session.flush()  # a value the database refuses fails here, with this item
+
+
+def _label(item: Item) -> str:
+    wamid = item.data.get("id") if item.kind in (MESSAGE, STATUS) else None
+    named = f" {wamid}" if isinstance(wamid, str) and wamid else ""
+    return f"{item.kind}{named}"[:240]
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _item_failed(session: Session, event_id: int, reason: str) -> None:
+    """The event is failed (its other items still apply): admins see each reason, once."""
+    reason = reason if len(reason) <= MAX_REASON else reason[:MAX_REASON] + "…"
+    known = session.scalar(_error_of, {"event_id": event_id}) or ""
+    if reason not in known.split("\n"):  # a retried job meets the same item again
+        known = f"{known}\n{reason}" if known else reason
+    session.execute(_events.update().where(_events.c.id == event_id).values(state=FAILED, error=known))
 
 
 def _window_reopened(app: Any, session: Session, contact: WaContact) -> None:
@@ -63,14 +131,15 @@ def _window_reopened(app: Any, session: Session, contact: WaContact) -> None:
 
 def _window_closed(app: Any, session: Session, item: Any) -> None:
     """A ticket comment Meta accepted but could not deliver outside the window waits instead."""
-    errors = item.data.get("errors") or [{}]
-    if isinstance(errors[0], dict) and errors[0].get("code") == WINDOW_CLOSED and item.data.get("id"):
+    code, _ = first_error(item.data.get("errors"))
+    if code == WINDOW_CLOSED and item.data.get("id"):
         hold_failed_comment(app, session, item.data["id"])
 
 
 _events = InboundEvent.__table__
 # Built once: these run for every job, and building a statement costs more than running it.
 _body_of = select(_events.c.body).where(_events.c.id == bindparam("event_id"))
+_error_of = select(_events.c.error).where(_events.c.id == bindparam("event_id"))
 _last_pending = (_events.c.pending_jobs <= 1) & (_events.c.state == PENDING)
 _one_done = _events.update().where(_events.c.id == bindparam("event_id")).values(
     pending_jobs=_events.c.pending_jobs - 1,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain import statuses
+from wasb.inbound.checks import first_error
 from wasb.inbound.envelope import Item
 from wasb.inbound.messages import message_time
 from wasb.conversations.tables import PendingStatus
@@ -65,10 +66,8 @@ def apply_status(session: Session, message: Message, data: dict) -> None:
     if data.get("pricing"):
         message.pricing = data["pricing"]
     if status == statuses.FAILED and message.status != statuses.FAILED:
-        error = (data.get("errors") or [{}])[0]
-        message.error_code = error.get("code")
-        message.error_message = (error.get("error_data") or {}).get("details") or error.get("message") or error.get("title")
-        if error.get("code") == WINDOW_CLOSED:
+        message.error_code, message.error_message = first_error(data.get("errors"))
+        if message.error_code == WINDOW_CLOSED:
             _close_window(session, message, at)
     message.status = new
     conversation = session.get(Conversation, message.conversation_id)

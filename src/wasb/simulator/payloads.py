@@ -66,6 +66,8 @@ def inbound_message(customer: Customer, message: Message, display_phone_number: 
         body["id"] = media.id
         if media_url:
             body["url"] = media_url
+        if message.type == "audio":  # Meta always says whether it is a recorded voice note
+            body["voice"] = message.voice
         item[message.type] = body
     return item
 

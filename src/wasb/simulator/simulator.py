@@ -179,7 +179,10 @@ class Simulator:
             raise MetaError(100, f"Param type must be one of {{{', '.join(SENDABLE_TYPES)}}}"
                                  f" - got \"{kind}\".")
         content = body.get(kind)
-        if not isinstance(content, dict):
+        if kind == "contacts":
+            # Meta takes contact cards as an array (`"contacts": [{"name": {...}, "phones": [...]}]`).
+            _check_contact_cards(content)
+        elif not isinstance(content, dict):
             raise MetaError(100, f"The parameter {kind} is required.")
         customer = self._recipient(recipient.strip())
 
@@ -216,6 +219,8 @@ class Simulator:
                 raise MetaError(100, "The parameter reaction['message_id'] is required.")
             message.context = content["message_id"]
             message.emoji = content.get("emoji") or ""
+        elif kind == "contacts":
+            message.text = "[contacts] " + "; ".join(card["name"]["formatted_name"] for card in content)
         else:
             message.text = f"[{kind}]"
 
@@ -449,6 +454,11 @@ class Simulator:
             message.template = {"payload": spec.get("payload") or message.text}
             if not message.text:
                 raise ValueError("a button tap needs the button's text")
+            # Meta always names the template a quick reply answers (`context: {from, id}`).
+            message.context = message.context or self._last_template_to(customer)
+            if not message.context:
+                raise ValueError("a button tap answers a template: send one to this customer first, "
+                                 "or give `context` (its wamid)")
         elif kind == "reaction":
             message.context = spec.get("message_id") or spec.get("context")
             if not message.context:
@@ -459,6 +469,7 @@ class Simulator:
                 target.reactions["customer"] = message.emoji
         else:
             media = self._inbound_media(spec)
+            message.voice = kind == "audio" and bool(spec.get("voice"))
             message.media_id = media.id
             message.mime_type = media.mime_type
             message.caption = spec.get("caption")
@@ -471,6 +482,11 @@ class Simulator:
         body = payloads.inbound(self.settings.waba_id, self.settings.phone_number_id,
                                 self.settings.display_phone_number, customer, item)
         return message, body
+
+    def _last_template_to(self, customer: Customer) -> str | None:
+        sent = [m for m in self.messages.values()
+                if m.direction == "out" and m.customer == customer.key and m.type == "template"]
+        return max(sent, key=lambda m: m.timestamp).wamid if sent else None
 
     def _inbound_media(self, spec: dict[str, Any]) -> Media:
         if spec.get("media_id"):
@@ -631,3 +647,13 @@ def _plain(value: Any) -> str:
         return ""
     reveal = getattr(value, "get_secret_value", None)
     return str(reveal() if reveal else value)
+
+
+def _check_contact_cards(cards: Any) -> None:
+    """Meta's rules for `type: contacts`: a non-empty array of cards, each named."""
+    if not isinstance(cards, list) or not cards:
+        raise MetaError(100, "The parameter contacts is required.")
+    for n, card in enumerate(cards):
+        name = card.get("name") if isinstance(card, dict) else None
+        if not isinstance(name, dict) or not isinstance(name.get("formatted_name"), str) or not name["formatted_name"]:
+            raise MetaError(100, f"The parameter contacts[{n}]['name']['formatted_name'] is required.")

@@ -44,6 +44,7 @@ class Message:
     mime_type: str | None = None
     context: str | None = None               # the wamid this one replies/reacts to
     emoji: str | None = None
+    voice: bool = False                      # in, audio: a recorded voice note (Meta's `voice`)
     status: str = "accepted"                 # out: accepted → sent → delivered → read | failed
     errors: list[dict[str, Any]] = field(default_factory=list)
     reactions: dict[str, str] = field(default_factory=dict)  # "customer"/"business" -> emoji

@@ -66,6 +66,12 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
         code = 503 if isinstance(exc, (CRMUnavailable, CRMAuthError)) else 502
         return JSONResponse(status_code=code, content={"detail": f"the CRM: {exc}"})
 
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception):
+        # The server closes the connection after an unhandled error: say so, so a
+        # keep-alive client (Meta's webhook sender) opens a new one instead of reusing it.
+        return JSONResponse(status_code=500, content={"detail": "internal error"}, headers={"Connection": "close"})
+
     app.include_router(webhooks.router)
     app.include_router(public.router)
     for module in (people, conversations, sending, messages, documents, tickets, events, settings, crm_api, jobs,
