@@ -17,7 +17,8 @@ failures lock the user (LOGIN_LOCKED); sessions can be expired on demand; HTTP 5
 with an empty body for unknown operations (and `sync`, `logout`, `convertlead`);
 ACCESS_DENIED for missing or deleted ids; INVALID_ID_ATTRIBUTE for references without
 a prefix; times in the CRM's zone; characters outside the BMP stored as `????`
-(switchable); the role's rights per module in `describe` (`permissions`), enforced as
+(switchable), in every module including Users; a user may revise their own Users record
+(an admin any); the role's rights per module in `describe` (`permissions`), enforced as
 ACCESS_DENIED on create, revise and retrieve; "down" (500s, or the server stopped: connection refused) and "slow".
 
 Test helpers (`insert`, `add_agent_comment`, `set_time`...) act as a person in the CRM's
@@ -112,8 +113,10 @@ def module_fields(flavour: str) -> dict[str, list[dict]]:
                      _field("otherphone", "phone"), _field("email1", "email"), owner, *times],
         "HelpDesk": helpdesk,
         "ModComments": comments,
+        # Free-text fields both CRMs' Users have (a user may edit them on their own record).
         "Users": [_field("user_name", "string", True), _field("first_name"), _field("last_name", "string", True),
-                  _field("status", "string")] + ([] if vtiger else [_field("receive_public_talks", "boolean")]),
+                  _field("status", "string"), _field("description", "text"), _field("address_street", "text"),
+                  _field("signature", "text")] + ([] if vtiger else [_field("receive_public_talks", "boolean")]),
         "Documents": [_field("notes_title", "string", True), _field("filename", "file"), _field("filetype"),
                       _field("filesize", "integer"), _field("filelocationtype"), owner, *times],
     }
@@ -179,7 +182,8 @@ class FakeCRM:
         uid = f"{self.prefixes['Users']}x{crmid}"
         self.users[user_name] = User(uid, user_name, access_key, first, last)
         self.records["Users"][crmid] = {"id": uid, "user_name": user_name, "first_name": first,
-                                        "last_name": last, "status": "Active"}
+                                        "last_name": last, "status": "Active", "description": "",
+                                        "address_street": "", "signature": ""}
         if self.flavour == "vtenext":
             self.records["Users"][crmid]["receive_public_talks"] = "1"
         return uid
@@ -363,6 +367,9 @@ class FakeCRM:
         row = self._row(str(element.get("id", "")))
         module = self.module_by_prefix[row["id"].split("x")[0]]
         self._allowed(module, "updateable")
+        if module == "Users" and user_id not in (row["id"], self.users["admin"].id):
+            # A user may edit their own record; only an admin edits the others'.
+            raise WSFault("ACCESS_DENIED", "Permission to write is denied")
         values = self._validated(module, {k: v for k, v in element.items() if k != "id"})
         for name, value in values.items():
             row[name] = self._lossy(value)

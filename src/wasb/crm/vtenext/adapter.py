@@ -15,10 +15,14 @@ Choices worth knowing (also in the report of `check`):
   number becomes a Contact, and a ticket for an existing Lead is linked to a Contact
   with the same mobile (created from the lead if there is none).
 - Characters outside the BMP (emoji) are stored as `????` by both CRMs' `utf8` MySQL
-  connection. The very first write holding one on an installation is read back; if it
-  came back mangled, it is rewritten in a readable form (`:thumbs_up:`), and so is
-  every later write. The verdict is kept in the service database (`remember`), so a
-  new process knows it before its first write and never stores `????` itself.
+  connection. Before the first customer write holding one, the CRM is tried on data
+  that is not a customer's: an emoji is written to a free-text field of the login
+  user's own Users record (each user may edit it; Users run no customer workflows),
+  read back, and the field restored. If it came back mangled, emoji are written in a
+  readable form (`:thumbs_up:`). The verdict is kept in the service database
+  (`remember`), so no process finds out again. When the try is impossible (the role
+  may not edit Users, no such field), customer data is written in the readable form,
+  never `????`, and the try is repeated an hour later.
 - vtiger runs its "comment added" e-mail workflows for comments created through the
   API: the customer may get an e-mail per comment unless those workflows are off.
 """
@@ -27,6 +31,8 @@ from __future__ import annotations
 import heapq
 import logging
 import re
+import threading
+import time
 from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -35,9 +41,11 @@ from wasb.crm.port import (
     PERSON_KINDS,
     Comment,
     CommentAuthor,
+    CRMAuthError,
     CRMConfigError,
     CRMError,
     CRMNotFound,
+    CRMUnavailable,
     Document,
     DuplicateMobile,
     NewPerson,
@@ -65,6 +73,14 @@ DEFAULT_PHONE_FIELDS: dict[PersonKind, tuple[str, ...]] = {
     "account": ("phone",),
 }
 CUSTOMER_HEADER = re.compile(r"^(?P<name>[^\n]+?) (?:wrote|ha scritto):\n")
+# Where the emoji try is written: free-text fields of the login user's own Users record
+# on both CRMs, the least visible first (`signature` goes into the user's e-mails).
+PROBE_FIELDS = ("description", "address_street", "signature")
+PROBE_MARK = "WASB emoji check "
+PROBE_TEXT = PROBE_MARK + "\U0001F44D"
+# After a try that could not be made, how long customer data is written in the readable
+# form before trying again (seconds).
+PROBE_RETRY = 3600.0
 # "Not found" on these CRMs: a missing or deleted id answers ACCESS_DENIED.
 NOT_FOUND_CODES = frozenset({"ACCESS_DENIED", "RECORD_NOT_FOUND", "INVALID_ID_ATTRIBUTE"})
 
@@ -100,6 +116,9 @@ class VtenextCRM:
         # None: not known yet; False: the CRM turns astral characters into '????'.
         self._astral_ok: bool | None = stores_astral
         self._remember_astral = remember
+        self._next_probe = 0.0  # monotonic time before which no new emoji try is made
+        # One try at a time: a second one would read the first's text as the value to put back.
+        self._probe_lock = threading.Lock()
         # What the CRM's clock showed on a record just written, when it disagrees with
         # `crm_timezone` (None: agrees, or nothing written yet).
         self.zone_mismatch: str | None = None
@@ -124,7 +143,7 @@ class VtenextCRM:
 
     @property
     def stores_astral(self) -> bool | None:
-        """Whether the CRM keeps emoji; None until a write has shown it."""
+        """Whether the CRM keeps emoji; None until the try on the Users record showed it."""
         return self._astral_ok
 
     def phone_fields(self, kind: PersonKind) -> tuple[str, ...]:
@@ -621,7 +640,7 @@ class VtenextCRM:
         written_at = datetime.now(timezone.utc)
         row = self.ws.create(module, sent)
         self._compare_clock(row.get("modifiedtime"), written_at)
-        return self._check_astral(row, sent, text_fields)
+        return row
 
     def _compare_clock(self, crm_time: str | None, written_at: datetime) -> None:
         """A record just written tells the CRM's zone: its modifiedtime is the CRM's
@@ -651,30 +670,75 @@ class VtenextCRM:
             if exc.code in NOT_FOUND_CODES:
                 raise CRMNotFound(f"no record {element.get('id')}") from exc
             raise
-        return self._check_astral(row, sent, text_fields)
+        return row
 
     def _storable(self, element: dict, text_fields: tuple[str, ...]) -> dict:
-        if self._astral_ok is not False:
+        """The element as it may be written: emoji in the readable form unless the CRM
+        is known to keep them. Decided before the write, never by writing customer data
+        and reading it back: the CRM's history would keep the `????` version."""
+        if not any(k in text_fields and has_astral(v) for k, v in element.items()):
+            return element
+        if self._astral_ok is None:
+            with self._probe_lock:
+                if self._astral_ok is None:  # another thread may have found out meanwhile
+                    self._probe_astral()
+        if self._astral_ok:
             return element
         return {k: readable(v) if k in text_fields and has_astral(v) else v for k, v in element.items()}
 
-    def _check_astral(self, row: dict, sent: dict, text_fields: tuple[str, ...]) -> dict:
-        """The first time astral characters are written, read them back and compare."""
-        if self._astral_ok is not None:
-            return row
-        written = [f for f in text_fields if isinstance(sent.get(f), str) and has_astral(sent[f])]
-        if not written:
-            return row
-        stored = self.ws.retrieve(row["id"])
-        if all(stored.get(f) == sent[f] for f in written):
+    def _probe_astral(self) -> None:
+        """Find out whether the CRM keeps emoji on the login user's own Users record:
+        write PROBE_TEXT to a free-text field, read it back, put the old value back.
+        A try that cannot be made leaves the verdict unknown (and is made again after
+        PROBE_RETRY): a refusal says nothing about the CRM's character set."""
+        if time.monotonic() < self._next_probe:
+            return
+        user_id = self.ws.user_id
+        try:
+            # Described again after a failed try: the admin may have given the right since.
+            users = self.schema.module("Users", fresh=self._next_probe > 0)
+            name = next((f for f in PROBE_FIELDS if users.has(f)), None)
+            if name is None or not users.updateable:
+                raise CRMError(f"the CRM user {self.ws.username} may not edit a free-text field of its own Users "
+                               f"record ({', '.join(PROBE_FIELDS)})")
+            original = self.ws.retrieve(user_id).get(name)
+            if not isinstance(original, str):
+                raise CRMError(f"the CRM does not return Users.{name} of {user_id}")
+            if original.startswith(PROBE_MARK):
+                # Another process is trying right now, or a try was cut short: putting
+                # this back would keep the try's text for good.
+                raise CRMError(f"Users.{name} of {user_id} holds the text of another emoji check ({original!r}): "
+                               "if it stays so, put the user's own text back in the CRM")
+            self.ws.revise({"id": user_id, name: PROBE_TEXT})
+            try:
+                stored = self.ws.retrieve(user_id).get(name)
+            finally:
+                self._restore(user_id, name, original)
+        except (CRMUnavailable, CRMAuthError):
+            raise  # the customer write cannot be made either: it waits and comes back here
+        except CRMError as exc:
+            self._next_probe = time.monotonic() + PROBE_RETRY
+            log.warning("could not find out whether the CRM keeps emoji (%s): writing them as :names: for now",
+                        exc)
+            return
+        if stored == PROBE_TEXT:
             self._learnt_astral(True)
-            return stored
-        mangled = [f for f in written if str(stored.get(f) or "").count("?") > sent[f].count("?")]
-        if not mangled:
-            return stored  # changed for another reason: no verdict, look again next time
-        self._learnt_astral(False)
-        log.warning("the CRM cannot store emoji (they come back as '????'): writing them as :names: from now on")
-        return self.ws.revise({"id": row["id"], **{f: readable(sent[f]) for f in written}})
+        elif isinstance(stored, str) and stored.count("?") > PROBE_TEXT.count("?"):
+            self._learnt_astral(False)
+            log.warning("the CRM cannot store emoji (they come back as '????'): writing them as :names:")
+        else:
+            # Changed for another reason: no verdict, readable form until the next try.
+            self._next_probe = time.monotonic() + PROBE_RETRY
+            log.warning("the CRM's emoji check read back %r instead of %r: writing emoji as :names: for now",
+                        stored, PROBE_TEXT)
+
+    def _restore(self, user_id: str, name: str, original: str) -> None:
+        try:
+            self.ws.revise({"id": user_id, name: original})
+        except CRMError:
+            log.error("the CRM's emoji check could not put back Users.%s of %s (%s): it now reads %r; "
+                      "restore it in the CRM", name, user_id, self.ws.username, PROBE_TEXT)
+            raise
 
     def _learnt_astral(self, verdict: bool) -> None:
         self._astral_ok = verdict
