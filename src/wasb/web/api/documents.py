@@ -9,15 +9,17 @@ from wasb.documents.service import MAX_DOCUMENT_BYTES, DocumentRejected, Documen
 from wasb.domain.filenames import content_disposition
 from wasb.domain.media_types import shown_inline
 from wasb.web.api.deps import AppDep, Caller
+from wasb.web.errors import errors
 from wasb.web.api.views import document_view, link_view
+from wasb.web.params import CrmId
 
-router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"], responses=errors(401, 502, 503))
 
 # Multipart framing around the file: boundaries, part headers.
 _ENVELOPE = 64 * 1024
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors(400, 409, 413))
 def upload(request: Request, app: AppDep, who: Caller, file: UploadFile = File(...)):
     """Upload a document to the embedded CRM (multipart field `file`)."""
     declared = int(request.headers.get("content-length") or 0)
@@ -46,13 +48,13 @@ def _document(app, document_id: str):
     return document
 
 
-@router.get("/{document_id}")
-def get(document_id: str, app: AppDep, who: Caller):
+@router.get("/{document_id}", responses=errors(404))
+def get(document_id: CrmId, app: AppDep, who: Caller):
     return document_view(_document(app, document_id))
 
 
-@router.get("/{document_id}/content")
-def content(document_id: str, app: AppDep, who: Caller):
+@router.get("/{document_id}/content", responses=errors(404))
+def content(document_id: CrmId, app: AppDep, who: Caller):
     document = _document(app, document_id)
     disposition = "inline" if shown_inline(document.mime_type) else "attachment"
     return Response(document.content, media_type=document.mime_type, headers={
@@ -60,8 +62,8 @@ def content(document_id: str, app: AppDep, who: Caller):
         "X-Content-Type-Options": "nosniff"})
 
 
-@router.post("/{document_id}/links", status_code=201)
-def create_document_link(document_id: str, request: Request, app: AppDep, who: Caller):
+@router.post("/{document_id}/links", status_code=201, responses=errors(404))
+def create_document_link(document_id: CrmId, request: Request, app: AppDep, who: Caller):
     """A temporary public URL to a copy of the document, for WhatsApp to fetch once."""
     with app.db.sessions() as session, session.begin():
         try:
