@@ -1,5 +1,5 @@
-"""Error answers that must hold for every route: the `Allow` of a 405, and how a refused
-parameter is said."""
+"""Error answers that must hold for every route (the `Allow` of a 405, how a refused parameter
+is said) and how they are documented in the OpenAPI document, which must say what the API does."""
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -8,7 +8,6 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Match
-
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
@@ -67,6 +66,17 @@ REASONS = {
 def errors(*codes: int) -> dict[int | str, dict]:
     """`responses=` for a route or router: the refusals it can answer, documented in the OpenAPI."""
     return {code: {"model": Problem, "description": REASONS[code]} for code in codes}
+
+
+def links(**targets: tuple[str, str, dict[str, str]]) -> dict:
+    """OpenAPI links from a response to the operations that take what it returns (e.g. the id
+    of a created record), so that tools such as schemathesis follow them:
+    `links(GetPerson=("/api/v1/people/{person_id}", "get", {"person_id": "$response.body#/id"}))`."""
+    def ref(path: str, method: str) -> str:
+        return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+    return {"links": {name: {"operationRef": ref(path, method), "parameters": parameters}
+                      for name, (path, method, parameters) in targets.items()}}
 
 
 def document_refusals(openapi: dict) -> dict:

@@ -9,7 +9,7 @@ from wasb.documents.service import MAX_DOCUMENT_BYTES, DocumentRejected, Documen
 from wasb.domain.filenames import content_disposition
 from wasb.domain.media_types import shown_inline
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors
+from wasb.web.errors import errors, links
 from wasb.web.api.views import document_view, link_view
 from wasb.web.params import CrmId
 
@@ -19,7 +19,13 @@ router = APIRouter(prefix="/api/v1/documents", tags=["documents"], responses=err
 _ENVELOPE = 64 * 1024
 
 
-@router.post("", status_code=201, responses=errors(400, 409, 413))
+_DOCUMENT = {"document_id": "$response.body#/id"}
+
+
+@router.post("", status_code=201, responses={**errors(400, 409, 413), 201: links(
+    GetDocument=("/api/v1/documents/{document_id}", "get", _DOCUMENT),
+    GetDocumentContent=("/api/v1/documents/{document_id}/content", "get", _DOCUMENT),
+    LinkDocument=("/api/v1/documents/{document_id}/links", "post", _DOCUMENT))})
 def upload(request: Request, app: AppDep, who: Caller, file: UploadFile = File(...)):
     """Upload a document to the embedded CRM (multipart field `file`)."""
     declared = int(request.headers.get("content-length") or 0)

@@ -12,7 +12,7 @@ from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, find_people
 from wasb.settings.service import load_settings
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors
+from wasb.web.errors import errors, links
 from wasb.web.api.views import person_view
 from wasb.web.params import BodyText, CrmId, Limit, Offset, OptionalQueryText, QueryText
 
@@ -27,7 +27,13 @@ class NewPersonIn(BaseModel):
     company: BodyText | None = Field(default=None, max_length=200)
 
 
-@router.post("", status_code=201, responses=errors(400, 409))
+_PERSON = {"person_id": "$response.body#/id"}
+
+
+@router.post("", status_code=201, responses={**errors(400, 409), 201: links(
+    GetPerson=("/api/v1/people/{person_id}", "get", _PERSON),
+    PushPerson=("/api/v1/people/{person_id}/push", "post", _PERSON),
+    SendToPerson=("/api/v1/people/{person_id}/messages", "post", _PERSON))})
 def create(body: NewPersonIn, app: AppDep, who: Caller):
     with app.db.sessions() as session, session.begin():
         settings = load_settings(session, app.config)

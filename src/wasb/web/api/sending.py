@@ -17,7 +17,7 @@ from wasb.outbound.service import (
     InvalidMessage, NotFound, Outgoing, Upload, WindowClosed, queue_message, queue_message_to_person,
 )
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors
+from wasb.web.errors import errors, links
 from wasb.web.api.views import message_view
 from wasb.web.params import CrmId, RowId, contains_nul
 
@@ -86,13 +86,16 @@ def _jsonable(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=201)
+_SENT = {201: links(GetMedia=("/api/v1/messages/{message_id}/media", "get", {"message_id": "$response.body#/id"}))}
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201, responses=_SENT)
 async def send_in_conversation(conversation_id: RowId, request: Request, app: AppDep, who: Caller):
     outgoing = await _outgoing(request)
     return await _queue(app, lambda s: queue_message(app, s, conversation_id, outgoing, who.name), outgoing)
 
 
-@router.post("/people/{person_id}/messages", status_code=201)
+@router.post("/people/{person_id}/messages", status_code=201, responses=_SENT)
 async def send_to_person(person_id: CrmId, request: Request, app: AppDep, who: Caller):
     outgoing = await _outgoing(request)
     return await _queue(app, lambda s: queue_message_to_person(app, s, person_id, outgoing, who.name), outgoing)
