@@ -7,8 +7,8 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors
 from wasb.web.api.views import conversation_view, message_view
+from wasb.web.errors import errors
 from wasb.web.params import Limit, Offset, OptionalQueryText, RowId
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], responses=errors(401))

@@ -9,8 +9,8 @@ from wasb.documents.service import MAX_DOCUMENT_BYTES, DocumentRejected, Documen
 from wasb.domain.filenames import content_disposition
 from wasb.domain.media_types import shown_inline
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors, links
 from wasb.web.api.views import document_view, link_view
+from wasb.web.errors import errors, links
 from wasb.web.params import CrmId
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"], responses=errors(401, 502, 503))

@@ -4,8 +4,8 @@ from fastapi import APIRouter, HTTPException
 
 from wasb.inbound.service import EventNotFound, list_events, retry_event
 from wasb.web.api.deps import Admin, AppDep, Caller
-from wasb.web.errors import errors
 from wasb.web.api.views import event_view
+from wasb.web.errors import errors
 from wasb.web.params import Limit, Offset, OptionalQueryText, RowId
 
 router = APIRouter(prefix="/api/v1/inbound-events", tags=["inbound events"], responses=errors(401))

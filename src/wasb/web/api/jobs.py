@@ -10,8 +10,8 @@ from wasb.scheduler.service import (
 )
 from wasb.store.base import utcnow
 from wasb.web.api.deps import Admin, AppDep
-from wasb.web.errors import errors
 from wasb.web.api.views import scheduled_job_view
+from wasb.web.errors import errors
 from wasb.web.params import contains_nul
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["scheduled jobs"], responses=errors(401, 403))

@@ -12,8 +12,8 @@ from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, find_people
 from wasb.settings.service import load_settings
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors, links
 from wasb.web.api.views import person_view
+from wasb.web.errors import errors, links
 from wasb.web.params import BodyText, CrmId, Limit, Offset, OptionalQueryText, QueryText
 
 router = APIRouter(prefix="/api/v1/people", tags=["people"], responses=errors(401, 502, 503))

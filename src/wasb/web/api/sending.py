@@ -17,8 +17,8 @@ from wasb.outbound.service import (
     InvalidMessage, NotFound, Outgoing, Upload, WindowClosed, queue_message, queue_message_to_person,
 )
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors, links
 from wasb.web.api.views import message_view
+from wasb.web.errors import errors, links
 from wasb.web.params import CrmId, RowId, contains_nul
 
 router = APIRouter(prefix="/api/v1", tags=["sending"], responses=errors(400, 401, 404, 409, 502, 503))

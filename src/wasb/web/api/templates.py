@@ -14,8 +14,8 @@ from wasb.templates.service import (
     TemplateError, TemplateNotFound, get_template, list_templates, sync_templates, template_view,
 )
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors
 from wasb.web.api.views import message_view
+from wasb.web.errors import errors
 from wasb.web.params import BodyText, OptionalQueryText, RowId, contains_nul
 from wasb.whatsapp.errors import GraphError, human_message
 

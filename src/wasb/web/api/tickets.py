@@ -7,8 +7,8 @@ from sqlalchemy import select
 from wasb.conversations.tables import Conversation
 from wasb.tickets.process import CommentError, TicketNotFound, comment_messages, comment_to_whatsapp
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors
 from wasb.web.api.views import comment_view, conversation_view, ticket_view
+from wasb.web.errors import errors
 from wasb.web.params import BodyText, CrmId, Limit, Offset, OptionalQueryText
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=errors(401, 502, 503))
