@@ -11,21 +11,10 @@ from sqlalchemy import ColumnElement, column, exists, func, select, table
 from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import Conversation, Message
+from wasb.store.like import contains_pattern
 
 # The FTS5 table of 0010_message_search (not in the ORM metadata: it is SQLite's virtual table, made by the migration).
 _fts = table("message_search", column("rowid"), column("body"))
-_LIKE_SPECIALS = ("\\", "%", "_")
-
-
-def contains_pattern(text: str) -> tuple[str, str | None]:
-    """`%text%`, with LIKE's wildcards in the text taken literally."""
-    if not any(ch in text for ch in _LIKE_SPECIALS):
-        # No ESCAPE clause: SQLite hands only a plain LIKE to the FTS5 index.
-        return f"%{text}%", None
-    for ch in _LIKE_SPECIALS:
-        text = text.replace(ch, "\\" + ch)
-    return f"%{text}%", "\\"
-
 
 # Beyond this many matching messages, the index's list of hits costs more than scanning the
 # conversations and stopping at each one's first match (bench: 200,000 messages, a word in half

@@ -27,6 +27,7 @@ from wasb.outbound.channel import SEND_TASK
 from wasb.outbound.files import store_upload
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
+from wasb.store.ids import row_id
 from wasb.templates.service import TemplateError, prepare_template
 from wasb.templates.tables import Template
 from wasb.tickets.service import usable_ticket
@@ -246,8 +247,9 @@ def _reply_wamid(session: Session, conversation: Conversation, outgoing: Outgoin
     ref = (outgoing.reply_to or "").strip()
     if not ref:
         return None
-    if ref.isdigit():
-        target = session.get(Message, int(ref))
+    if ref.isdigit():  # a message's row id (any digits: '³' or one past the range is no row, not a wamid)
+        pk = row_id(ref)
+        target = session.get(Message, pk) if pk else None
         if target is None or target.conversation_id != conversation.id or not target.wamid:
             raise InvalidMessage(f"reply_to: message {ref} is not a message of this conversation with a wamid")
         return target.wamid

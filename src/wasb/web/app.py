@@ -14,6 +14,7 @@ from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
 from wasb.live.feed import Poller
 from wasb.web import public, webhooks
+from wasb.web.errors import install_openapi
 from wasb.web.api import (
     conversations, documents, events, jobs, messages, outbox, people, reports, sending, settings, templates, tickets,
 )
@@ -78,6 +79,7 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
                    reports, templates, outbox):
         app.include_router(module.router)
     install_ui(app, wasb)
+    install_openapi(app)
     install_docs(app)
     app.add_middleware(BodyTimeoutMiddleware, timeout=wasb.config.body_timeout_seconds)
     # Outermost: the headers are on every answer, the session middleware's too.

@@ -17,6 +17,8 @@ from wasb.crm.port import (
 )
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.store.base import utcnow
+from wasb.store.ids import row_id
+from wasb.store.like import contains_pattern
 
 
 def _person(row: CrmPerson) -> Person:
@@ -38,7 +40,7 @@ def _comment(row: CrmComment) -> Comment:
 
 
 def _int_id(value: str) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return row_id(value)
 
 
 def _cursor(moment: datetime, row_id: int) -> str:
@@ -148,9 +150,12 @@ class EmbeddedCRM:
         if kind:
             query = query.where(CrmPerson.kind == kind)
         if text:
-            pattern = f"%{text.lower()}%"
-            conditions = [func.lower(CrmPerson.name).like(pattern), func.lower(CrmPerson.company).like(pattern),
-                          func.lower(CrmPerson.email).like(pattern), CrmPerson.mobile.like(f"%{text}%")]
+            pattern, escape = contains_pattern(text.lower())
+            digits, digits_escape = contains_pattern(text)
+            conditions = [func.lower(CrmPerson.name).like(pattern, escape=escape),
+                          func.lower(CrmPerson.company).like(pattern, escape=escape),
+                          func.lower(CrmPerson.email).like(pattern, escape=escape),
+                          CrmPerson.mobile.like(digits, escape=digits_escape)]
             try:
                 conditions.append(CrmPerson.mobile_e164 == to_e164(text, self.default_country))
             except InvalidPhone:

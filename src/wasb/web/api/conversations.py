@@ -8,13 +8,15 @@ from wasb.conversations.tables import Conversation, Message
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import conversation_view, message_view
+from wasb.web.errors import errors
+from wasb.web.params import Limit, Offset, OptionalQueryText, RowId
 
-router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"], responses=errors(401))
 
 
 @router.get("")
-def list_conversations(app: AppDep, who: Caller, phone: str | None = None, status: str | None = None,
-                       limit: int = 50, offset: int = 0):
+def list_conversations(app: AppDep, who: Caller, phone: OptionalQueryText = None, status: OptionalQueryText = None,
+                       limit: Limit = 50, offset: Offset = 0):
     query = select(Conversation, WaContact).join(WaContact, WaContact.id == Conversation.wa_contact_id)
     if phone:
         try:
@@ -28,8 +30,8 @@ def list_conversations(app: AppDep, who: Caller, phone: str | None = None, statu
         return [conversation_view(c, contact) for c, contact in session.execute(query)]
 
 
-@router.get("/{conversation_id}")
-def get_conversation(conversation_id: int, app: AppDep, who: Caller):
+@router.get("/{conversation_id}", responses=errors(404))
+def get_conversation(conversation_id: RowId, app: AppDep, who: Caller):
     with app.db.read_sessions() as session:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:

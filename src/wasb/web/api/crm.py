@@ -4,8 +4,9 @@ from fastapi import APIRouter
 
 from wasb.crm.status import crm_status, reset_auth
 from wasb.web.api.deps import Admin, AppDep, Caller
+from wasb.web.errors import errors
 
-router = APIRouter(prefix="/api/v1/crm", tags=["crm"])
+router = APIRouter(prefix="/api/v1/crm", tags=["crm"], responses=errors(401))
 
 
 @router.get("/status")
@@ -14,7 +15,7 @@ def status(app: AppDep, who: Caller):
         return crm_status(app, session)
 
 
-@router.post("/reset-auth")
+@router.post("/reset-auth", responses=errors(403))
 def reset_credentials_failure(app: AppDep, who: Admin):
     """After an admin fixed the CRM user or its access key: log in again on next use."""
     with app.db.sessions() as session, session.begin():

@@ -10,14 +10,22 @@ from wasb.domain.filenames import content_disposition
 from wasb.domain.media_types import shown_inline
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import document_view, link_view
+from wasb.web.errors import errors, links
+from wasb.web.params import CrmId
 
-router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"], responses=errors(401, 502, 503))
 
 # Multipart framing around the file: boundaries, part headers.
 _ENVELOPE = 64 * 1024
 
 
-@router.post("", status_code=201)
+_DOCUMENT = {"document_id": "$response.body#/id"}
+
+
+@router.post("", status_code=201, responses={**errors(400, 409, 413), 201: links(
+    GetDocument=("/api/v1/documents/{document_id}", "get", _DOCUMENT),
+    GetDocumentContent=("/api/v1/documents/{document_id}/content", "get", _DOCUMENT),
+    LinkDocument=("/api/v1/documents/{document_id}/links", "post", _DOCUMENT))})
 def upload(request: Request, app: AppDep, who: Caller, file: UploadFile = File(...)):
     """Upload a document to the embedded CRM (multipart field `file`)."""
     declared = int(request.headers.get("content-length") or 0)
@@ -46,13 +54,13 @@ def _document(app, document_id: str):
     return document
 
 
-@router.get("/{document_id}")
-def get(document_id: str, app: AppDep, who: Caller):
+@router.get("/{document_id}", responses=errors(404))
+def get(document_id: CrmId, app: AppDep, who: Caller):
     return document_view(_document(app, document_id))
 
 
-@router.get("/{document_id}/content")
-def content(document_id: str, app: AppDep, who: Caller):
+@router.get("/{document_id}/content", responses=errors(404))
+def content(document_id: CrmId, app: AppDep, who: Caller):
     document = _document(app, document_id)
     disposition = "inline" if shown_inline(document.mime_type) else "attachment"
     return Response(document.content, media_type=document.mime_type, headers={
@@ -60,8 +68,8 @@ def content(document_id: str, app: AppDep, who: Caller):
         "X-Content-Type-Options": "nosniff"})
 
 
-@router.post("/{document_id}/links", status_code=201)
-def create_document_link(document_id: str, app: AppDep, who: Caller):
+@router.post("/{document_id}/links", status_code=201, responses=errors(404, 503))
+def create_document_link(document_id: CrmId, app: AppDep, who: Caller):
     """A temporary public URL to a copy of the document, for WhatsApp to fetch once."""
     try:
         base_url = public_base_url(app.config)

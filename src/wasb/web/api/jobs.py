@@ -11,8 +11,10 @@ from wasb.scheduler.service import (
 from wasb.store.base import utcnow
 from wasb.web.api.deps import Admin, AppDep
 from wasb.web.api.views import scheduled_job_view
+from wasb.web.errors import errors
+from wasb.web.params import contains_nul
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["scheduled jobs"])
+router = APIRouter(prefix="/api/v1/jobs", tags=["scheduled jobs"], responses=errors(401, 403))
 EDITABLE = {"active", "schedule", "max_attempts"}
 
 
@@ -30,7 +32,7 @@ def list_scheduled(app: AppDep, who: Admin):
         return [scheduled_job_view(row, specs[row.name]) for row in list_jobs(session, specs)]
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=errors(404))
 def get_scheduled(name: str, app: AppDep, who: Admin):
     spec = _known(app, name)
     with app.db.read_sessions() as session:
@@ -40,10 +42,12 @@ def get_scheduled(name: str, app: AppDep, who: Admin):
             raise HTTPException(404, str(exc))
 
 
-@router.put("/{name}")
+@router.put("/{name}", responses=errors(400, 404))
 def set_scheduled(name: str, app: AppDep, who: Admin, changes: dict[str, Any] = Body(...)):
     """Change `active`, `schedule` ("every 300 s", "at 17:45", or {"every_seconds"} / {"at"}), `max_attempts`."""
     spec = _known(app, name)
+    if contains_nul(changes):
+        raise HTTPException(422, "changes must not contain the NUL character (\\u0000)")
     unknown = sorted(set(changes) - EDITABLE)
     if unknown:
         raise HTTPException(422, f"not editable: {', '.join(unknown)} (editable: active, schedule, max_attempts)")
@@ -59,7 +63,7 @@ def set_scheduled(name: str, app: AppDep, who: Admin, changes: dict[str, Any] = 
         return scheduled_job_view(row, spec)
 
 
-@router.post("/{name}/run", status_code=202)
+@router.post("/{name}/run", status_code=202, responses=errors(404, 409))
 def run_scheduled(name: str, app: AppDep, who: Admin):
     """Queue a run now; 409 while a run is queued or running, or when the job is stopped."""
     spec = _known(app, name)
@@ -73,7 +77,7 @@ def run_scheduled(name: str, app: AppDep, who: Admin):
         return scheduled_job_view(get_job(session, name), spec)
 
 
-@router.post("/{name}/reset")
+@router.post("/{name}/reset", responses=errors(404, 409))
 def reset_scheduled(name: str, app: AppDep, who: Admin):
     """Attempts back to 0; a stopped job is scheduled again."""
     spec = _known(app, name)

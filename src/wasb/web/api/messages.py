@@ -7,13 +7,15 @@ from wasb.domain.media_types import extension_for
 from wasb.media.downloads import STORED, media_store
 from wasb.media.store import OutsideStore
 from wasb.web.api.deps import AppDep, Caller
+from wasb.web.errors import errors
 from wasb.web.files import file_response
+from wasb.web.params import RowId
 
-router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
+router = APIRouter(prefix="/api/v1/messages", tags=["messages"], responses=errors(401))
 
 
-@router.get("/{message_id}/media")
-def get_media(message_id: int, app: AppDep, who: Caller):
+@router.get("/{message_id}/media", responses=errors(404, 409, 410))
+def get_media(message_id: RowId, app: AppDep, who: Caller):
     """The file of a media message (a customer's photo, document, voice note, video)."""
     with app.db.read_sessions() as session:
         message = session.get(Message, message_id)

@@ -5,8 +5,9 @@ from fastapi import APIRouter
 
 from wasb.outbound import flush_outbox
 from wasb.web.api.deps import AppDep, Caller
+from wasb.web.errors import errors
 
-router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"])
+router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"], responses=errors(401))
 
 
 @router.post("/flush")

@@ -13,19 +13,27 @@ from wasb.people.service import create_person, find_people
 from wasb.settings.service import load_settings
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import person_view
+from wasb.web.errors import errors, links
+from wasb.web.params import BodyText, CrmId, Limit, Offset, OptionalQueryText, QueryText
 
-router = APIRouter(prefix="/api/v1/people", tags=["people"])
+router = APIRouter(prefix="/api/v1/people", tags=["people"], responses=errors(401, 502, 503))
 
 
 class NewPersonIn(BaseModel):
     kind: Literal["lead", "contact", "account"]
-    name: str = Field(min_length=1, max_length=200)
-    mobile: str | None = Field(default=None, max_length=40)
-    email: str | None = Field(default=None, max_length=200)
-    company: str | None = Field(default=None, max_length=200)
+    name: BodyText = Field(min_length=1, max_length=200)
+    mobile: BodyText | None = Field(default=None, max_length=40)
+    email: BodyText | None = Field(default=None, max_length=200)
+    company: BodyText | None = Field(default=None, max_length=200)
 
 
-@router.post("", status_code=201)
+_PERSON = {"person_id": "$response.body#/id"}
+
+
+@router.post("", status_code=201, responses={**errors(400, 409), 201: links(
+    GetPerson=("/api/v1/people/{person_id}", "get", _PERSON),
+    PushPerson=("/api/v1/people/{person_id}/push", "post", _PERSON),
+    SendToPerson=("/api/v1/people/{person_id}/messages", "post", _PERSON))})
 def create(body: NewPersonIn, app: AppDep, who: Caller):
     with app.db.sessions() as session, session.begin():
         settings = load_settings(session, app.config)
@@ -43,8 +51,8 @@ def create(body: NewPersonIn, app: AppDep, who: Caller):
 
 
 @router.get("")
-def search(app: AppDep, who: Caller, phone: str | None = None, q: str = "", kind: str | None = None,
-           limit: int = 50, offset: int = 0):
+def search(app: AppDep, who: Caller, phone: OptionalQueryText = None, q: QueryText = "",
+           kind: Literal["lead", "contact", "account"] | None = None, limit: Limit = 50, offset: Offset = 0):
     with app.db.read_sessions() as session:
         crm = app.crm(session)
         if phone:
@@ -57,8 +65,8 @@ def search(app: AppDep, who: Caller, phone: str | None = None, q: str = "", kind
     return [person_view(p) for p in people]
 
 
-@router.get("/{person_id}")
-def get(person_id: str, app: AppDep, who: Caller):
+@router.get("/{person_id}", responses=errors(404))
+def get(person_id: CrmId, app: AppDep, who: Caller):
     with app.db.read_sessions() as session:
         person = app.crm(session).get_person(person_id)
     if person is None:
@@ -66,8 +74,8 @@ def get(person_id: str, app: AppDep, who: Caller):
     return person_view(person)
 
 
-@router.post("/{person_id}/push")
-def push(person_id: str, app: AppDep, who: Caller):
+@router.post("/{person_id}/push", responses=errors(404))
+def push(person_id: CrmId, app: AppDep, who: Caller):
     """"Send Contact Record": the record's mobile into the WhatsApp address book, linked to it."""
     with app.db.sessions() as session, session.begin():
         try:

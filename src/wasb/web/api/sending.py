@@ -18,8 +18,10 @@ from wasb.outbound.service import (
 )
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import message_view
+from wasb.web.errors import errors, links
+from wasb.web.params import CrmId, RowId, contains_nul
 
-router = APIRouter(prefix="/api/v1", tags=["sending"])
+router = APIRouter(prefix="/api/v1", tags=["sending"], responses=errors(400, 401, 404, 409, 502, 503))
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # Meta's limit for documents
 
@@ -40,6 +42,8 @@ async def _outgoing(request: Request) -> Outgoing:
         fields = _json_field(await request.body(), "body")
     if not isinstance(fields, dict):
         raise HTTPException(422, "the request body must be a JSON object")
+    if contains_nul(fields):
+        raise HTTPException(422, "the message must not contain the NUL character (\\u0000)")
     template = fields.get("template") or {}
     if not isinstance(template, dict):
         raise HTTPException(422, "template must be an object {name, language, parameters?}")
@@ -82,13 +86,16 @@ def _jsonable(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=201)
-async def send_in_conversation(conversation_id: int, request: Request, app: AppDep, who: Caller):
+_SENT = {201: links(GetMedia=("/api/v1/messages/{message_id}/media", "get", {"message_id": "$response.body#/id"}))}
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201, responses=_SENT)
+async def send_in_conversation(conversation_id: RowId, request: Request, app: AppDep, who: Caller):
     outgoing = await _outgoing(request)
     return await _queue(app, lambda s: queue_message(app, s, conversation_id, outgoing, who.name), outgoing)
 
 
-@router.post("/people/{person_id}/messages", status_code=201)
-async def send_to_person(person_id: str, request: Request, app: AppDep, who: Caller):
+@router.post("/people/{person_id}/messages", status_code=201, responses=_SENT)
+async def send_to_person(person_id: CrmId, request: Request, app: AppDep, who: Caller):
     outgoing = await _outgoing(request)
     return await _queue(app, lambda s: queue_message_to_person(app, s, person_id, outgoing, who.name), outgoing)

@@ -7,8 +7,10 @@ from fastapi import APIRouter, Body, HTTPException
 from wasb.outbound.channel import channel_for, channel_health, resume_sending
 from wasb.settings.service import SettingsError, load_settings, public_settings, update_settings
 from wasb.web.api.deps import Admin, AppDep
+from wasb.web.errors import errors
+from wasb.web.params import contains_nul
 
-router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
+router = APIRouter(prefix="/api/v1/settings", tags=["settings"], responses=errors(401, 403))
 
 READ_ONLY = ("channel",)
 
@@ -21,8 +23,10 @@ def get_settings(app: AppDep, who: Admin):
         return view
 
 
-@router.put("")
+@router.put("", responses=errors(400))
 def put_settings(app: AppDep, who: Admin, changes: dict[str, Any] = Body(...)):
+    if contains_nul(changes):
+        raise HTTPException(422, "settings must not contain the NUL character (\\u0000)")
     changes = {k: v for k, v in changes.items() if k not in READ_ONLY}
     with app.db.sessions() as session, session.begin():
         try:

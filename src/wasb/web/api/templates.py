@@ -15,21 +15,24 @@ from wasb.templates.service import (
 )
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import message_view
+from wasb.web.errors import errors
+from wasb.web.params import BodyText, OptionalQueryText, RowId, contains_nul
 from wasb.whatsapp.errors import GraphError, human_message
 
-router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
+router = APIRouter(prefix="/api/v1/templates", tags=["templates"], responses=errors(401))
 
 
 @router.get("")
-def list_(app: AppDep, who: Caller, status: str | None = None, name: str | None = None,
-          language: str | None = None, category: str | None = None, include_deleted: bool = False):
+def list_(app: AppDep, who: Caller, status: OptionalQueryText = None, name: OptionalQueryText = None,
+          language: OptionalQueryText = None, category: OptionalQueryText = None, include_deleted: bool = False):
     with app.db.read_sessions() as session:
         return [template_view(t) for t in list_templates(session, status=status, name=name, language=language,
                                                          category=category, include_deleted=include_deleted)]
 
 
-@router.get("/{template_id}")
-def get(template_id: int, app: AppDep, who: Caller):
+# `:int` keeps `/sync` from matching the id: `GET /templates/sync` is then a 405, not a 422.
+@router.get("/{template_id:int}", responses=errors(404))
+def get(template_id: RowId, app: AppDep, who: Caller):
     with app.db.read_sessions() as session:
         try:
             return template_view(get_template(session, template_id))
@@ -37,7 +40,7 @@ def get(template_id: int, app: AppDep, who: Caller):
             raise HTTPException(404, str(exc))
 
 
-@router.post("/sync")
+@router.post("/sync", responses=errors(502))
 def sync(app: AppDep, who: Caller):
     try:
         return sync_templates(app).view()
@@ -46,20 +49,22 @@ def sync(app: AppDep, who: Caller):
 
 
 class Recipient(BaseModel):
-    person_id: str | None = Field(default=None, max_length=64)
-    phone: str | None = Field(default=None, max_length=40)
+    person_id: BodyText | None = Field(default=None, max_length=64)
+    phone: BodyText | None = Field(default=None, max_length=40)
 
 
 class TemplateSendIn(BaseModel):
     to: Recipient
     params: list[Any] | dict[str, Any] | None = None
     mapping: dict[str, str] | None = None
-    header_document_id: str | None = Field(default=None, max_length=64)
-    ticket_id: str | None = Field(default=None, max_length=64)
+    header_document_id: BodyText | None = Field(default=None, max_length=64)
+    ticket_id: BodyText | None = Field(default=None, max_length=64)
 
 
-@router.post("/{template_id}/send", status_code=201)
-def send(template_id: int, body: TemplateSendIn, app: AppDep, who: Caller):
+@router.post("/{template_id:int}/send", status_code=201, responses=errors(400, 404))
+def send(template_id: RowId, body: TemplateSendIn, app: AppDep, who: Caller):
+    if contains_nul(body.params) or contains_nul(body.mapping):
+        raise HTTPException(422, "params and mapping must not contain the NUL character (\\u0000)")
     request = TemplateSend(person_id=body.to.person_id, phone=body.to.phone, params=body.params,
                            mapping=body.mapping, header_document_id=body.header_document_id,
                            ticket_id=body.ticket_id)

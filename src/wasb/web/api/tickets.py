@@ -8,18 +8,20 @@ from wasb.conversations.tables import Conversation
 from wasb.tickets.process import CommentError, TicketNotFound, comment_messages, comment_to_whatsapp
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import comment_view, conversation_view, ticket_view
+from wasb.web.errors import errors
+from wasb.web.params import BodyText, CrmId, Limit, Offset, OptionalQueryText
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=errors(401, 502, 503))
 
 
 @router.get("")
-def list_tickets(app: AppDep, who: Caller, person: str | None = None, limit: int = 50, offset: int = 0):
+def list_tickets(app: AppDep, who: Caller, person: OptionalQueryText = None, limit: Limit = 50, offset: Offset = 0):
     with app.db.read_sessions() as session:
         return [ticket_view(t) for t in app.crm(session).list_tickets(person, min(limit, 500), offset)]
 
 
-@router.get("/{ticket_id}")
-def get_ticket(ticket_id: str, app: AppDep, who: Caller):
+@router.get("/{ticket_id}", responses=errors(404))
+def get_ticket(ticket_id: CrmId, app: AppDep, who: Caller):
     with app.db.read_sessions() as session:
         crm = app.crm(session)
         ticket = crm.get_ticket(ticket_id)
@@ -36,11 +38,11 @@ def get_ticket(ticket_id: str, app: AppDep, who: Caller):
 
 
 class CommentIn(BaseModel):
-    body: str = Field(min_length=1, max_length=20000)
+    body: BodyText = Field(min_length=1, max_length=20000)
 
 
-@router.post("/{ticket_id}/comments", status_code=201)
-def add_comment(ticket_id: str, body: CommentIn, app: AppDep, who: Caller):
+@router.post("/{ticket_id}/comments", status_code=201, responses=errors(400, 404))
+def add_comment(ticket_id: CrmId, body: CommentIn, app: AppDep, who: Caller):
     """An agent's comment: on the ticket, and to the customer on WhatsApp (process 1)."""
     with app.db.sessions() as session, session.begin():
         try:

@@ -5,12 +5,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from wasb.bootstrap import App
+from wasb.web.errors import validation_message, with_full_allow
 from wasb.web.ui import admin_pages, auth_pages, inbox_pages, live, record_pages
 from wasb.web.ui.deps import Forbidden, LoginRequired
 from wasb.web.ui.render import render, wants_json
@@ -48,10 +50,23 @@ def install_ui(app: FastAPI, wasb: App) -> None:
             return JSONResponse({"detail": "this needs an admin"}, status_code=403)
         return render(request, "ui/error.html", status_code=403, code=403, message="This page is for admins.")
 
+    def is_page(request: Request) -> bool:
+        return request.url.path.startswith("/ui/") and not wants_json(request) and request.url.path != "/ui/events"
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
+        exc = with_full_allow(request, exc)
         # UI pages answer errors with a page; the API keeps FastAPI's JSON.
-        if request.url.path.startswith("/ui/") and not wants_json(request) and request.url.path != "/ui/events":
-            return render(request, "ui/error.html", status_code=exc.status_code, code=exc.status_code,
-                          message=str(exc.detail))
+        if is_page(request):
+            response = render(request, "ui/error.html", status_code=exc.status_code, code=exc.status_code,
+                              message=str(exc.detail))
+            response.headers.update(exc.headers or {})
+            return response
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        # A page's address with an id or page number no row can have: say which, on a page.
+        if is_page(request):
+            return render(request, "ui/error.html", status_code=422, code=422, message=validation_message(exc))
+        return await request_validation_exception_handler(request, exc)

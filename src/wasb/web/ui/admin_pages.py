@@ -17,6 +17,7 @@ from wasb.inbound.service import EventNotFound, list_events, retry_event
 from wasb.settings.service import (
     SECRET_KEYS, AdminSettings, SettingsError, load_settings, mask_secret, update_settings,
 )
+from wasb.web.params import RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, csrf_protected
 from wasb.web.ui.i18n import LANGUAGES, translator
@@ -197,7 +198,7 @@ def inbound_events(request: Request, user: AdminUser, state: str = "failed"):
 
 
 @router.post("/inbound-events/{event_id}/retry")
-def inbound_event_retry(request: Request, user: AdminUser, event_id: int):
+def inbound_event_retry(request: Request, user: AdminUser, event_id: RowId):
     _ = translator(user.language)
     app = request.app.state.wasb
     with app.db.sessions() as session, session.begin():
@@ -244,7 +245,7 @@ def user_create(request: Request, user: AdminUser, username: str = Form(""), pas
 
 
 @router.post("/users/{user_id}/unlock")
-def user_unlock(request: Request, user: AdminUser, user_id: int):
+def user_unlock(request: Request, user: AdminUser, user_id: RowId):
     _ = translator(user.language)
     with request.app.state.wasb.db.sessions() as session, session.begin():
         unlock_user(session, user_id)
@@ -283,7 +284,7 @@ def token_create(request: Request, user: AdminUser, name: str = Form(""), role: 
 
 
 @router.post("/tokens/{token_id}/revoke")
-def token_revoke(request: Request, user: AdminUser, token_id: int):
+def token_revoke(request: Request, user: AdminUser, token_id: RowId):
     _ = translator(user.language)
     with request.app.state.wasb.db.sessions() as session, session.begin():
         revoked = revoke_token(session, token_id)

@@ -1,11 +1,15 @@
 """The inbox and a conversation: the pages agents live in."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from wasb.auth.service import list_users
 from wasb.conversations.service import ConversationNotFound, assign_conversation, close_conversation, mark_read
+from wasb.store.ids import MAX_ROW_ID
+from wasb.web.params import QueryText, RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
@@ -26,13 +30,14 @@ def _inbox(request: Request, user, view: str, q: str):
 
 
 @router.get("/inbox")
-def inbox(request: Request, user: User, view: str = "open", q: str = ""):
+def inbox(request: Request, user: User, view: str = "open", q: QueryText = ""):
     view, rows, counts = _inbox(request, user, view, q)
     return render(request, "ui/inbox.html", view=view, q=q, rows=rows, counts=counts, page=None, current=None)
 
 
 @router.get("/inbox/list")
-def inbox_list(request: Request, user: User, view: str = "open", q: str = "", current: int | None = None):
+def inbox_list(request: Request, user: User, view: str = "open", q: QueryText = "",
+               current: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None):
     """The list alone, fetched again by the page when something changes."""
     view, rows, counts = _inbox(request, user, view, q)
     return render(request, "ui/_inbox_list.html", view=view, q=q, rows=rows, counts=counts, current=current)
@@ -58,7 +63,7 @@ def _page(request: Request, conversation_id: int, *, read: bool):
 
 
 @router.get("/conversations/{conversation_id}")
-def conversation(request: Request, user: User, conversation_id: int, view: str = "open", q: str = ""):
+def conversation(request: Request, user: User, conversation_id: RowId, view: str = "open", q: QueryText = ""):
     page, templates, agents = _page(request, conversation_id, read=True)
     view, rows, counts = _inbox(request, user, view, q)
     return render(request, "ui/conversation.html", page=page, templates=templates, agents=agents,
@@ -66,14 +71,14 @@ def conversation(request: Request, user: User, conversation_id: int, view: str =
 
 
 @router.get("/conversations/{conversation_id}/thread")
-def conversation_thread(request: Request, user: User, conversation_id: int):
+def conversation_thread(request: Request, user: User, conversation_id: RowId):
     """The thread and header again (live updates); reading it marks the messages read."""
     page, templates, agents = _page(request, conversation_id, read=True)
     return render(request, "ui/_conversation_live.html", page=page, templates=templates, agents=agents)
 
 
 @router.post("/conversations/{conversation_id}/assign")
-def assign(request: Request, user: User, conversation_id: int, username: str = Form("")):
+def assign(request: Request, user: User, conversation_id: RowId, username: str = Form("")):
     _ = translator(user.language)
     with request.app.state.wasb.db.sessions() as session, session.begin():
         try:
@@ -85,7 +90,7 @@ def assign(request: Request, user: User, conversation_id: int, username: str = F
 
 
 @router.post("/conversations/{conversation_id}/close")
-def close(request: Request, user: User, conversation_id: int):
+def close(request: Request, user: User, conversation_id: RowId):
     _ = translator(user.language)
     with request.app.state.wasb.db.sessions() as session, session.begin():
         try:
@@ -96,7 +101,7 @@ def close(request: Request, user: User, conversation_id: int):
 
 
 @router.post("/conversations/{conversation_id}/messages")
-async def send_message(request: Request, user: User, conversation_id: int, body: str = Form(""),
+async def send_message(request: Request, user: User, conversation_id: RowId, body: str = Form(""),
                        reply_to: str = Form(""), attachment: UploadFile | None = File(None)):
     _ = translator(user.language)
     back = f"/ui/conversations/{conversation_id}"
@@ -121,7 +126,7 @@ async def send_message(request: Request, user: User, conversation_id: int, body:
 
 
 @router.post("/conversations/{conversation_id}/template")
-async def send_template(request: Request, user: User, conversation_id: int):
+async def send_template(request: Request, user: User, conversation_id: RowId):
     def send(app, session, **picked):
         return actions.send_template(app, session, conversation_id=conversation_id, author=user.username, **picked)
 

@@ -9,6 +9,7 @@ from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, edit_person
 from wasb.settings.service import load_settings
 from wasb.tickets.service import change_ticket_status, ticket_statuses
+from wasb.web.params import CrmId, PageNumber, QueryText
 from wasb.web.ui import actions
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(
 # --- tickets -----------------------------------------------------------------------------
 
 @router.get("/tickets")
-def tickets(request: Request, user: User, page: int = 1):
+def tickets(request: Request, user: User, page: PageNumber = 1):
     app = request.app.state.wasb
     page = max(page, 1)
     with app.db.read_sessions() as session:
@@ -33,7 +34,7 @@ def tickets(request: Request, user: User, page: int = 1):
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket(request: Request, user: User, ticket_id: str):
+def ticket(request: Request, user: User, ticket_id: CrmId):
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
         data = ticket_page(session, app.crm(session), ticket_id)
@@ -47,7 +48,7 @@ def ticket(request: Request, user: User, ticket_id: str):
 
 
 @router.get("/tickets/{ticket_id}/comments")
-def ticket_comments(request: Request, user: User, ticket_id: str):
+def ticket_comments(request: Request, user: User, ticket_id: CrmId):
     """The comment thread again, with its ticks (live updates)."""
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
@@ -58,7 +59,7 @@ def ticket_comments(request: Request, user: User, ticket_id: str):
 
 
 @router.post("/tickets/{ticket_id}/status")
-def ticket_status(request: Request, user: User, ticket_id: str, status: str = Form(...)):
+def ticket_status(request: Request, user: User, ticket_id: CrmId, status: str = Form(...)):
     _ = translator(user.language)
     app = request.app.state.wasb
     try:
@@ -72,7 +73,7 @@ def ticket_status(request: Request, user: User, ticket_id: str, status: str = Fo
 
 
 @router.post("/tickets/{ticket_id}/comments")
-def ticket_comment(request: Request, user: User, ticket_id: str, body: str = Form("")):
+def ticket_comment(request: Request, user: User, ticket_id: CrmId, body: str = Form("")):
     _ = translator(user.language)
     back = f"/ui/tickets/{ticket_id}"
     if not body.strip():
@@ -102,7 +103,7 @@ def ticket_comment(request: Request, user: User, ticket_id: str, body: str = For
 # --- people ------------------------------------------------------------------------------
 
 @router.get("/people")
-def people(request: Request, user: User, q: str = "", kind: str = "", page: int = 1):
+def people(request: Request, user: User, q: QueryText = "", kind: str = "", page: PageNumber = 1):
     app = request.app.state.wasb
     page = max(page, 1)
     with app.db.read_sessions() as session:
@@ -145,7 +146,7 @@ def person_create(request: Request, user: User, kind: str = Form("lead"), name: 
 
 
 @router.get("/people/{person_id}")
-def person(request: Request, user: User, person_id: str):
+def person(request: Request, user: User, person_id: CrmId):
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
         crm = app.crm(session)
@@ -164,7 +165,7 @@ def person(request: Request, user: User, person_id: str):
 
 
 @router.get("/people/{person_id}/edit")
-def person_edit(request: Request, user: User, person_id: str):
+def person_edit(request: Request, user: User, person_id: CrmId):
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
         record = app.crm(session).get_person(person_id)
@@ -175,7 +176,7 @@ def person_edit(request: Request, user: User, person_id: str):
 
 
 @router.post("/people/{person_id}")
-def person_update(request: Request, user: User, person_id: str, name: str = Form(""), mobile: str = Form("")):
+def person_update(request: Request, user: User, person_id: CrmId, name: str = Form(""), mobile: str = Form("")):
     _ = translator(user.language)
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
@@ -199,7 +200,7 @@ def person_update(request: Request, user: User, person_id: str, name: str = Form
 
 
 @router.post("/people/{person_id}/template")
-async def person_template(request: Request, user: User, person_id: str):
+async def person_template(request: Request, user: User, person_id: CrmId):
     def send(app, session, **picked):
         return actions.send_template_to_person(app, session, person_id=person_id, author=user.username, **picked)
 
@@ -207,7 +208,7 @@ async def person_template(request: Request, user: User, person_id: str):
 
 
 @router.post("/people/{person_id}/push")
-def person_push(request: Request, user: User, person_id: str):
+def person_push(request: Request, user: User, person_id: CrmId):
     _ = translator(user.language)
     app = request.app.state.wasb
     back = f"/ui/people/{person_id}"

@@ -6,6 +6,7 @@ from typing import Callable
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from wasb.store.ids import row_id
 from wasb.web.ui import actions
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.render import outcome
@@ -16,9 +17,8 @@ async def send_template_form(request: Request, user, back: str, send: Callable[.
     template_id=…, params=…)` in one transaction; answer with the page's outcome."""
     _ = translator(user.language)
     form = await request.form()
-    try:
-        template_id = int(form.get("template_id") or "")
-    except ValueError:
+    template_id = row_id(str(form.get("template_id") or ""))
+    if template_id is None:
         return outcome(request, back, error=_("Choose a template."), status=422)
     params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
     app = request.app.state.wasb

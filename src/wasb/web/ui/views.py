@@ -10,12 +10,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
-from wasb.conversations.search import contains_pattern, has_message_containing
+from wasb.conversations.search import has_message_containing
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.crm.port import CRM, Comment, Person, Ticket
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.domain.window import window_closes_at
 from wasb.store.base import utcnow
+from wasb.store.like import contains_pattern
 from wasb.templates.tables import Template
 from wasb.tickets.process import comment_messages
 
