@@ -15,7 +15,8 @@ from tests.support.server import WasbServer
 def srv(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("contract")
     url = create_database(workdir)
-    server = WasbServer(url, workdir).start()
+    # Document links need the public address (else 503 before the document is looked up).
+    server = WasbServer(url, workdir, extra_env={"WASB_PUBLIC_URL": "https://wasb.example"}).start()
     yield server
     server.stop()
     drop_database(url)
