@@ -101,9 +101,9 @@ def test_the_access_token_is_masked_when_read_back_and_kept_when_the_mask_is_sen
     token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.payload.signature"
     assert wasb.api("PUT", "/api/v1/settings", json={"access_token": token}).status_code == 200
     settings = wasb.get("/api/v1/settings")
-    assert settings["access_token"] == "eyJ0eXAi…"
+    assert settings["access_token"] == "…ture" and "eyJ0" not in settings["access_token"]
     settings["send_rate_per_second"] = 250
     assert wasb.api("PUT", "/api/v1/settings", json=settings).status_code == 200
     again = wasb.get("/api/v1/settings")
-    assert again["access_token"] == "eyJ0eXAi…" and again["send_rate_per_second"] == 250
+    assert again["access_token"] == "…ture" and again["send_rate_per_second"] == 250
     assert wasb.api("GET", "/api/v1/settings", token=wasb.agent_token).status_code == 403
