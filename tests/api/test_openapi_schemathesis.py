@@ -66,7 +66,9 @@ def api_server(tmp_path_factory, simulator_url, sim_settings):  # noqa: F811
     url = create_database(workdir)
     env = {"WASB_GRAPH_URL": simulator_url, "WASB_GRAPH_VERSION": sim_settings["graph_version"],
            "WASB_APP_SECRET": sim_settings["app_secret"], "WASB_ACCESS_TOKEN": sim_settings["access_token"],
-           "WASB_PHONE_NUMBER_ID": sim_settings["phone_number_id"], "WASB_WABA_ID": sim_settings["waba_id"]}
+           "WASB_PHONE_NUMBER_ID": sim_settings["phone_number_id"], "WASB_WABA_ID": sim_settings["waba_id"],
+           # As in production: document links need the public address (a 503 without it).
+           "WASB_PUBLIC_URL": "https://wasb.example"}
     server = WasbServer(url, workdir, extra_env=env).start()
     httpx.post(simulator_url + "/_sim/reset").raise_for_status()
     httpx.post(simulator_url + "/_sim/config", json={

@@ -9,7 +9,7 @@ from tests.crm.test_vtenext_flow import vtenext_env
 from tests.inbound.test_inbound_to_crm import text_message
 from tests.support.server import WasbServer, run_cli
 from wasb.crm.port import CRMAuthError, CRMUnavailable
-from wasb.crm.vtenext import Webservice
+from wasb.crm.vtenext import Webservice, memory
 from wasb.store.engine import open_database
 from wasb.store.migrate import upgrade
 
@@ -109,5 +109,55 @@ def test_a_login_inside_a_write_transaction_does_not_wait_for_the_database(datab
         assert ledger.failures("admin") == 2 and "INVALID_USER_CREDENTIALS" in ledger.hold("admin")
         other = DatabaseLedger(db, vtenext_server.url + "/webservice.php")  # another process reads it stored
         assert other.failures("admin") == 2 and other.hold("admin") == ledger.hold("admin")
+    finally:
+        db.dispose()
+
+
+class _HeldWriter(memory._Writer):
+    """A writer whose thread the test plays itself, to stop it at the worst moments."""
+
+    def __init__(self, db):
+        super().__init__(db)
+        self._thread = type("Alive", (), {"is_alive": staticmethod(lambda: True)})()
+
+    def write_next(self) -> None:
+        key, cid, fresh, change, keep = self._queue.get_nowait()
+        memory.write(self._db, key, fresh, memory._recorded(cid, change), keep)
+        with self._lock:
+            self._pending.remove(next(p for p in self._pending if p[1] == cid))
+
+
+@pytest.mark.parametrize("moment", ["written while the row is read", "written before the row is read"])
+def test_a_change_written_while_it_is_read_is_seen_exactly_once(database_url, monkeypatch, moment):
+    """A reset made in a route must show in the answer the route reads next, whenever the
+    writer thread commits it; and a refusal must count once (seen lost under load)."""
+    upgrade(database_url)
+    db = open_database(database_url)
+    try:
+        writer = _HeldWriter(db)
+        ledger = memory.DatabaseLedger(db, "http://crm.example", writer)
+        ledger.reserve("admin")  # one refusal counted
+        ledger.set_hold("admin", "INVALID_USER_CREDENTIALS")
+        writer.write_next()
+        writer.write_next()
+        assert ledger.hold("admin").startswith("INVALID_USER_CREDENTIALS") and ledger.failures("admin") == 1
+
+        ledger.clear_hold("admin")
+        ledger.reserve("admin")  # a second refusal counted, still on its way
+        real_read = memory.read
+
+        def read_racing_the_writer(db_, key):
+            if moment == "written before the row is read":
+                writer.write_next(), writer.write_next()
+                return real_read(db_, key)
+            value = real_read(db_, key)
+            writer.write_next(), writer.write_next()
+            return value
+
+        monkeypatch.setattr(memory, "read", read_racing_the_writer)
+        state = ledger._state("admin")
+        assert state["hold"] is None and state["failures"] == 2
+        monkeypatch.setattr(memory, "read", real_read)
+        assert ledger.hold("admin") is None and ledger.failures("admin") == 2
     finally:
         db.dispose()

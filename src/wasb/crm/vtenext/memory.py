@@ -15,13 +15,17 @@ Writes never wait for the database in the caller's thread: a login can happen in
 the middle of a route's SQLite write transaction, and a second write transaction
 from the same thread would wait for it forever. Changes are applied to this
 process's view at once and written by one writer thread, in order; what is read is
-the stored state with the changes still on their way applied on top.
+the stored state with the changes still on their way applied on top. The changes on
+their way are looked at before the row is read (a change that leaves the queue is in
+the row by then), and the row names the last changes written into it (`applied`), so
+a change that reached the row in between is not applied twice.
 """
 from __future__ import annotations
 
 import logging
 import queue
 import threading
+import uuid
 from typing import Any, Callable, Protocol
 
 from sqlalchemy import select
@@ -40,6 +44,8 @@ MAX_REFUSALS = CRM_LOCKS_AFTER - 1
 
 State = dict[str, Any]
 Change = Callable[[State], None]
+# How many written changes a row remembers: more than can be on their way at once.
+APPLIED_KEPT = 64
 
 
 def budget_spent(user: str, failures: int) -> str:
@@ -163,21 +169,34 @@ class _Writer:
     def __init__(self, db: Database):
         self._db = db
         self._queue: queue.Queue = queue.Queue()
-        self._pending: list[tuple[str, Change]] = []
+        self._pending: list[tuple[str, str, Change]] = []  # key, change id, change
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def pending(self, key: str) -> list[Change]:
+    def pending(self, key: str) -> list[tuple[str, Change]]:
         with self._lock:
-            return [change for k, change in self._pending if k == key]
+            return [(cid, change) for k, cid, change in self._pending if k == key]
+
+    def view(self, key: str, fresh: Callable[[], State], keep: Callable[[State], bool]) -> State:
+        """The stored row (or `fresh()` where `write` would start afresh) with the changes
+        still on their way applied, each once."""
+        pending = self.pending(key)  # first: a change that leaves the queue is in the row by then
+        stored = read(self._db, key)
+        state = dict(stored) if isinstance(stored, dict) and keep(stored) else fresh()
+        written = set(state.get("applied") or ())
+        for cid, change in pending:
+            if cid not in written:
+                change(state)
+        return state
 
     def put(self, key: str, fresh: Callable[[], State], change: Change, keep: Callable[[State], bool]) -> None:
+        cid = uuid.uuid4().hex
         with self._lock:
-            self._pending.append((key, change))
+            self._pending.append((key, cid, change))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="crm-state-writer", daemon=True)
                 self._thread.start()
-        self._queue.put((key, fresh, change, keep))
+        self._queue.put((key, cid, fresh, change, keep))
 
     def flush(self, timeout: float = 30) -> None:
         """Wait until everything queued is written (a process about to exit)."""
@@ -194,14 +213,21 @@ class _Writer:
             if isinstance(item, threading.Event):
                 item.set()
                 continue
-            key, fresh, change, keep = item
+            key, cid, fresh, change, keep = item
             try:
-                write(self._db, key, fresh, change, keep)
+                write(self._db, key, fresh, _recorded(cid, change), keep)
             except Exception:  # noqa: BLE001 - a lost write must not kill the writer
                 log.exception("could not store the CRM state %s", key)
             finally:
                 with self._lock:
-                    self._pending.remove(next(p for p in self._pending if p[0] == key and p[1] is change))
+                    self._pending.remove(next(p for p in self._pending if p[1] == cid))
+
+
+def _recorded(cid: str, change: Change) -> Change:
+    def apply(state: State) -> None:
+        change(state)
+        state["applied"] = [*(state.get("applied") or ())[-(APPLIED_KEPT - 1):], cid]
+    return apply
 
 
 def read(db: Database, key: str) -> Any:
@@ -242,12 +268,7 @@ class DatabaseLedger(_Rules):
         return value.get("endpoint") == self._endpoint  # another CRM behind the same user name: its own count
 
     def _state(self, user: str) -> State:
-        key = self._key(user)
-        stored = read(self._db, key)
-        state = dict(stored) if isinstance(stored, dict) and self._mine(stored) else self._fresh()
-        for change in self._writer.pending(key):
-            change(state)
-        return state
+        return self._writer.view(self._key(user), self._fresh, self._mine)
 
     def _apply(self, user: str, change: Change) -> None:
         self._writer.put(self._key(user), self._fresh, change, self._mine)
@@ -266,13 +287,7 @@ class Verdicts:
         self._writer = writer or _Writer(db)
 
     def get(self, name: str) -> Any:
-        state: State = {}
-        stored = read(self._db, self._key)
-        if isinstance(stored, dict):
-            state.update(stored)
-        for change in self._writer.pending(self._key):
-            change(state)
-        return state.get(name)
+        return self._writer.view(self._key, dict, lambda _value: True).get(name)
 
     def put(self, name: str, value: Any) -> None:
         self._writer.put(self._key, dict, lambda state: state.update({name: value}), lambda _value: True)
