@@ -20,13 +20,15 @@ The caller runs three steps: `reserve_attempt` and commit, `check_attempt` (argo
 """
 from __future__ import annotations
 
+import functools
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from wasb.auth.passwords import check_password
+from wasb.auth.passwords import check_password, hash_password
 from wasb.auth.tables import LoginThrottle, User
 from wasb.store.base import UTCDateTime, utcnow
 from wasb.store.upsert import insert_for
@@ -35,10 +37,14 @@ CLIENT_MAX_FAILURES = 10
 CLIENT_WINDOW = timedelta(minutes=15)
 ACCOUNT_MAX_FAILURES = 2 * CLIENT_MAX_FAILURES
 LOCKOUT = timedelta(minutes=15)
-# Checked against when there is no account to check (unknown, locked, deactivated), so
-# that every refusal costs the same argon2 work. Made with argon2-cffi's default
-# parameters, the ones real password hashes get.
-DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$aF0aeIF2upyJubD1XA/bTQ$PfGKq+NIz5bJwY9S2Yu6AUdYiXIzjywGpZBt9CF0GUQ"
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Checked against when there is no account to check (unknown, locked, deactivated), so
+    that every refusal costs the same argon2 work. Made by the same hasher as real password
+    hashes, so its parameters follow theirs; once per process, on the first refusal."""
+    return hash_password(secrets.token_urlsafe(24))
 
 
 @dataclass(frozen=True)
@@ -57,11 +63,11 @@ def reserve_attempt(session: Session, client: str, username: str, now: datetime 
     client = (client or "unknown")[:100]
     throttled_until = _count_client(session, client, now)
     if throttled_until is not None:
-        return Attempt(client, None, DUMMY_HASH, throttled_until)
+        return Attempt(client, None, dummy_hash(), throttled_until)
     user = session.execute(select(User.id, User.password_hash, User.active)
                            .where(User.username == username.strip())).first()
     if user is None or not user.active:
-        return Attempt(client, None, DUMMY_HASH)
+        return Attempt(client, None, dummy_hash())
     failures = User.failed_logins + 1
     reached = failures >= ACCOUNT_MAX_FAILURES
     # The attempt that reaches the limit locks at once (a correct password undoes it in
@@ -72,7 +78,7 @@ def reserve_attempt(session: Session, client: str, username: str, now: datetime 
                 locked_until=case((reached, literal(now + LOCKOUT, UTCDateTime())), else_=None))
         .returning(User.id)).first()
     if taken is None:
-        return Attempt(client, None, DUMMY_HASH)
+        return Attempt(client, None, dummy_hash())
     return Attempt(client, user.id, user.password_hash)
 
 
