@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
-from wasb.jobs.worker import Worker, retry_jobs
+from wasb.jobs.worker import Worker
 from wasb.store.base import utcnow
 from wasb.store.engine import open_database
 
@@ -108,7 +108,7 @@ def test_after_the_last_attempt_the_job_fails_and_can_be_retried(db):
         assert failed.status == FAILED and failed.attempts == 3
     assert ("a", 2) in recorder.calls  # a failed job no longer holds the customer's queue
     with db.sessions() as s, s.begin():
-        assert retry_jobs(s, "ref:a") == 1
+        assert queue.retry(s, "ref:a") == 1
     worker.drain()
     assert recorder.calls[-1] == ("a", 1)
     with db.read_sessions() as s:

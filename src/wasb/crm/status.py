@@ -4,39 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from wasb.inbound.intake import PROCESS_TASK
-from wasb.jobs.tables import DOING, FAILED, TODO, Job
+from wasb.jobs.queue import JobQueue
 from wasb.settings.service import load_settings
-from wasb.store.base import utcnow
 from wasb.tickets.agent_comments import POLL_TASK, read_state
 
 CRM_TASKS = (PROCESS_TASK, POLL_TASK)
 
 
-def backlog(session: Session) -> dict:
+def backlog(session: Session, queue: JobQueue) -> dict:
     """Inbound jobs not done yet: the events waiting for the CRM (or just queued)."""
-    pending = (Job.task == PROCESS_TASK) & Job.status.in_((TODO, DOING))
-    count, oldest = session.execute(select(func.count(), func.min(Job.created_at)).where(pending)).one()
-    waiting = session.scalar(select(func.count()).where(pending, Job.last_error.is_not(None)))
-    failed = session.scalar(select(func.count()).where(Job.task == PROCESS_TASK, Job.status == FAILED))
-    latest = session.execute(select(Job.last_error, Job.scheduled_at).where(pending, Job.last_error.is_not(None))
-                             .order_by(Job.id.desc()).limit(1)).first()
+    jobs = queue.backlog(session, PROCESS_TASK)
     return {
-        "pending_jobs": count,
-        "waiting_jobs": waiting,  # tried at least once, waiting to try again
-        "failed_jobs": failed,
-        "oldest_pending_since": oldest,
-        "last_job_error": _last_line(latest.last_error) if latest else None,
-        "next_try_at": latest.scheduled_at if latest else None,
+        "pending_jobs": jobs.pending,
+        "waiting_jobs": jobs.retrying,  # tried at least once, waiting to try again
+        "failed_jobs": jobs.failed,
+        "oldest_pending_since": jobs.oldest_pending_at,
+        "last_job_error": _last_line(jobs.last_error) if jobs.last_error else None,
+        "next_try_at": jobs.next_try_at,
     }
 
 
 def crm_status(app: Any, session: Session) -> dict:
     link = app.crm_link
-    status: dict[str, Any] = {"crm": app.config.crm, "backlog": backlog(session)}
+    status: dict[str, Any] = {"crm": app.config.crm, "backlog": backlog(session, app.queue)}
     if link is None:
         status.update(state="ok", reachable=True, auth_failure=None)
         return status
@@ -75,9 +68,7 @@ def reset_auth(app: Any, session: Session, *, forget_failures: bool = False) -> 
     and run the jobs that wait for it now. Returns how many waiting jobs were made due."""
     if app.crm_link is not None:
         app.crm_link.reset_auth(forget_failures=forget_failures)
-    result = session.execute(update(Job).where(Job.task.in_(CRM_TASKS), Job.status == TODO,
-                                               Job.scheduled_at > utcnow()).values(scheduled_at=utcnow()))
-    return result.rowcount or 0
+    return app.queue.run_now(session, CRM_TASKS)
 
 
 def _last_line(error: str) -> str:

@@ -32,7 +32,7 @@ from wasb.config import Config
 from wasb.crm.port import CRM
 from wasb.documents.tables import DocumentLinkRecord
 from wasb.domain.filenames import safe_filename
-from wasb.jobs.queue import Task, enqueue_task
+from wasb.jobs.queue import JobQueue, Task
 from wasb.media.store import MediaStore, OutsideStore
 from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
@@ -93,7 +93,7 @@ def link_store(config: Config) -> MediaStore:
     return MediaStore(config.media_dir)
 
 
-def create_link(session: Session, config: Config, crm: CRM, document_id: str, base_url: str,
+def create_link(session: Session, config: Config, crm: CRM, queue: JobQueue, document_id: str, base_url: str,
                 *, now: datetime | None = None) -> DocumentLink:
     """Copy a CRM document to a public path under a fresh token; it lives until its
     first fetch or the TTL, whichever comes first."""
@@ -111,8 +111,8 @@ def create_link(session: Session, config: Config, crm: CRM, document_id: str, ba
                                 created_at=now, expires_at=now + ttl)
     session.add(record)
     session.flush()
-    enqueue_task(session, REMOVE_LINK, {"link_id": record.id}, ref=f"document_link:{record.id}",
-                 delay_seconds=ttl.total_seconds() + 1)
+    queue.enqueue(session, REMOVE_LINK_TASK, {"link_id": record.id}, ref=f"document_link:{record.id}",
+                  delay_seconds=ttl.total_seconds() + 1)
     url = f"{base_url.rstrip('/')}{PUBLIC_PREFIX}/{token}/{quote(filename)}"
     return DocumentLink(id=record.id, url=url, token=token, document_id=document.id, filename=filename,
                         mime_type=document.mime_type, size=stored.size, expires_at=record.expires_at)

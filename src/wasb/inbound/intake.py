@@ -57,6 +57,11 @@ def inspect_body(body: bytes) -> tuple[list[str], str | None]:
         return [], f"body could not be read: {type(exc).__name__}: {exc}"
 
 
+def event_ref(event_id: int) -> str:
+    """What an event's jobs work for: the queue finds and retries them by it."""
+    return f"event:{event_id}"
+
+
 def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
     """Insert each body once (by hash) with one job per customer, in the caller's transaction.
 
@@ -82,7 +87,7 @@ def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
         table.c.id, table.c.sha256)
     inserted = dict((sha, event_id) for event_id, sha in session.execute(stmt, list(rows.values())).all()) if rows else {}
     jobs.enqueue_many(session, [
-        {"task": PROCESS_TASK, "payload": {"event_id": event_id, "lock": key}, "lock": key, "ref": f"event:{event_id}"}
+        {"task": PROCESS_TASK, "payload": {"event_id": event_id, "lock": key}, "lock": key, "ref": event_ref(event_id)}
         for sha, event_id in inserted.items() for key in keys_of[sha]])
     results, seen = [], set()
     for digest in digests:

@@ -19,6 +19,7 @@ from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
 from wasb.inbound.checks import first_error
 from wasb.inbound.envelope import Item
+from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
@@ -41,6 +42,7 @@ class Inbound:
     crm: CRM
     config: Config
     settings: AdminSettings
+    queue: JobQueue
     # The CRM writes in this same transaction (the embedded one): there is nothing to
     # record between its steps, so the message is written once, complete, after them.
     crm_in_transaction: bool = False
@@ -94,12 +96,12 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
         # Each CRM call commits first (see `process.py`): the message is stored, marked
         # pending, before the first one, so a retry resumes the steps not recorded.
         message.crm_pending = True
-        _store_message(ctx.session, message)
+        _store_message(ctx, message)
         _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
         return Received(message, contact)
     if writes_ticket:
         _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
-    _store_message(ctx.session, message)
+    _store_message(ctx, message)
     if message.type == "reaction":
         _apply_reaction(ctx.session, data)
     return Received(message, contact)
@@ -184,11 +186,11 @@ def _new_message(conversation: Conversation, item: Item, at: datetime) -> Messag
     return message
 
 
-def _store_message(session: Session, message: Message) -> None:
-    session.add(message)
+def _store_message(ctx: Inbound, message: Message) -> None:
+    ctx.session.add(message)
     if message.media_id:
-        session.flush()  # the download job names the message by id
-        request_download(session, message)  # its own job: never blocks or repeats this message
+        ctx.session.flush()  # the download job names the message by id
+        request_download(ctx.session, ctx.queue, message)  # its own job: never blocks or repeats this message
 
 
 def _apply_reaction(session: Session, data: dict) -> None:

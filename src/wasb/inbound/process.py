@@ -52,7 +52,7 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
         # (or times out), and each CRM id recorded so far survives a failure.
         crm = GuardedCRM(crm, before=lambda: checkpoint(session))
     ctx = Inbound(session=session, crm=crm, config=app.config, settings=settings_for_transaction(session, app.config),
-                  crm_in_transaction=app.crm_is_local)
+                  queue=app.queue, crm_in_transaction=app.crm_is_local)
     for item in items:
         problem = item_problem(item) or _apply_on_its_own(app, session, ctx, item)
         if problem is not None:

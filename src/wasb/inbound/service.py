@@ -4,10 +4,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from wasb.inbound.intake import inspect_body
+from wasb.inbound.intake import event_ref, inspect_body
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
 from wasb.jobs.queue import JobQueue
-from wasb.jobs.worker import retry_jobs
 from wasb.inbound.intake import PROCESS_TASK
 
 
@@ -31,12 +30,12 @@ def retry_event(session: Session, jobs: JobQueue, event_id: int) -> InboundEvent
     event = session.get(InboundEvent, event_id)
     if event is None:
         raise EventNotFound(f"no inbound event {event_id}")
-    revived = retry_jobs(session, f"event:{event_id}")
+    revived = jobs.retry(session, event_ref(event_id))
     if not revived and event.pending_jobs <= 0:
         keys, problem = inspect_body(event.body)
         if problem is None and keys:
             jobs.enqueue_many(session, [{"task": PROCESS_TASK, "payload": {"event_id": event.id, "lock": k},
-                                         "lock": k, "ref": f"event:{event.id}"} for k in keys])
+                                         "lock": k, "ref": event_ref(event.id)} for k in keys])
             event.pending_jobs = len(keys)
             revived = len(keys)
         else:

@@ -1,20 +1,26 @@
 """The JobQueue interface and its embedded engine.
 
 `enqueue` writes into the caller's session, so a job exists if and only if the
-transaction that asked for it commits (no lost or phantom jobs).
+transaction that asked for it commits (no lost or phantom jobs). Everything else the
+product wants to know or change about jobs goes through the same interface, so no
+module outside `wasb.jobs` reads or writes the job table and a second engine only has
+to implement these methods (and pass the contract tests in tests/jobs).
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from wasb.jobs.tables import Job
+from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.engine import after_commit
 from wasb.store.base import utcnow
+
+__all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Task", "checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,57 @@ def checkpoint(session: Session) -> None:
         session.commit()
 
 
+@dataclass(frozen=True)
+class JobState:
+    """One job as the product sees it. A job that finished is gone: only jobs still
+    waiting (`todo`), running (`doing`) or given up (`failed`) have a state."""
+
+    ref: str | None
+    task: str
+    status: str
+    attempts: int
+    max_attempts: int
+    scheduled_at: datetime
+    last_error: str | None
+
+    @property
+    def waiting(self) -> bool:
+        """Not done yet: queued, backing off, or running now."""
+        return self.status in (TODO, DOING)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How one task's jobs stand: what an admin is shown about work that waits."""
+
+    pending: int  # waiting or running
+    retrying: int  # pending after at least one failed (or deferred) try
+    failed: int  # given up after the last attempt
+    oldest_pending_at: datetime | None
+    last_error: str | None  # of the latest pending job that failed a try
+    next_try_at: datetime | None  # when that job is tried again
+
+
 class JobQueue(Protocol):
     def enqueue(self, session: Session, task: str, payload: dict, *, lock: str | None = None,
                 ref: str | None = None, delay_seconds: float = 0, max_attempts: int | None = None) -> None: ...
 
     def enqueue_many(self, session: Session, jobs: list[dict]) -> None: ...
+
+    def jobs_of(self, session: Session, refs: Collection[str]) -> list[JobState]:
+        """The jobs still known of these refs (waiting, running or failed), oldest first."""
+        ...
+
+    def backlog(self, session: Session, task: str) -> Backlog: ...
+
+    def run_now(self, session: Session, tasks: Collection[str]) -> int:
+        """Jobs of these tasks waiting for a later time are due now (what they waited for is
+        back); returns how many."""
+        ...
+
+    def retry(self, session: Session, ref: str) -> int:
+        """A ref's failed jobs go back in the queue with fresh attempts; returns how many."""
+        ...
 
 
 class EmbeddedQueue:
@@ -63,7 +115,7 @@ class EmbeddedQueue:
             raise KeyError(f"unknown task {task!r}")
         now = utcnow()
         return {
-            "task": task, "payload": payload, "lock_key": lock, "ref": ref, "status": "todo",
+            "task": task, "payload": payload, "lock_key": lock, "ref": ref, "status": TODO,
             "attempts": 0, "max_attempts": max_attempts or self.tasks[task].max_attempts,
             "scheduled_at": now + timedelta(seconds=delay_seconds), "created_at": now,
         }
@@ -81,8 +133,36 @@ class EmbeddedQueue:
         session.execute(insert(Job), rows)
         after_commit(session, self._wake)
 
+    def jobs_of(self, session: Session, refs: Collection[str]) -> list[JobState]:
+        if not refs:
+            return []
+        rows = session.execute(select(Job.ref, Job.task, Job.status, Job.attempts, Job.max_attempts,
+                                      Job.scheduled_at, Job.last_error)
+                               .where(Job.ref.in_(list(refs))).order_by(Job.id))
+        return [JobState(*row) for row in rows]
 
-def enqueue_task(session: Session, task: Task, payload: dict, **options: Any) -> None:
-    """Enqueue `task` from deep inside a service that has a session but not the app's
-    queue (the row is the same; the running worker finds it on its next poll)."""
-    EmbeddedQueue({task.name: task}).enqueue(session, task.name, payload, **options)
+    def backlog(self, session: Session, task: str) -> Backlog:
+        pending = (Job.task == task) & Job.status.in_((TODO, DOING))
+        count, oldest = session.execute(select(func.count(), func.min(Job.created_at)).where(pending)).one()
+        retrying = session.scalar(select(func.count()).where(pending, Job.last_error.is_not(None)))
+        failed = session.scalar(select(func.count()).where(Job.task == task, Job.status == FAILED))
+        latest = session.execute(select(Job.last_error, Job.scheduled_at).where(pending, Job.last_error.is_not(None))
+                                 .order_by(Job.id.desc()).limit(1)).first()
+        return Backlog(pending=count, retrying=retrying, failed=failed, oldest_pending_at=oldest,
+                       last_error=latest.last_error if latest else None,
+                       next_try_at=latest.scheduled_at if latest else None)
+
+    def run_now(self, session: Session, tasks: Collection[str]) -> int:
+        now = utcnow()
+        result = session.execute(update(Job).where(Job.task.in_(list(tasks)), Job.status == TODO,
+                                                   Job.scheduled_at > now).values(scheduled_at=now))
+        if result.rowcount:
+            after_commit(session, self._wake)
+        return result.rowcount or 0
+
+    def retry(self, session: Session, ref: str) -> int:
+        result = session.execute(update(Job).where(Job.ref == ref, Job.status == FAILED).values(
+            status=TODO, attempts=0, scheduled_at=utcnow(), worker=None))
+        if result.rowcount:
+            after_commit(session, self._wake)
+        return result.rowcount or 0

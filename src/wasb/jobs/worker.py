@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, literal, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.queue import Task
@@ -275,9 +275,3 @@ class Worker:
                 return True
         return False
 
-
-def retry_jobs(session: Session, ref: str) -> int:
-    """Put a record's failed jobs back in the queue with fresh attempts."""
-    result = session.execute(update(Job).where(Job.ref == ref, Job.status == FAILED).values(
-        status=TODO, attempts=0, scheduled_at=utcnow(), worker=None))
-    return result.rowcount or 0

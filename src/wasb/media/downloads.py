@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import Message
 from wasb.jobs.backoff import backoff_seconds
-from wasb.jobs.queue import Task, enqueue_task
-from wasb.jobs.tables import DOING, TODO, Job
+from wasb.jobs.queue import JobQueue, Task
 from wasb.media.store import MediaStore, StoredFile
 from wasb.store.base import utcnow
 from wasb.whatsapp.client import GraphClient
@@ -64,18 +63,18 @@ class Wanted:
     received_at: datetime
 
 
-def request_download(session: Session, message: Message) -> None:
+def request_download(session: Session, queue: JobQueue, message: Message) -> None:
     """Called when an inbound message is stored: its media (if any) is fetched by a job
     of its own, enqueued in the same transaction."""
     if message.direction != "in" or not message.media_id:
         return
     message.media_state = PENDING
-    _enqueue(session, message.id, failures=0)
+    _enqueue(session, queue, message.id, failures=0)
 
 
-def _enqueue(session: Session, message_id: int, failures: int, delay_seconds: float = 0) -> None:
-    enqueue_task(session, DOWNLOAD, {"message_id": message_id, "failures": failures},
-                 lock=f"media:{message_id}", ref=_ref(message_id), delay_seconds=delay_seconds)
+def _enqueue(session: Session, queue: JobQueue, message_id: int, failures: int, delay_seconds: float = 0) -> None:
+    queue.enqueue(session, DOWNLOAD_TASK, {"message_id": message_id, "failures": failures},
+                  lock=f"media:{message_id}", ref=_ref(message_id), delay_seconds=delay_seconds)
 
 
 def _ref(message_id: int) -> str:
@@ -97,7 +96,7 @@ def download(app: Any, session: Session, payload: dict) -> None:
     try:
         stored, mime = fetch_and_store(app.config, wanted)
     except (GraphError, MediaMismatch, OSError) as exc:
-        _after_failure(session, wanted.message_id, failures + 1, exc)
+        _after_failure(session, app.queue, wanted.message_id, failures + 1, exc)
         return
     message = session.get(Message, wanted.message_id)
     if message is None or message.media_state != PENDING:
@@ -128,7 +127,7 @@ def fetch_and_store(config: Any, wanted: Wanted) -> tuple[StoredFile, str | None
     return media_store(config).put_content(content), info.mime_type
 
 
-def _after_failure(session: Session, message_id: int, failures: int, exc: Exception) -> None:
+def _after_failure(session: Session, queue: JobQueue, message_id: int, failures: int, exc: Exception) -> None:
     message = session.get(Message, message_id)
     if message is None or message.media_state != PENDING:
         return
@@ -146,7 +145,7 @@ def _after_failure(session: Session, message_id: int, failures: int, exc: Except
         message.media_error = f"attempt {failures} failed, will try again: {reason}"
         delay = backoff_seconds(failures, base=FIRST_RETRY_SECONDS, cap=RETRY_CAP_SECONDS)
         # The last try happens at the deadline at the latest: after it, Meta has nothing.
-        _enqueue(session, message_id, failures, min(delay, max(0.0, (deadline - now).total_seconds())))
+        _enqueue(session, queue, message_id, failures, min(delay, max(0.0, (deadline - now).total_seconds())))
     log.warning("media of message %s: attempt %s failed (%s) -> %s", message_id, failures, reason,
                 message.media_state)
 
@@ -182,12 +181,11 @@ def retry_pending_media(app: Any, limit: int = 500) -> dict:
     now = utcnow()
     requeued = expired = 0
     with app.db.sessions() as session, session.begin():
-        live = set(session.scalars(select(Job.ref).where(Job.task == DOWNLOAD_TASK,
-                                                         Job.status.in_((TODO, DOING)))))
         candidates = session.scalars(
             select(Message).where(Message.direction == "in", Message.media_id.is_not(None),
                                   Message.media_state.in_((PENDING, FAILED)))
             .order_by(Message.id).limit(limit)).all()
+        live = {job.ref for job in app.queue.jobs_of(session, [_ref(m.id) for m in candidates]) if job.waiting}
         for message in candidates:
             if _ref(message.id) in live:
                 continue
@@ -197,6 +195,6 @@ def retry_pending_media(app: Any, limit: int = 500) -> dict:
                 expired += 1
                 continue
             message.media_state = PENDING
-            _enqueue(session, message.id, failures=0)
+            _enqueue(session, app.queue, message.id, failures=0)
             requeued += 1
     return {"requeued": requeued, "expired": expired}

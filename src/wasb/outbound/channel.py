@@ -10,13 +10,11 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from wasb.jobs.tables import TODO, Job
+from wasb.jobs.queue import JobQueue
 from wasb.outbound.ratelimit import PairPacer, TokenBucket, tier_capacity
 from wasb.outbound.tables import HEALTHY, UNHEALTHY, ChannelHealth
 from wasb.settings.service import AdminSettings, load_settings
@@ -142,8 +140,6 @@ def auth_wait_seconds(session: Session, phone_number_id: str, token: str) -> flo
     return max(0.0, AUTH_RETRY_SECONDS - elapsed)
 
 
-def resume_sending(session: Session) -> int:
+def resume_sending(session: Session, queue: JobQueue) -> int:
     """A new token was saved: the sends waiting for it are due now."""
-    result = session.execute(update(Job).where(Job.task == SEND_TASK, Job.status == TODO)
-                             .values(scheduled_at=utcnow() - timedelta(seconds=1)))
-    return result.rowcount or 0
+    return queue.run_now(session, [SEND_TASK])

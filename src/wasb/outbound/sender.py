@@ -303,7 +303,7 @@ def _document_link(app: Any, row: Message) -> str:
     if not base_url:
         raise _CannotSend("media_delivery=link needs WASB_PUBLIC_URL: the address WhatsApp fetches links from")
     with app.db.sessions() as s, s.begin():
-        link = create_link(s, app.config, app.crm(s), row.document_id, base_url)
+        link = create_link(s, app.config, app.crm(s), app.queue, row.document_id, base_url)
         return link.url
 
 

@@ -25,14 +25,15 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, exists, literal, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import Message, PendingStatus
+from wasb.inbound.intake import event_ref
 from wasb.inbound.service import retry_event
 from wasb.inbound.statuses import apply_pending_statuses
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
-from wasb.jobs.tables import Job
+from wasb.jobs.queue import JobQueue
 from wasb.settings.service import load_settings
 
 BATCH = 200
@@ -73,24 +74,35 @@ def send_crm_agent_comments(app: Any) -> dict:
 # --- what exists now ------------------------------------------------------------------
 
 
-def retry_failed_events(session: Session, queue: Any, since: datetime, limit: int = BATCH) -> list[int]:
+def retry_failed_events(session: Session, queue: JobQueue, since: datetime, limit: int = BATCH) -> list[int]:
     ids = list(session.scalars(select(InboundEvent.id).where(InboundEvent.state == FAILED,
                                                              InboundEvent.received_at >= since)
                                .order_by(InboundEvent.id).limit(limit)))
     return [event_id for event_id in ids if retry_event(session, queue, event_id).state == PENDING]
 
 
-def requeue_stuck_events(session: Session, queue: Any, before: datetime, limit: int = BATCH) -> list[int]:
+def requeue_stuck_events(session: Session, queue: JobQueue, before: datetime, limit: int = BATCH) -> list[int]:
     """Pending events with no job left to process them get their jobs again."""
-    has_job = exists().where(Job.ref == literal("event:") + cast(InboundEvent.id, String))
-    ids = list(session.scalars(select(InboundEvent.id).where(InboundEvent.state == PENDING,
-                                                             InboundEvent.received_at < before, ~has_job)
-                               .order_by(InboundEvent.id).limit(limit)))
-    for event_id in ids:
+    stuck: list[int] = []
+    after = 0
+    # Page through the pending events (a CRM outage can leave many, all with their jobs
+    # waiting) and keep those the queue knows no job of.
+    while len(stuck) < limit:
+        page = list(session.scalars(select(InboundEvent.id).where(InboundEvent.state == PENDING,
+                                                                  InboundEvent.received_at < before,
+                                                                  InboundEvent.id > after)
+                                    .order_by(InboundEvent.id).limit(BATCH)))
+        if not page:
+            break
+        after = page[-1]
+        known = {job.ref for job in queue.jobs_of(session, [event_ref(event_id) for event_id in page])}
+        stuck += [event_id for event_id in page if event_ref(event_id) not in known]
+    stuck = stuck[:limit]
+    for event_id in stuck:
         # No job is left to count down: start the count again from the body.
         session.execute(update(InboundEvent).where(InboundEvent.id == event_id).values(pending_jobs=0))
         retry_event(session, queue, event_id)
-    return ids
+    return stuck
 
 
 def apply_early_statuses(session: Session, limit: int = BATCH) -> int:

@@ -31,7 +31,6 @@ from wasb.crm.port import Comment, CRMAuthError, CRMUnavailable
 from wasb.crm.tables import CrmState
 from wasb.domain.statuses import QUEUED
 from wasb.jobs.queue import Task
-from wasb.jobs.tables import DOING, TODO, Job
 from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
 from wasb.store.upsert import insert_for
@@ -40,6 +39,8 @@ log = logging.getLogger(__name__)
 
 POLL_TASK = "crm.poll_agent_comments"
 POLL_LOCK = "crm:agent-comments"
+# Every poll job carries it: the queue tells by it whether the chain of polls is alive.
+POLL_REF = "crm:agent-comments"
 CURSOR_KEY = "agent_comments.cursor"
 LAST_POLL_KEY = "agent_comments.last_poll"
 PAGE = 100
@@ -155,7 +156,7 @@ def _run(app: Any, session: Session, payload: dict) -> None:
 
 
 def schedule_next(app: Any, session: Session, delay_seconds: float) -> None:
-    app.queue.enqueue(session, POLL_TASK, {}, lock=POLL_LOCK, ref="crm:agent-comments",
+    app.queue.enqueue(session, POLL_TASK, {}, lock=POLL_LOCK, ref=POLL_REF,
                       delay_seconds=delay_seconds)
 
 
@@ -168,9 +169,7 @@ def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
 def ensure_polling(app: Any) -> None:
     """Start the chain of polls unless one is already waiting or running."""
     with app.db.sessions() as session, session.begin():
-        running = session.scalar(select(Job.id).where(Job.task == POLL_TASK, Job.status.in_((TODO, DOING)))
-                                 .limit(1))
-        if running is None:
+        if not any(job.waiting for job in app.queue.jobs_of(session, [POLL_REF])):
             schedule_next(app, session, 0)
 
 

@@ -77,7 +77,7 @@ def create_document_link(document_id: CrmId, app: AppDep, who: Caller):
         raise HTTPException(503, str(exc))
     with app.db.sessions() as session, session.begin():
         try:
-            link = create_link(session, app.config, app.crm(session), document_id, base_url)
+            link = create_link(session, app.config, app.crm(session), app.queue, document_id, base_url)
         except DocumentNotFound as exc:
             raise HTTPException(404, str(exc))
         except CRMError as exc:

@@ -34,7 +34,7 @@ def put_settings(app: AppDep, who: Admin, changes: dict[str, Any] = Body(...)):
         except SettingsError as exc:
             raise HTTPException(422, str(exc))
         if "access_token" in changes or "send_rate_per_second" in changes:
-            resume_sending(session)  # a new token: what waited for it goes now
+            resume_sending(session, app.queue)  # a new token: what waited for it goes now
         view = public_settings(updated)
         view["channel"] = channel_health(session, app.config.phone_number_id).view()
     channel_for(app).forget_settings()
