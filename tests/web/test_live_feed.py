@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -107,3 +108,98 @@ def test_the_poller_publishes_changes_written_by_other_processes_only(db):
         received = pool.submit(asyncio.run, receive()).result(10)
     assert received == [feed.Change("conversation", "5")]
     assert poller.poll_once() == 0  # seen once, never again
+
+
+# --- changes made by statements, not by objects ------------------------------------------
+
+def _conversations(db, count: int, **values) -> list[int]:
+    with db.sessions() as session, session.begin():
+        contact = WaContact(wa_id=None, user_id=secrets.token_hex(8))
+        session.add(contact)
+        session.flush()
+        made = [Conversation(name=f"c{n}", phone_number_id="1", wa_contact_id=contact.id, **values)
+                for n in range(count)]
+        session.add_all(made)
+        session.flush()
+        return [c.id for c in made]
+
+
+def _published_ids(published) -> list[str]:
+    return sorted((change.ref for batch in published for change in batch), key=int)
+
+
+def test_conversations_closed_by_close_conversations_are_recorded_and_published(db, published):
+    from datetime import timedelta
+
+    from wasb.conversations.closing import close_expired
+    from wasb.settings.service import AdminSettings
+    from wasb.store.base import utcnow
+
+    now = utcnow()
+    old = _conversations(db, 2, last_inbound_at=now - timedelta(hours=30))
+    recent = _conversations(db, 1, last_inbound_at=now - timedelta(hours=1))
+    published.clear()
+    with db.sessions() as session, session.begin():
+        assert close_expired(session, AdminSettings(), now) == (2, 2)
+    assert _published_ids(published) == [str(i) for i in old]
+    with db.read_sessions() as session:
+        recorded = session.scalars(select(LiveChange.ref).order_by(LiveChange.id)).all()
+    assert recorded[-2:] == [str(i) for i in old] and str(recent[0]) not in recorded[-2:]
+
+
+def test_a_core_update_of_messages_is_published_for_their_conversations(db, published):
+    from sqlalchemy import update
+
+    (first, second, untouched) = _conversations(db, 3)
+    with db.sessions() as session, session.begin():
+        session.add_all([Message(conversation_id=cid, direction="out", type="text", body="x", status="queued")
+                         for cid in (first, second, untouched)])
+    published.clear()
+    with db.sessions() as session, session.begin():
+        taken = session.scalars(update(Message).where(Message.conversation_id.in_([first, second]),
+                                                      Message.status == "queued")
+                                .values(status="sending").returning(Message.id)).all()
+        assert len(taken) == 2  # the caller's RETURNING rows are its own, untouched by the feed
+    assert _published_ids(published) == [str(first), str(second)]
+
+
+def test_a_bulk_update_by_primary_key_is_published(db, published):
+    from sqlalchemy import update
+
+    (first, second, untouched) = _conversations(db, 3)
+    published.clear()
+    with db.sessions() as session, session.begin():
+        session.execute(update(Conversation), [{"id": first, "last_message_status": "sent"},
+                                               {"id": second, "last_message_status": "failed"}])
+    assert _published_ids(published) == [str(first), str(second)]
+
+
+def test_a_core_insert_of_a_message_is_published_for_its_conversation(db, published):
+    from wasb.store.upsert import insert_for
+    from wasb.store.base import utcnow
+
+    (conversation,) = _conversations(db, 1)
+    published.clear()
+    with db.sessions() as session, session.begin():
+        dialect = session.get_bind().dialect.name
+        session.execute(insert_for(dialect, Message.__table__).values(
+            conversation_id=conversation, direction="out", type="text", body="from the CRM", status="queued",
+            crm_comment_id="9x1", timestamp=utcnow(), created_at=utcnow(), crm_pending=False,
+        ).on_conflict_do_nothing(index_elements=["crm_comment_id"]))
+    assert _published_ids(published) == [str(conversation)]
+
+
+def test_a_statement_that_changes_nothing_or_is_rolled_back_announces_nothing(db, published):
+    from sqlalchemy import update
+
+    (conversation,) = _conversations(db, 1)
+    published.clear()
+    with db.sessions() as session, session.begin():
+        session.execute(update(Conversation).where(Conversation.id == conversation + 100).values(unread=0))
+    try:
+        with db.sessions() as session, session.begin():
+            session.execute(update(Conversation).where(Conversation.id == conversation).values(unread=0))
+            raise RuntimeError("the job failed")
+    except RuntimeError:
+        pass
+    assert published == []

@@ -1,23 +1,26 @@
 """Notice changed conversations in any write transaction, record them, tell the pages.
 
-A session listener sees every Message and Conversation a transaction adds or changes,
-so inbound processing, status webhooks and (later) the sender need no code of their
-own to be live. Before commit it appends one `live_change` row per conversation (in the
-same transaction, so a rolled-back change is never announced); after commit it
-publishes to this process's hub at once. A poller publishes rows written by other
-processes.
+Session listeners see every change to a message or a conversation, whatever statement
+made it: objects a flush writes (`after_flush`), and INSERT, UPDATE and DELETE
+statements run through `Session.execute` (`do_orm_execute`: closeConversations' bulk
+close, the sender's status updates, the agent-comment poll's upsert). So no writer has
+to remember to announce its change. Before commit one `live_change` row per
+conversation is appended (in the same transaction, so a rolled-back change is never
+announced); after commit this process's hub is told at once. A poller publishes rows
+written by other processes.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, event, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from wasb.conversations.tables import Conversation, Message
 from wasb.live.tables import LiveChange
@@ -87,6 +90,67 @@ def _notice(session: Session, _flush_context) -> None:
             touched.add(obj.conversation_id)
         elif isinstance(obj, Conversation) and obj.id:
             touched.add(obj.id)
+
+
+# The watched tables, each with the column that names the conversation a row belongs to.
+_CONVERSATION_OF = {Conversation.__table__.name: Conversation.__table__.c.id,
+                    Message.__table__.name: Message.__table__.c.conversation_id}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _notice_statement(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    column = _CONVERSATION_OF.get(getattr(state.statement.table, "name", None))
+    if column is None:
+        return
+    touched = _touched_by(state, column)
+    if touched is None:
+        log.warning("the live feed cannot tell which conversations this statement changes; open pages "
+                    "will not hear of it: %s", state.statement)
+        return
+    state.session.info.setdefault(_PENDING, set()).update(touched)
+
+
+def _touched_by(state: ORMExecuteState, column) -> set[int] | None:
+    """The conversations a statement is about to change (None: it cannot be told).
+
+    An UPDATE or DELETE is asked first, with its own WHERE, which rows it will reach: it
+    runs in the same transaction right after, so it reaches those (on SQLite the write
+    lock is already held; elsewhere a row can only be named needlessly, costing a page a
+    reload)."""
+    statement = state.statement
+    table = column.table
+    many = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+    if state.is_insert:
+        return _inserted(state, column, many)
+    where = statement.whereclause
+    if where is None and all(p.get("id") is not None for p in many) and state.parameters:
+        # An ORM bulk UPDATE by primary key: the rows are named in the parameters.
+        ids = [p["id"] for p in many]
+        if column is table.c.id:
+            return set(ids)
+        return set(state.session.scalars(select(column).where(table.c.id.in_(ids))))
+    query = select(column).distinct()
+    if where is not None:
+        query = query.where(where)
+    touched: set[int] = set()
+    for params in many:
+        touched.update(state.session.scalars(query, params))
+    touched.discard(None)
+    return touched
+
+
+def _inserted(state: ORMExecuteState, column, many: list[dict]) -> set[int] | None:
+    """The conversations of rows an INSERT writes: their values are in the statement or its
+    parameters (a new conversation's own id is not known before it is written)."""
+    if column is column.table.c.id:
+        return None
+    compiled = state.statement.compile(dialect=state.session.get_bind().dialect).params
+    values = [v for k, v in compiled.items() if k == column.key or re.fullmatch(rf"{column.key}_m\d+", k)]
+    values += [p[column.key] for p in many if p.get(column.key) is not None]
+    touched = {v for v in values if v is not None}
+    return touched or None
 
 
 @event.listens_for(Session, "before_commit")
