@@ -103,4 +103,3 @@ def test_the_outbound_steps_report_what_they_did(live):
     assert result["retry_pending_media"] == {"requeued": 0, "expired": 0}
     assert "embedded CRM" in result["send_crm_agent_comments"]["skipped"]
     assert result["send_queued_outbound"] == {"sent": 0, "failed": 0, "waiting": 0}
-    assert result["notes"] == []

@@ -1,4 +1,5 @@
-"""Capped exponential backoff with full jitter."""
+"""Capped exponential backoff with equal jitter: each delay is half its ceiling plus a
+random part of the other half, so retries spread out yet never come back at once."""
 from __future__ import annotations
 
 import random

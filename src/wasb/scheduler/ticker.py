@@ -3,9 +3,7 @@
 Each due slot is taken with a conditional UPDATE that moves `next_run_at` on from
 the value just read, in the same transaction as the enqueue: that is the dedupe on
 (job name, scheduled time), so several tickers (several worker processes on
-PostgreSQL) enqueue each slot once. Under procrastinate the same shape maps onto a
-periodic task per job (deferred once cluster-wide, `queueing_lock` = the job name)
-whose body is `execute_run` — the task code does not change.
+PostgreSQL) enqueue each slot once.
 """
 from __future__ import annotations
 

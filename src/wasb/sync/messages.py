@@ -15,9 +15,6 @@ missed; it makes sure nothing stays half-done:
    become queued messages of their conversation (`wasb.tickets.agent_comments`;
    that poll also runs on its own schedule: the cursor makes each comment one
    message, whoever polls).
-
-Step 4 belongs to the outbound feature; until it is wired it reports "not
-available yet" in the run's summary.
 """
 from __future__ import annotations
 
@@ -127,12 +124,7 @@ def run_sync_messages(app: Any, ctx) -> dict:
         if not applied:
             break
     ctx.progress(3, 6)
-    notes = []
     for step in (send_queued_outbound, retry_pending_media, send_crm_agent_comments):
-        outcome = step(app)
-        summary[step.__name__] = outcome
-        if "note" in outcome:
-            notes.append(outcome["note"])
+        summary[step.__name__] = step(app)
     ctx.progress(6, 6)
-    summary["notes"] = notes
     return summary

@@ -14,7 +14,7 @@ row; it adopts the row (found by the comment id) and sends it, or holds it while
 customer's window is closed.
 
 `POLL_AGENT_COMMENTS` runs the poll as a job that enqueues its own next run (every
-`WASB_CRM_POLL_SECONDS`); the scheduler (issue 5) may call the plain function instead.
+`WASB_CRM_POLL_SECONDS`); syncMessages also calls the plain function (its step 6).
 """
 from __future__ import annotations
 

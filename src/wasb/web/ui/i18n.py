@@ -184,8 +184,6 @@ IT: dict[str, str] = {
     "help:reference_user": "Nuovi lead e ticket vengono assegnati a questo utente.",
     "media:pending": "download in corso…", "media:failed": "download non riuscito", "media:expired": "scaduto su Meta",
     "health:ok": "Funzionante", "health:unhealthy": "Non funzionante", "health:unknown": "Non ancora verificato",
-    "Channel health is reported once the sender is wired (issue 3).":
-        "Lo stato del canale sarà disponibile quando l'invio sarà collegato (issue 3).",
     # jobs
     "Cron jobs": "Cron job", "Scheduled synchronisation with Meta and the CRM.": "Sincronizzazioni pianificate con Meta e il CRM.",
     "Active": "Attivo", "Attempts": "Tentativi", "Last run": "Ultima esecuzione", "Schedule": "Esegui",
