@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.store.base import Base, UTCDateTime, utcnow
@@ -23,7 +23,6 @@ class WaContact(Base):
     # The linked record's name as the CRM has it (kept by syncCustomers), beside the
     # WhatsApp profile name the customer chose.
     crm_name: Mapped[str | None] = mapped_column(String(200))
-    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when Meta answered 131047: the window is closed whatever our clock says,
     # until the customer writes again.
