@@ -266,7 +266,7 @@ def main(directory: str, host: str, port: int, sim_port: int) -> None:
 
     stop = {"asked": False}
 
-    def ask_to_stop(signum, _frame) -> None:
+    def ask_to_stop(_signum, _frame) -> None:
         stop["asked"] = True
 
     signal.signal(signal.SIGINT, ask_to_stop)

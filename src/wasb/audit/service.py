@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wasb.audit.tables import AuditEntry
@@ -15,9 +14,3 @@ def record_change(session: Session, *, actor: str, entity: str, entity_id: str |
     session.add(AuditEntry(actor=actor, entity=entity, entity_id=str(entity_id), field=field,
                            old=None if old is None else str(old), new=None if new is None else str(new),
                            at=at or utcnow()))
-
-
-def entries_for(session: Session, entity: str, entity_id: str | int) -> list[AuditEntry]:
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.entity == entity,
-                                                         AuditEntry.entity_id == str(entity_id))
-                                .order_by(AuditEntry.id)))

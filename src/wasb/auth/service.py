@@ -41,10 +41,6 @@ def create_user(session: Session, username: str, password: str, *, is_admin: boo
     return user
 
 
-def first_admin(session: Session) -> User | None:
-    return session.scalars(select(User).where(User.is_admin.is_(True)).order_by(User.id)).first()
-
-
 def _token_hash(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough (no dictionary to attack).
     return hashlib.sha256(token.encode()).hexdigest()
@@ -64,10 +60,6 @@ def authenticate_token(session: Session, token: str) -> Principal | None:
     if row is None:
         return None
     return Principal(name=f"token:{row.name}", is_admin=row.is_admin, user_id=row.user_id)
-
-
-def touch_token(session: Session, token: str) -> None:
-    session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token)).values(last_used_at=utcnow()))
 
 
 # --- sessions, passwords, deactivation (logging in: auth.login) ----------------
@@ -98,10 +90,6 @@ def set_active(session: Session, user_id: int, active: bool) -> bool:
 
 def user_named(session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username.strip())).first()
-
-
-def principal_of(user: User) -> Principal:
-    return Principal(name=user.username, is_admin=user.is_admin, user_id=user.id)
 
 
 def list_users(session: Session) -> list[User]:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-MediaKind = Literal["image", "document", "audio", "video", "sticker"]
 MEDIA_KINDS = ("image", "document", "audio", "video", "sticker")
 
 # Positional values (`{{1}}`, `{{2}}`…) as a sequence, named ones (`{{first_name}}`) as a mapping.
@@ -100,12 +99,6 @@ def quick_reply_button(index: int, payload: str) -> dict[str, Any]:
     """The payload the customer's tap on quick-reply button `index` sends back to us."""
     return {"type": "button", "sub_type": "quick_reply", "index": str(index),
             "parameters": [{"type": "payload", "payload": payload}]}
-
-
-def url_button(index: int, text: str) -> dict[str, Any]:
-    """The variable suffix of a dynamic URL button."""
-    return {"type": "button", "sub_type": "url", "index": str(index),
-            "parameters": [{"type": "text", "text": text}]}
 
 
 @dataclass(frozen=True)

@@ -102,13 +102,6 @@ def condition(field: str, op: str, value: Literal) -> str:
     return f"{column(field)} {op} {value}"
 
 
-def one_of(field: str, values: Iterable[Literal]) -> str:
-    values = list(values)
-    if not values or not all(isinstance(v, Literal) for v in values):
-        raise VTQLValueError("IN needs at least one quoted value")
-    return f"{column(field)} IN ({','.join(values)})"
-
-
 def all_of(*conditions: str) -> str:
     """Conditions joined by AND. VTQL has no parentheses for grouping, so OR groups
     are only ever used alone (see `any_of`)."""

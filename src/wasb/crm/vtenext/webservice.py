@@ -51,7 +51,6 @@ class _RedactSessions(logging.Filter):
 
 logging.getLogger("httpx").addFilter(_RedactSessions())
 
-READ_OPERATIONS = frozenset({"getchallenge", "query", "retrieve", "describe", "listtypes"})
 WRITE_OPERATIONS = frozenset({"login", "create", "update", "revise", "delete"})
 
 # Refusals of the credentials themselves: retrying with the same ones cannot help.
@@ -142,9 +141,6 @@ class Webservice:
 
     def describe(self, module: str) -> dict:
         return self.call("describe", elementType=module)
-
-    def listtypes(self) -> dict:
-        return self.call("listtypes")
 
     def create(self, module: str, element: dict) -> dict:
         return self.call("create", elementType=module, element=json.dumps(element))
