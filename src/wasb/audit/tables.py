@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wasb.jobs.tables import BigId
-from wasb.store.base import Base, UTCDateTime, utcnow
+from wasb.store.base import Base, BigId, UTCDateTime, utcnow
 
 
 class AuditEntry(Base):

@@ -6,8 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wasb.jobs.tables import BigId
-from wasb.store.base import Base, JSONType, UTCDateTime, utcnow
+from wasb.store.base import Base, BigId, JSONType, UTCDateTime, utcnow
 
 OPEN = "open"
 CLOSED = "closed"

@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wasb.inbound.intake import event_ref, inspect_body
-from wasb.inbound.tables import FAILED, PENDING, InboundEvent
+from wasb.inbound.tables import PENDING, InboundEvent
 from wasb.jobs.queue import JobQueue
 from wasb.inbound.intake import PROCESS_TASK
 

@@ -6,8 +6,7 @@ from datetime import datetime
 from sqlalchemy import Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wasb.jobs.tables import BigId
-from wasb.store.base import Base, UTCDateTime, utcnow
+from wasb.store.base import Base, BigId, UTCDateTime, utcnow
 
 PENDING = "pending"
 PROCESSED = "processed"

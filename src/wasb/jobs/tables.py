@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wasb.store.base import Base, JSONType, UTCDateTime, utcnow
+from wasb.store.base import Base, BigId, JSONType, UTCDateTime, utcnow
 
 TODO = "todo"
 DOING = "doing"
@@ -14,10 +14,6 @@ FAILED = "failed"
 
 # The condition of the partial index ix_job_waiting_lock, spelled as the claim states it.
 WAITING = text("status IN ('todo', 'doing')")
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
 
 class Job(Base):
     __tablename__ = "job"

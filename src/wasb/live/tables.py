@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wasb.jobs.tables import BigId
-from wasb.store.base import Base, UTCDateTime, utcnow
+from wasb.store.base import Base, BigId, UTCDateTime, utcnow
 
 
 class LiveChange(Base):
