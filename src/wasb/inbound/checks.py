@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, Item, as_id, type_name, not_strings
+from wasb.whatsapp.webhook import MESSAGE, STATUS, TEMPLATE, Item, as_id, type_name, not_strings
 
 # The unique wamid column's width.
 MAX_WAMID = 200

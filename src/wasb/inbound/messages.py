@@ -18,7 +18,7 @@ from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
 from wasb.inbound.checks import first_error
-from wasb.inbound.envelope import Item
+from wasb.whatsapp.webhook import Item
 from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow

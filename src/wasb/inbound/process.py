@@ -13,7 +13,7 @@ from wasb.contacts.tables import WaContact
 from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
 from wasb.inbound.checks import first_error, item_problem, without_nul
-from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, Item, parse_envelope
+from wasb.whatsapp.webhook import MESSAGE, STATUS, TEMPLATE, Item, parse_envelope
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.messages import Inbound, receive_message
 from wasb.inbound.statuses import receive_status

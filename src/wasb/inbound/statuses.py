@@ -11,7 +11,7 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain import statuses
 from wasb.inbound.checks import first_error
-from wasb.inbound.envelope import Item
+from wasb.whatsapp.webhook import Item
 from wasb.inbound.messages import message_time
 from wasb.conversations.tables import PendingStatus
 

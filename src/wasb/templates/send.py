@@ -22,7 +22,7 @@ from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
 from wasb.outbound.service import InvalidMessage, NotFound, Outgoing, conversation_for_person, queue_message
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
-from wasb.templates.mapping import MappingError, needs, resolve_mapping
+from wasb.crm.mapping import MappingError, needs, resolve_mapping
 from wasb.templates.parameters import ParameterError, as_mapping, describe_parameters
 from wasb.templates.service import TemplateError, check_sendable, get_template
 from wasb.tickets.service import usable_ticket

@@ -29,7 +29,7 @@ from wasb.outbound.service import (
 )
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
-from wasb.templates.mapping import MappingError, resolve_mapping
+from wasb.crm.mapping import MappingError, resolve_mapping
 from wasb.templates.service import TemplateError
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from wasb.outbound.service import InvalidMessage, NotFound
-from wasb.templates.mapping import MappingError
+from wasb.crm.mapping import MappingError
 from wasb.templates.send import TemplateSend, send_template
 from wasb.templates.service import (
     TemplateError, TemplateNotFound, get_template, list_templates, sync_templates, template_view,
