@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -12,17 +11,16 @@ from wasb.config import Config
 from wasb.contacts.service import display_number, upsert_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, Comment, NewPerson, Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
-from wasb.inbound.checks import first_error
-from wasb.whatsapp.webhook import Item
 from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
-from wasb.store.base import utcnow
-from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text, usable_ticket
+from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text
+from wasb.whatsapp.webhook import Item, first_error, message_time
 
 MEDIA_KINDS = ("image", "document", "audio", "video", "sticker")
 
@@ -62,13 +60,6 @@ _open_conversation = (
     .where(Conversation.wa_contact_id == bindparam("contact_id"), Conversation.status == OPEN,
            Conversation.phone_number_id == bindparam("phone_number_id"))
     .order_by(Conversation.id.desc()))
-
-
-def message_time(data: dict[str, Any]) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(data.get("timestamp")), tz=timezone.utc)
-    except (TypeError, ValueError, OverflowError):
-        return utcnow()
 
 
 def receive_message(ctx: Inbound, item: Item) -> Received | None:

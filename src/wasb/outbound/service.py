@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, CommentAuthor, Person
 from wasb.domain.naming import conversation_name, local_stamp
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
@@ -30,7 +31,6 @@ from wasb.store.base import utcnow
 from wasb.store.ids import row_id
 from wasb.templates.service import TemplateError, prepare_template
 from wasb.templates.tables import Template
-from wasb.tickets.service import usable_ticket
 
 MessageType = Literal["text", "image", "document", "template"]
 FREE_FORM = ("text", "image", "document")

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import Message, PendingStatus
 from wasb.inbound.service import retry_event
-from wasb.inbound.statuses import apply_pending_statuses
+from wasb.outbound.statuses import apply_pending_statuses
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
 from wasb.jobs.tables import Job
 from wasb.settings.service import load_settings

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
@@ -25,7 +26,6 @@ from wasb.store.base import utcnow
 from wasb.crm.mapping import MappingError, needs, resolve_mapping
 from wasb.templates.parameters import ParameterError, as_mapping, describe_parameters
 from wasb.templates.service import TemplateError, check_sendable, get_template
-from wasb.tickets.service import usable_ticket
 
 
 @dataclass(frozen=True)
