@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from wasb.config import Config
 from wasb.contacts.service import display_number, upsert_contact
 from wasb.contacts.tables import WaContact
+from wasb.conversations.service import find_open_conversation
 from wasb.conversations.tables import OPEN, Conversation, Message
 from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, Comment, NewPerson, Person, Ticket
@@ -20,9 +21,8 @@ from wasb.domain.statuses import RECEIVED
 from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
 from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text
+from wasb.whatsapp.messages import MEDIA_KINDS
 from wasb.whatsapp.webhook import Item, first_error, message_time
-
-MEDIA_KINDS = ("image", "document", "audio", "video", "sticker")
 
 
 @dataclass
@@ -55,13 +55,6 @@ class Received:
 # Built once: these run for every message, and building a statement costs about as
 # much as running it.
 _by_wamid = select(Message).where(Message.wamid == bindparam("wamid"))
-_open_conversation = (
-    select(Conversation)
-    .where(Conversation.wa_contact_id == bindparam("contact_id"), Conversation.status == OPEN,
-           Conversation.phone_number_id == bindparam("phone_number_id"))
-    .order_by(Conversation.id.desc()))
-
-
 def receive_message(ctx: Inbound, item: Item) -> Received | None:
     data = item.data
     wamid = data.get("id")
@@ -136,8 +129,7 @@ def match_person(ctx: Inbound, contact: WaContact) -> tuple[Person | None, str |
 
 def open_conversation(ctx: Inbound, contact: WaContact, phone_number_id: str, at: datetime) -> Conversation:
     """The customer's open conversation on this number, or a new one."""
-    conversation = ctx.session.scalars(_open_conversation, {"contact_id": contact.id,
-                                                            "phone_number_id": phone_number_id}).first()
+    conversation = find_open_conversation(ctx.session, contact.id, phone_number_id)
     if conversation is None:
         person, problem = match_person(ctx, contact)
         conversation = Conversation(

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.service import display_number
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message, PendingStatus
+from wasb.documents.links import create_link
 from wasb.domain import statuses
 from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
 from wasb.jobs.backoff import backoff_seconds
@@ -295,11 +296,6 @@ def _upload(app: Any, channel: Channel, row: Message) -> str:
 
 
 def _document_link(app: Any, row: Message) -> str:
-    try:
-        from wasb.documents.links import create_link
-    except ImportError:
-        raise _CannotSend("media_delivery=link needs temporary document links (wasb.documents.links), "
-                          "which this installation does not have; use media_delivery=upload") from None
     base_url = app.config.public_url
     if not base_url:
         raise _CannotSend("media_delivery=link needs WASB_PUBLIC_URL: the address WhatsApp fetches links from")
