@@ -25,13 +25,16 @@ run: $(STAMP)
 	$(BIN)/python -m wasb.demo
 
 test: $(STAMP) browser
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider
 	WASB_TEST_DATABASE=$$(scripts/ensure-postgres.sh) $(BIN)/pytest -q -p no:cacheprovider
 
 test-sqlite: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 test-postgres: $(STAMP)
+	$(BIN)/lint-imports
 	WASB_TEST_DATABASE=$$(scripts/ensure-postgres.sh) $(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import FIXTURES, load_fixture
-from wasb.inbound.envelope import MESSAGE, OTHER, STATUS, TEMPLATE, NotAnEnvelope, lock_keys, parse_envelope
+from wasb.whatsapp.webhook import MESSAGE, OTHER, STATUS, TEMPLATE, NotAnEnvelope, lock_keys, parse_envelope
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.json")))

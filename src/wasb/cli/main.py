@@ -223,7 +223,7 @@ def crm_reset_auth(forget_failures: bool) -> None:
     """Allow logging in to the CRM again after the user or its access key was fixed
     (for every WASB process on this database)."""
     from wasb.bootstrap import build_app
-    from wasb.crm.status import reset_auth
+    from wasb.web.crm_status import reset_auth
 
     app = build_app(_config())
     try:

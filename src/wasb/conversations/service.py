@@ -1,14 +1,28 @@
 """What agents do to a conversation besides writing in it: take it, close it, read it."""
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from wasb.conversations.tables import CLOSED, Conversation
+from wasb.conversations.tables import CLOSED, OPEN, Conversation
 from wasb.store.base import utcnow
 
 
 class ConversationNotFound(LookupError):
     pass
+
+
+# Built once: every inbound message asks it.
+_open_conversation = (
+    select(Conversation)
+    .where(Conversation.wa_contact_id == bindparam("contact_id"), Conversation.status == OPEN,
+           Conversation.phone_number_id == bindparam("phone_number_id"))
+    .order_by(Conversation.id.desc()))
+
+
+def find_open_conversation(session: Session, contact_id: int, phone_number_id: str) -> Conversation | None:
+    """The customer's open conversation on this number (the latest, should there be two)."""
+    return session.scalars(_open_conversation, {"contact_id": contact_id, "phone_number_id": phone_number_id}).first()
 
 
 def _conversation(session: Session, conversation_id: int) -> Conversation:

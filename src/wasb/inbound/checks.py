@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, Item, as_id, type_name, not_strings
+from wasb.whatsapp.webhook import MESSAGE, STATUS, TEMPLATE, Item, as_id, type_name, not_strings
 
 # The unique wamid column's width.
 MAX_WAMID = 200
@@ -16,8 +16,6 @@ MAX_WAMID = 200
 _MESSAGE_TEXTS = ("body", "caption", "id", "mime_type", "filename", "sha256", "emoji", "message_id")
 _TEMPLATE_TEXTS = ("message_template_name", "message_template_language", "event", "message_template_category",
                    "reason", "new_category", "new_quality_score")
-# PostgreSQL's integer, where error codes are stored.
-_INT_RANGE = range(-2**31, 2**31)
 
 
 def item_problem(item: Item) -> str | None:
@@ -65,19 +63,6 @@ def _template_problem(data: dict) -> str | None:
     if data.get("message_template_id") is not None and as_id(data["message_template_id"]) is None:
         problems.append(f"`message_template_id` is {type_name(data['message_template_id'])}, not an id")
     return "; ".join(problems) or None
-
-
-def first_error(errors: Any) -> tuple[int | None, str | None]:
-    """The code and the most telling text of the first of Meta's `errors`, whatever their shape."""
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    code = first.get("code")
-    if isinstance(code, str) and len(code) <= 12 and code.strip().isascii() and code.strip().isdigit():
-        code = int(code)
-    if not isinstance(code, int) or isinstance(code, bool) or code not in _INT_RANGE:
-        code = None
-    details = first.get("error_data").get("details") if isinstance(first.get("error_data"), dict) else None
-    text = next((t for t in (details, first.get("message"), first.get("title")) if isinstance(t, str) and t), None)
-    return code, text
 
 
 NUL_REPLACEMENT = "\ufffd"

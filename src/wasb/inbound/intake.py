@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from wasb.inbound.envelope import NotAnEnvelope, lock_keys, parse_envelope
+from wasb.whatsapp.webhook import NotAnEnvelope, lock_keys, parse_envelope
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
 from wasb.jobs.queue import JobQueue
 from wasb.store.base import utcnow

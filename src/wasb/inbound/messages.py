@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -11,21 +10,20 @@ from sqlalchemy.orm import Session
 from wasb.config import Config
 from wasb.contacts.service import display_number, upsert_contact
 from wasb.contacts.tables import WaContact
+from wasb.conversations.service import find_open_conversation
 from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, Comment, NewPerson, Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
-from wasb.inbound.checks import first_error
-from wasb.inbound.envelope import Item
 from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import request_download
 from wasb.settings.service import AdminSettings
-from wasb.store.base import utcnow
-from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text, usable_ticket
-
-MEDIA_KINDS = ("image", "document", "audio", "video", "sticker")
+from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text
+from wasb.whatsapp.messages import MEDIA_KINDS
+from wasb.whatsapp.webhook import Item, first_error, message_time
 
 
 @dataclass
@@ -59,20 +57,6 @@ class Received:
 # Built once: these run for every message, and building a statement costs about as
 # much as running it.
 _by_wamid = select(Message).where(Message.wamid == bindparam("wamid"))
-_open_conversation = (
-    select(Conversation)
-    .where(Conversation.wa_contact_id == bindparam("contact_id"), Conversation.status == OPEN,
-           Conversation.phone_number_id == bindparam("phone_number_id"))
-    .order_by(Conversation.id.desc()))
-
-
-def message_time(data: dict[str, Any]) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(data.get("timestamp")), tz=timezone.utc)
-    except (TypeError, ValueError, OverflowError):
-        return utcnow()
-
-
 def receive_message(ctx: Inbound, item: Item) -> Received | None:
     data = item.data
     wamid = data.get("id")
@@ -147,8 +131,7 @@ def match_person(ctx: Inbound, contact: WaContact) -> tuple[Person | None, str |
 
 def open_conversation(ctx: Inbound, contact: WaContact, phone_number_id: str, at: datetime) -> Conversation:
     """The customer's open conversation on this number, or a new one."""
-    conversation = ctx.session.scalars(_open_conversation, {"contact_id": contact.id,
-                                                            "phone_number_id": phone_number_id}).first()
+    conversation = find_open_conversation(ctx.session, contact.id, phone_number_id)
     if conversation is None:
         person, problem = match_person(ctx, contact)
         conversation = Conversation(

@@ -12,18 +12,19 @@ from sqlalchemy.orm import Session
 from wasb.contacts.tables import WaContact
 from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
-from wasb.inbound.checks import first_error, item_problem, without_nul
-from wasb.inbound.envelope import MESSAGE, STATUS, TEMPLATE, Item, parse_envelope
+from wasb.inbound.checks import item_problem, without_nul
+from wasb.whatsapp.webhook import MESSAGE, STATUS, TEMPLATE, Item, first_error, parse_envelope
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.messages import Inbound, receive_message
 from wasb.inbound.statuses import receive_status
 from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
 from wasb.jobs.queue import Task, checkpoint
 from wasb.jobs.worker import Defer
+from wasb.outbound.held import hold_failed_comment, release_held_comments
+from wasb.outbound.statuses import WINDOW_CLOSED
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.webhooks import receive_template_event
-from wasb.tickets.process import WINDOW_CLOSED, hold_failed_comment, release_held_comments
 
 log = logging.getLogger(__name__)
 

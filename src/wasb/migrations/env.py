@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 
 from wasb.store.engine import make_engine
-from wasb.store.schema import metadata
+from wasb.migrations.schema import metadata
 
 config = context.config
 

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from wasb.contacts.service import display_number
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message, PendingStatus
+from wasb.documents.links import create_link
 from wasb.domain import statuses
 from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
-from wasb.inbound.statuses import apply_pending_statuses
 from wasb.jobs.backoff import backoff_seconds
 from wasb.jobs.queue import Task
 from wasb.jobs.worker import Defer
@@ -39,6 +39,8 @@ from wasb.outbound.channel import (
     AUTH_RETRY_SECONDS, SEND_TASK, Channel, auth_wait_seconds, channel_for, mark_healthy, mark_unhealthy,
 )
 from wasb.outbound.files import read_upload
+from wasb.outbound.held import hold_refused_comment
+from wasb.outbound.statuses import apply_pending_statuses
 from wasb.store.base import utcnow
 from wasb.whatsapp import messages
 from wasb.whatsapp.messages import SendResult
@@ -294,11 +296,6 @@ def _upload(app: Any, channel: Channel, row: Message) -> str:
 
 
 def _document_link(app: Any, row: Message) -> str:
-    try:
-        from wasb.documents.links import create_link
-    except ImportError:
-        raise _CannotSend("media_delivery=link needs temporary document links (wasb.documents.links), "
-                          "which this installation does not have; use media_delivery=upload") from None
     base_url = app.config.public_url
     if not base_url:
         raise _CannotSend("media_delivery=link needs WASB_PUBLIC_URL: the address WhatsApp fetches links from")
@@ -390,15 +387,13 @@ def _fail(app: Any, message_id: int, code: int | None, reason: str, window_close
             contact.window_closed_at = utcnow()
         if row.status in (QUEUED, SENDING):
             row.error_code, row.error_message = code, reason
-            # A ticket comment waits for the customer's reply instead (the ticket process).
+            # A ticket comment waits for the customer's reply instead (wasb.outbound.held).
             if not (window_closed and _hold_comment(app, s, row)):
                 row.status = FAILED
                 _set_conversation_status(s, row.conversation_id, FAILED)
 
 
 def _hold_comment(app: Any, session: Session, row: Message) -> bool:
-    from wasb.tickets.process import hold_refused_comment  # the ticket process sits above the sender
-
     return hold_refused_comment(app, session, row)
 
 

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
+from wasb.conversations.service import find_open_conversation
 from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, CommentAuthor, Person
 from wasb.domain.naming import conversation_name, local_stamp
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
@@ -30,7 +32,6 @@ from wasb.store.base import utcnow
 from wasb.store.ids import row_id
 from wasb.templates.service import TemplateError, prepare_template
 from wasb.templates.tables import Template
-from wasb.tickets.service import usable_ticket
 
 MessageType = Literal["text", "image", "document", "template"]
 FREE_FORM = ("text", "image", "document")
@@ -131,10 +132,7 @@ def conversation_for_person(app: Any, session: Session, person: Person) -> tuple
             contact.crm_person_id, contact.crm_kind = person.id, person.kind
         session.flush()
     phone_number_id = app.config.phone_number_id
-    conversation = session.scalars(
-        select(Conversation).where(Conversation.wa_contact_id == contact.id, Conversation.status == OPEN,
-                                   Conversation.phone_number_id == phone_number_id)
-        .order_by(Conversation.id.desc())).first()
+    conversation = find_open_conversation(session, contact.id, phone_number_id)
     if conversation is None:
         now = utcnow()
         conversation = Conversation(

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from wasb.conversations.closing import run_close_conversations
 from wasb.domain.schedule import Schedule
+from wasb.sync.customers import run_sync_customers
+from wasb.sync.messages import run_sync_messages
+from wasb.sync.templates import run_sync_templates
 
 
 @dataclass
@@ -51,11 +55,6 @@ class JobSpec:
 
 
 def default_specs() -> dict[str, JobSpec]:
-    from wasb.conversations.closing import run_close_conversations
-    from wasb.sync.customers import run_sync_customers
-    from wasb.sync.messages import run_sync_messages
-    from wasb.sync.templates import run_sync_templates
-
     specs = (
         JobSpec("syncCustomers", run_sync_customers, Schedule.every(600),
                 "Two-way sync of the WhatsApp address book with the CRM's people (changes within the time window)"),

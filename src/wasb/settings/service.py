@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from wasb.auth.tables import User
 from wasb.config import Config
 from wasb.crm.port import PersonKind
-from wasb.templates.mapping import check_mapping
+from wasb.crm.mapping import check_mapping
 from wasb.settings.tables import Setting
 from wasb.store.upsert import insert_for
 

@@ -28,10 +28,13 @@ from sqlalchemy.orm import Session
 from wasb.conversations.tables import Message, PendingStatus
 from wasb.inbound.intake import event_ref
 from wasb.inbound.service import retry_event
-from wasb.inbound.statuses import apply_pending_statuses
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
 from wasb.jobs.queue import JobQueue
+from wasb.media import downloads
+from wasb.outbound import flush_outbox
+from wasb.outbound.statuses import apply_pending_statuses
 from wasb.settings.service import load_settings
+from wasb.tickets.agent_comments import poll_agent_comments
 
 BATCH = 200
 # An event younger than this may still be in the intake's hands.
@@ -45,8 +48,6 @@ FLUSH_SECONDS = 20.0
 
 def send_queued_outbound(app: Any) -> dict:
     """Send outbound rows still `queued` (their send job lost, or held back by a refused token)."""
-    from wasb.outbound import flush_outbox
-
     report = flush_outbox(app, FLUSH_SECONDS).view()
     return {"sent": len(report.get("sent", [])), "failed": len(report.get("failed", [])),
             "waiting": len(report.get("waiting", []))}
@@ -54,17 +55,13 @@ def send_queued_outbound(app: Any) -> dict:
 
 def retry_pending_media(app: Any) -> dict:
     """Download inbound media whose download was lost or failed, while Meta still keeps it."""
-    from wasb.media.downloads import retry_pending_media as retry
-
-    return retry(app)
+    return downloads.retry_pending_media(app)
 
 
 def send_crm_agent_comments(app: Any) -> dict:
     """With an external CRM: agent comments since the cursor become queued messages."""
     if app.crm_is_local:
         return {"skipped": "agents of the embedded CRM answer through WASB itself"}
-    from wasb.tickets.agent_comments import poll_agent_comments
-
     return asdict(poll_agent_comments(app))
 
 

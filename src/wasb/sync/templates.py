@@ -1,9 +1,19 @@
-"""syncTemplates: the template sync of the templates feature, as a scheduled job."""
+"""syncTemplates: every template of the WABA from Meta into the template table (the table
+and the upsert are the templates feature's), on demand and as a scheduled job."""
 from __future__ import annotations
 
 from typing import Any
 
-from wasb.templates.sync import sync_templates as sync_from_meta
+from wasb.outbound.channel import channel_for
+from wasb.templates.sync import FIELDS, PAGE_SIZE, SyncSummary, apply_templates
+
+
+def sync_from_meta(app: Any) -> SyncSummary:
+    """Every template of the WABA from Meta into the table (also the scheduled syncTemplates job).
+    Raises the Graph client's errors (`wasb.whatsapp.errors`) when Meta cannot be read."""
+    listed = list(channel_for(app).client().iter_templates(PAGE_SIZE, fields=FIELDS))
+    with app.db.sessions() as session, session.begin():
+        return apply_templates(session, listed)
 
 
 def sync_templates(app: Any) -> dict:

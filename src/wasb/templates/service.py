@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from wasb.templates.parameters import (
     ParameterError, as_mapping, check_values, describe_parameters, message_parts, render_body,
 )
-from wasb.templates.sync import SyncSummary, sync_templates
 from wasb.templates.tables import Template
 
 APPROVED = "APPROVED"
@@ -101,5 +100,5 @@ def prepare_template(session: Session, name: str, language: str,
                                                    if s.component == "body"}))
 
 
-__all__ = ["SyncSummary", "sync_templates", "list_templates", "get_template", "prepare_template",
+__all__ = ["list_templates", "get_template", "prepare_template",
            "TemplateError", "TemplateNotFound", "template_view", "check_sendable", "find_template"]

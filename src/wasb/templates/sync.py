@@ -1,6 +1,6 @@
-"""Templates from Meta: every page of `GET /{waba-id}/message_templates`, upserted by
-(name, language); what Meta no longer lists is marked deleted, never dropped (old messages
-still name it).
+"""Templates from Meta: every page of `GET /{waba-id}/message_templates` (read by
+`wasb.sync.templates`), upserted by (name, language); what Meta no longer lists is marked
+deleted, never dropped (old messages still name it).
 
 The whole list is read before anything is written: a failure half-way (Meta down, token
 refused) changes nothing, rather than marking the unread pages deleted.
@@ -100,13 +100,3 @@ def apply_templates(session: Session, listed: list[dict]) -> SyncSummary:
             summary.deleted.append(_label(*key))
     session.flush()
     return summary
-
-
-def sync_templates(app: Any) -> SyncSummary:
-    """Every template of the WABA from Meta into the table (also the scheduled syncTemplates job).
-    Raises the Graph client's errors (`wasb.whatsapp.errors`) when Meta cannot be read."""
-    from wasb.outbound.channel import channel_for  # the channel's current token
-
-    listed = list(channel_for(app).client().iter_templates(PAGE_SIZE, fields=FIELDS))
-    with app.db.sessions() as session, session.begin():
-        return apply_templates(session, listed)

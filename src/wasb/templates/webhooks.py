@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wasb.inbound.envelope import Item
+from wasb.whatsapp.webhook import Item
 from wasb.templates.tables import Template
 
 

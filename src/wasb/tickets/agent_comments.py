@@ -18,10 +18,9 @@ customer's window is closed.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from wasb.jobs.queue import Task
 from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
 from wasb.store.upsert import insert_for
+from wasb.tickets.process import comment_to_whatsapp
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,6 @@ def poll_agent_comments(app: Any) -> PollSummary:
 
 
 def _record_page(app: Any, comments: list[Comment], cursor: str | None, summary: PollSummary) -> None:
-    hook = comment_hook()
     with app.db.sessions() as session, session.begin():
         dialect = session.get_bind().dialect.name
         for comment in comments:
@@ -109,9 +108,8 @@ def _record_page(app: Any, comments: list[Comment], cursor: str | None, summary:
             summary.queued += 1
             conversation.last_message_at = max(filter(None, [conversation.last_message_at, comment.created_at]),
                                                default=utcnow())
-            if hook is not None:
-                hook(app, session, comment.ticket_id, comment, comment.author_user or "")
-                summary.handed_over += 1
+            comment_to_whatsapp(app, session, comment.ticket_id, comment, comment.author_user or "")
+            summary.handed_over += 1
         _save(session, dialect, CURSOR_KEY, cursor)
         _save(session, dialect, LAST_POLL_KEY, {"at": utcnow().isoformat(), "queued": summary.queued,
                                                  "seen": summary.seen})
@@ -123,15 +121,6 @@ def linked_conversation(session: Session, ticket_id: str) -> Conversation | None
     return session.scalars(
         select(Conversation).where(Conversation.ticket_id == ticket_id)
         .order_by(case((Conversation.status == OPEN, 0), else_=1), Conversation.id.desc()).limit(1)).first()
-
-
-def comment_hook() -> Callable[[Any, Session, str, Comment, str], Any] | None:
-    """`wasb.tickets.process.comment_to_whatsapp`, once the ticket process offers it."""
-    try:
-        module = importlib.import_module("wasb.tickets.process")
-    except ModuleNotFoundError:
-        return None
-    return getattr(module, "comment_to_whatsapp", None)
 
 
 def _save(session: Session, dialect: str, key: str, value: object) -> None:

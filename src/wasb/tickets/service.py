@@ -20,15 +20,6 @@ class TicketUpdate:
     comment_id: str | None
 
 
-def usable_ticket(crm: CRM, settings: AdminSettings, linked_ticket_id: str | None, person_id: str) -> Ticket | None:
-    """The conversation's ticket while it is open, else the person's open ticket, else none."""
-    if linked_ticket_id:
-        linked = crm.get_ticket(linked_ticket_id)
-        if linked is not None and linked.status != settings.status_closed:
-            return linked
-    return crm.find_open_ticket(person_id, settings.status_closed)
-
-
 def record_customer_message(crm: CRM, settings: AdminSettings, tz: ZoneInfo, *, ticket: Ticket | None,
                             person_id: str, customer_name: str, number_with_prefix: str, text: str,
                             at: datetime, on_comment: Callable[[Ticket, Comment], None] | None = None

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from wasb.bootstrap import App
 from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
-from wasb.crm.status import crm_status
+from wasb.web.crm_status import crm_status
 from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
 from wasb.live.feed import Poller

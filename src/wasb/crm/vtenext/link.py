@@ -10,14 +10,30 @@ zone), so one is kept per distinct set of them; each caches what `describe` said
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from wasb.config import Config
 from wasb.crm.guard import CrmHealth
 from wasb.crm.vtenext.adapter import VtenextCRM
 from wasb.crm.vtenext.memory import DatabaseLedger, Verdicts
 from wasb.crm.vtenext.webservice import Webservice
-from wasb.settings.service import AdminSettings
+from wasb.crm.port import PersonKind
 from wasb.store.engine import Database
+
+
+class AdminSettings(Protocol):
+    """What the link reads of the admin's settings (`wasb.settings.service.AdminSettings`
+    has these fields): the settings sit above the CRM adapters and validate against the
+    CRM's records, so the adapters name only what they read."""
+
+    reference_user: str
+    crm_phone_fields: Mapping[PersonKind, Sequence[str]]
+    crm_timezone: str
+    status_open: str
+    status_waiting: str
+    status_answered: str
+    status_closed: str
 
 
 STORES_EMOJI = "stores_emoji"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from wasb.crm.status import crm_status, reset_auth
+from wasb.web.crm_status import crm_status, reset_auth
 from wasb.web.api.deps import Admin, AppDep, Caller
 from wasb.web.errors import errors
 

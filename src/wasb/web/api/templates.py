@@ -8,10 +8,11 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from wasb.outbound.service import InvalidMessage, NotFound
-from wasb.templates.mapping import MappingError
-from wasb.templates.send import TemplateSend, send_template
+from wasb.crm.mapping import MappingError
+from wasb.outbound.templates import TemplateSend, send_template
+from wasb.sync.templates import sync_from_meta
 from wasb.templates.service import (
-    TemplateError, TemplateNotFound, get_template, list_templates, sync_templates, template_view,
+    TemplateError, TemplateNotFound, get_template, list_templates, template_view,
 )
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import message_view
@@ -43,7 +44,7 @@ def get(template_id: RowId, app: AppDep, who: Caller):
 @router.post("/sync", responses=errors(502))
 def sync(app: AppDep, who: Caller):
     try:
-        return sync_templates(app).view()
+        return sync_from_meta(app).view()
     except GraphError as exc:
         raise HTTPException(502, f"the templates could not be read from WhatsApp: {human_message(exc)}")
 

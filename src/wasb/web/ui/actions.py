@@ -91,7 +91,7 @@ def send_template_to_person(app: Any, session: Session, *, person_id: str, autho
                             params: dict[str, str]) -> Message:
     """"Send Template" from a CRM record: POST /api/v1/templates/{id}/send {to: {person_id}}
     (opens or reuses the person's conversation)."""
-    from wasb.templates.send import TemplateSend, send_template as send
+    from wasb.outbound.templates import TemplateSend, send_template as send
 
     return send(app, session, template_id, TemplateSend(person_id=person_id, params=params or None), author)
 
@@ -107,7 +107,7 @@ def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: st
 
 def sync_templates(app: Any) -> dict[str, int]:
     """POST /api/v1/templates/sync: how many templates Meta has, and what changed here."""
-    from wasb.templates.sync import sync_templates as sync
+    from wasb.sync.templates import sync_from_meta as sync
 
     summary = sync(app)
     return {"seen": summary.seen, "new": len(summary.created), "changed": len(summary.updated),

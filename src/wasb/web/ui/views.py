@@ -14,13 +14,13 @@ from wasb.conversations.search import has_message_containing
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.crm.port import CRM, Comment, Person, Ticket
 from wasb.domain.phones import InvalidPhone, to_e164
-from wasb.domain.window import window_closes_at
+from wasb.domain.window import customer_window, window_closes_at
 from wasb.store.base import utcnow
 from wasb.store.like import contains_pattern
 from wasb.templates.tables import Template
 from wasb.tickets.process import comment_messages
+from wasb.whatsapp.messages import MEDIA_KINDS
 
-MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 FILTERS = ("open", "mine", "unassigned", "closed", "all")
 
 
@@ -36,12 +36,8 @@ def window_of(conversation: Conversation, contact: WaContact | None, now: dateti
     now = now or utcnow()
     last_inbound = max(filter(None, [conversation.last_inbound_at, contact.last_inbound_at if contact else None]),
                        default=None)
-    closes = window_closes_at(last_inbound)
-    # A 131047 from Meta closes the window whatever our clock says, until the customer writes.
-    if contact is not None and contact.window_closed_at and (last_inbound is None
-                                                             or contact.window_closed_at >= last_inbound):
-        closes = min(filter(None, [closes, contact.window_closed_at]))
-    return Window(closes, closes is not None and now < closes)
+    window = customer_window(last_inbound, contact.window_closed_at if contact else None, now)
+    return Window(window_closes_at(last_inbound) if window.open else window.closed_at, window.open)
 
 
 def display_name(contact: WaContact | None) -> str:

@@ -10,22 +10,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
+from wasb.conversations.service import find_open_conversation
 from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
 from wasb.outbound.service import InvalidMessage, NotFound, Outgoing, conversation_for_person, queue_message
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
-from wasb.templates.mapping import MappingError, needs, resolve_mapping
+from wasb.crm.mapping import MappingError, needs, resolve_mapping
 from wasb.templates.parameters import ParameterError, as_mapping, describe_parameters
 from wasb.templates.service import TemplateError, check_sendable, get_template
-from wasb.tickets.service import usable_ticket
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,7 @@ def _target(app: Any, session: Session, request: TemplateSend) -> tuple[Person |
         contact = WaContact(wa_id=e164_to_wa_id(e164), phone_e164=e164)
         session.add(contact)
         session.flush()
-    conversation = session.scalars(
-        select(Conversation).where(Conversation.wa_contact_id == contact.id, Conversation.status == OPEN,
-                                   Conversation.phone_number_id == app.config.phone_number_id)
-        .order_by(Conversation.id.desc())).first()
+    conversation = find_open_conversation(session, contact.id, app.config.phone_number_id)
     if conversation is None:
         now = utcnow()
         conversation = Conversation(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 MESSAGE = "message"
@@ -162,3 +163,27 @@ def _text(value: Any) -> str | None:
 def lock_keys(items: list[Item]) -> list[str]:
     """The distinct customers of a batch, in the order they first appear."""
     return list(dict.fromkeys(item.lock for item in items))
+
+
+# PostgreSQL's integer, where error codes are stored.
+_INT_RANGE = range(-2**31, 2**31)
+
+
+def first_error(errors: Any) -> tuple[int | None, str | None]:
+    """The code and the most telling text of the first of Meta's `errors`, whatever their shape."""
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    code = first.get("code")
+    if isinstance(code, str) and len(code) <= 12 and code.strip().isascii() and code.strip().isdigit():
+        code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool) or code not in _INT_RANGE:
+        code = None
+    details = first.get("error_data").get("details") if isinstance(first.get("error_data"), dict) else None
+    text = next((t for t in (details, first.get("message"), first.get("title")) if isinstance(t, str) and t), None)
+    return code, text
+
+
+def message_time(data: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(data.get("timestamp")), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        return datetime.now(timezone.utc)

@@ -1,0 +1,61 @@
+"""Delivery statuses of our outbound messages: forward only, `failed` final, early ones kept.
+
+The inbound worker (`wasb.inbound.statuses`) finds the message a status webhook names; the
+sender applies the statuses that raced its answer once it knows the wamid."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import Conversation, Message
+from wasb.domain import statuses
+from wasb.conversations.tables import PendingStatus
+from wasb.whatsapp.webhook import first_error, message_time
+
+WINDOW_CLOSED = 131047
+
+
+def apply_status(session: Session, message: Message, data: dict) -> None:
+    status = data.get("status") or ""
+    at: datetime = message_time(data)
+    new = statuses.next_status(message.status, status)
+    if status == statuses.SENT and message.sent_at is None:
+        message.sent_at = at
+    elif status == statuses.DELIVERED and message.delivered_at is None:
+        message.delivered_at = at
+    elif status == statuses.READ and message.read_at is None:
+        message.read_at = at
+    if data.get("pricing"):
+        message.pricing = data["pricing"]
+    if status == statuses.FAILED and message.status != statuses.FAILED:
+        message.error_code, message.error_message = first_error(data.get("errors"))
+        if message.error_code == WINDOW_CLOSED:
+            _close_window(session, message, at)
+    message.status = new
+    conversation = session.get(Conversation, message.conversation_id)
+    if conversation is not None and message.direction == "out":
+        conversation.last_message_status = new
+
+
+def _close_window(session: Session, message: Message, at: datetime) -> None:
+    """Meta is authoritative about the window, even when our clock says it is open."""
+    conversation = session.get(Conversation, message.conversation_id)
+    contact = session.get(WaContact, conversation.wa_contact_id) if conversation else None
+    if contact is not None:
+        contact.window_closed_at = at
+
+
+def apply_pending_statuses(session: Session, message: Message) -> int:
+    """Statuses that arrived before we knew the wamid, applied once we do."""
+    if not message.wamid:
+        return 0
+    pending = session.scalars(select(PendingStatus).where(PendingStatus.wamid == message.wamid)
+                              .order_by(PendingStatus.timestamp, PendingStatus.id)).all()
+    for row in pending:
+        apply_status(session, message, row.payload)
+    if pending:
+        session.execute(delete(PendingStatus).where(PendingStatus.wamid == message.wamid))
+    return len(pending)
