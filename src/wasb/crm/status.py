@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from wasb.config import Config
+from wasb.crm.vtenext.link import VtenextLink
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.settings.service import load_settings
@@ -34,16 +36,16 @@ def backlog(session: Session) -> dict:
     }
 
 
-def crm_status(app: Any, session: Session) -> dict:
-    link = app.crm_link
-    status: dict[str, Any] = {"crm": app.config.crm, "backlog": backlog(session)}
+def crm_status(config: Config, link: VtenextLink | None, session: Session) -> dict:
+    """`link`: the external CRM's (None with the embedded CRM)."""
+    status: dict[str, Any] = {"crm": config.crm, "backlog": backlog(session)}
     if link is None:
         status.update(state="ok", reachable=True, auth_failure=None)
         return status
     health = link.health
     auth_failure = link.auth_failure
     reachable = health.reachable
-    settings = load_settings(session, app.config)
+    settings = load_settings(session, config)
     problems = link.problems(settings)
     state = ("auth_failure" if auth_failure else "misconfigured" if problems
              else "unavailable" if reachable is False else "ok")
@@ -70,11 +72,11 @@ def crm_status(app: Any, session: Session) -> dict:
     return status
 
 
-def reset_auth(app: Any, session: Session, *, forget_failures: bool = False) -> int:
+def reset_auth(link: VtenextLink | None, session: Session, *, forget_failures: bool = False) -> int:
     """Allow logging in to the CRM again (every process: the hold is in the database),
     and run the jobs that wait for it now. Returns how many waiting jobs were made due."""
-    if app.crm_link is not None:
-        app.crm_link.reset_auth(forget_failures=forget_failures)
+    if link is not None:
+        link.reset_auth(forget_failures=forget_failures)
     result = session.execute(update(Job).where(Job.task.in_(CRM_TASKS), Job.status == TODO,
                                                Job.scheduled_at > utcnow()).values(scheduled_at=utcnow()))
     return result.rowcount or 0

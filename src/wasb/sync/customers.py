@@ -37,6 +37,7 @@ from wasb.contacts.tables import WaContact
 from wasb.crm.port import CRM, DuplicateMobile, Person
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164, wa_id_to_e164, with_prefix
 from wasb.settings.service import AdminSettings, load_settings
+from wasb.runtime import Runtime
 from wasb.store.upsert import insert_for
 from wasb.sync.tables import SyncCursor
 
@@ -91,14 +92,14 @@ class _Run:
                       old=old, new=new, at=self.now)
 
 
-def run_sync_customers(app: Any, ctx) -> dict:
+def run_sync_customers(rt: Runtime, ctx) -> dict:
     now = ctx.now()
-    with app.db.read_sessions() as s:
-        settings = load_settings(s, app.config)
+    with rt.db.read_sessions() as s:
+        settings = load_settings(s, rt.config)
     window_start = now - timedelta(days=settings.time_window_days)
     report = CustomerSyncReport()
-    crm_to_address_book(app, ctx, settings, window_start, report)
-    address_book_to_crm(app, ctx, settings, window_start, report)
+    crm_to_address_book(rt, ctx, settings, window_start, report)
+    address_book_to_crm(rt, ctx, settings, window_start, report)
     return report.as_dict()
 
 
@@ -121,18 +122,18 @@ def _save_cursor(session: Session, name: str, value: str | None, now: datetime) 
 # --- CRM → address book ---------------------------------------------------------------
 
 
-def crm_to_address_book(app: Any, ctx, settings: AdminSettings, window_start: datetime,
+def crm_to_address_book(rt: Runtime, ctx, settings: AdminSettings, window_start: datetime,
                         report: CustomerSyncReport) -> None:
     now = ctx.now()
-    with app.db.read_sessions() as s:
-        cursor = _stored_cursor(s, CRM_FEED, window_start) or app.crm(s).cursor_at(window_start)
+    with rt.db.read_sessions() as s:
+        cursor = _stored_cursor(s, CRM_FEED, window_start) or rt.crm(s).cursor_at(window_start)
     while True:
         # Read the page outside the write transaction (an external CRM answers over
         # HTTP): the write lock is held only while the page is applied.
-        with app.db.read_sessions() as s:
-            page = app.crm(s).people_modified_since(cursor, limit=PAGE)
-        with app.db.sessions() as s, s.begin():
-            run = _Run(s, app.crm(s), settings, app.config.default_country, ctx.actor, now, report)
+        with rt.db.read_sessions() as s:
+            page = rt.crm(s).people_modified_since(cursor, limit=PAGE)
+        with rt.db.sessions() as s, s.begin():
+            run = _Run(s, rt.crm(s), settings, rt.config.default_country, ctx.actor, now, report)
             apply_crm_people(run, page.items)
             _save_cursor(s, CRM_FEED, page.cursor, now)
         report.crm_changes += len(page.items)
@@ -264,14 +265,14 @@ def _book_cursor(value: str | None, window_start: datetime) -> tuple[datetime, i
     return datetime.fromisoformat(stamp), int(row_id or 0)
 
 
-def address_book_to_crm(app: Any, ctx, settings: AdminSettings, window_start: datetime,
+def address_book_to_crm(rt: Runtime, ctx, settings: AdminSettings, window_start: datetime,
                         report: CustomerSyncReport) -> None:
     now = ctx.now()
     upper = now - SETTLE
-    with app.db.read_sessions() as s:
+    with rt.db.read_sessions() as s:
         after, after_id = _book_cursor(_stored_cursor(s, BOOK_FEED, window_start), window_start)
     while True:
-        with app.db.sessions() as s, s.begin():
+        with rt.db.sessions() as s, s.begin():
             entries = s.scalars(
                 select(WaContact)
                 .where(WaContact.modified_at >= after, WaContact.modified_at <= upper,
@@ -287,7 +288,7 @@ def address_book_to_crm(app: Any, ctx, settings: AdminSettings, window_start: da
                 # Everything up to `upper` has been looked at, including the entries
                 # the filter skipped: the next run starts there, not at the last match.
                 after, after_id = upper, END_OF_INSTANT
-            run = _Run(s, app.crm(s), settings, app.config.default_country, ctx.actor, now, report)
+            run = _Run(s, rt.crm(s), settings, rt.config.default_country, ctx.actor, now, report)
             for entry in entries:
                 fill_crm_gaps(run, entry)
             _save_cursor(s, BOOK_FEED, f"{after.isoformat()}|{after_id}", now)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wasb.runtime import Runtime
 from wasb.templates.tables import Template
 
 # What to ask Meta for (its default answer leaves out the quality score and rejection reason).
@@ -102,11 +103,11 @@ def apply_templates(session: Session, listed: list[dict]) -> SyncSummary:
     return summary
 
 
-def sync_templates(app: Any) -> SyncSummary:
+def sync_templates(rt: Runtime) -> SyncSummary:
     """Every template of the WABA from Meta into the table (also the scheduled syncTemplates job).
     Raises the Graph client's errors (`wasb.whatsapp.errors`) when Meta cannot be read."""
     from wasb.outbound.channel import channel_for  # the channel's current token
 
-    listed = list(channel_for(app).client().iter_templates(PAGE_SIZE, fields=FIELDS))
-    with app.db.sessions() as session, session.begin():
+    listed = list(channel_for(rt).client().iter_templates(PAGE_SIZE, fields=FIELDS))
+    with rt.db.sessions() as session, session.begin():
         return apply_templates(session, listed)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from wasb.domain.window import customer_window
 from wasb.outbound.service import (
     MAX_TEXT, InvalidMessage, NotFound, Outgoing, conversation_for_person, enqueue_send, queue_message,
 )
+from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.mapping import MappingError, resolve_mapping
@@ -67,15 +67,15 @@ class CommentDelivery:
                 "reason": self.reason}
 
 
-def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Comment | str,
+def comment_to_whatsapp(rt: Runtime, session: Session, ticket_id: str, comment: Comment | str,
                         author: str) -> CommentDelivery:
     """An agent's comment on a ticket, to the ticket's customer on WhatsApp.
 
     `comment` is the text of a new comment (written on the ticket here, by `author`), or a
     Comment already in the CRM (an agent wrote it there); calling again for the same
     comment changes nothing."""
-    crm = app.crm(session)
-    settings = settings_for_transaction(session, app.config)
+    crm = rt.crm(session)
+    settings = settings_for_transaction(session, rt.config)
     ticket = crm.get_ticket(ticket_id)
     if ticket is None:
         raise TicketNotFound(f"no ticket {ticket_id}")
@@ -96,7 +96,7 @@ def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Com
     if len(comment.body) > MAX_TEXT:
         return CommentDelivery(comment, "not_sent", reason=f"a WhatsApp text is at most {MAX_TEXT} characters")
     try:
-        conversation = _conversation(app, session, ticket)
+        conversation = _conversation(rt, session, ticket)
     except InvalidMessage as exc:
         return CommentDelivery(comment, "not_sent", reason=str(exc))
     if conversation is None:
@@ -114,9 +114,9 @@ def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Com
     session.flush()
     crm.set_ticket_status(ticket.id, settings.status_waiting)
     if customer_window(contact.last_inbound_at, contact.window_closed_at, now).open:
-        enqueue_send(app, session, conversation, contact, message)
+        enqueue_send(rt, session, conversation, contact, message)
         return CommentDelivery(comment, QUEUED, message)
-    template, problem = hold(app, session, conversation, contact, message, settings, ticket)
+    template, problem = hold(rt, session, conversation, contact, message, settings, ticket)
     return CommentDelivery(comment, HELD, message, template, problem)
 
 
@@ -129,21 +129,21 @@ def comment_messages(session: Session, comment_ids: list[str]) -> dict[str, Mess
         select(Message).where(Message.crm_comment_id.in_(comment_ids)))}
 
 
-def _conversation(app: Any, session: Session, ticket: Ticket) -> Conversation | None:
+def _conversation(rt: Runtime, session: Session, ticket: Ticket) -> Conversation | None:
     """The ticket's open conversation, else the customer's open one (or a new one)."""
     linked = session.scalars(
         select(Conversation).where(Conversation.ticket_id == ticket.id)
         .order_by(case((Conversation.status == OPEN, 0), else_=1), Conversation.id.desc()).limit(1)).first()
     if linked is not None and linked.status == OPEN:
         return linked
-    person = app.crm(session).get_person(ticket.person_id) if ticket.person_id else None
+    person = rt.crm(session).get_person(ticket.person_id) if ticket.person_id else None
     if person is None:
         return linked
-    conversation, _ = conversation_for_person(app, session, person)
+    conversation, _ = conversation_for_person(rt, session, person)
     return conversation
 
 
-def hold(app: Any, session: Session, conversation: Conversation, contact: WaContact, message: Message,
+def hold(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, message: Message,
          settings: AdminSettings, ticket: Ticket | None) -> tuple[Message | None, str | None]:
     """Keep the comment until the customer writes, and ask them to (the fallback template,
     once while comments wait). Returns the template message, or why none was sent."""
@@ -157,11 +157,11 @@ def hold(app: Any, session: Session, conversation: Conversation, contact: WaCont
     fallback = settings.fallback_template
     if fallback is None:
         return None, "no fallback template is configured (setting fallback_template); the comment waits"
-    crm = app.crm(session)
+    crm = rt.crm(session)
     person = crm.get_person(conversation.crm_person_id) if conversation.crm_person_id else None
     try:
         values = resolve_mapping(settings.fallback_template_mapping, person=person, ticket=ticket)
-        template = queue_message(app, session, conversation.id, Outgoing(
+        template = queue_message(rt, session, conversation.id, Outgoing(
             type="template", template_name=fallback.name, template_language=fallback.language,
             template_values=values, origin=FALLBACK_ORIGIN, mirror=False), message.author or "WASB")
     except (MappingError, TemplateError, InvalidMessage, NotFound) as exc:
@@ -176,32 +176,32 @@ _held_for_contact = (
     .where(Conversation.wa_contact_id == bindparam("contact_id"), Message.status == HELD).order_by(Message.id))
 
 
-def release_held_comments(app: Any, session: Session, contact: WaContact) -> list[int]:
+def release_held_comments(rt: Runtime, session: Session, contact: WaContact) -> list[int]:
     """The customer wrote (the window is open again): what waited goes out now, in order."""
     rows = session.execute(_held_for_contact, {"contact_id": contact.id}).all()
     for message, conversation in rows:
         message.error_code = message.error_message = None
-        enqueue_send(app, session, conversation, contact, message)
+        enqueue_send(rt, session, conversation, contact, message)
     return [message.id for message, _ in rows]
 
 
-def _ticket_of(app: Any, session: Session, conversation: Conversation) -> Ticket | None:
-    return app.crm(session).get_ticket(conversation.ticket_id) if conversation.ticket_id else None
+def _ticket_of(rt: Runtime, session: Session, conversation: Conversation) -> Ticket | None:
+    return rt.crm(session).get_ticket(conversation.ticket_id) if conversation.ticket_id else None
 
 
-def hold_refused_comment(app: Any, session: Session, message: Message) -> bool:
+def hold_refused_comment(rt: Runtime, session: Session, message: Message) -> bool:
     """Meta refused a comment's text with 131047 before accepting it: hold it instead of failing
     it (the caller has recorded the closed window). False when it is not a ticket comment."""
     if message.origin != COMMENT_ORIGIN:
         return False
     conversation = session.get(Conversation, message.conversation_id)
     contact = session.get(WaContact, conversation.wa_contact_id)
-    settings = settings_for_transaction(session, app.config)
-    hold(app, session, conversation, contact, message, settings, _ticket_of(app, session, conversation))
+    settings = settings_for_transaction(session, rt.config)
+    hold(rt, session, conversation, contact, message, settings, _ticket_of(rt, session, conversation))
     return True
 
 
-def hold_failed_comment(app: Any, session: Session, wamid: str) -> Message | None:
+def hold_failed_comment(rt: Runtime, session: Session, wamid: str) -> Message | None:
     """Meta accepted a comment's text, then reported 131047 (its usual way): the failed row stays
     as the record of the attempt, and a held copy carries the comment until the customer writes."""
     failed = session.scalars(select(Message).where(Message.wamid == wamid)).first()
@@ -216,6 +216,6 @@ def hold_failed_comment(app: Any, session: Session, wamid: str) -> Message | Non
     session.flush()
     conversation = session.get(Conversation, failed.conversation_id)
     contact = session.get(WaContact, conversation.wa_contact_id)
-    settings = settings_for_transaction(session, app.config)
-    hold(app, session, conversation, contact, copy, settings, _ticket_of(app, session, conversation))
+    settings = settings_for_transaction(session, rt.config)
+    hold(rt, session, conversation, contact, copy, settings, _ticket_of(rt, session, conversation))
     return copy
