@@ -51,11 +51,6 @@ class App(Runtime):
     intake: IntakeWriter | None = None
     ticker: Ticker | None = None
 
-    @property
-    def runtime(self) -> Runtime:
-        """What services and jobs get (the same object, seen as a `Runtime`)."""
-        return self
-
     def start(self, *, worker: bool = True) -> None:
         self.intake = IntakeWriter(self.db, self.queue)
         self.intake.start()

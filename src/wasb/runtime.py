@@ -8,8 +8,9 @@ is wired by the same code.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import abc
 import contextlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,9 +28,11 @@ from wasb.store.engine import Database
 from wasb.whatsapp.client import GraphClient
 
 
-class CrmCallPolicy:
+class CrmCallPolicy(abc.ABC):
     """How a job that calls the CRM holds its transaction: chosen once, in bootstrap,
-    and used only by jobs (the owners of their transaction), never by services.
+    and used by the jobs (the owners of their transaction). The one other reader is the
+    agent's request path: with the embedded CRM an agent's message is mirrored to the
+    ticket in the request's transaction, with an external one by a job.
 
     - `InTransaction` (the embedded CRM, a few tables of the same database): CRM writes
       are ordinary statements of the job's transaction, so such jobs may share one
@@ -47,15 +50,16 @@ class CrmCallPolicy:
         """Whether the worker may run `task` inside a shared batch transaction."""
         return task.batchable or (task.calls_crm and self.in_transaction)
 
+    @abc.abstractmethod
     def crm_for_job(self, session: Session, crm: CRM) -> CRM:
         """The CRM a job hands to its services (for an external CRM: each call first
         commits what the job has done so far)."""
-        raise NotImplementedError
 
-    def crm_calls(self, db: Database, crm_factory: Callable[[Session], CRM]) -> Iterator[CRM]:
+    @abc.abstractmethod
+    def crm_calls(self, db: Database,
+                  crm_factory: Callable[[Session], CRM]) -> contextlib.AbstractContextManager[CRM]:
         """A CRM for calls a job makes apart from its own write transaction (a sync asks
         the CRM, then writes the answers in a short transaction of its own)."""
-        raise NotImplementedError
 
 
 class InTransaction(CrmCallPolicy):

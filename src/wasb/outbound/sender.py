@@ -21,7 +21,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -40,6 +39,7 @@ from wasb.outbound.channel import (
 )
 from wasb.outbound.files import read_upload
 from wasb.runtime import Runtime
+from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
 from wasb.whatsapp import messages
@@ -238,7 +238,7 @@ class _CannotSend(Exception):
     pass
 
 
-def _prepare(rt: Runtime, channel: Channel, row: Message, contact: WaContact, settings: Any) -> dict:
+def _prepare(rt: Runtime, channel: Channel, row: Message, contact: WaContact, settings: AdminSettings) -> dict:
     """The exact body to POST (files uploaded first, or linked)."""
     to, user_id = contact.wa_id, contact.user_id
     reply_to = row.reply_to_wamid

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable
 
 from wasb.domain.schedule import Schedule
 from wasb.runtime import Runtime
@@ -46,7 +46,7 @@ class RunContext:
 class JobSpec:
     name: str
     # (runtime, ctx) -> a JSON-able summary of what the run did; raising means the run failed.
-    run: Callable[[Any, RunContext], dict]
+    run: Callable[[Runtime, RunContext], dict]
     schedule: Schedule
     description: str
 

@@ -32,6 +32,7 @@ from wasb.conversations.tables import Message, PendingStatus
 from wasb.inbound.service import retry_event
 from wasb.inbound.statuses import apply_pending_statuses
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
+from wasb.jobs.queue import JobQueue
 from wasb.jobs.tables import Job
 from wasb.runtime import Runtime
 from wasb.settings.service import load_settings
@@ -74,14 +75,14 @@ def send_crm_agent_comments(rt: Runtime) -> dict:
 # --- what exists now ------------------------------------------------------------------
 
 
-def retry_failed_events(session: Session, queue: Any, since: datetime, limit: int = BATCH) -> list[int]:
+def retry_failed_events(session: Session, queue: JobQueue, since: datetime, limit: int = BATCH) -> list[int]:
     ids = list(session.scalars(select(InboundEvent.id).where(InboundEvent.state == FAILED,
                                                              InboundEvent.received_at >= since)
                                .order_by(InboundEvent.id).limit(limit)))
     return [event_id for event_id in ids if retry_event(session, queue, event_id).state == PENDING]
 
 
-def requeue_stuck_events(session: Session, queue: Any, before: datetime, limit: int = BATCH) -> list[int]:
+def requeue_stuck_events(session: Session, queue: JobQueue, before: datetime, limit: int = BATCH) -> list[int]:
     """Pending events with no job left to process them get their jobs again."""
     has_job = exists().where(Job.ref == literal("event:") + cast(InboundEvent.id, String))
     ids = list(session.scalars(select(InboundEvent.id).where(InboundEvent.state == PENDING,

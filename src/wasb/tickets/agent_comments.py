@@ -125,7 +125,7 @@ def linked_conversation(session: Session, ticket_id: str) -> Conversation | None
         .order_by(case((Conversation.status == OPEN, 0), else_=1), Conversation.id.desc()).limit(1)).first()
 
 
-def comment_hook() -> Callable[[Any, Session, str, Comment, str], Any] | None:
+def comment_hook() -> Callable[[Runtime, Session, str, Comment, str], Any] | None:
     """`wasb.tickets.process.comment_to_whatsapp`, once the ticket process offers it."""
     try:
         module = importlib.import_module("wasb.tickets.process")
