@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy.orm import Session
 
@@ -17,16 +17,19 @@ from wasb.crm.vtenext.link import VtenextLink
 from wasb.inbound.intake import IntakeWriter
 from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
+from wasb.runtime import CommitThenCall, InTransaction, Runtime
+from wasb.scheduler.ticker import Ticker, register_jobs
 from wasb.settings.service import load_settings
-from wasb.store.engine import Database, open_database
+from wasb.store.engine import open_database
 from wasb.store.base import utcnow
 from wasb.store.migrate import upgrade
+from wasb.tickets.agent_comments import ensure_polling
 from wasb.whatsapp.client import GraphClient
 
 log = logging.getLogger(__name__)
 
 
-def all_tasks() -> dict[str, Task]:
+def all_tasks() -> dict[str, Task[Runtime]]:
     from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS
     from wasb.documents.links import REMOVE_LINK
     from wasb.inbound.process import PROCESS
@@ -39,31 +42,19 @@ def all_tasks() -> dict[str, Task]:
                                          SCHEDULED_RUN)}
 
 
-@dataclass
-class App:
-    config: Config
-    db: Database
-    tasks: dict[str, Task]
-    queue: EmbeddedQueue
-    crm_factory: Callable[[Session], CRM]
-    crm_is_local: bool
-    graph: GraphClient | None = None
-    worker: Worker | None = None
-    intake: IntakeWriter | None = None
-    ticker: Any = None  # wasb.scheduler.ticker.Ticker, in processes that run the worker
-    # The external CRM's shared session and health (None with the embedded CRM).
-    crm_link: VtenextLink | None = None
-    extras: dict = field(default_factory=dict)
+@dataclass(eq=False)
+class App(Runtime):
+    """The process: the runtime (what services and jobs may use), plus the moving parts
+    that only the process starts and stops (intake writer, worker thread, ticker)."""
 
-    def crm(self, session: Session) -> CRM:
-        return self.crm_factory(session)
+    worker: Worker[Runtime] | None = None
+    intake: IntakeWriter | None = None
+    ticker: Ticker | None = None
 
     def start(self, *, worker: bool = True) -> None:
-        from wasb.scheduler.ticker import Ticker, register_jobs
-
         self.intake = IntakeWriter(self.db, self.queue)
         self.intake.start()
-        register_jobs(self, utcnow())  # the jobs panel lists every job, whoever runs them
+        register_jobs(self, self.clock())  # the jobs panel lists every job, whoever runs them
         if worker:
             if self.config.scheduler:
                 # Before the worker: runs orphaned by a dead process are failed first,
@@ -71,11 +62,10 @@ class App:
                 self.ticker = Ticker(self, tick_seconds=self.config.scheduler_tick_seconds)
                 self.ticker.start()
             self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds,
-                                 stalled_after=timedelta(seconds=self.config.worker_stalled_seconds))
+                                 stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
+                                 may_batch=self.crm_policy.may_batch)
             self.queue._wake = self.worker.wake
-            if not self.crm_is_local:
-                from wasb.tickets.agent_comments import ensure_polling
-
+            if self.crm_link is not None:  # agents answer in the external CRM: their comments are polled
                 ensure_polling(self)
             self.worker.start()
 
@@ -86,14 +76,16 @@ class App:
             self.worker.stop()
         if self.intake:
             self.intake.stop()
-        if self.graph:
-            self.graph.close()
+        self.graph.close()
         if self.crm_link:
             self.crm_link.close()
         self.db.dispose()
 
 
-def build_app(config: Config | None = None, *, migrate: bool = True) -> App:
+def build_app(config: Config | None = None, *, migrate: bool = True,
+              clock: Callable[[], datetime] = utcnow) -> App:
+    """The one wiring, for every combination of CRM (embedded, vtenext), database and
+    WhatsApp side (Meta or the simulator: WASB_GRAPH_URL): each part is chosen on its own."""
     config = config or Config()
     if migrate:
         upgrade(config.database_url)
@@ -101,19 +93,19 @@ def build_app(config: Config | None = None, *, migrate: bool = True) -> App:
     tasks = all_tasks()
     # The external CRM's shared session, or None when the CRM lives in the service database.
     link = VtenextLink(config, db) if config.crm == "vtenext" else None
-    # One App for either CRM: only the CRM differs. The channel (WhatsApp) is the same
-    # whichever CRM the tickets live in, so every process gets its Graph client.
     return App(
         config=config,
         db=db,
         tasks=tasks,
         queue=EmbeddedQueue(tasks),
         crm_factory=_crm_factory(config, link),
-        # An external CRM's calls go over the network: its jobs run one per transaction, never batched.
-        crm_is_local=link is None,
+        # Decided here once: the embedded CRM writes in the job's transaction; an external
+        # CRM's calls go over the network, so its jobs commit before each call.
+        crm_policy=InTransaction() if link is None else CommitThenCall(),
         crm_link=link,
         # The channel's client: WASB_GRAPH_URL (Meta, or the simulator) + WASB_GRAPH_VERSION.
         graph=GraphClient.from_config(config),
+        clock=clock,
     )
 
 

@@ -38,7 +38,7 @@ class Recorder:
 
 
 def make(db, recorder, batchable=False, max_attempts=3):
-    task = Task("record", recorder.run, max_attempts=max_attempts, batchable=lambda app: batchable,
+    task = Task("record", recorder.run, max_attempts=max_attempts, batchable=batchable,
                 on_give_up=recorder.give_up)
     tasks = {"record": task}
     return EmbeddedQueue(tasks), Worker(None, db, tasks, poll_seconds=0.01)
@@ -150,7 +150,7 @@ def test_a_deferred_job_runs_later_without_spending_an_attempt_and_keeps_its_loc
             raise Defer(60, "no token free")
         calls.append(payload["n"])
 
-    tasks = {"record": Task("record", run, max_attempts=2, batchable=lambda app: batchable)}
+    tasks = {"record": Task("record", run, max_attempts=2, batchable=batchable)}
     queue, worker = EmbeddedQueue(tasks), Worker(None, db, tasks, poll_seconds=0.01)
     enqueue(db, queue, [("a", 1), ("a", 2)])
     for _ in range(5):  # more deferrals than max_attempts: none of them counts

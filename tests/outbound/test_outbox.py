@@ -27,7 +27,7 @@ def test_flush_sends_every_queued_message_and_reports_what_waits_and_why(databas
                 return httpx.get(server.url + path, headers={"Authorization": f"Bearer {admin_token}"}).json()
 
             def wait_idle(self):
-                Worker(app, app.db, app.tasks).drain()
+                Worker(app, app.db, app.tasks, may_batch=app.crm_policy.may_batch).drain()
 
             def post(self, path, **kw):
                 return httpx.request("POST" if "json" in kw else "PUT", server.url + path,

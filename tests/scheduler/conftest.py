@@ -43,7 +43,7 @@ class Probe:
 class Scheduled:
     def __init__(self, app, clock: Clock, probe: Probe):
         self.app, self.clock, self.probe = app, clock, probe
-        self.worker = Worker(app, app.db, app.tasks, poll_seconds=0.01)
+        self.worker = Worker(app, app.db, app.tasks, poll_seconds=0.01, may_batch=app.crm_policy.may_batch)
 
     def job(self, name: str = "probe"):
         with self.app.db.read_sessions() as s:
@@ -72,8 +72,8 @@ def scheduled(database_url, tmp_path):
         app = build_app(test_config(database_url, tmp_path, timezone=timezone_name))
         apps.append(app)
         clock, probe = Clock(start), Probe()
-        app.extras["clock"] = clock
-        app.extras["scheduled_jobs"] = {"probe": JobSpec("probe", probe, schedule, "a test job")}
+        app.clock = clock
+        app.scheduled_jobs = {"probe": JobSpec("probe", probe, schedule, "a test job")}
         register_jobs(app, clock())
         return Scheduled(app, clock, probe)
 

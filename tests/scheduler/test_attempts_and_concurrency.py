@@ -70,7 +70,7 @@ def test_a_run_in_progress_is_not_started_again(scheduled):
         assert release.wait(10)
         return {"slow": True}
 
-    s.app.extras["scheduled_jobs"]["probe"] = type(s.app.extras["scheduled_jobs"]["probe"])(
+    s.app.scheduled_jobs["probe"] = type(s.app.scheduled_jobs["probe"])(
         "probe", slow, Schedule.every(60), "slow")
     with ThreadPoolExecutor(1) as pool:
         first = pool.submit(execute_run, s.app, "probe", now=s.clock)

@@ -4,6 +4,7 @@ import pytest
 from tests.sync.conftest import Live
 from tests.support.inprocess import start_in_process
 from wasb.crm.vtenext import VtenextCRM, Webservice
+from wasb.runtime import CommitThenCall
 from tests.fakes.vtenext_fake import ACCESS_KEY
 
 MOBILE = "+393351032246"
@@ -15,7 +16,7 @@ def live_vtenext(database_url, tmp_path, vtenext_server):
     crm = VtenextCRM(webservice)
     srv = start_in_process(database_url, tmp_path)
     srv.app.crm_factory = lambda session: crm
-    srv.app.crm_is_local = False
+    srv.app.crm_policy = CommitThenCall()
     yield Live(srv)
     srv.stop()
     webservice.close()

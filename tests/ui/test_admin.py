@@ -137,7 +137,7 @@ def failing_job(database_url, tmp_path):
     app = build_app(test_config(database_url, tmp_path))
     specs = default_specs()
     specs["syncTemplates"] = replace(specs["syncTemplates"], run=refused)
-    app.extras["scheduled_jobs"] = specs
+    app.scheduled_jobs = specs
     srv = InProcessServer(app).start()
     with app.db.sessions() as s, s.begin():
         create_user(s, *ADMIN, is_admin=True)

@@ -231,7 +231,7 @@ def crm_reset_auth(forget_failures: bool) -> None:
             click.echo(f"the {app.config.crm} CRM lives in the service database: nothing to reset")
             return
         with app.db.sessions() as session, session.begin():
-            resumed = reset_auth(app, session, forget_failures=forget_failures)
+            resumed = reset_auth(app.crm_link, app.queue, session, forget_failures=forget_failures)
         click.echo(f"CRM login allowed again; {resumed} waiting job(s) resumed")
     finally:
         app.stop()

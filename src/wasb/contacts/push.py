@@ -7,7 +7,6 @@ takes the CRM name until the customer writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from wasb.contacts.service import find_contact
 from wasb.contacts.tables import WaContact
 from wasb.crm.port import Person
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
+from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings
 
 
@@ -60,11 +60,11 @@ def push_to_address_book(session: Session, default_country: str, person: Person)
     return PushResult(contact, created, previous)
 
 
-def push_person(app: Any, session: Session, person_id: str) -> PushResult:
-    person = app.crm(session).get_person(person_id)
+def push_person(rt: Runtime, session: Session, person_id: str) -> PushResult:
+    person = rt.crm(session).get_person(person_id)
     if person is None:
         raise PersonNotFound(f"no person {person_id}")
-    return push_to_address_book(session, app.config.default_country, person)
+    return push_to_address_book(session, rt.config.default_country, person)
 
 
 def push_if_configured(session: Session, default_country: str, settings: AdminSettings,

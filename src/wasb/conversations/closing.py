@@ -12,12 +12,12 @@ still-open ticket.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import CLOSED, OPEN, Conversation
+from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, load_settings
 
 BATCH = 500
@@ -46,16 +46,16 @@ def close_expired(session: Session, settings: AdminSettings, now: datetime, limi
     return len(ids), session.execute(closing).rowcount
 
 
-def run_close_conversations(app: Any, ctx) -> dict:
+def run_close_conversations(rt: Runtime, ctx) -> dict:
     now = ctx.now()
-    with app.db.read_sessions() as s:
-        settings = load_settings(s, app.config)
+    with rt.db.read_sessions() as s:
+        settings = load_settings(s, rt.config)
         total = s.scalar(select(func.count()).select_from(Conversation)
                          .where(Conversation.status == OPEN, expired(settings, now)))
     closed = 0
     while True:
         # One short transaction per batch: the webhook intake never waits long.
-        with app.db.sessions() as s, s.begin():
+        with rt.db.sessions() as s, s.begin():
             seen, done = close_expired(s, settings, now)
         closed += done
         ctx.progress(closed, total)

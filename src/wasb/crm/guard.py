@@ -1,11 +1,10 @@
-"""Every call to a CRM, watched: what the admin sees about the CRM's health, and a hook
-that runs before each call (jobs use it to commit their work before calling out)."""
+"""Every call to a CRM, watched: what the admin sees about the CRM's health."""
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from wasb.crm.port import CRMAuthError, CRMUnavailable
 from wasb.store.base import utcnow
@@ -38,13 +37,11 @@ class CrmHealth:
 
 
 class GuardedCRM:
-    """The CRM port, with `before()` run ahead of each call and faults (the CRM down,
-    our credentials refused) reported to `health`. Answers such as "not found" or a
+    """The CRM port, with faults (the CRM down, our credentials refused) reported to `health`. Answers such as "not found" or a
     duplicate mobile are not faults of the CRM and count as reaching it."""
 
-    def __init__(self, crm: Any, *, before: Callable[[], None] | None = None, health: CrmHealth | None = None):
+    def __init__(self, crm: Any, *, health: CrmHealth | None = None):
         self._crm = crm
-        self._before = before
         self._health = health
 
     @property
@@ -57,8 +54,6 @@ class GuardedCRM:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            if self._before is not None:
-                self._before()
             try:
                 result = attr(*args, **kwargs)
             except (CRMUnavailable, CRMAuthError) as exc:

@@ -22,7 +22,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select, update
@@ -34,6 +33,7 @@ from wasb.documents.tables import DocumentLinkRecord
 from wasb.domain.filenames import safe_filename
 from wasb.jobs.queue import JobQueue, Task
 from wasb.media.store import MediaStore, OutsideStore
+from wasb.runtime import Runtime
 from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
 
@@ -185,9 +185,9 @@ def _remove(session: Session, store: MediaStore, record: DocumentLinkRecord, now
     record.deleted_at = now
 
 
-def _remove_link_job(app: Any, session: Session, payload: dict) -> None:
+def _remove_link_job(rt: Runtime, session: Session, payload: dict) -> None:
     # The sweep covers this link (its TTL has passed) and any other left behind.
-    remove_expired_links(session, link_store(app.config))
+    remove_expired_links(session, link_store(rt.config))
 
 
 REMOVE_LINK = Task(name=REMOVE_LINK_TASK, run=_remove_link_job, max_attempts=5)

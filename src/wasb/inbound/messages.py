@@ -30,10 +30,11 @@ from wasb.whatsapp.webhook import Item, first_error, message_time
 class Inbound:
     """What processing one customer's items needs, gathered once per job.
 
-    With an external CRM the job commits its work before every CRM call (see
-    `process.py`), so each CRM id is recorded as soon as the next step starts, and a
-    retry resumes after the last step that succeeded. With the embedded CRM the whole
-    job is one transaction and nothing is ever half done.
+    The steps are recorded as they go (the message stored `crm_pending` before the
+    ticket is written, then each CRM id), so a retry resumes after the last recorded
+    step. Whether the job commits between the steps is the job's CRM call policy
+    (`wasb.runtime`): with an external CRM it commits before every CRM call; with the
+    embedded CRM the whole job is one transaction and nothing is ever half done.
     """
 
     session: Session
@@ -41,9 +42,6 @@ class Inbound:
     config: Config
     settings: AdminSettings
     queue: JobQueue
-    # The CRM writes in this same transaction (the embedded one): there is nothing to
-    # record between its steps, so the message is written once, complete, after them.
-    crm_in_transaction: bool = False
 
 
 @dataclass
@@ -76,15 +74,14 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
     message = _new_message(conversation, item, at)
     writes_ticket = (message.type != "reaction" and conversation.association_error is None
                      and bool(conversation.crm_person_id) and ctx.settings.auto_ticket)
-    if writes_ticket and not ctx.crm_in_transaction:
-        # Each CRM call commits first (see `process.py`): the message is stored, marked
-        # pending, before the first one, so a retry resumes the steps not recorded.
+    if writes_ticket:
+        # Stored and marked pending before the ticket is written: should the job stop
+        # part-way (an external CRM failing between committed steps), a retry resumes
+        # the steps not recorded.
         message.crm_pending = True
         _store_message(ctx, message)
         _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
         return Received(message, contact)
-    if writes_ticket:
-        _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
     _store_message(ctx, message)
     if message.type == "reaction":
         _apply_reaction(ctx.session, data)

@@ -10,7 +10,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
-from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
 from wasb.inbound.checks import item_problem, without_nul
 from wasb.whatsapp.webhook import MESSAGE, STATUS, TEMPLATE, Item, first_error, parse_envelope
@@ -22,6 +21,7 @@ from wasb.jobs.queue import Task, checkpoint
 from wasb.jobs.worker import Defer
 from wasb.outbound.held import hold_failed_comment, release_held_comments
 from wasb.outbound.statuses import WINDOW_CLOSED
+from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.webhooks import receive_template_event
@@ -38,7 +38,7 @@ RETRY_JOB = (CRMError, Defer, OperationalError, InterfaceError)
 MAX_REASON = 500
 
 
-def process_customer_items(app: Any, session: Session, payload: dict) -> None:
+def process_customer_items(rt: Runtime, session: Session, payload: dict) -> None:
     event_id = payload["event_id"]
     body = session.scalar(_body_of, {"event_id": event_id})
     if body is None:
@@ -47,28 +47,26 @@ def process_customer_items(app: Any, session: Session, payload: dict) -> None:
     if b"\\u0000" in body:  # NUL can only come escaped in JSON text
         document = without_nul(document)
     items = [i for i in parse_envelope(document) if i.lock == payload["lock"]]
-    crm = app.crm(session)
-    if not app.crm_is_local:
-        # Commit before each call out: no database lock is held while the CRM answers
-        # (or times out), and each CRM id recorded so far survives a failure.
-        crm = GuardedCRM(crm, before=lambda: checkpoint(session))
-    ctx = Inbound(session=session, crm=crm, config=app.config, settings=settings_for_transaction(session, app.config),
-                  queue=app.queue, crm_in_transaction=app.crm_is_local)
+    # The process's CRM call policy: with an external CRM this job commits before each
+    # CRM call (no database lock held while the CRM answers, each recorded step kept).
+    crm = rt.crm_policy.crm_for_job(session, rt.crm(session))
+    ctx = Inbound(session=session, crm=crm, config=rt.config, settings=settings_for_transaction(session, rt.config),
+                  queue=rt.queue)
     for item in items:
-        problem = item_problem(item) or _apply_on_its_own(app, session, ctx, item)
+        problem = item_problem(item) or _apply_on_its_own(rt, session, ctx, item)
         if problem is not None:
             log.warning("event %s: %s item of customer %s failed: %s", event_id, item.kind, payload["lock"], problem)
             _item_failed(session, event_id, f"{_label(item)}: {problem}")
     _job_done(session, event_id)
 
 
-def _apply_on_its_own(app: Any, session: Session, ctx: Inbound, item: Item) -> str | None:
+def _apply_on_its_own(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> str | None:
     """Apply one item; when its content makes it fail, undo its writes alone and say why."""
-    if ctx.crm_in_transaction:
-        # The whole job is one transaction (batched with others): a savepoint per item.
+    if rt.crm_policy.in_transaction:
+        # The whole job is one transaction (maybe batched with others): a savepoint per item.
         try:
             with session.begin_nested():
-                _apply(app, session, ctx, item)
+                _apply(rt, session, ctx, item)
         except RETRY_JOB:
             raise
         except Exception as exc:
@@ -78,7 +76,7 @@ def _apply_on_its_own(app: Any, session: Session, ctx: Inbound, item: Item) -> s
     # so undoing this one's writes (a rollback to the last commit) undoes nothing else.
     checkpoint(session)
     try:
-        _apply(app, session, ctx, item)
+        _apply(rt, session, ctx, item)
     except RETRY_JOB:
         raise
     except Exception as exc:
@@ -87,15 +85,15 @@ def _apply_on_its_own(app: Any, session: Session, ctx: Inbound, item: Item) -> s
     return None
 
 
-def _apply(app: Any, session: Session, ctx: Inbound, item: Item) -> None:
+def _apply(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> None:
     if item.kind == MESSAGE:
         received = receive_message(ctx, item)
         if received is not None and received.message.type != "reaction":
-            _window_reopened(app, session, received.contact)
+            _window_reopened(rt, session, received.contact)
     elif item.kind == STATUS:
         receive_status(session, item)
         if item.data.get("status") == "failed":
-            _window_closed(app, session, item)
+            _window_closed(rt, session, item)
     elif item.kind == TEMPLATE:
         receive_template_event(session, item)
     else:
@@ -123,18 +121,18 @@ def _item_failed(session: Session, event_id: int, reason: str) -> None:
     session.execute(_events.update().where(_events.c.id == event_id).values(state=FAILED, error=known))
 
 
-def _window_reopened(app: Any, session: Session, contact: WaContact) -> None:
+def _window_reopened(rt: Runtime, session: Session, contact: WaContact) -> None:
     """The customer wrote: ticket comments that waited for the window go out now."""
-    released = release_held_comments(app, session, contact)
+    released = release_held_comments(rt, session, contact)
     if released:
         log.info("customer wrote again: %d held comment(s) released", len(released))
 
 
-def _window_closed(app: Any, session: Session, item: Any) -> None:
+def _window_closed(rt: Runtime, session: Session, item: Any) -> None:
     """A ticket comment Meta accepted but could not deliver outside the window waits instead."""
     code, _ = first_error(item.data.get("errors"))
     if code == WINDOW_CLOSED and item.data.get("id"):
-        hold_failed_comment(app, session, item.data["id"])
+        hold_failed_comment(rt, session, item.data["id"])
 
 
 _events = InboundEvent.__table__
@@ -155,7 +153,7 @@ def _job_done(session: Session, event_id: int) -> None:
     session.execute(_one_done, {"event_id": event_id, "now": utcnow()})
 
 
-def give_up(app: Any, session: Session, payload: dict, error: str) -> None:
+def give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
     last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
     session.execute(_events.update().where(_events.c.id == payload["event_id"])
                     .values(state=FAILED, error=f"customer {payload['lock']}: {last_line}"))
@@ -165,7 +163,7 @@ PROCESS = Task(
     name=PROCESS_TASK,
     run=process_customer_items,
     max_attempts=8,
-    batchable=lambda app: app.crm_is_local,
+    calls_crm=True,
     on_give_up=give_up,
     # The CRM down, slow, or refusing our credentials: the customer's events wait
     # (in order, behind the lock) until it answers again; nothing is given up.

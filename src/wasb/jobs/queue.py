@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Callable, Generic, Protocol, TypeVar
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -23,21 +23,29 @@ from wasb.store.base import utcnow
 __all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Task", "checkpoint"]
 
 
+# What every job receives first: the process's runtime (wasb.runtime.Runtime, a floor
+# above this one, so the engine names it only as a type parameter).
+R = TypeVar("R")
+
+
 @dataclass(frozen=True)
-class Task:
+class Task(Generic[R]):
     name: str
-    run: Callable[..., None]  # (app, session, payload) -> None
+    run: Callable[[R, Session, dict], None]
     max_attempts: int = 8
     # Pure database work can share one transaction with other jobs of a batch;
-    # work that calls out (Meta, an external CRM) must commit on its own.
-    batchable: Callable[[Any], bool] = lambda app: False
-    # Optional: run every claimed job of this task at once (app, payloads) -> one outcome per
+    # work that calls out (Meta) must commit on its own.
+    batchable: bool = False
+    # The job calls the CRM: whether it may be batched is the CRM call policy's to say
+    # (wasb.runtime.CrmCallPolicy.may_batch), decided once for the process.
+    calls_crm: bool = False
+    # Optional: run every claimed job of this task at once (runtime, payloads) -> one outcome per
     # job: None (done), or the exception it raised (Defer, or a failure). The task commits its
     # own work, e.g. a group of sends to Meta. A claim holds at most one job per lock, so one
     # customer's jobs still run one at a time, in order.
-    run_group: Callable[..., list] | None = None
+    run_group: Callable[[R, list[dict]], list] | None = None
     # Called in a fresh transaction after the last attempt failed.
-    on_give_up: Callable[..., None] | None = None
+    on_give_up: Callable[[R, Session, dict, str], None] | None = None
     # Exceptions that mean "something outside is not ready" (an external CRM down or
     # refusing our credentials): the job waits and tries again later without using up
     # an attempt, so an outage of any length loses nothing. Other errors count.
@@ -45,8 +53,9 @@ class Task:
 
 
 def checkpoint(session: Session) -> None:
-    """Commit what a job has done so far, so a retry finds it (only for jobs that run
-    alone: a batched job shares its transaction with others and must not commit)."""
+    """Commit what a job has done so far, so a retry finds it. For the job that owns the
+    session only (never a service), and only when it runs alone: a batched job shares
+    its transaction with others and must not commit."""
     if session.in_transaction():
         session.commit()
 

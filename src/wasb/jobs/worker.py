@@ -14,13 +14,13 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Callable, Generic
 
 from sqlalchemy import and_, exists, literal, select, update
 from sqlalchemy.orm import aliased
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
-from wasb.jobs.queue import Task
+from wasb.jobs.queue import R, Task
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
@@ -52,10 +52,19 @@ class Claimed:
     created_at: datetime | None = None
 
 
-class Worker:
-    def __init__(self, app: Any, db: Database, tasks: dict[str, Task], *, poll_seconds: float = 0.2,
-                 batch_size: int = 64, name: str | None = None, stalled_after: timedelta = STALLED_AFTER):
-        self.app = app
+def _own_flag(task: Task) -> bool:
+    return task.batchable
+
+
+class Worker(Generic[R]):
+    """Runs the jobs of `tasks`, each given `runtime` first. `may_batch` says which tasks
+    may share one transaction (the process's CRM call policy decides for CRM jobs)."""
+
+    def __init__(self, runtime: R, db: Database, tasks: dict[str, Task[R]], *, poll_seconds: float = 0.2,
+                 batch_size: int = 64, name: str | None = None, stalled_after: timedelta = STALLED_AFTER,
+                 may_batch: Callable[[Task[R]], bool] = _own_flag):
+        self.runtime = runtime
+        self.may_batch = may_batch
         self.stalled_after = stalled_after
         self.db = db
         self.tasks = tasks
@@ -161,9 +170,9 @@ class Worker:
             self._run_group(self.tasks[name], group)
         return len(jobs)
 
-    def _run_group(self, task: Task, jobs: list[Claimed]) -> None:
+    def _run_group(self, task: Task[R], jobs: list[Claimed]) -> None:
         try:
-            outcomes = task.run_group(self.app, [j.payload for j in jobs])
+            outcomes = task.run_group(self.runtime, [j.payload for j in jobs])
         except Exception as exc:  # the whole group failed: each job counts an attempt
             outcomes = [exc] * len(jobs)
         done = [j.id for j, outcome in zip(jobs, outcomes) if outcome is None]
@@ -178,7 +187,7 @@ class Worker:
 
     def _batchable(self, job: Claimed) -> bool:
         task = self.tasks.get(job.task)
-        return bool(task and task.batchable(self.app))
+        return bool(task and self.may_batch(task))
 
     def _run_batch(self, jobs: list[Claimed]) -> None:
         """Run pure-database jobs in one transaction, each inside a savepoint.
@@ -193,7 +202,7 @@ class Worker:
             for job in jobs:
                 try:
                     with s.begin_nested():
-                        self.tasks[job.task].run(self.app, s, job.payload)
+                        self.tasks[job.task].run(self.runtime, s, job.payload)
                 except Defer as later:
                     deferred.append((job, later))
                     continue
@@ -218,7 +227,7 @@ class Worker:
                 raise LookupError(f"no task named {job.task!r} in this process")
             with self.db.sessions() as s:
                 try:
-                    task.run(self.app, s, job.payload)
+                    task.run(self.runtime, s, job.payload)
                     s.execute(_jobs.delete().where(_jobs.c.id == job.id))
                     s.commit()
                 except BaseException:
@@ -246,7 +255,7 @@ class Worker:
             if job.attempts >= job.max_attempts:
                 s.execute(update(Job).where(Job.id == job.id).values(status=FAILED, last_error=error))
                 if task and task.on_give_up:
-                    task.on_give_up(self.app, s, job.payload, error)
+                    task.on_give_up(self.runtime, s, job.payload, error)
             else:
                 delay = backoff_seconds(job.attempts)
                 s.execute(update(Job).where(Job.id == job.id).values(

@@ -29,7 +29,9 @@ from wasb.conversations.tables import Message
 from wasb.jobs.backoff import backoff_seconds
 from wasb.jobs.queue import JobQueue, Task
 from wasb.media.store import MediaStore, StoredFile
+from wasb.runtime import Runtime
 from wasb.store.base import utcnow
+from wasb.store.engine import Database
 from wasb.whatsapp.client import GraphClient
 from wasb.whatsapp.errors import GraphError, PermanentError
 from wasb.whatsapp.media import sha256_matches
@@ -88,15 +90,15 @@ def media_store(config: Any) -> MediaStore:
 # --- the job ---------------------------------------------------------------------------
 
 
-def download(app: Any, session: Session, payload: dict) -> None:
-    wanted = _still_wanted(app, payload["message_id"])
+def download(rt: Runtime, session: Session, payload: dict) -> None:
+    wanted = _still_wanted(rt.db, payload["message_id"])
     if wanted is None:
         return  # stored, given up, or gone: a duplicate job has nothing to do
     failures = int(payload.get("failures") or 0)
     try:
-        stored, mime = fetch_and_store(app.config, wanted)
+        stored, mime = fetch_and_store(rt.config, wanted)
     except (GraphError, MediaMismatch, OSError) as exc:
-        _after_failure(session, app.queue, wanted.message_id, failures + 1, exc)
+        _after_failure(session, rt.queue, wanted.message_id, failures + 1, exc)
         return
     message = session.get(Message, wanted.message_id)
     if message is None or message.media_state != PENDING:
@@ -107,8 +109,8 @@ def download(app: Any, session: Session, payload: dict) -> None:
     log.info("media of message %s stored (%s bytes)", message.id, stored.size)
 
 
-def _still_wanted(app: Any, message_id: int) -> Wanted | None:
-    with app.db.read_sessions() as read:
+def _still_wanted(db: Database, message_id: int) -> Wanted | None:
+    with db.read_sessions() as read:
         message = read.get(Message, message_id)
         if message is None or message.media_state != PENDING or not message.media_id:
             return None
@@ -160,7 +162,7 @@ def describe_failure(exc: Exception) -> str:
     return str(exc)
 
 
-def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
+def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
     """The job itself kept crashing (not Meta, not the file): say so on the message."""
     message = session.get(Message, payload["message_id"])
     if message is not None and message.media_state == PENDING:
@@ -174,18 +176,18 @@ DOWNLOAD = Task(name=DOWNLOAD_TASK, run=download, max_attempts=5, on_give_up=_gi
 # --- reconciliation (syncMessages) --------------------------------------------------------
 
 
-def retry_pending_media(app: Any, limit: int = 500) -> dict:
+def retry_pending_media(rt: Runtime, limit: int = 500) -> dict:
     """Media that is pending without a job to fetch it (lost, or from before this
     feature) or that failed gets a fresh download while Meta still keeps it; older
     media is marked expired. Returns counts for the sync's summary."""
     now = utcnow()
     requeued = expired = 0
-    with app.db.sessions() as session, session.begin():
+    with rt.db.sessions() as session, session.begin():
         candidates = session.scalars(
             select(Message).where(Message.direction == "in", Message.media_id.is_not(None),
                                   Message.media_state.in_((PENDING, FAILED)))
             .order_by(Message.id).limit(limit)).all()
-        live = {job.ref for job in app.queue.jobs_of(session, [_ref(m.id) for m in candidates]) if job.waiting}
+        live = {job.ref for job in rt.queue.jobs_of(session, [_ref(m.id) for m in candidates]) if job.waiting}
         for message in candidates:
             if _ref(message.id) in live:
                 continue
@@ -195,6 +197,6 @@ def retry_pending_media(app: Any, limit: int = 500) -> dict:
                 expired += 1
                 continue
             message.media_state = PENDING
-            _enqueue(session, app.queue, message.id, failures=0)
+            _enqueue(session, rt.queue, message.id, failures=0)
             requeued += 1
     return {"requeued": requeued, "expired": expired}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from wasb.jobs.queue import JobQueue
 from wasb.outbound.ratelimit import PairPacer, TokenBucket, tier_capacity
 from wasb.outbound.tables import HEALTHY, UNHEALTHY, ChannelHealth
+from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, load_settings
 from wasb.store.base import utcnow
 from wasb.whatsapp.client import GraphClient
@@ -32,10 +34,10 @@ def fingerprint(token: str) -> str:
 
 
 class Channel:
-    """One per App (process): what the sender needs between jobs."""
+    """One per runtime (process): what the sender needs between jobs."""
 
-    def __init__(self, app: Any):
-        self.app = app
+    def __init__(self, rt: Runtime):
+        self.rt = rt
         self.pacer = PairPacer()
         self.bucket = TokenBucket(tier_capacity(80))
         self._lock = threading.Lock()
@@ -47,7 +49,7 @@ class Channel:
 
     @property
     def phone_number_id(self) -> str:
-        return self.app.config.phone_number_id
+        return self.rt.config.phone_number_id
 
     def settings(self, session: Session | None = None) -> AdminSettings:
         """The admin settings, re-read at most every 2 s (not once per message at 1,000/s)."""
@@ -55,10 +57,10 @@ class Channel:
             if self._settings is not None and time.monotonic() - self._settings_at < SETTINGS_TTL_SECONDS:
                 return self._settings
         if session is not None:
-            fresh = load_settings(session, self.app.config)
+            fresh = load_settings(session, self.rt.config)
         else:
-            with self.app.db.read_sessions() as s:
-                fresh = load_settings(s, self.app.config)
+            with self.rt.db.read_sessions() as s:
+                fresh = load_settings(s, self.rt.config)
         with self._lock:
             self._settings, self._settings_at = fresh, time.monotonic()
             self.bucket.configure(tier_capacity(fresh.send_rate_per_second))
@@ -69,13 +71,13 @@ class Channel:
             self._settings = None
 
     def token(self) -> str:
-        return self.settings().access_token or self.app.config.access_token.get_secret_value()
+        return self.settings().access_token or self.rt.config.access_token.get_secret_value()
 
     def client(self) -> GraphClient:
         """The Graph client for the current token (one HTTP connection pool for all)."""
         token = self.token()
-        base: GraphClient = self.app.graph
-        if token == self.app.config.access_token.get_secret_value():
+        base: GraphClient = self.rt.graph
+        if token == self.rt.config.access_token.get_secret_value():
             return base
         with self._lock:
             client = self._clients.get(token)
@@ -85,11 +87,17 @@ class Channel:
             return client
 
 
-def channel_for(app: Any) -> Channel:
-    channel = app.extras.get("outbound.channel")
-    if channel is None:
-        channel = app.extras.setdefault("outbound.channel", Channel(app))
-    return channel
+# One Channel per runtime (its rate limits and token cache live as long as the runtime).
+_channels: "weakref.WeakKeyDictionary[Runtime, Channel]" = weakref.WeakKeyDictionary()
+_channels_lock = threading.Lock()
+
+
+def channel_for(rt: Runtime) -> Channel:
+    with _channels_lock:
+        channel = _channels.get(rt)
+        if channel is None:
+            channel = _channels[rt] = Channel(rt)
+        return channel
 
 
 # --- health -----------------------------------------------------------------------------

@@ -9,7 +9,6 @@ asks the customer to write, once while comments wait.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from wasb.crm.port import Ticket
 from wasb.domain.statuses import FAILED, HELD
 from wasb.outbound.service import InvalidMessage, NotFound, Outgoing, enqueue_send, queue_message
 from wasb.outbound.statuses import WINDOW_CLOSED
+from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.templates.service import TemplateError
@@ -31,7 +31,7 @@ COMMENT_ORIGIN = "ticket_comment"
 FALLBACK_ORIGIN = "fallback_template"
 
 
-def hold(app: Any, session: Session, conversation: Conversation, contact: WaContact, message: Message,
+def hold(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, message: Message,
          settings: AdminSettings, ticket: Ticket | None) -> tuple[Message | None, str | None]:
     """Keep the comment until the customer writes, and ask them to (the fallback template,
     once while comments wait). Returns the template message, or why none was sent."""
@@ -45,11 +45,11 @@ def hold(app: Any, session: Session, conversation: Conversation, contact: WaCont
     fallback = settings.fallback_template
     if fallback is None:
         return None, "no fallback template is configured (setting fallback_template); the comment waits"
-    crm = app.crm(session)
+    crm = rt.crm(session)
     person = crm.get_person(conversation.crm_person_id) if conversation.crm_person_id else None
     try:
         values = resolve_mapping(settings.fallback_template_mapping, person=person, ticket=ticket)
-        template = queue_message(app, session, conversation.id, Outgoing(
+        template = queue_message(rt, session, conversation.id, Outgoing(
             type="template", template_name=fallback.name, template_language=fallback.language,
             template_values=values, origin=FALLBACK_ORIGIN, mirror=False), message.author or "WASB")
     except (MappingError, TemplateError, InvalidMessage, NotFound) as exc:
@@ -64,32 +64,32 @@ _held_for_contact = (
     .where(Conversation.wa_contact_id == bindparam("contact_id"), Message.status == HELD).order_by(Message.id))
 
 
-def release_held_comments(app: Any, session: Session, contact: WaContact) -> list[int]:
+def release_held_comments(rt: Runtime, session: Session, contact: WaContact) -> list[int]:
     """The customer wrote (the window is open again): what waited goes out now, in order."""
     rows = session.execute(_held_for_contact, {"contact_id": contact.id}).all()
     for message, conversation in rows:
         message.error_code = message.error_message = None
-        enqueue_send(app, session, conversation, contact, message)
+        enqueue_send(rt, session, conversation, contact, message)
     return [message.id for message, _ in rows]
 
 
-def _ticket_of(app: Any, session: Session, conversation: Conversation) -> Ticket | None:
-    return app.crm(session).get_ticket(conversation.ticket_id) if conversation.ticket_id else None
+def _ticket_of(rt: Runtime, session: Session, conversation: Conversation) -> Ticket | None:
+    return rt.crm(session).get_ticket(conversation.ticket_id) if conversation.ticket_id else None
 
 
-def hold_refused_comment(app: Any, session: Session, message: Message) -> bool:
+def hold_refused_comment(rt: Runtime, session: Session, message: Message) -> bool:
     """Meta refused a comment's text with 131047 before accepting it: hold it instead of failing
     it (the caller has recorded the closed window). False when it is not a ticket comment."""
     if message.origin != COMMENT_ORIGIN:
         return False
     conversation = session.get(Conversation, message.conversation_id)
     contact = session.get(WaContact, conversation.wa_contact_id)
-    settings = settings_for_transaction(session, app.config)
-    hold(app, session, conversation, contact, message, settings, _ticket_of(app, session, conversation))
+    settings = settings_for_transaction(session, rt.config)
+    hold(rt, session, conversation, contact, message, settings, _ticket_of(rt, session, conversation))
     return True
 
 
-def hold_failed_comment(app: Any, session: Session, wamid: str) -> Message | None:
+def hold_failed_comment(rt: Runtime, session: Session, wamid: str) -> Message | None:
     """Meta accepted a comment's text, then reported 131047 (its usual way): the failed row stays
     as the record of the attempt, and a held copy carries the comment until the customer writes."""
     failed = session.scalars(select(Message).where(Message.wamid == wamid)).first()
@@ -104,6 +104,6 @@ def hold_failed_comment(app: Any, session: Session, wamid: str) -> Message | Non
     session.flush()
     conversation = session.get(Conversation, failed.conversation_id)
     contact = session.get(WaContact, conversation.wa_contact_id)
-    settings = settings_for_transaction(session, app.config)
-    hold(app, session, conversation, contact, copy, settings, _ticket_of(app, session, conversation))
+    settings = settings_for_transaction(session, rt.config)
+    hold(rt, session, conversation, contact, copy, settings, _ticket_of(rt, session, conversation))
     return copy

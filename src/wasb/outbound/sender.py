@@ -21,7 +21,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,7 +32,7 @@ from wasb.documents.links import create_link
 from wasb.domain import statuses
 from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
 from wasb.jobs.backoff import backoff_seconds
-from wasb.jobs.queue import Task
+from wasb.jobs.queue import JobQueue, Task
 from wasb.jobs.worker import Defer
 from wasb.outbound.channel import (
     AUTH_RETRY_SECONDS, SEND_TASK, Channel, auth_wait_seconds, channel_for, mark_healthy, mark_unhealthy,
@@ -41,7 +40,10 @@ from wasb.outbound.channel import (
 from wasb.outbound.files import read_upload
 from wasb.outbound.held import hold_refused_comment
 from wasb.outbound.statuses import apply_pending_statuses
+from wasb.runtime import Runtime
+from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
+from wasb.store.engine import Database
 from wasb.whatsapp import messages
 from wasb.whatsapp.messages import SendResult
 from wasb.whatsapp.errors import (
@@ -85,15 +87,15 @@ _in_flight_lock = threading.Lock()
 
 # --- the task ---------------------------------------------------------------------------
 
-def _send_job(app: Any, session: Session, payload: dict) -> None:
-    deliver(app, payload["message_id"])
+def _send_job(rt: Runtime, session: Session, payload: dict) -> None:
+    deliver(rt, payload["message_id"])
 
 
-def _send_group(app: Any, payloads: list[dict]) -> list[BaseException | None]:
-    return send_group(app, [p["message_id"] for p in payloads])
+def _send_group(rt: Runtime, payloads: list[dict]) -> list[BaseException | None]:
+    return send_group(rt, [p["message_id"] for p in payloads])
 
 
-def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
+def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
     """Meta kept failing (5xx, network) through every attempt: the agent has to know."""
     message = session.get(Message, payload["message_id"])
     if message is None or message.status != QUEUED:
@@ -109,12 +111,12 @@ def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
 SEND = Task(name=SEND_TASK, run=_send_job, max_attempts=12, on_give_up=_give_up, run_group=_send_group)
 
 
-def _confirm_job(app: Any, session: Session, payload: dict) -> None:
+def _confirm_job(rt: Runtime, session: Session, payload: dict) -> None:
     """A send whose answer never came: still no status from Meta after the grace period → failed."""
     message = session.get(Message, payload["message_id"])
     if message is None or message.status != SENDING or message.wamid:
         return
-    grace = timedelta(seconds=app.config.send_confirm_grace_seconds)
+    grace = timedelta(seconds=rt.config.send_confirm_grace_seconds)
     age = utcnow() - (message.send_attempted_at or utcnow())
     if age < grace:
         raise Defer((grace - age).total_seconds(), "waiting for Meta to confirm the send")
@@ -124,7 +126,7 @@ def _confirm_job(app: Any, session: Session, payload: dict) -> None:
     _set_conversation_status(session, message.conversation_id, FAILED)
 
 
-CONFIRM = Task(name=CONFIRM_TASK, run=_confirm_job, max_attempts=8, batchable=lambda app: True)
+CONFIRM = Task(name=CONFIRM_TASK, run=_confirm_job, max_attempts=8, batchable=True)
 
 
 # --- sending ----------------------------------------------------------------------------
@@ -132,23 +134,23 @@ CONFIRM = Task(name=CONFIRM_TASK, run=_confirm_job, max_attempts=8, batchable=la
 CALLS_AT_ONCE = 16
 
 
-def deliver(app: Any, message_id: int) -> Sent:
+def deliver(rt: Runtime, message_id: int) -> Sent:
     """Take one message to Meta. Raises `Hold` (not now) or a `RetryableError` (the worker's
     counted retries); every other outcome is written on the row."""
-    (outcome,) = send_group(app, [message_id])
+    (outcome,) = send_group(rt, [message_id])
     if isinstance(outcome, BaseException):
         raise outcome
-    with app.db.read_sessions() as s:
+    with rt.db.read_sessions() as s:
         row = s.get(Message, message_id)
     return Sent(message_id, row.status if row else "done")
 
 
-def send_group(app: Any, message_ids: list[int]) -> list[BaseException | None]:
+def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None]:
     """Send these messages (of different customers); for each, None when its job is over,
     or what to raise for it (`Hold`, `RetryableError`)."""
-    channel = channel_for(app)
+    channel = channel_for(rt)
     outcome: dict[int, BaseException | None] = {}
-    with app.db.read_sessions() as s:
+    with rt.db.read_sessions() as s:
         found = s.execute(select(Message, Conversation, WaContact)
                           .join(Conversation, Conversation.id == Message.conversation_id)
                           .join(WaContact, WaContact.id == Conversation.wa_contact_id)
@@ -159,7 +161,7 @@ def send_group(app: Any, message_ids: list[int]) -> list[BaseException | None]:
     ready: list[tuple[Message, dict]] = []
     for row, conversation, contact in found:
         if row.direction != "out" or row.status != QUEUED:
-            outcome[row.id] = _catch(_unconfirmed, app, row) if row.status == SENDING and not row.wamid else None
+            outcome[row.id] = _catch(_unconfirmed, rt, row) if row.status == SENDING and not row.wamid else None
             continue
         if auth_wait > 0:
             outcome[row.id] = Hold(auth_wait, "WhatsApp refused the access token; waiting for an administrator "
@@ -171,13 +173,13 @@ def send_group(app: Any, message_ids: list[int]) -> list[BaseException | None]:
                                    "pacing")
             continue
         try:
-            ready.append((row, _prepare(app, channel, row, contact, settings)))
+            ready.append((row, _prepare(rt, channel, row, contact, settings)))
         except GraphError as error:
-            outcome[row.id] = _catch(_refused, app, channel, row, error, token)
+            outcome[row.id] = _catch(_refused, rt, channel, row, error, token)
         except _CannotSend as problem:
-            _fail(app, row.id, None, str(problem))
+            _fail(rt, row.id, None, str(problem))
             outcome[row.id] = None
-    taken = _record_attempts(app, [row for row, _ in ready])
+    taken = _record_attempts(rt.db, [row for row, _ in ready])
     for row, _ in ready:
         if row.id not in taken:
             outcome[row.id] = None  # another sender (a flush) has it
@@ -197,16 +199,16 @@ def send_group(app: Any, message_ids: list[int]) -> list[BaseException | None]:
             _in_flight.difference_update(taken)
     accepted = [(row, answer.wamid) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
     if accepted:
-        _store_results(app, channel, accepted)
+        _store_results(rt.db, channel, accepted)
     for (row, _), answer in zip(ready, answers):
         if isinstance(answer, SendResult):
             outcome[row.id] = None
         elif isinstance(answer, OutcomeUnknownError):
             log.warning("message %s: the answer to the send was lost (%s); waiting for Meta's status", row.id, answer)
-            _schedule_confirm(app, row.id, app.config.send_confirm_grace_seconds)
+            _schedule_confirm(rt.db, rt.queue, row.id, rt.config.send_confirm_grace_seconds)
             outcome[row.id] = None
         else:
-            outcome[row.id] = _catch(_refused, app, channel, row, answer, token)
+            outcome[row.id] = _catch(_refused, rt, channel, row, answer, token)
     return [outcome.get(i) for i in message_ids]
 
 
@@ -238,7 +240,7 @@ class _CannotSend(Exception):
     pass
 
 
-def _prepare(app: Any, channel: Channel, row: Message, contact: WaContact, settings: Any) -> dict:
+def _prepare(rt: Runtime, channel: Channel, row: Message, contact: WaContact, settings: AdminSettings) -> dict:
     """The exact body to POST (files uploaded first, or linked)."""
     to, user_id = contact.wa_id, contact.user_id
     reply_to = row.reply_to_wamid
@@ -250,7 +252,7 @@ def _prepare(app: Any, channel: Channel, row: Message, contact: WaContact, setti
         components = []
         if params.get("header_media"):
             kind = params["header_media"]
-            components.append(messages.header_component(media_kind=kind, media_id=row.media_id or _upload(app, channel, row)))
+            components.append(messages.header_component(media_kind=kind, media_id=row.media_id or _upload(rt, channel, row)))
         elif params.get("header"):
             components.append(messages.header_component(params["header"]))
         if params.get("body"):
@@ -262,9 +264,9 @@ def _prepare(app: Any, channel: Channel, row: Message, contact: WaContact, setti
         media_id, link = row.media_id, None
         if not media_id:
             if settings.media_delivery == "link" and row.document_id:
-                link = _document_link(app, row)
+                link = _document_link(rt, row)
             else:
-                media_id = _upload(app, channel, row)
+                media_id = _upload(rt, channel, row)
         body = messages.media_message(to, row.type, media_id=media_id, link=link, caption=row.body,
                                       filename=row.media_filename, reply_to=reply_to, user_id=user_id)
     else:
@@ -273,42 +275,42 @@ def _prepare(app: Any, channel: Channel, row: Message, contact: WaContact, setti
     return body
 
 
-def _file_bytes(app: Any, row: Message) -> bytes:
+def _file_bytes(rt: Runtime, row: Message) -> bytes:
     if row.document_id:
-        with app.db.read_sessions() as s:
-            document = app.crm(s).get_document(row.document_id)
+        with rt.db.read_sessions() as s:
+            document = rt.crm(s).get_document(row.document_id)
         if document is None:
             raise _CannotSend(f"the document {row.document_id} no longer exists in the CRM")
         return document.content
-    content = read_upload(app.config.media_dir, row.media_sha256 or "")
+    content = read_upload(rt.config.media_dir, row.media_sha256 or "")
     if content is None:
         raise _CannotSend("the uploaded file is no longer in the media store")
     return content
 
 
-def _upload(app: Any, channel: Channel, row: Message) -> str:
-    media_id = channel.client().upload_media(_file_bytes(app, row), row.media_mime or "application/octet-stream",
+def _upload(rt: Runtime, channel: Channel, row: Message) -> str:
+    media_id = channel.client().upload_media(_file_bytes(rt, row), row.media_mime or "application/octet-stream",
                                              row.media_filename or "file")
     # Kept, so a retry sends the same upload (Meta keeps uploaded media for 30 days).
-    with app.db.sessions() as s, s.begin():
+    with rt.db.sessions() as s, s.begin():
         s.execute(update(Message).where(Message.id == row.id).values(media_id=media_id))
     return media_id
 
 
-def _document_link(app: Any, row: Message) -> str:
-    base_url = app.config.public_url
+def _document_link(rt: Runtime, row: Message) -> str:
+    base_url = rt.config.public_url
     if not base_url:
         raise _CannotSend("media_delivery=link needs WASB_PUBLIC_URL: the address WhatsApp fetches links from")
-    with app.db.sessions() as s, s.begin():
-        link = create_link(s, app.config, app.crm(s), app.queue, row.document_id, base_url)
+    with rt.db.sessions() as s, s.begin():
+        link = create_link(s, rt.config, rt.crm(s), rt.queue, row.document_id, base_url)
         return link.url
 
 
-def _record_attempts(app: Any, rows: list[Message]) -> set[int]:
+def _record_attempts(db: Database, rows: list[Message]) -> set[int]:
     """The attempts are on disk before the calls: after a crash the rows say `sending`."""
     if not rows:
         return set()
-    with app.db.sessions() as s, s.begin():
+    with db.sessions() as s, s.begin():
         taken = set(s.scalars(
             update(Message).where(Message.id.in_([r.id for r in rows]), Message.status == QUEUED)
             .values(status=SENDING, send_attempted_at=utcnow(), send_attempts=Message.send_attempts + 1)
@@ -317,10 +319,10 @@ def _record_attempts(app: Any, rows: list[Message]) -> set[int]:
     return taken
 
 
-def _store_results(app: Any, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
+def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
     """A group's wamids in one transaction (a handful of statements, not a few per message)."""
     wamid_of = {message.id: wamid for message, wamid in accepted}
-    with app.db.sessions() as s, s.begin():
+    with db.sessions() as s, s.begin():
         rows = s.scalars(select(Message).where(Message.id.in_(list(wamid_of))).with_for_update()).all()
         now = utcnow()
         for row in rows:
@@ -347,23 +349,23 @@ def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> N
                                                for cid, status in status_of.items()])
 
 
-def _refused(app: Any, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:
+def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:
     """Meta answered with an error: nothing went out."""
     if isinstance(error, AuthError):
-        with app.db.sessions() as s, s.begin():
+        with rt.db.sessions() as s, s.begin():
             _back_to_queue(s, row.id, error)
             mark_unhealthy(s, channel.phone_number_id, human_message(error), error.code, token)
         channel.known_healthy = False
         log.error("WhatsApp refused the access token (code %s); messages stay queued", error.code)
         raise Hold(AUTH_RETRY_SECONDS, human_message(error), "auth")
     if isinstance(error, RetryableError):
-        with app.db.sessions() as s, s.begin():
+        with rt.db.sessions() as s, s.begin():
             attempts = _back_to_queue(s, row.id, error)
         if error.code in THROUGHPUT_CODES:
             raise Hold(backoff_seconds(max(1, attempts), base=0.5, cap=30), human_message(error), "rate")
         raise error  # the worker counts the attempt and backs off
     if isinstance(error, (WindowClosedError, PermanentError)):
-        _fail(app, row.id, error.code, human_message(error), window_closed=isinstance(error, WindowClosedError))
+        _fail(rt, row.id, error.code, human_message(error), window_closed=isinstance(error, WindowClosedError))
         return Sent(row.id, "failed", human_message(error))
     raise error
 
@@ -378,8 +380,8 @@ def _back_to_queue(session: Session, message_id: int, error: GraphError) -> int:
     return row.send_attempts or 0
 
 
-def _fail(app: Any, message_id: int, code: int | None, reason: str, window_closed: bool = False) -> None:
-    with app.db.sessions() as s, s.begin():
+def _fail(rt: Runtime, message_id: int, code: int | None, reason: str, window_closed: bool = False) -> None:
+    with rt.db.sessions() as s, s.begin():
         row = s.get(Message, message_id, with_for_update=True)
         if window_closed:  # Meta is authoritative about the window, whatever our clock says
             conversation = s.get(Conversation, row.conversation_id)
@@ -388,34 +390,34 @@ def _fail(app: Any, message_id: int, code: int | None, reason: str, window_close
         if row.status in (QUEUED, SENDING):
             row.error_code, row.error_message = code, reason
             # A ticket comment waits for the customer's reply instead (wasb.outbound.held).
-            if not (window_closed and _hold_comment(app, s, row)):
+            if not (window_closed and _hold_comment(rt, s, row)):
                 row.status = FAILED
                 _set_conversation_status(s, row.conversation_id, FAILED)
 
 
-def _hold_comment(app: Any, session: Session, row: Message) -> bool:
-    return hold_refused_comment(app, session, row)
+def _hold_comment(rt: Runtime, session: Session, row: Message) -> bool:
+    return hold_refused_comment(rt, session, row)
 
 
-def _unconfirmed(app: Any, row: Message) -> Sent:
+def _unconfirmed(rt: Runtime, row: Message) -> Sent:
     """A row left `sending` without a wamid: under way elsewhere, or the answer was lost."""
     with _in_flight_lock:
         here = row.id in _in_flight
     age = utcnow() - (row.send_attempted_at or utcnow())
     # With SQLite one process sends, so a send not under way here was cut short by a crash.
-    elsewhere = app.db.dialect != "sqlite" and age < IN_FLIGHT
+    elsewhere = rt.db.dialect != "sqlite" and age < IN_FLIGHT
     if here or elsewhere:
         raise Hold(1.0 if here else (IN_FLIGHT - age).total_seconds(), "a send of this message is under way",
                    "in_flight")
-    remaining = app.config.send_confirm_grace_seconds - age.total_seconds()
-    _schedule_confirm(app, row.id, max(0.0, remaining))
+    remaining = rt.config.send_confirm_grace_seconds - age.total_seconds()
+    _schedule_confirm(rt.db, rt.queue, row.id, max(0.0, remaining))
     return Sent(row.id, "unconfirmed", "waiting for Meta's status webhook; not re-sent")
 
 
-def _schedule_confirm(app: Any, message_id: int, delay: float) -> None:
-    with app.db.sessions() as s, s.begin():
-        app.queue.enqueue(s, CONFIRM_TASK, {"message_id": message_id}, ref=f"message:{message_id}",
-                          delay_seconds=delay)
+def _schedule_confirm(db: Database, queue: JobQueue, message_id: int, delay: float) -> None:
+    with db.sessions() as s, s.begin():
+        queue.enqueue(s, CONFIRM_TASK, {"message_id": message_id}, ref=f"message:{message_id}",
+                      delay_seconds=delay)
 
 
 def _set_conversation_status(session: Session, conversation_id: int, status: str) -> None:
@@ -435,7 +437,7 @@ class FlushReport:
         return {"sent": self.sent, "failed": self.failed, "waiting": self.waiting}
 
 
-def flush(app: Any, timeout: float = 30.0) -> FlushReport:
+def flush(rt: Runtime, timeout: float = 30.0) -> FlushReport:
     """Send every queued message now, in order per customer, within the rate limits.
 
     Waits for the number's bucket (up to `timeout` in all); a customer being paced, a refused
@@ -443,7 +445,7 @@ def flush(app: Any, timeout: float = 30.0) -> FlushReport:
     worker: only one of them can move a row from `queued` to `sending`.
     """
     deadline = time.monotonic() + timeout
-    with app.db.read_sessions() as s:
+    with rt.db.read_sessions() as s:
         rows = s.execute(
             select(Message.id, Conversation.wa_contact_id).join(Conversation, Conversation.id == Message.conversation_id)
             .where(Message.direction == "out", Message.status == QUEUED).order_by(Message.id)).all()
@@ -458,7 +460,7 @@ def flush(app: Any, timeout: float = 30.0) -> FlushReport:
                 stop_reason = "the flush ran out of time"
                 break
             try:
-                deliver(app, message_id)
+                deliver(rt, message_id)
             except Hold as hold:
                 if hold.kind == "rate" and hold.seconds < remaining:
                     time.sleep(hold.seconds)
@@ -470,15 +472,15 @@ def flush(app: Any, timeout: float = 30.0) -> FlushReport:
             except RetryableError as error:
                 held[contact_id] = human_message(error)
             break
-    return _report(app, [r[0] for r in rows], [r[1] for r in rows], held, stop_reason)
+    return _report(rt.db, [r[0] for r in rows], [r[1] for r in rows], held, stop_reason)
 
 
-def _report(app: Any, ids: list[int], contacts: list[int], held: dict[int, str], stop: str | None) -> FlushReport:
+def _report(db: Database, ids: list[int], contacts: list[int], held: dict[int, str], stop: str | None) -> FlushReport:
     report = FlushReport()
     if not ids:
         return report
     contact_of = dict(zip(ids, contacts))
-    with app.db.read_sessions() as s:
+    with db.read_sessions() as s:
         rows = s.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)).all()
     for row in rows:
         if row.status in (SENT, statuses.DELIVERED, statuses.READ):

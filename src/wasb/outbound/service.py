@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from wasb.domain.window import customer_window
 from wasb.jobs.queue import Task
 from wasb.outbound.channel import SEND_TASK
 from wasb.outbound.files import store_upload
+from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.store.ids import row_id
@@ -93,26 +94,26 @@ def send_lock(phone_number_id: str, contact: WaContact) -> str:
 
 # --- queueing --------------------------------------------------------------------------
 
-def queue_message(app: Any, session: Session, conversation_id: int, outgoing: Outgoing, author: str) -> Message:
+def queue_message(rt: Runtime, session: Session, conversation_id: int, outgoing: Outgoing, author: str) -> Message:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound(f"no conversation {conversation_id}")
     contact = session.get(WaContact, conversation.wa_contact_id)
-    return _queue(app, session, conversation, contact, outgoing, author)
+    return _queue(rt, session, conversation, contact, outgoing, author)
 
 
-def queue_message_to_person(app: Any, session: Session, person_id: str, outgoing: Outgoing,
+def queue_message_to_person(rt: Runtime, session: Session, person_id: str, outgoing: Outgoing,
                             author: str) -> Message:
     """A message to a CRM person: their open conversation, or a new one (a person never seen on
     WhatsApp gets an address-book entry from their CRM mobile)."""
-    person = app.crm(session).get_person(person_id)
+    person = rt.crm(session).get_person(person_id)
     if person is None:
         raise NotFound(f"no person {person_id}")
-    conversation, contact = conversation_for_person(app, session, person)
-    return _queue(app, session, conversation, contact, outgoing, author)
+    conversation, contact = conversation_for_person(rt, session, person)
+    return _queue(rt, session, conversation, contact, outgoing, author)
 
 
-def conversation_for_person(app: Any, session: Session, person: Person) -> tuple[Conversation, WaContact]:
+def conversation_for_person(rt: Runtime, session: Session, person: Person) -> tuple[Conversation, WaContact]:
     """The person's open conversation on this number, or a new one; raises InvalidMessage when
     they have no WhatsApp entry and no usable mobile."""
     contact = session.scalars(select(WaContact).where(WaContact.crm_person_id == person.id)
@@ -121,7 +122,7 @@ def conversation_for_person(app: Any, session: Session, person: Person) -> tuple
         if not person.mobile:
             raise InvalidMessage(f"{person.kind} {person.id} ({person.name}) has no mobile number to write to")
         try:
-            e164 = to_e164(person.mobile, app.config.default_country)
+            e164 = to_e164(person.mobile, rt.config.default_country)
         except InvalidPhone as exc:
             raise InvalidMessage(f"the mobile of {person.name} cannot be used: {exc}") from exc
         contact = find_contact(session, wa_id=e164_to_wa_id(e164))
@@ -131,56 +132,58 @@ def conversation_for_person(app: Any, session: Session, person: Person) -> tuple
         if contact.crm_person_id is None:
             contact.crm_person_id, contact.crm_kind = person.id, person.kind
         session.flush()
-    phone_number_id = app.config.phone_number_id
+    phone_number_id = rt.config.phone_number_id
     conversation = find_open_conversation(session, contact.id, phone_number_id)
     if conversation is None:
         now = utcnow()
         conversation = Conversation(
-            name=conversation_name(now, display_number(contact), app.config.tz), phone_number_id=phone_number_id,
+            name=conversation_name(now, display_number(contact), rt.config.tz), phone_number_id=phone_number_id,
             wa_contact_id=contact.id, crm_person_id=person.id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)
         session.flush()
     return conversation, contact
 
 
-def _queue(app: Any, session: Session, conversation: Conversation, contact: WaContact, outgoing: Outgoing,
+def _queue(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, outgoing: Outgoing,
            author: str) -> Message:
-    settings = settings_for_transaction(session, app.config)
+    settings = settings_for_transaction(session, rt.config)
     _check_shape(outgoing)
     now = utcnow()
     if outgoing.type in FREE_FORM:
-        _check_window(session, app, contact, now)
+        _check_window(session, rt, contact, now)
     message = Message(
         conversation_id=conversation.id, direction="out", type=outgoing.type, status=QUEUED, timestamp=now,
         author=author, body=outgoing.body or None, reply_to_wamid=_reply_wamid(session, conversation, outgoing),
         send_attempts=0, crm_comment_id=outgoing.crm_comment_id, origin=outgoing.origin)
     if outgoing.type == "template":
-        _template(app, session, conversation, contact, message, outgoing, now)
+        _template(rt, session, conversation, contact, message, outgoing, now)
     elif outgoing.type in ("image", "document"):
-        _attach(app, session, message, outgoing)
+        _attach(rt, session, message, outgoing)
     session.add(message)
     session.flush()
-    enqueue_send(app, session, conversation, contact, message)
+    enqueue_send(rt, session, conversation, contact, message)
     if outgoing.mirror and settings.process_conversation_messages:
-        if app.crm_is_local:
-            mirror_to_ticket(app.crm(session), settings, conversation, message)
-        else:  # a remote CRM is called outside the agent's request, with its own retries
-            app.queue.enqueue(session, MIRROR_TASK, {"message_id": message.id},
-                              lock=f"ticket:{conversation.id}", ref=f"message:{message.id}")
+        if rt.crm_policy.in_transaction:
+            # The embedded CRM's comment is a statement of the caller's transaction: the
+            # ticket shows it at once, and nothing calls out.
+            mirror_to_ticket(rt.crm(session), settings, conversation, message)
+        else:  # a remote CRM is called outside the agent's request, by a job with its own retries
+            rt.queue.enqueue(session, MIRROR_TASK, {"message_id": message.id},
+                             lock=f"ticket:{conversation.id}", ref=f"message:{message.id}")
     return message
 
 
-def enqueue_send(app: Any, session: Session, conversation: Conversation, contact: WaContact,
+def enqueue_send(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact,
                  message: Message) -> None:
     """The message (already `queued`) goes to the sender, after the customer's earlier ones."""
     message.status = QUEUED
     conversation.last_message_at = max(filter(None, [conversation.last_message_at, message.timestamp]))
     conversation.last_message_status = QUEUED
-    app.queue.enqueue(session, SEND_TASK, {"message_id": message.id},
+    rt.queue.enqueue(session, SEND_TASK, {"message_id": message.id},
                       lock=send_lock(conversation.phone_number_id, contact), ref=f"message:{message.id}")
 
 
-def _template(app: Any, session: Session, conversation: Conversation, contact: WaContact, message: Message,
+def _template(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, message: Message,
               outgoing: Outgoing, now: datetime) -> None:
     """Checked against the synced template (approved, parameters) before anything is queued."""
     try:
@@ -192,7 +195,7 @@ def _template(app: Any, session: Session, conversation: Conversation, contact: W
     message.template_params = {"language": outgoing.template_language, **prepared.parts}
     message.body = message.body or prepared.rendered
     if outgoing.header_document_id:
-        document = app.crm(session).get_document(outgoing.header_document_id)
+        document = rt.crm(session).get_document(outgoing.header_document_id)
         if document is None:
             raise NotFound(f"no document {outgoing.header_document_id}")
         message.document_id, message.media_filename, message.media_mime = (
@@ -221,7 +224,7 @@ def _check_shape(outgoing: Outgoing) -> None:
         raise InvalidMessage(f"unknown message type {outgoing.type!r}; one of text, image, document, template")
 
 
-def _check_window(session: Session, app: Any, contact: WaContact, now: datetime) -> None:
+def _check_window(session: Session, rt: Runtime, contact: WaContact, now: datetime) -> None:
     window = customer_window(contact.last_inbound_at, contact.window_closed_at, now)
     if window.open:
         return
@@ -230,8 +233,8 @@ def _check_window(session: Session, app: Any, contact: WaContact, now: datetime)
     if window.never_opened:
         why = "The customer has not written on WhatsApp yet, so only a template can start the conversation"
     else:
-        why = (f"The 24-hour customer-service window closed at {local_stamp(window.closed_at, app.config.tz)} "
-               f"({app.config.timezone}); a template is needed to write again")
+        why = (f"The 24-hour customer-service window closed at {local_stamp(window.closed_at, rt.config.tz)} "
+               f"({rt.config.timezone}); a template is needed to write again")
     raise WindowClosed(f"{why}. Approved templates: {names}.", window.closed_at, templates)
 
 
@@ -254,15 +257,15 @@ def _reply_wamid(session: Session, conversation: Conversation, outgoing: Outgoin
     return ref
 
 
-def _attach(app: Any, session: Session, message: Message, outgoing: Outgoing) -> None:
+def _attach(rt: Runtime, session: Session, message: Message, outgoing: Outgoing) -> None:
     if outgoing.upload is not None:
         if not outgoing.upload.content:
             raise InvalidMessage("the uploaded file is empty")
-        message.media_sha256 = store_upload(app.config.media_dir, outgoing.upload.content)
+        message.media_sha256 = store_upload(rt.config.media_dir, outgoing.upload.content)
         message.media_filename = outgoing.upload.filename
         message.media_mime = outgoing.upload.mime_type
         return
-    document = app.crm(session).get_document(outgoing.document_id)
+    document = rt.crm(session).get_document(outgoing.document_id)
     if document is None:
         raise NotFound(f"no document {outgoing.document_id}")
     message.document_id = document.id
@@ -297,14 +300,15 @@ def mirror_to_ticket(crm: CRM, settings: AdminSettings, conversation: Conversati
     message.crm_comment_id = comment.id
 
 
-def _mirror_job(app: Any, session: Session, payload: dict) -> None:
+def _mirror_job(rt: Runtime, session: Session, payload: dict) -> None:
     message = session.get(Message, payload["message_id"])
     if message is None:
         return
     conversation = session.get(Conversation, message.conversation_id)
-    mirror_to_ticket(app.crm(session), settings_for_transaction(session, app.config), conversation, message)
+    crm = rt.crm_policy.crm_for_job(session, rt.crm(session))
+    mirror_to_ticket(crm, settings_for_transaction(session, rt.config), conversation, message)
 
 
 MIRROR_TASK = "outbound.mirror_to_ticket"
-MIRROR = Task(name=MIRROR_TASK, run=_mirror_job, max_attempts=8, batchable=lambda app: app.crm_is_local)
+MIRROR = Task(name=MIRROR_TASK, run=_mirror_job, max_attempts=8, calls_crm=True)
 

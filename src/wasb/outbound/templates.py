@@ -21,6 +21,7 @@ from wasb.crm.port import Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
 from wasb.outbound.service import InvalidMessage, NotFound, Outgoing, conversation_for_person, queue_message
+from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.crm.mapping import MappingError, needs, resolve_mapping
@@ -38,36 +39,36 @@ class TemplateSend:
     ticket_id: str | None = None  # the ticket `ticket.*` fields come from (default: the person's open one)
 
 
-def send_template(app: Any, session: Session, template_id: int, request: TemplateSend, author: str) -> Message:
+def send_template(rt: Runtime, session: Session, template_id: int, request: TemplateSend, author: str) -> Message:
     """Queue the template; raises TemplateNotFound/NotFound (404) or TemplateError,
     MappingError, InvalidMessage (422) with the reason. Nothing is written on refusal
     (the caller's transaction rolls back)."""
     template = get_template(session, template_id)
     check_sendable(template)
-    person, conversation, contact = _target(app, session, request)
-    values = _values(app, session, template, request, person, conversation)
+    person, conversation, contact = _target(rt, session, request)
+    values = _values(rt, session, template, request, person, conversation)
     outgoing = Outgoing(type="template", template_name=template.name, template_language=template.language,
                         template_values=values, header_document_id=request.header_document_id)
-    return queue_message(app, session, conversation.id, outgoing, author)
+    return queue_message(rt, session, conversation.id, outgoing, author)
 
 
-def _target(app: Any, session: Session, request: TemplateSend) -> tuple[Person | None, Conversation, WaContact]:
+def _target(rt: Runtime, session: Session, request: TemplateSend) -> tuple[Person | None, Conversation, WaContact]:
     if bool(request.person_id) == bool(request.phone):
         raise InvalidMessage("to: give exactly one of person_id or phone")
-    crm = app.crm(session)
+    crm = rt.crm(session)
     if request.person_id:
         person = crm.get_person(request.person_id)
         if person is None:
             raise NotFound(f"no person {request.person_id}")
-        conversation, contact = conversation_for_person(app, session, person)
+        conversation, contact = conversation_for_person(rt, session, person)
         return person, conversation, contact
     try:
-        e164 = to_e164(request.phone, app.config.default_country)
+        e164 = to_e164(request.phone, rt.config.default_country)
     except InvalidPhone as exc:
         raise InvalidMessage(f"to.phone {request.phone!r} is not a usable number: {exc}") from None
     people = crm.find_people_by_phone(e164)
     if len(people) == 1:
-        conversation, contact = conversation_for_person(app, session, people[0])
+        conversation, contact = conversation_for_person(rt, session, people[0])
         return people[0], conversation, contact
     # No CRM record (or several: nothing is guessed): the address book entry alone.
     contact = find_contact(session, wa_id=e164_to_wa_id(e164))
@@ -75,12 +76,12 @@ def _target(app: Any, session: Session, request: TemplateSend) -> tuple[Person |
         contact = WaContact(wa_id=e164_to_wa_id(e164), phone_e164=e164)
         session.add(contact)
         session.flush()
-    conversation = find_open_conversation(session, contact.id, app.config.phone_number_id)
+    conversation = find_open_conversation(session, contact.id, rt.config.phone_number_id)
     if conversation is None:
         now = utcnow()
         conversation = Conversation(
-            name=conversation_name(now, display_number(contact), app.config.tz),
-            phone_number_id=app.config.phone_number_id, wa_contact_id=contact.id,
+            name=conversation_name(now, display_number(contact), rt.config.tz),
+            phone_number_id=rt.config.phone_number_id, wa_contact_id=contact.id,
             crm_person_id=contact.crm_person_id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)
         session.flush()
@@ -88,14 +89,14 @@ def _target(app: Any, session: Session, request: TemplateSend) -> tuple[Person |
     return person, conversation, contact
 
 
-def _values(app: Any, session: Session, template: Any, request: TemplateSend, person: Person | None,
+def _values(rt: Runtime, session: Session, template: Any, request: TemplateSend, person: Person | None,
             conversation: Conversation) -> dict[str, Any]:
     """Mapped CRM fields first, explicit params over them."""
     values: dict[str, Any] = {}
     if request.mapping:
         if not isinstance(request.mapping, Mapping):
             raise MappingError('mapping must be an object like {"1": "person.name"}')
-        ticket = _ticket(app, session, request, person, conversation) if needs(request.mapping, "ticket") else None
+        ticket = _ticket(rt, session, request, person, conversation) if needs(request.mapping, "ticket") else None
         values.update(resolve_mapping(request.mapping, person=person, ticket=ticket))
     try:
         values.update(as_mapping(describe_parameters(template), request.params))
@@ -104,9 +105,9 @@ def _values(app: Any, session: Session, template: Any, request: TemplateSend, pe
     return values
 
 
-def _ticket(app: Any, session: Session, request: TemplateSend, person: Person | None,
+def _ticket(rt: Runtime, session: Session, request: TemplateSend, person: Person | None,
             conversation: Conversation) -> Ticket | None:
-    crm = app.crm(session)
+    crm = rt.crm(session)
     if request.ticket_id:
         ticket = crm.get_ticket(request.ticket_id)
         if ticket is None:
@@ -114,4 +115,4 @@ def _ticket(app: Any, session: Session, request: TemplateSend, person: Person | 
         return ticket
     if person is None:
         return None
-    return usable_ticket(crm, settings_for_transaction(session, app.config), conversation.ticket_id, person.id)
+    return usable_ticket(crm, settings_for_transaction(session, rt.config), conversation.ticket_id, person.id)

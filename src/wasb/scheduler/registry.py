@@ -18,18 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable
 
 from wasb.conversations.closing import run_close_conversations
 from wasb.domain.schedule import Schedule
 from wasb.sync.customers import run_sync_customers
 from wasb.sync.messages import run_sync_messages
 from wasb.sync.templates import run_sync_templates
+from wasb.runtime import Runtime
 
 
 @dataclass
 class RunContext:
-    """What a job's run gets besides the app: the clock, and where to report progress.
+    """What a job's run gets besides the runtime: the clock, and where to report progress.
 
     A run commits its own work in short transactions of its own. `progress(done, total)`
     writes the job's heartbeat, so call it between those transactions, never inside one
@@ -48,8 +49,8 @@ class RunContext:
 @dataclass(frozen=True)
 class JobSpec:
     name: str
-    # (app, ctx) -> a JSON-able summary of what the run did; raising means the run failed.
-    run: Callable[[Any, RunContext], dict]
+    # (runtime, ctx) -> a JSON-able summary of what the run did; raising means the run failed.
+    run: Callable[[Runtime, RunContext], dict]
     schedule: Schedule
     description: str
 
@@ -68,9 +69,8 @@ def default_specs() -> dict[str, JobSpec]:
     return {spec.name: spec for spec in specs}
 
 
-def job_specs(app: Any) -> dict[str, JobSpec]:
-    """The app's jobs; tests may put their own in `app.extras["scheduled_jobs"]`."""
-    specs = app.extras.get("scheduled_jobs")
-    if specs is None:
-        specs = app.extras["scheduled_jobs"] = default_specs()
-    return specs
+def job_specs(rt: Runtime) -> dict[str, JobSpec]:
+    """The runtime's jobs: the product's, unless a test gave the runtime its own."""
+    if rt.scheduled_jobs is None:
+        rt.scheduled_jobs = default_specs()
+    return rt.scheduled_jobs

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from wasb.audit.service import record_change
 from wasb.domain.schedule import DAILY, EVERY, InvalidSchedule, Schedule, next_run, parse_schedule
 from wasb.jobs.queue import JobQueue
+from wasb.runtime import Runtime
 from wasb.scheduler.registry import JobSpec, RunContext, job_specs
 from wasb.scheduler.tables import FAILED, IDLE, RUNNABLE, RUNNING, STOPPED, ScheduledJob
 from wasb.store.base import utcnow
@@ -240,28 +241,28 @@ class _Progress:
                       .values(progress_done=done, progress_total=total, heartbeat_at=self.now()))
 
 
-def execute_run(app: Any, name: str, *, now: Callable[[], datetime] = utcnow, queued: bool = False,
+def execute_run(rt: Runtime, name: str, *, now: Callable[[], datetime] = utcnow, queued: bool = False,
                 scheduled: bool = False, progress: Callable[[int, int | None], None] | None = None) -> RunOutcome:
     """Claim the job, run it, record the outcome. A job already running is not run."""
-    spec = job_specs(app).get(name)
+    spec = job_specs(rt).get(name)
     if spec is None:
         raise JobNotFound(f"no scheduled job {name!r}")
     started = now()
-    if not claim_run(app.db, name, started, queued=queued, scheduled=scheduled):
+    if not claim_run(rt.db, name, started, queued=queued, scheduled=scheduled):
         return RunOutcome(name, ran=False)
-    ctx = RunContext(name=name, now=now, progress=_Progress(app.db, name, now, progress))
+    ctx = RunContext(name=name, now=now, progress=_Progress(rt.db, name, now, progress))
     result: dict = {}
     error: str | None = None
     try:
-        result = spec.run(app, ctx) or {}
+        result = spec.run(rt, ctx) or {}
     except BaseException as exc:  # noqa: BLE001 - the outcome must be recorded whatever happened
         error = f"{type(exc).__name__}: {exc}"
         log.warning("scheduled job %s failed: %s", name, traceback.format_exc(limit=8))
-        job = finish_run(app.db, name, started, now(), result=None, error=error)
+        job = finish_run(rt.db, name, started, now(), result=None, error=error)
         if not isinstance(exc, Exception):
             raise  # Ctrl-C in the CLI: recorded as a failed run, then stop
         return RunOutcome(name, ran=True, ok=False, error=error, job=job)
-    job = finish_run(app.db, name, started, now(), result=result, error=None)
+    job = finish_run(rt.db, name, started, now(), result=result, error=None)
     return RunOutcome(name, ran=True, ok=True, result=result, job=job)
 
 

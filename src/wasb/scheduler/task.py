@@ -8,19 +8,18 @@ so the task itself never raises for the queue to retry.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from wasb.jobs.queue import Task
+from wasb.runtime import Runtime
 from wasb.scheduler.service import RUN_TASK, execute_run
-from wasb.scheduler.ticker import scheduler_clock
 
 log = logging.getLogger(__name__)
 
 
-def run_requested(app: Any, session: Session, payload: dict) -> None:
-    outcome = execute_run(app, payload["name"], now=scheduler_clock(app), queued=True,
+def run_requested(rt: Runtime, session: Session, payload: dict) -> None:
+    outcome = execute_run(rt, payload["name"], now=rt.clock, queued=True,
                           scheduled=payload.get("trigger") == "schedule")
     if not outcome.ran:
         log.info("scheduled job %s: run skipped (already running, stopped or switched off)", payload["name"])

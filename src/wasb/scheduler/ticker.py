@@ -10,22 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
-from typing import Any, Callable
+from typing import Callable
 
 from sqlalchemy import select, update
 
 from wasb.domain.schedule import next_run
+from wasb.runtime import Runtime
 from wasb.scheduler.registry import job_specs
 from wasb.scheduler.service import ensure_jobs, recover_interrupted, request_run, schedule_of
 from wasb.scheduler.tables import RUNNABLE, ScheduledJob
-from wasb.store.base import utcnow
 
 log = logging.getLogger(__name__)
-
-
-def scheduler_clock(app: Any) -> Callable[[], datetime]:
-    """The scheduler's clock: real time, unless a test put its own in `app.extras["clock"]`."""
-    return app.extras.get("clock") or utcnow
 
 
 def _due(now: datetime):
@@ -33,56 +28,56 @@ def _due(now: datetime):
             ScheduledJob.requested_at.is_(None), ScheduledJob.next_run_at <= now)
 
 
-def enqueue_due(app: Any, now: datetime) -> list[str]:
+def enqueue_due(rt: Runtime, now: datetime) -> list[str]:
     """Queue one run of every job whose slot has come; returns their names."""
-    specs = job_specs(app)
-    with app.db.read_sessions() as s:
+    specs = job_specs(rt)
+    with rt.db.read_sessions() as s:
         # Look first without the write lock: on SQLite a write transaction every
         # second would queue behind (and delay) the webhook intake for nothing.
         if s.scalar(select(ScheduledJob.name).where(*_due(now)).limit(1)) is None:
             return []
     queued = []
-    with app.db.sessions() as s, s.begin():
+    with rt.db.sessions() as s, s.begin():
         for row in s.scalars(select(ScheduledJob).where(*_due(now))).all():
             if row.name not in specs:
                 continue
             slot = row.next_run_at
-            following = next_run(schedule_of(row), now, app.config.tz, previous=slot)
+            following = next_run(schedule_of(row), now, rt.config.tz, previous=slot)
             taken = s.execute(update(ScheduledJob).where(ScheduledJob.name == row.name,
                                                          ScheduledJob.next_run_at == slot, *_due(now))
                               .values(next_run_at=following)
                               .execution_options(synchronize_session=False)).rowcount
             if taken == 1:
-                request_run(s, app.queue, row.name, now, trigger="schedule", scheduled_for=slot)
+                request_run(s, rt.queue, row.name, now, trigger="schedule", scheduled_for=slot)
                 queued.append(row.name)
     return queued
 
 
-def register_jobs(app: Any, now: datetime) -> None:
+def register_jobs(rt: Runtime, now: datetime) -> None:
     """Every known job has a record (with its default schedule the first time)."""
-    with app.db.sessions() as s, s.begin():
-        ensure_jobs(s, job_specs(app), app.config.tz, now)
+    with rt.db.sessions() as s, s.begin():
+        ensure_jobs(s, job_specs(rt), rt.config.tz, now)
 
 
-def prepare(app: Any, now: datetime) -> list[str]:
+def prepare(rt: Runtime, now: datetime) -> list[str]:
     """At the ticker's start: runs orphaned by a dead process count as failed."""
-    register_jobs(app, now)
-    with app.db.sessions() as s, s.begin():
-        return recover_interrupted(s, now, everything=app.db.dialect == "sqlite")
+    register_jobs(rt, now)
+    with rt.db.sessions() as s, s.begin():
+        return recover_interrupted(s, now, everything=rt.db.dialect == "sqlite")
 
 
 class Ticker:
     """A thread in the worker process that calls `enqueue_due` every `tick_seconds`."""
 
-    def __init__(self, app: Any, *, tick_seconds: float = 1.0, now: Callable[[], datetime] | None = None):
-        self.app = app
+    def __init__(self, rt: Runtime, *, tick_seconds: float = 1.0, now: Callable[[], datetime] | None = None):
+        self.rt = rt
         self.tick_seconds = tick_seconds
-        self.now = now or scheduler_clock(app)
+        self.now = now or rt.clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        recovered = prepare(self.app, self.now())
+        recovered = prepare(self.rt, self.now())
         if recovered:
             log.warning("scheduled runs interrupted by a stop, counted as failed: %s", ", ".join(recovered))
         self._thread = threading.Thread(target=self._loop, name="wasb-scheduler", daemon=True)
@@ -95,10 +90,10 @@ class Ticker:
 
     def tick(self) -> list[str]:
         now = self.now()
-        if self.app.db.dialect != "sqlite":
-            with self.app.db.sessions() as s, s.begin():
+        if self.rt.db.dialect != "sqlite":
+            with self.rt.db.sessions() as s, s.begin():
                 recover_interrupted(s, now, everything=False)
-        return enqueue_due(self.app, now)
+        return enqueue_due(self.rt, now)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.tick_seconds):

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import uvicorn
+from starlette.types import ASGIApp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +31,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app: Any, host: str = "127.0.0.1", port: int | None = None) -> Iterator[str]:
+def serve(app: ASGIApp, host: str = "127.0.0.1", port: int | None = None) -> Iterator[str]:
     """Serve an ASGI app on a free port in a background thread; yields its base URL."""
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",

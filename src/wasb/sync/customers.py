@@ -20,6 +20,10 @@ learnt for a BSUID-only customer. The CRM stays authoritative for what people ty
 Every change that overwrites something is written to the audit log. Two CRM records
 with the same number are reported in the run's result (both ids), never merged: the
 existing link is left as it is.
+
+No CRM call is made while a write transaction is open (on SQLite it holds the one write
+lock, and the webhook intake would wait for the CRM's answer): each page is read, the
+CRM is asked, then what it answered is written in a short transaction.
 """
 from __future__ import annotations
 
@@ -29,13 +33,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from wasb.audit.service import record_change
 from wasb.contacts.tables import WaContact
 from wasb.crm.port import CRM, DuplicateMobile, Person
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164, wa_id_to_e164, with_prefix
+from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, load_settings
 from wasb.store.upsert import insert_for
 from wasb.sync.tables import SyncCursor
@@ -64,6 +69,15 @@ class CustomerSyncReport:
     duplicates: list[dict] = field(default_factory=list)
     unreadable_numbers: list[dict] = field(default_factory=list)
 
+    def add(self, other: "CustomerSyncReport") -> None:
+        """Count in what a page's applied transaction found."""
+        for name in ("crm_changes", "created", "linked", "updated", "unlinked", "book_changes",
+                     "crm_names_filled", "crm_mobiles_filled"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for found in other.duplicates:
+            self.duplicate(found["number"], *found["ids"])
+        self.unreadable_numbers.extend(other.unreadable_numbers)
+
     def duplicate(self, number: str, *ids: str) -> None:
         found = sorted(set(ids))
         for known in self.duplicates:
@@ -76,10 +90,34 @@ class CustomerSyncReport:
         return dict(self.__dict__)
 
 
+class _KnownPeople:
+    """The CRM's answers to `get_person`, asked before the write transaction: inside it
+    a person not asked yet is noted (and taken as absent), and the page is applied again
+    once the CRM has answered for them, so no CRM call happens under the write lock."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, Person | None] = {}
+        self.missing: set[str] = set()
+
+    def get_person(self, person_id: str) -> Person | None:
+        if person_id not in self.people:
+            self.missing.add(person_id)
+        return self.people.get(person_id)
+
+    def ask(self, crm: CRM) -> None:
+        for person_id in sorted(self.missing):
+            self.people[person_id] = crm.get_person(person_id)
+        self.missing.clear()
+
+
+class _NotAllKnown(Exception):
+    """The page needs CRM answers not asked yet: its transaction is undone, they are asked."""
+
+
 @dataclass
 class _Run:
     session: Session
-    crm: CRM
+    crm: _KnownPeople
     settings: AdminSettings
     country: str
     actor: str
@@ -91,14 +129,14 @@ class _Run:
                       old=old, new=new, at=self.now)
 
 
-def run_sync_customers(app: Any, ctx) -> dict:
+def run_sync_customers(rt: Runtime, ctx) -> dict:
     now = ctx.now()
-    with app.db.read_sessions() as s:
-        settings = load_settings(s, app.config)
+    with rt.db.read_sessions() as s:
+        settings = load_settings(s, rt.config)
     window_start = now - timedelta(days=settings.time_window_days)
     report = CustomerSyncReport()
-    crm_to_address_book(app, ctx, settings, window_start, report)
-    address_book_to_crm(app, ctx, settings, window_start, report)
+    crm_to_address_book(rt, ctx, settings, window_start, report)
+    address_book_to_crm(rt, ctx, settings, window_start, report)
     return report.as_dict()
 
 
@@ -121,20 +159,35 @@ def _save_cursor(session: Session, name: str, value: str | None, now: datetime) 
 # --- CRM → address book ---------------------------------------------------------------
 
 
-def crm_to_address_book(app: Any, ctx, settings: AdminSettings, window_start: datetime,
+def crm_to_address_book(rt: Runtime, ctx, settings: AdminSettings, window_start: datetime,
                         report: CustomerSyncReport) -> None:
     now = ctx.now()
-    with app.db.read_sessions() as s:
-        cursor = _stored_cursor(s, CRM_FEED, window_start) or app.crm(s).cursor_at(window_start)
+    with rt.db.read_sessions() as s:
+        cursor = _stored_cursor(s, CRM_FEED, window_start)
+    if not cursor:
+        with rt.crm_calls() as crm:
+            cursor = crm.cursor_at(window_start)
     while True:
         # Read the page outside the write transaction (an external CRM answers over
         # HTTP): the write lock is held only while the page is applied.
-        with app.db.read_sessions() as s:
-            page = app.crm(s).people_modified_since(cursor, limit=PAGE)
-        with app.db.sessions() as s, s.begin():
-            run = _Run(s, app.crm(s), settings, app.config.default_country, ctx.actor, now, report)
-            apply_crm_people(run, page.items)
-            _save_cursor(s, CRM_FEED, page.cursor, now)
+        with rt.crm_calls() as crm:
+            page = crm.people_modified_since(cursor, limit=PAGE)
+        known = _KnownPeople()
+        while True:
+            applied = CustomerSyncReport()
+            try:
+                with rt.db.sessions() as s, s.begin():
+                    run = _Run(s, known, settings, rt.config.default_country, ctx.actor, now, applied)
+                    apply_crm_people(run, page.items)
+                    if known.missing:
+                        raise _NotAllKnown()
+                    _save_cursor(s, CRM_FEED, page.cursor, now)
+            except _NotAllKnown:
+                with rt.crm_calls() as crm:  # the page's transaction is closed: no lock held
+                    known.ask(crm)
+                continue
+            break
+        report.add(applied)
         report.crm_changes += len(page.items)
         ctx.progress(report.crm_changes, None)
         cursor = page.cursor
@@ -264,14 +317,15 @@ def _book_cursor(value: str | None, window_start: datetime) -> tuple[datetime, i
     return datetime.fromisoformat(stamp), int(row_id or 0)
 
 
-def address_book_to_crm(app: Any, ctx, settings: AdminSettings, window_start: datetime,
+def address_book_to_crm(rt: Runtime, ctx, settings: AdminSettings, window_start: datetime,
                         report: CustomerSyncReport) -> None:
     now = ctx.now()
     upper = now - SETTLE
-    with app.db.read_sessions() as s:
+    with rt.db.read_sessions() as s:
         after, after_id = _book_cursor(_stored_cursor(s, BOOK_FEED, window_start), window_start)
     while True:
-        with app.db.sessions() as s, s.begin():
+        # Read the page, then ask the CRM with no transaction open, then write the answers.
+        with rt.db.read_sessions() as s:
             entries = s.scalars(
                 select(WaContact)
                 .where(WaContact.modified_at >= after, WaContact.modified_at <= upper,
@@ -287,9 +341,12 @@ def address_book_to_crm(app: Any, ctx, settings: AdminSettings, window_start: da
                 # Everything up to `upper` has been looked at, including the entries
                 # the filter skipped: the next run starts there, not at the last match.
                 after, after_id = upper, END_OF_INSTANT
-            run = _Run(s, app.crm(s), settings, app.config.default_country, ctx.actor, now, report)
-            for entry in entries:
-                fill_crm_gaps(run, entry)
+        with rt.crm_calls() as crm:
+            filled = [fill_crm_gaps(crm, settings, entry, report) for entry in entries]
+        with rt.db.sessions() as s, s.begin():
+            run = _Run(s, _KnownPeople(), settings, rt.config.default_country, ctx.actor, now, report)
+            for done in filter(None, filled):
+                record_filled(run, done)
             _save_cursor(s, BOOK_FEED, f"{after.isoformat()}|{after_id}", now)
         report.book_changes += len(entries)
         ctx.progress(report.crm_changes + report.book_changes, None)
@@ -304,33 +361,52 @@ def lacks_name(name: str | None, entry: WaContact) -> bool:
     return not text or text in placeholders or bool(_NUMBER_LIKE.match(text))
 
 
-def fill_crm_gaps(run: _Run, entry: WaContact) -> None:
-    person = run.crm.get_person(entry.crm_person_id)
+@dataclass(frozen=True)
+class Filled:
+    """What `fill_crm_gaps` wrote in the CRM, to record in the address book and the audit log."""
+
+    entry_id: int
+    person_id: str
+    before: Person
+    after: Person
+    fields: tuple[str, ...]
+
+
+def fill_crm_gaps(crm: CRM, settings: AdminSettings, entry: WaContact, report: CustomerSyncReport) -> Filled | None:
+    """Fill the CRM record's gaps from what WhatsApp told us (CRM calls only: no transaction
+    may be open, `record_filled` writes the outcome)."""
+    person = crm.get_person(entry.crm_person_id)
     if person is None:
-        return  # deleted in the CRM: its change feed unlinks the entry
+        return None  # deleted in the CRM: its change feed unlinks the entry
     changes: dict[str, str] = {}
     if entry.profile_name and lacks_name(person.name, entry) and person.name != entry.profile_name:
         changes["name"] = entry.profile_name
     if entry.phone_e164 and not person.mobile:
-        holders = [p for p in run.crm.find_people_by_phone(entry.phone_e164) if p.id != person.id]
+        holders = [p for p in crm.find_people_by_phone(entry.phone_e164) if p.id != person.id]
         if holders:
-            run.report.duplicate(entry.phone_e164, person.id, *(p.id for p in holders))
+            report.duplicate(entry.phone_e164, person.id, *(p.id for p in holders))
         else:
-            changes["mobile"] = with_prefix(entry.phone_e164, run.settings.phone_prefix)
+            changes["mobile"] = with_prefix(entry.phone_e164, settings.phone_prefix)
     if not changes:
-        return
+        return None
     try:
-        updated = run.crm.update_person(person.id, **changes)
+        updated = crm.update_person(person.id, **changes)
     except DuplicateMobile as exc:  # written in the CRM between our check and the update
-        run.report.duplicate(entry.phone_e164, person.id, exc.existing.id)
+        report.duplicate(entry.phone_e164, person.id, exc.existing.id)
         changes.pop("mobile")
         if not changes:
-            return
-        updated = run.crm.update_person(person.id, **changes)
-    if "name" in changes:
-        run.audit("crm_person", person.id, "name", person.name, updated.name)
+            return None
+        updated = crm.update_person(person.id, **changes)
+    return Filled(entry.id, person.id, person, updated, tuple(changes))
+
+
+def record_filled(run: _Run, filled: Filled) -> None:
+    if "name" in filled.fields:
+        run.audit("crm_person", filled.person_id, "name", filled.before.name, filled.after.name)
         run.report.crm_names_filled += 1
-        entry.crm_name = updated.name
-    if "mobile" in changes:
-        run.audit("crm_person", person.id, "mobile", person.mobile, updated.mobile)
+        entry = run.session.get(WaContact, filled.entry_id)
+        if entry is not None:
+            entry.crm_name = filled.after.name
+    if "mobile" in filled.fields:
+        run.audit("crm_person", filled.person_id, "mobile", filled.before.mobile, filled.after.mobile)
         run.report.crm_mobiles_filled += 1

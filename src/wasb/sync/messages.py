@@ -33,6 +33,7 @@ from wasb.jobs.queue import JobQueue
 from wasb.media import downloads
 from wasb.outbound import flush_outbox
 from wasb.outbound.statuses import apply_pending_statuses
+from wasb.runtime import Runtime
 from wasb.settings.service import load_settings
 from wasb.tickets.agent_comments import poll_agent_comments
 
@@ -46,23 +47,23 @@ SETTLE = timedelta(minutes=1)
 FLUSH_SECONDS = 20.0
 
 
-def send_queued_outbound(app: Any) -> dict:
+def send_queued_outbound(rt: Runtime) -> dict:
     """Send outbound rows still `queued` (their send job lost, or held back by a refused token)."""
-    report = flush_outbox(app, FLUSH_SECONDS).view()
+    report = flush_outbox(rt, FLUSH_SECONDS).view()
     return {"sent": len(report.get("sent", [])), "failed": len(report.get("failed", [])),
             "waiting": len(report.get("waiting", []))}
 
 
-def retry_pending_media(app: Any) -> dict:
+def retry_pending_media(rt: Runtime) -> dict:
     """Download inbound media whose download was lost or failed, while Meta still keeps it."""
-    return downloads.retry_pending_media(app)
+    return downloads.retry_pending_media(rt)
 
 
-def send_crm_agent_comments(app: Any) -> dict:
+def send_crm_agent_comments(rt: Runtime) -> dict:
     """With an external CRM: agent comments since the cursor become queued messages."""
-    if app.crm_is_local:
+    if rt.crm_link is None:
         return {"skipped": "agents of the embedded CRM answer through WASB itself"}
-    return asdict(poll_agent_comments(app))
+    return asdict(poll_agent_comments(rt))
 
 
 # --- what exists now ------------------------------------------------------------------
@@ -105,23 +106,23 @@ def apply_early_statuses(session: Session, limit: int = BATCH) -> int:
     return sum(apply_pending_statuses(session, message) for message in messages)
 
 
-def run_sync_messages(app: Any, ctx) -> dict:
+def run_sync_messages(rt: Runtime, ctx) -> dict:
     now = ctx.now()
-    with app.db.read_sessions() as s:
-        window = timedelta(days=load_settings(s, app.config).time_window_days)
+    with rt.db.read_sessions() as s:
+        window = timedelta(days=load_settings(s, rt.config).time_window_days)
     summary: dict[str, Any] = {"retried_events": [], "requeued_events": [], "statuses_applied": 0}
-    with app.db.sessions() as s, s.begin():
-        summary["retried_events"] = retry_failed_events(s, app.queue, now - window)
-    with app.db.sessions() as s, s.begin():
-        summary["requeued_events"] = requeue_stuck_events(s, app.queue, now - SETTLE)
+    with rt.db.sessions() as s, s.begin():
+        summary["retried_events"] = retry_failed_events(s, rt.queue, now - window)
+    with rt.db.sessions() as s, s.begin():
+        summary["requeued_events"] = requeue_stuck_events(s, rt.queue, now - SETTLE)
     while True:
-        with app.db.sessions() as s, s.begin():
+        with rt.db.sessions() as s, s.begin():
             applied = apply_early_statuses(s)
         summary["statuses_applied"] += applied
         if not applied:
             break
     ctx.progress(3, 6)
     for step in (send_queued_outbound, retry_pending_media, send_crm_agent_comments):
-        summary[step.__name__] = step(app)
+        summary[step.__name__] = step(rt)
     ctx.progress(6, 6)
     return summary

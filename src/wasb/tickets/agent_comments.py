@@ -8,7 +8,7 @@ outbound message of the conversation linked to its ticket. The message row carri
 the comment id under a unique constraint, and the cursor is committed with the rows,
 so each comment becomes one message, once, across restarts and parallel polls.
 
-Sending is the ticket process's job: `wasb.tickets.process.comment_to_whatsapp(app,
+Sending is the ticket process's job: `wasb.tickets.process.comment_to_whatsapp(rt,
 session, ticket_id, comment, author)` is called in the same transaction for each new
 row; it adopts the row (found by the comment id) and sends it, or holds it while the
 customer's window is closed.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
@@ -30,6 +29,7 @@ from wasb.crm.port import Comment, CRMAuthError, CRMUnavailable
 from wasb.crm.tables import CrmState
 from wasb.domain.statuses import QUEUED
 from wasb.jobs.queue import Task
+from wasb.runtime import Runtime
 from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
 from wasb.store.upsert import insert_for
@@ -58,14 +58,14 @@ class PollSummary:
     cursor: str | None = None
 
 
-def poll_agent_comments(app: Any) -> PollSummary:
+def poll_agent_comments(rt: Runtime) -> PollSummary:
     """One poll: every agent comment since the cursor becomes a queued message."""
     summary = PollSummary()
-    with app.db.read_sessions() as session:
-        settings = load_settings(session, app.config)
+    with rt.db.read_sessions() as session:
+        settings = load_settings(session, rt.config)
         state = session.get(CrmState, CURSOR_KEY)
         cursor = state.value if state else None
-        crm = app.crm(session)
+        crm = rt.crm(session)
         if cursor is None:
             # First poll: start after the CRM's newest comment. Comments written before
             # WASB polled this CRM were never meant for WhatsApp. The start comes from
@@ -76,7 +76,7 @@ def poll_agent_comments(app: Any) -> PollSummary:
             cursor = start() if start else None
         for _ in range(MAX_PAGES):
             page = crm.agent_comments_since(cursor, exclude_user=settings.reference_user or None, limit=PAGE)
-            _record_page(app, page.items, page.cursor, summary)
+            _record_page(rt, page.items, page.cursor, summary)
             cursor = page.cursor
             if len(page.items) < PAGE:
                 break
@@ -86,8 +86,8 @@ def poll_agent_comments(app: Any) -> PollSummary:
     return summary
 
 
-def _record_page(app: Any, comments: list[Comment], cursor: str | None, summary: PollSummary) -> None:
-    with app.db.sessions() as session, session.begin():
+def _record_page(rt: Runtime, comments: list[Comment], cursor: str | None, summary: PollSummary) -> None:
+    with rt.db.sessions() as session, session.begin():
         dialect = session.get_bind().dialect.name
         for comment in comments:
             summary.seen += 1
@@ -108,7 +108,7 @@ def _record_page(app: Any, comments: list[Comment], cursor: str | None, summary:
             summary.queued += 1
             conversation.last_message_at = max(filter(None, [conversation.last_message_at, comment.created_at]),
                                                default=utcnow())
-            comment_to_whatsapp(app, session, comment.ticket_id, comment, comment.author_user or "")
+            comment_to_whatsapp(rt, session, comment.ticket_id, comment, comment.author_user or "")
             summary.handed_over += 1
         _save(session, dialect, CURSOR_KEY, cursor)
         _save(session, dialect, LAST_POLL_KEY, {"at": utcnow().isoformat(), "queued": summary.queued,
@@ -139,27 +139,27 @@ def read_state(session: Session) -> dict:
 
 # --- the poll as a job that enqueues its own next run -------------------------------
 
-def _run(app: Any, session: Session, payload: dict) -> None:
-    poll_agent_comments(app)
-    schedule_next(app, session, app.config.crm_poll_seconds)
+def _run(rt: Runtime, session: Session, payload: dict) -> None:
+    poll_agent_comments(rt)
+    schedule_next(rt, session, rt.config.crm_poll_seconds)
 
 
-def schedule_next(app: Any, session: Session, delay_seconds: float) -> None:
-    app.queue.enqueue(session, POLL_TASK, {}, lock=POLL_LOCK, ref=POLL_REF,
+def schedule_next(rt: Runtime, session: Session, delay_seconds: float) -> None:
+    rt.queue.enqueue(session, POLL_TASK, {}, lock=POLL_LOCK, ref=POLL_REF,
                       delay_seconds=delay_seconds)
 
 
-def _give_up(app: Any, session: Session, payload: dict, error: str) -> None:
+def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
     # A poll that keeps failing for another reason than the CRM being away stays
     # visible as a failed job, and polling goes on later rather than stopping forever.
-    schedule_next(app, session, RETRY_AFTER_GIVING_UP_SECONDS)
+    schedule_next(rt, session, RETRY_AFTER_GIVING_UP_SECONDS)
 
 
-def ensure_polling(app: Any) -> None:
+def ensure_polling(rt: Runtime) -> None:
     """Start the chain of polls unless one is already waiting or running."""
-    with app.db.sessions() as session, session.begin():
-        if not any(job.waiting for job in app.queue.jobs_of(session, [POLL_REF])):
-            schedule_next(app, session, 0)
+    with rt.db.sessions() as session, session.begin():
+        if not any(job.waiting for job in rt.queue.jobs_of(session, [POLL_REF])):
+            schedule_next(rt, session, 0)
 
 
 POLL_AGENT_COMMENTS = Task(

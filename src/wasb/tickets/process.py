@@ -13,7 +13,6 @@ waits for the customer (`status_waiting`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from wasb.domain.statuses import FAILED, HELD, QUEUED
 from wasb.domain.window import customer_window
 from wasb.outbound.held import COMMENT_ORIGIN, hold
 from wasb.outbound.service import MAX_TEXT, InvalidMessage, conversation_for_person, enqueue_send
+from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 
@@ -58,15 +58,15 @@ class CommentDelivery:
                 "reason": self.reason}
 
 
-def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Comment | str,
+def comment_to_whatsapp(rt: Runtime, session: Session, ticket_id: str, comment: Comment | str,
                         author: str) -> CommentDelivery:
     """An agent's comment on a ticket, to the ticket's customer on WhatsApp.
 
     `comment` is the text of a new comment (written on the ticket here, by `author`), or a
     Comment already in the CRM (an agent wrote it there); calling again for the same
     comment changes nothing."""
-    crm = app.crm(session)
-    settings = settings_for_transaction(session, app.config)
+    crm = rt.crm(session)
+    settings = settings_for_transaction(session, rt.config)
     ticket = crm.get_ticket(ticket_id)
     if ticket is None:
         raise TicketNotFound(f"no ticket {ticket_id}")
@@ -87,7 +87,7 @@ def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Com
     if len(comment.body) > MAX_TEXT:
         return CommentDelivery(comment, "not_sent", reason=f"a WhatsApp text is at most {MAX_TEXT} characters")
     try:
-        conversation = _conversation(app, session, ticket)
+        conversation = _conversation(rt, session, ticket)
     except InvalidMessage as exc:
         return CommentDelivery(comment, "not_sent", reason=str(exc))
     if conversation is None:
@@ -105,9 +105,9 @@ def comment_to_whatsapp(app: Any, session: Session, ticket_id: str, comment: Com
     session.flush()
     crm.set_ticket_status(ticket.id, settings.status_waiting)
     if customer_window(contact.last_inbound_at, contact.window_closed_at, now).open:
-        enqueue_send(app, session, conversation, contact, message)
+        enqueue_send(rt, session, conversation, contact, message)
         return CommentDelivery(comment, QUEUED, message)
-    template, problem = hold(app, session, conversation, contact, message, settings, ticket)
+    template, problem = hold(rt, session, conversation, contact, message, settings, ticket)
     return CommentDelivery(comment, HELD, message, template, problem)
 
 
@@ -120,15 +120,15 @@ def comment_messages(session: Session, comment_ids: list[str]) -> dict[str, Mess
         select(Message).where(Message.crm_comment_id.in_(comment_ids)))}
 
 
-def _conversation(app: Any, session: Session, ticket: Ticket) -> Conversation | None:
+def _conversation(rt: Runtime, session: Session, ticket: Ticket) -> Conversation | None:
     """The ticket's open conversation, else the customer's open one (or a new one)."""
     linked = session.scalars(
         select(Conversation).where(Conversation.ticket_id == ticket.id)
         .order_by(case((Conversation.status == OPEN, 0), else_=1), Conversation.id.desc()).limit(1)).first()
     if linked is not None and linked.status == OPEN:
         return linked
-    person = app.crm(session).get_person(ticket.person_id) if ticket.person_id else None
+    person = rt.crm(session).get_person(ticket.person_id) if ticket.person_id else None
     if person is None:
         return linked
-    conversation, _ = conversation_for_person(app, session, person)
+    conversation, _ = conversation_for_person(rt, session, person)
     return conversation

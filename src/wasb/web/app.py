@@ -50,7 +50,7 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
         the intake (events wait for the CRM), it shows as `degraded` with the reason."""
         with wasb.db.read_sessions() as session:
             session.execute(text("SELECT 1"))
-            crm = crm_status(wasb, session)
+            crm = crm_status(wasb.config, wasb.crm_link, wasb.queue, session)
             channel = channel_health(session, wasb.config.phone_number_id)
         pending = crm["backlog"]["pending_jobs"]
         # A refused WhatsApp token degrades too: messages wait queued until an admin fixes it.

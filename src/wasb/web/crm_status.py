@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from wasb.config import Config
+from wasb.crm.vtenext.link import VtenextLink
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.jobs.queue import JobQueue
 from wasb.settings.service import load_settings
@@ -27,16 +29,16 @@ def backlog(session: Session, queue: JobQueue) -> dict:
     }
 
 
-def crm_status(app: Any, session: Session) -> dict:
-    link = app.crm_link
-    status: dict[str, Any] = {"crm": app.config.crm, "backlog": backlog(session, app.queue)}
+def crm_status(config: Config, link: VtenextLink | None, queue: JobQueue, session: Session) -> dict:
+    """`link`: the external CRM's (None with the embedded CRM)."""
+    status: dict[str, Any] = {"crm": config.crm, "backlog": backlog(session, queue)}
     if link is None:
         status.update(state="ok", reachable=True, auth_failure=None)
         return status
     health = link.health
     auth_failure = link.auth_failure
     reachable = health.reachable
-    settings = load_settings(session, app.config)
+    settings = load_settings(session, config)
     problems = link.problems(settings)
     state = ("auth_failure" if auth_failure else "misconfigured" if problems
              else "unavailable" if reachable is False else "ok")
@@ -63,12 +65,12 @@ def crm_status(app: Any, session: Session) -> dict:
     return status
 
 
-def reset_auth(app: Any, session: Session, *, forget_failures: bool = False) -> int:
+def reset_auth(link: VtenextLink | None, queue: JobQueue, session: Session, *, forget_failures: bool = False) -> int:
     """Allow logging in to the CRM again (every process: the hold is in the database),
     and run the jobs that wait for it now. Returns how many waiting jobs were made due."""
-    if app.crm_link is not None:
-        app.crm_link.reset_auth(forget_failures=forget_failures)
-    return app.queue.run_now(session, CRM_TASKS)
+    if link is not None:
+        link.reset_auth(forget_failures=forget_failures)
+    return queue.run_now(session, CRM_TASKS)
 
 
 def _last_line(error: str) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from wasb.bootstrap import App
 from wasb.conversations.tables import Message
 
 
@@ -25,7 +25,7 @@ class Attachment:
 
 # --- messages ---------------------------------------------------------------------------
 
-def send_text(app: Any, session: Session, *, conversation_id: int, author: str, body: str,
+def send_text(app: App, session: Session, *, conversation_id: int, author: str, body: str,
               attachment: Attachment | None = None, reply_to: str | None = None) -> Message:
     """Write a queued outbound row and enqueue its send job (POST /api/v1/conversations/{id}/messages).
 
@@ -56,7 +56,7 @@ class ChannelHealth:
     detail: str = ""
 
 
-def channel_health(app: Any) -> ChannelHealth:
+def channel_health(app: App) -> ChannelHealth:
     """The sender marks the channel unhealthy on an auth error (Meta's 190)."""
     from wasb.outbound import channel
     from wasb.outbound.tables import HEALTHY
@@ -68,7 +68,7 @@ def channel_health(app: Any) -> ChannelHealth:
 
 # --- templates, actions, the ticket process ---------------------------------------------
 
-def send_template(app: Any, session: Session, *, conversation_id: int, author: str, template_id: int,
+def send_template(app: App, session: Session, *, conversation_id: int, author: str, template_id: int,
                   params: dict[str, str]) -> Message:
     """POST /api/v1/templates/{id}/send to the conversation's customer."""
     from wasb.conversations.tables import Conversation
@@ -87,7 +87,7 @@ def send_template(app: Any, session: Session, *, conversation_id: int, author: s
     return queue_message(app, session, conversation_id, outgoing, author)
 
 
-def send_template_to_person(app: Any, session: Session, *, person_id: str, author: str, template_id: int,
+def send_template_to_person(app: App, session: Session, *, person_id: str, author: str, template_id: int,
                             params: dict[str, str]) -> Message:
     """"Send Template" from a CRM record: POST /api/v1/templates/{id}/send {to: {person_id}}
     (opens or reuses the person's conversation)."""
@@ -96,7 +96,7 @@ def send_template_to_person(app: Any, session: Session, *, person_id: str, autho
     return send(app, session, template_id, TemplateSend(person_id=person_id, params=params or None), author)
 
 
-def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: str, body: str):
+def add_ticket_comment(app: App, session: Session, *, ticket_id: str, author: str, body: str):
     """The ticket process: the comment is stored on the ticket and goes out on WhatsApp
     (as text inside the window; outside it, it waits and the fallback template asks the
     customer to write). Returns the CommentDelivery: what became of it."""
@@ -105,7 +105,7 @@ def add_ticket_comment(app: Any, session: Session, *, ticket_id: str, author: st
     return comment_to_whatsapp(app, session, ticket_id, body, author)
 
 
-def sync_templates(app: Any) -> dict[str, int]:
+def sync_templates(app: App) -> dict[str, int]:
     """POST /api/v1/templates/sync: how many templates Meta has, and what changed here."""
     from wasb.sync.templates import sync_from_meta as sync
 
@@ -114,7 +114,7 @@ def sync_templates(app: Any) -> dict[str, int]:
             "gone": len(summary.deleted)}
 
 
-def push_person(app: Any, session: Session, *, person_id: str) -> None:
+def push_person(app: App, session: Session, *, person_id: str) -> None:
     """"Push to WhatsApp address book" (POST /api/v1/people/{id}/push)."""
     from wasb.contacts.push import push_person as push
 
@@ -139,7 +139,7 @@ class JobRow:
     last_duration_seconds: float | None = None
 
 
-def list_jobs(app: Any, session: Session) -> list[JobRow]:
+def list_jobs(app: App, session: Session) -> list[JobRow]:
     """The plugin's cron table."""
     from wasb.scheduler.registry import job_specs
     from wasb.scheduler.service import list_jobs as scheduled, schedule_of
@@ -156,7 +156,7 @@ def _job_refusal(exc: Exception) -> ValueError:
     return ValueError(str(exc))
 
 
-def run_job(app: Any, name: str, *, actor: str) -> None:
+def run_job(app: App, name: str, *, actor: str) -> None:
     """Queue a run now ("Run now"); refused while one is queued or running, or when stopped."""
     from wasb.scheduler.service import JobBusy, JobStopped, request_run
     from wasb.store.base import utcnow
@@ -170,7 +170,7 @@ def run_job(app: Any, name: str, *, actor: str) -> None:
         app.worker.wake()
 
 
-def reset_job(app: Any, name: str, *, actor: str) -> None:
+def reset_job(app: App, name: str, *, actor: str) -> None:
     from wasb.scheduler.service import JobBusy, reset_job as reset
     from wasb.store.base import utcnow
 
@@ -181,7 +181,7 @@ def reset_job(app: Any, name: str, *, actor: str) -> None:
             raise _job_refusal(exc) from exc
 
 
-def set_job(app: Any, name: str, *, active: bool, schedule: str, actor: str) -> None:
+def set_job(app: App, name: str, *, active: bool, schedule: str, actor: str) -> None:
     """"Set": the active flag and the schedule ("at 17:45", "every 300 s")."""
     from wasb.scheduler.service import update_job
     from wasb.store.base import utcnow
