@@ -11,7 +11,7 @@ from tests.crm.test_vtenext_flow import comments_on, vtenext_env
 from tests.support.server import WasbServer
 from tests.support.wired import SIM_SETTINGS
 from wasb.simulator.app import create_app as create_simulator
-from wasb.simulator.testing import serve
+from tests.support.harness import serving
 
 CUSTOMER = "393351032246"
 
@@ -19,7 +19,7 @@ CUSTOMER = "393351032246"
 @pytest.fixture
 def wired_crm(database_url, tmp_path, vtenext_server):
     """`wasb serve` on the fake CRM, its Graph API the simulator, whose webhooks go back to it."""
-    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+    with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
         srv = WasbServer(database_url, tmp_path,
                          extra_env=vtenext_env(vtenext_server, WASB_GRAPH_URL=sim_url)).start()
         try:

@@ -2,14 +2,10 @@
 (e.g. to make the CRM fail on purpose). Still real HTTP."""
 from __future__ import annotations
 
-import threading
-import time
-
-import httpx
-import uvicorn
 from sqlalchemy import update
 
-from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID, free_port
+from tests.support.harness import ThreadServer
+from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID
 from wasb.bootstrap import App, build_app
 from wasb.config import Config
 from wasb.jobs.tables import TODO, Job
@@ -27,29 +23,19 @@ def test_config(database_url: str, tmp_path, **overrides) -> Config:
 class InProcessServer:
     def __init__(self, app: App, port: int | None = None):
         self.app = app
-        self.port = port or free_port()
-        self.server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.served = ThreadServer(create_app(app), port)
+        self.port = self.served.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.served.url
 
     def start(self) -> "InProcessServer":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("in-process server did not start")
+        self.served.start()
+        return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
+        self.served.stop()
 
     def time_passes(self) -> None:
         """Make every waiting retry due now, as if its backoff had elapsed."""

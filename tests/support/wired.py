@@ -16,7 +16,7 @@ from tests.support.polling import wait_until
 from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, free_port, make_tokens
 from wasb.bootstrap import build_app
 from wasb.simulator.app import create_app as create_simulator
-from wasb.simulator.testing import serve
+from tests.support.harness import serving
 from wasb.whatsapp.signature import HEADER, sign_body
 
 
@@ -63,7 +63,7 @@ SIM_SETTINGS = {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET, "phone_n
 
 @contextlib.contextmanager
 def wired_service(database_url: str, tmp_path, **overrides: Any) -> Iterator[Wired]:
-    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+    with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
         admin_token, agent_token = make_tokens(database_url)
         overrides.setdefault("graph_url", sim_url)
         # Links name the service's own address, as WASB_PUBLIC_URL does in production.
