@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from wasb.simulator.app import create_app
 from tests.support.harness import serving
+from wasb.simulator.app import create_app
 from wasb.simulator.testing import WebhookRecorder
 from wasb.whatsapp.client import GraphClient
 

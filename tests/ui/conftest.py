@@ -119,8 +119,8 @@ class WiredUI:
 
 @pytest.fixture
 def wired_ui(database_url, tmp_path):
-    from wasb.simulator.app import create_app as create_simulator
     from tests.support.harness import serving
+    from wasb.simulator.app import create_app as create_simulator
     from tests.support.wired import SIM_SETTINGS
 
     with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:

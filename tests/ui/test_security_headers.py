@@ -68,8 +68,8 @@ def test_the_api_answers_carry_the_headers_and_hsts_follows_https(ui_server):
 
 
 def test_the_simulators_phone_page_runs_under_the_same_policy(page):
-    from wasb.simulator.app import create_app as create_simulator
     from tests.support.harness import serving
+    from wasb.simulator.app import create_app as create_simulator
     from tests.support.wired import SIM_SETTINGS
 
     with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
