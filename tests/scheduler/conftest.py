@@ -5,10 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support.inprocess import test_config
-from wasb.bootstrap import build_app
+from tests.support.runtime import build, test_config, worker_of
 from wasb.domain.schedule import Schedule
-from wasb.jobs.worker import Worker
 from wasb.scheduler.registry import JobSpec
 from wasb.scheduler.service import get_job
 from wasb.scheduler.ticker import enqueue_due, register_jobs
@@ -43,7 +41,7 @@ class Probe:
 class Scheduled:
     def __init__(self, app, clock: Clock, probe: Probe):
         self.app, self.clock, self.probe = app, clock, probe
-        self.worker = Worker(app, app.db, app.tasks, poll_seconds=0.01)
+        self.worker = worker_of(app, poll_seconds=0.01)
 
     def job(self, name: str = "probe"):
         with self.app.db.read_sessions() as s:
@@ -69,7 +67,7 @@ def scheduled(database_url, tmp_path):
 
     def make(schedule: Schedule = Schedule.every(60), *, timezone_name: str = "UTC",
              start: datetime = datetime(2025, 3, 28, 12, 0, tzinfo=timezone.utc)) -> Scheduled:
-        app = build_app(test_config(database_url, tmp_path, timezone=timezone_name))
+        app = build(test_config(database_url, tmp_path, timezone=timezone_name))
         apps.append(app)
         clock, probe = Clock(start), Probe()
         app.extras["clock"] = clock

@@ -12,10 +12,10 @@ import httpx
 import orjson
 
 from tests.support.harness import serving
-from tests.support.inprocess import InProcessServer, test_config
+from tests.support.inprocess import InProcessServer
 from tests.support.polling import wait_until
+from tests.support.runtime import build, test_config
 from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, WasbServer, free_port, make_tokens
-from wasb.bootstrap import build_app
 from wasb.simulator.app import create_app as create_simulator
 from wasb.whatsapp.signature import HEADER, sign_body
 
@@ -69,7 +69,7 @@ def wired_service(database_url: str, tmp_path, **overrides: Any) -> Iterator[Wir
         # Links name the service's own address, as WASB_PUBLIC_URL does in production.
         port = free_port()
         overrides.setdefault("public_url", f"http://127.0.0.1:{port}")
-        service = InProcessServer(build_app(test_config(database_url, tmp_path, **overrides)), port).start()
+        service = InProcessServer(build(test_config(database_url, tmp_path, **overrides)), port).start()
         try:
             with httpx.Client(base_url=sim_url, timeout=30) as sim:
                 sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp",
