@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.support.inprocess import InProcessService
 from tests.support.runtime import build, test_config, worker_of
 from wasb.domain.schedule import Schedule
 from wasb.scheduler.registry import JobSpec
@@ -78,3 +79,12 @@ def scheduled(database_url, tmp_path):
     yield make
     for app in apps:
         app.db.dispose()
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    """The tests of the jobs' HTTP surface speak real HTTP to the app served in the test's
+    process (tests/support/inprocess.py), not to a `wasb serve` process."""
+    srv = InProcessService(database_url, tmp_path).start()
+    yield srv
+    srv.stop()

@@ -2,8 +2,11 @@
 (e.g. to make the CRM fail on purpose). Still real HTTP."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.support.harness import ThreadServer
 from tests.support.runtime import App, build, test_config, time_passes
+from tests.support.server import ServiceClient, base_env, make_tokens
 from wasb.web.app import create_app
 
 
@@ -30,3 +33,20 @@ class InProcessServer:
 
 def start_in_process(database_url: str, tmp_path, **overrides) -> InProcessServer:
     return InProcessServer(build(test_config(database_url, tmp_path, **overrides))).start()
+
+
+class InProcessService(InProcessServer, ServiceClient):
+    """What a test of the HTTP surface asks of `wasb serve` (webhooks, the API, the CLI on the
+    same database), served in the test's process: real HTTP and the same app, without
+    starting a Python process and importing the product for each test."""
+
+    def __init__(self, database_url: str, workdir: Path, **overrides):
+        (workdir / "media").mkdir(parents=True, exist_ok=True)
+        self.database_url, self.workdir = database_url, workdir
+        self.admin_token, self.agent_token = make_tokens(database_url)
+        super().__init__(build(test_config(database_url, workdir, **overrides)))
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of a `wasb` command on this service's database."""
+        return base_env(self.database_url, self.workdir)

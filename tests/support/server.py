@@ -55,8 +55,39 @@ def make_tokens(database_url: str) -> tuple[str, str]:
         db.dispose()
 
 
+class ServiceClient:
+    """Speaks to a running service like Meta and tools do; the service is at `self.url`,
+    with tokens `self.admin_token` and `self.agent_token`."""
+    url: str
+    admin_token: str
+    agent_token: str
+
+    def post_webhook(self, body: bytes | dict, *, secret: str = APP_SECRET, signature: str | None = None,
+                     headers: dict | None = None) -> httpx.Response:
+        raw = body if isinstance(body, bytes) else orjson.dumps(body)
+        sig = signature if signature is not None else sign_body(raw, secret)
+        all_headers = {"Content-Type": "application/json", **({HEADER: sig} if sig else {}), **(headers or {})}
+        return httpx.post(self.url + "/webhooks/whatsapp", content=raw, headers=all_headers, timeout=30)
+
+    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.admin_token}", **kwargs.pop("headers", {})}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        response = self.api("GET", path, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+        return wait_until(predicate, timeout, what)
+
+    def wait_idle(self, timeout: float = 20) -> None:
+        """Every stored event has been processed or has failed."""
+        self.wait_until(lambda: not self.get("/api/v1/inbound-events?state=pending"), timeout, "pending events")
+
+
 @dataclass
-class WasbServer:
+class WasbServer(ServiceClient):
     database_url: str
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -98,26 +129,3 @@ class WasbServer:
     def read_log(self) -> str:
         return self.served.log() if self.served else ""
 
-    # --- talking to it -------------------------------------------------------
-    def post_webhook(self, body: bytes | dict, *, secret: str = APP_SECRET, signature: str | None = None,
-                     headers: dict | None = None) -> httpx.Response:
-        raw = body if isinstance(body, bytes) else orjson.dumps(body)
-        sig = signature if signature is not None else sign_body(raw, secret)
-        all_headers = {"Content-Type": "application/json", **({HEADER: sig} if sig else {}), **(headers or {})}
-        return httpx.post(self.url + "/webhooks/whatsapp", content=raw, headers=all_headers, timeout=30)
-
-    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token or self.admin_token}", **kwargs.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        response = self.api("GET", path, **kwargs)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-        return wait_until(predicate, timeout, what)
-
-    def wait_idle(self, timeout: float = 20) -> None:
-        """Every stored event has been processed or has failed."""
-        self.wait_until(lambda: not self.get("/api/v1/inbound-events?state=pending"), timeout, "pending events")
