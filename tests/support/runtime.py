@@ -1,10 +1,11 @@
 """The product built in-process, without a server: the fast tier of the tests.
 
-`runtime` gives a test the product as `wasb serve` wires it (bootstrap, its worker, the real
-CRM adapter) on a real database of its own (a copy of the migrated template, see
-databases.py), its Graph API the simulator started once per session over real HTTP. A
-customer's webhook is stored as the webhook route stores it, in one transaction, without
-HTTP: the tests of signatures, answers and routes stay on servers.
+`start_runtime` gives a test the product as `wasb serve` wires it (bootstrap, its worker, the
+real CRM adapter) on a real database of its own (a copy of the migrated template, see
+databases.py). A customer's webhook is handed to the intake writer as the webhook route
+hands it, without HTTP: the tests of signatures, answers and routes speak HTTP to the same
+app served in the test's process (inprocess.py), or to `wasb serve` where the process itself
+is under test (crash, restart, log, throughput).
 
 This is the only module of tests/ that builds the product: every test, fixture and server
 that needs it (the in-process server, the wired service, the scheduler's app) gets it here,
@@ -13,11 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
-import pytest
 from sqlalchemy import select, update
 
 from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID
@@ -98,12 +97,3 @@ class Runtime:
 def start_runtime(database_url: str, tmp_path, **overrides: Any) -> Runtime:
     return Runtime(build(test_config(database_url, tmp_path, **overrides))).start()
 
-
-@pytest.fixture
-def runtime(database_url, tmp_path, simulator_url, sim_settings) -> Iterator[Runtime]:
-    """The product on a fresh database, talking to the session's simulator."""
-    rt = start_runtime(database_url, tmp_path, graph_url=simulator_url, graph_version=sim_settings["graph_version"],
-                       app_secret=sim_settings["app_secret"], access_token=sim_settings["access_token"],
-                       phone_number_id=sim_settings["phone_number_id"], waba_id=sim_settings["waba_id"])
-    yield rt
-    rt.stop()
