@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres install browser clean bench
+.PHONY: run test test-sqlite test-postgres install browser clean bench coverage
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	$(BIN)/lint-imports
 	WASB_TEST_DATABASE=$$(scripts/ensure-postgres.sh) $(BIN)/pytest -q
+
+# Line coverage of the SQLite suite, the servers it starts included (see [tool.coverage] in pyproject).
+coverage: $(STAMP)
+	rm -f .coverage .coverage.*
+	-$(BIN)/coverage run -m pytest -q -p no:cacheprovider
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report | tail -1
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py

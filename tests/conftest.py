@@ -16,9 +16,7 @@ def _fixtures_dir() -> Path:
     or where WASB_WHATSAPP_FIXTURES says. Missing, they fail the run: the replay tests are
     parametrized over them and would otherwise pass by running nothing."""
     candidates = [Path(os.environ["WASB_WHATSAPP_FIXTURES"])] if os.environ.get("WASB_WHATSAPP_FIXTURES") else []
-    candidates += [Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "whatsapp",
-                   Path("/work/shared/fixtures/whatsapp")]  # the workplace's copy, for a clone elsewhere
-    candidates = list(dict.fromkeys(candidates))
+    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "whatsapp")
     for path in candidates:
         if any(path.glob("*.json")):
             return path

@@ -31,7 +31,6 @@ import hashlib
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,13 +38,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes import vtql_engine
+from tests.support.harness import ThreadServer
 
 READS = {"getchallenge", "query", "retrieve", "describe", "listtypes", "sync"}
 WRITES = {"login", "create", "update", "revise", "delete", "logout", "convertlead"}
@@ -497,42 +496,23 @@ def make_app(crm: FakeCRM) -> Starlette:
 
 
 class FakeServer:
-    """The fake CRM served by uvicorn on 127.0.0.1 in a thread; stop() makes it
-    refuse connections (a CRM that is down), start() brings it back on the same port."""
+    """The fake CRM served on 127.0.0.1; stop() makes it refuse connections (a CRM that is
+    down), start() brings it back on the same port."""
 
     def __init__(self, crm: FakeCRM):
         self.crm = crm
-        self.port = _free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self.served = ThreadServer(make_app(crm), lifespan="off")
+        self.port = self.served.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.served.url
 
     def start(self) -> None:
-        config = uvicorn.Config(make_app(self.crm), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake CRM did not start")
-            time.sleep(0.01)
+        self.served.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._server = None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        self.served.stop()
 
 
 # --- pytest fixtures (re-exported by the conftest files that want them) ----------------

@@ -1,8 +1,11 @@
-"""A real `wasb serve` talking to the simulator, and the simulator posting back to it."""
+"""The service talking to the simulator, and the simulator posting back to it: `wasb` is the
+app served in the test's process (real HTTP); `start_wasb` starts real `wasb serve`
+processes, for the tests that kill and restart one."""
 from __future__ import annotations
 
 import pytest
 
+from tests.support.inprocess import InProcessService
 from tests.support.server import WasbServer
 from tests.support.simulator_fixtures import *  # noqa: F403 - sim, simulator_url, sim_settings, …
 
@@ -35,5 +38,9 @@ def start_wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
 
 
 @pytest.fixture
-def wasb(start_wasb):
-    return start_wasb()
+def wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
+    overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
+    service = InProcessService(database_url, tmp_path, **overrides).start()
+    sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp"}).raise_for_status()
+    yield service
+    service.stop()

@@ -4,9 +4,8 @@ import httpx
 from tests.outbound.conftest import server_env
 from tests.outbound.flows import customer_writes, sent_to
 from tests.support.inprocess import InProcessServer
-from wasb.bootstrap import build_app
+from tests.support.runtime import build, worker_of
 from wasb.config import Config
-from wasb.jobs.worker import Worker
 from wasb.outbound import flush_outbox
 
 
@@ -15,7 +14,7 @@ def test_flush_sends_every_queued_message_and_reports_what_waits_and_why(databas
     env = server_env(simulator_url, sim_settings)
     config = Config(database_url=database_url, media_dir=tmp_path / "media", worker=False, _env_file=None,
                     **{k.removeprefix("WASB_").lower(): v for k, v in env.items()})
-    server = InProcessServer(build_app(config)).start()
+    server = InProcessServer(build(config)).start()
     app = server.app
     try:
         from tests.support.server import make_tokens
@@ -27,7 +26,7 @@ def test_flush_sends_every_queued_message_and_reports_what_waits_and_why(databas
                 return httpx.get(server.url + path, headers={"Authorization": f"Bearer {admin_token}"}).json()
 
             def wait_idle(self):
-                Worker(app, app.db, app.tasks, may_batch=app.crm_policy.may_batch).drain()
+                worker_of(app).drain()
 
             def post(self, path, **kw):
                 return httpx.request("POST" if "json" in kw else "PUT", server.url + path,

@@ -5,10 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support.inprocess import test_config
-from wasb.bootstrap import build_app
+from tests.support.inprocess import InProcessService
+from tests.support.runtime import build, test_config, worker_of
 from wasb.domain.schedule import Schedule
-from wasb.jobs.worker import Worker
 from wasb.scheduler.registry import JobSpec
 from wasb.scheduler.service import get_job
 from wasb.scheduler.ticker import enqueue_due, register_jobs
@@ -43,7 +42,7 @@ class Probe:
 class Scheduled:
     def __init__(self, app, clock: Clock, probe: Probe):
         self.app, self.clock, self.probe = app, clock, probe
-        self.worker = Worker(app, app.db, app.tasks, poll_seconds=0.01, may_batch=app.crm_policy.may_batch)
+        self.worker = worker_of(app, poll_seconds=0.01)
 
     def job(self, name: str = "probe"):
         with self.app.db.read_sessions() as s:
@@ -69,7 +68,7 @@ def scheduled(database_url, tmp_path):
 
     def make(schedule: Schedule = Schedule.every(60), *, timezone_name: str = "UTC",
              start: datetime = datetime(2025, 3, 28, 12, 0, tzinfo=timezone.utc)) -> Scheduled:
-        app = build_app(test_config(database_url, tmp_path, timezone=timezone_name))
+        app = build(test_config(database_url, tmp_path, timezone=timezone_name))
         apps.append(app)
         clock, probe = Clock(start), Probe()
         app.clock = clock
@@ -80,3 +79,12 @@ def scheduled(database_url, tmp_path):
     yield make
     for app in apps:
         app.db.dispose()
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    """The tests of the jobs' HTTP surface speak real HTTP to the app served in the test's
+    process (tests/support/inprocess.py), not to a `wasb serve` process."""
+    srv = InProcessService(database_url, tmp_path).start()
+    yield srv
+    srv.stop()

@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.support.jobs import run_job, stop_job
-from tests.support.server import WasbServer, run_cli
+from tests.support.inprocess import InProcessService
+from tests.support.server import run_cli
 
 DEFAULTS = {"syncCustomers": "every 600 s", "syncMessages": "every 300 s", "syncTemplates": "every 3600 s",
             "closeConversations": "every 300 s"}
@@ -60,7 +61,7 @@ def test_a_run_asked_through_the_api_is_recorded_with_its_result(server):
 def test_two_concurrent_run_requests_queue_one_run(database_url, tmp_path):
     # No worker in this server: the queued run waits, so the second request always
     # finds it (with a worker, a fast run could end between the two requests).
-    srv = WasbServer(database_url, tmp_path, extra_env={"WASB_WORKER": "false"}).start()
+    srv = InProcessService(database_url, tmp_path, worker=False).start()
     try:
         with ThreadPoolExecutor(2) as pool:
             codes = sorted(pool.map(lambda _: srv.api("POST", "/api/v1/jobs/syncCustomers/run").status_code, range(2)))

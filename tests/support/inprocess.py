@@ -2,61 +2,51 @@
 (e.g. to make the CRM fail on purpose). Still real HTTP."""
 from __future__ import annotations
 
-import threading
-import time
+from pathlib import Path
 
-import httpx
-import uvicorn
-from sqlalchemy import update
-
-from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID, free_port
-from wasb.bootstrap import App, build_app
-from wasb.config import Config
-from wasb.jobs.tables import TODO, Job
-from wasb.store.base import utcnow
+from tests.support.harness import ThreadServer
+from tests.support.runtime import App, build, test_config, time_passes
+from tests.support.server import ServiceClient, base_env, make_tokens
 from wasb.web.app import create_app
-
-
-def test_config(database_url: str, tmp_path, **overrides) -> Config:
-    values = dict(database_url=database_url, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
-                  access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID, waba_id=WABA_ID,
-                  media_dir=tmp_path / "media", worker_poll_seconds=0.05, graph_url=NO_META)
-    return Config(_env_file=None, **{**values, **overrides})
 
 
 class InProcessServer:
     def __init__(self, app: App, port: int | None = None):
         self.app = app
-        self.port = port or free_port()
-        self.server = uvicorn.Server(uvicorn.Config(create_app(app), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.served = ThreadServer(create_app(app), port)
+        self.port = self.served.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.served.url
 
     def start(self) -> "InProcessServer":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("in-process server did not start")
+        self.served.start()
+        return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
+        self.served.stop()
 
     def time_passes(self) -> None:
-        """Make every waiting retry due now, as if its backoff had elapsed."""
-        with self.app.db.sessions() as s, s.begin():
-            s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
-        self.app.worker.wake()
+        time_passes(self.app)
 
 
 def start_in_process(database_url: str, tmp_path, **overrides) -> InProcessServer:
-    return InProcessServer(build_app(test_config(database_url, tmp_path, **overrides))).start()
+    return InProcessServer(build(test_config(database_url, tmp_path, **overrides))).start()
+
+
+class InProcessService(InProcessServer, ServiceClient):
+    """What a test of the HTTP surface asks of `wasb serve` (webhooks, the API, the CLI on the
+    same database), served in the test's process: real HTTP and the same app, without
+    starting a Python process and importing the product for each test."""
+
+    def __init__(self, database_url: str, workdir: Path, **overrides):
+        (workdir / "media").mkdir(parents=True, exist_ok=True)
+        self.database_url, self.workdir = database_url, workdir
+        self.admin_token, self.agent_token = make_tokens(database_url)
+        super().__init__(build(test_config(database_url, workdir, **overrides)))
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of a `wasb` command on this service's database."""
+        return base_env(self.database_url, self.workdir)

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -13,6 +11,7 @@ from typing import Any, Callable
 import httpx
 import orjson
 
+from tests.support.harness import ServerProcess, free_port
 from tests.support.polling import wait_until
 from wasb.whatsapp.signature import HEADER, sign_body
 
@@ -25,12 +24,6 @@ WABA_ID = "102290129340398"
 NO_META = "http://127.0.0.1:9"
 ROOT = Path(__file__).resolve().parents[2]
 WASB = str(Path(sys.executable).with_name("wasb"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def base_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
@@ -62,67 +55,13 @@ def make_tokens(database_url: str) -> tuple[str, str]:
         db.dispose()
 
 
-@dataclass
-class WasbServer:
-    database_url: str
-    workdir: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
-    port: int = 0
-    process: subprocess.Popen | None = None
-    admin_token: str = ""
-    agent_token: str = ""
+class ServiceClient:
+    """Speaks to a running service like Meta and tools do; the service is at `self.url`,
+    with tokens `self.admin_token` and `self.agent_token`."""
+    url: str
+    admin_token: str
+    agent_token: str
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def env(self) -> dict[str, str]:
-        return base_env(self.database_url, self.workdir, **self.extra_env)
-
-    def start(self) -> "WasbServer":
-        (self.workdir / "media").mkdir(parents=True, exist_ok=True)
-        if not self.admin_token:
-            self.admin_token, self.agent_token = make_tokens(self.database_url)
-        self.port = self.port or free_port()
-        self.log = open(self.workdir / f"server-{self.port}.log", "ab")
-        self.process = subprocess.Popen([WASB, "serve", "--port", str(self.port)], env=self.env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, cwd=self.workdir)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"wasb serve exited: {self.read_log()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()  # never leave a server behind: the fixture's teardown does not run
-        raise RuntimeError("wasb serve did not answer /healthz in 30 s")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        if getattr(self, "log", None):
-            self.log.close()
-
-    def kill(self) -> None:
-        """Die like a crash: no shutdown hooks."""
-        if self.process:
-            self.process.kill()
-            self.process.wait(5)
-
-    def read_log(self) -> str:
-        path = self.workdir / f"server-{self.port}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    # --- talking to it -------------------------------------------------------
     def post_webhook(self, body: bytes | dict, *, secret: str = APP_SECRET, signature: str | None = None,
                      headers: dict | None = None) -> httpx.Response:
         raw = body if isinstance(body, bytes) else orjson.dumps(body)
@@ -145,3 +84,48 @@ class WasbServer:
     def wait_idle(self, timeout: float = 20) -> None:
         """Every stored event has been processed or has failed."""
         self.wait_until(lambda: not self.get("/api/v1/inbound-events?state=pending"), timeout, "pending events")
+
+
+@dataclass
+class WasbServer(ServiceClient):
+    database_url: str
+    workdir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    admin_token: str = ""
+    agent_token: str = ""
+    served: ServerProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return base_env(self.database_url, self.workdir, **self.extra_env)
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.served.process if self.served else None
+
+    def start(self) -> "WasbServer":
+        (self.workdir / "media").mkdir(parents=True, exist_ok=True)
+        if not self.admin_token:
+            self.admin_token, self.agent_token = make_tokens(self.database_url)
+        self.port = self.port or free_port()
+        self.served = ServerProcess([WASB, "serve", "--port", str(self.port)], port=self.port, env=self.env,
+                                    cwd=self.workdir, log_path=self.workdir / f"server-{self.port}.log").start()
+        return self
+
+    def stop(self) -> None:
+        if self.served:
+            self.served.stop()
+
+    def kill(self) -> None:
+        """Die like a crash: no shutdown hooks."""
+        if self.served:
+            self.served.kill()
+
+    def read_log(self) -> str:
+        return self.served.log() if self.served else ""
+

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.harness import serving
 from wasb.simulator.app import create_app
-from wasb.simulator.testing import WebhookRecorder, serve
+from wasb.simulator.testing import WebhookRecorder
 from wasb.whatsapp.client import GraphClient
 
 __all__ = ["sim_settings", "webhook_recorder", "simulator_url", "sim", "graph_client"]
@@ -36,7 +37,7 @@ def sim_settings() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def webhook_recorder(sim_settings: dict[str, Any]) -> Iterator[WebhookRecorder]:
     recorder = WebhookRecorder(app_secret=sim_settings["app_secret"])
-    with serve(recorder.app()) as url:
+    with serving(recorder.app()) as url:
         recorder.url = url + recorder.path
         yield recorder
 
@@ -44,7 +45,7 @@ def webhook_recorder(sim_settings: dict[str, Any]) -> Iterator[WebhookRecorder]:
 @pytest.fixture(scope="session")
 def simulator_url(sim_settings: dict[str, Any], webhook_recorder: WebhookRecorder) -> Iterator[str]:
     app = create_app(sim_settings, webhook_url=webhook_recorder.url)
-    with serve(app) as url:
+    with serving(app) as url:
         yield url
 
 

@@ -1,6 +1,6 @@
-"""The service (in-process, real HTTP) and the simulator wired to each other, like
-`make run`: the service's Graph URL is the simulator, the simulator's webhooks go to
-the service, both with the same channel secrets."""
+"""The service and the simulator wired to each other, like `make run`: the service's Graph
+URL is the simulator, the simulator's webhooks go to the service, both with the same
+channel secrets. `wired_service` serves the app in-process; `wired_process` runs `wasb serve`."""
 from __future__ import annotations
 
 import contextlib
@@ -11,12 +11,12 @@ from typing import Any, Callable
 import httpx
 import orjson
 
-from tests.support.inprocess import InProcessServer, test_config
+from tests.support.harness import serving
+from tests.support.inprocess import InProcessServer
 from tests.support.polling import wait_until
-from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, free_port, make_tokens
-from wasb.bootstrap import build_app
+from tests.support.runtime import build, test_config
+from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, WasbServer, free_port, make_tokens
 from wasb.simulator.app import create_app as create_simulator
-from wasb.simulator.testing import serve
 from wasb.whatsapp.signature import HEADER, sign_body
 
 
@@ -63,13 +63,13 @@ SIM_SETTINGS = {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET, "phone_n
 
 @contextlib.contextmanager
 def wired_service(database_url: str, tmp_path, **overrides: Any) -> Iterator[Wired]:
-    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+    with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
         admin_token, agent_token = make_tokens(database_url)
         overrides.setdefault("graph_url", sim_url)
         # Links name the service's own address, as WASB_PUBLIC_URL does in production.
         port = free_port()
         overrides.setdefault("public_url", f"http://127.0.0.1:{port}")
-        service = InProcessServer(build_app(test_config(database_url, tmp_path, **overrides)), port).start()
+        service = InProcessServer(build(test_config(database_url, tmp_path, **overrides)), port).start()
         try:
             with httpx.Client(base_url=sim_url, timeout=30) as sim:
                 sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp",
@@ -77,3 +77,19 @@ def wired_service(database_url: str, tmp_path, **overrides: Any) -> Iterator[Wir
                 yield Wired(service, sim, sim_url, admin_token, agent_token)
         finally:
             service.stop()
+
+
+@contextlib.contextmanager
+def wired_process(database_url: str, tmp_path, extra_env: dict[str, str] | None = None
+                  ) -> Iterator[tuple[WasbServer, httpx.Client]]:
+    """`wasb serve` (its environment plus `extra_env`) and the simulator, wired both ways;
+    yields the server and a client of the simulator."""
+    with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+        srv = WasbServer(database_url, tmp_path, extra_env={"WASB_GRAPH_URL": sim_url, **(extra_env or {})}).start()
+        try:
+            with httpx.Client(base_url=sim_url, timeout=30) as sim:
+                sim.post("/_sim/config", json={"webhook_url": srv.url + "/webhooks/whatsapp",
+                                               "retry_delays": [0.05, 0.1]}).raise_for_status()
+                yield srv, sim
+        finally:
+            srv.stop()

@@ -1,49 +1,34 @@
-"""The real app served in-process (real HTTP, real signatures), reachable from the test to
-run a sync on a controllable clock and to play a person editing the CRM."""
+"""The product in-process without a server (tests/support/runtime.py), reachable from the
+test to run a sync on a controllable clock and to play a person editing the CRM. Webhooks
+are stored as the route stores them; the route itself is tested in tests/inbound."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import httpx
-import orjson
 import pytest
 from sqlalchemy import select
 
 from tests.fakes.vtenext_fake import ACCESS_KEY, vtenext_fake, vtenext_server  # noqa: F401  (fixtures)
-from tests.support.inprocess import start_in_process
-from tests.support.server import APP_SECRET
+from tests.support.inprocess import InProcessService
+from tests.support.runtime import Runtime, start_runtime
 from wasb.audit.tables import AuditEntry
 from wasb.contacts.tables import WaContact
-from wasb.inbound.tables import PENDING, InboundEvent
 from wasb.scheduler.service import execute_run
 from wasb.settings.service import update_settings
 from wasb.store.base import utcnow
-from wasb.whatsapp.signature import sign_body
 
 
 class Live:
-    def __init__(self, srv):
-        self.srv, self.app = srv, srv.app
+    def __init__(self, rt: Runtime):
+        self.rt, self.app = rt, rt.app
 
     def post(self, body: dict, *, wait: bool = True) -> None:
-        raw = orjson.dumps(body)
-        response = httpx.post(self.srv.url + "/webhooks/whatsapp", content=raw,
-                              headers={"X-Hub-Signature-256": sign_body(raw, APP_SECRET),
-                                       "Content-Type": "application/json"})
-        assert response.status_code == 200, response.text
+        self.rt.deliver(body)
         if wait:
             self.wait_idle()
 
     def wait_idle(self, timeout: float = 20) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.app.db.read_sessions() as s:
-                if s.scalar(select(InboundEvent.id).where(InboundEvent.state == PENDING).limit(1)) is None:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("inbound events still pending")
+        self.rt.wait_idle(timeout)
 
     def run(self, name: str, at: datetime | None = None) -> dict:
         """Run a scheduled job now (or at `at`), as the scheduler would; returns its result."""
@@ -84,6 +69,15 @@ def live(database_url, tmp_path, monkeypatch):
     # The address-book feed leaves the last 5 s for the next run (commits can land out of
     # clock order on PostgreSQL); the tests write and sync one after the other instead.
     monkeypatch.setattr("wasb.sync.customers.SETTLE", timedelta(0))
-    srv = start_in_process(database_url, tmp_path)
-    yield Live(srv)
+    rt = start_runtime(database_url, tmp_path)
+    yield Live(rt)
+    rt.stop()
+
+
+@pytest.fixture
+def server(database_url, tmp_path):
+    """The tests of the jobs' HTTP surface speak real HTTP to the app served in the test's
+    process (tests/support/inprocess.py), not to a `wasb serve` process."""
+    srv = InProcessService(database_url, tmp_path).start()
+    yield srv
     srv.stop()

@@ -2,7 +2,7 @@
 import pytest
 
 from tests.sync.conftest import Live
-from tests.support.inprocess import start_in_process
+from tests.support.runtime import start_runtime
 from wasb.crm.vtenext import VtenextCRM, Webservice
 from wasb.runtime import CommitThenCall
 from tests.fakes.vtenext_fake import ACCESS_KEY
@@ -14,11 +14,11 @@ MOBILE = "+393351032246"
 def live_vtenext(database_url, tmp_path, vtenext_server):
     webservice = Webservice(vtenext_server.url, "admin", ACCESS_KEY, timeout=5)
     crm = VtenextCRM(webservice)
-    srv = start_in_process(database_url, tmp_path)
-    srv.app.crm_factory = lambda session: crm
-    srv.app.crm_policy = CommitThenCall()
-    yield Live(srv)
-    srv.stop()
+    rt = start_runtime(database_url, tmp_path)
+    rt.app.crm_factory = lambda session: crm
+    rt.app.crm_policy = CommitThenCall()
+    yield Live(rt)
+    rt.stop()
     webservice.close()
 
 

@@ -73,7 +73,7 @@ def test_failed_inbound_events_are_retried(live):
     for _ in range(200):
         if event_states(live) == ["failed"]:
             break
-        live.srv.time_passes()
+        live.rt.time_passes()
         time.sleep(0.05)
     assert event_states(live) == ["failed"]
     live.app.crm_factory = lambda session: EmbeddedCRM(session, "IT")  # the CRM is fixed

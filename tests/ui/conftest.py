@@ -119,11 +119,11 @@ class WiredUI:
 
 @pytest.fixture
 def wired_ui(database_url, tmp_path):
+    from tests.support.harness import serving
     from wasb.simulator.app import create_app as create_simulator
-    from wasb.simulator.testing import serve
     from tests.support.wired import SIM_SETTINGS
 
-    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+    with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
         srv = WasbServer(database_url, tmp_path, extra_env={"WASB_GRAPH_URL": sim_url}).start()
         add_users(srv)
         try:

@@ -126,15 +126,15 @@ def failing_job(database_url, tmp_path):
     """A service whose syncTemplates run fails the way a refused Meta token would."""
     from dataclasses import replace
 
-    from tests.support.inprocess import InProcessServer, test_config
+    from tests.support.inprocess import InProcessServer
+    from tests.support.runtime import build, test_config
     from wasb.auth.service import create_token, create_user
-    from wasb.bootstrap import build_app
     from wasb.scheduler.registry import default_specs
 
     def refused(app, ctx):
         raise RuntimeError("Meta refused the access token (190)")
 
-    app = build_app(test_config(database_url, tmp_path))
+    app = build(test_config(database_url, tmp_path))
     specs = default_specs()
     specs["syncTemplates"] = replace(specs["syncTemplates"], run=refused)
     app.scheduled_jobs = specs

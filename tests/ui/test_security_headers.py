@@ -68,11 +68,11 @@ def test_the_api_answers_carry_the_headers_and_hsts_follows_https(ui_server):
 
 
 def test_the_simulators_phone_page_runs_under_the_same_policy(page):
+    from tests.support.harness import serving
     from wasb.simulator.app import create_app as create_simulator
-    from wasb.simulator.testing import serve
     from tests.support.wired import SIM_SETTINGS
 
-    with serve(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
+    with serving(create_simulator(SIM_SETTINGS, webhook_url="http://127.0.0.1:9/unset")) as sim_url:
         httpx.post(sim_url + "/_sim/customers", json={"wa_id": "393331234567", "name": "Mario Rossi"}).raise_for_status()
         response = page.goto(f"{sim_url}/phone#customer=393331234567")
         assert_protected(response.headers)

@@ -8,7 +8,7 @@ import threading
 import httpx
 import pytest
 
-from wasb.simulator.testing import serve
+from tests.support.harness import serving
 from wasb.whatsapp import messages
 from wasb.whatsapp.client import GraphClient
 from wasb.whatsapp.errors import (
@@ -189,7 +189,7 @@ def test_reachable_media_link_is_fetched_and_accepted(sim, graph_client):
         return Response(pdf, media_type="application/pdf")
 
     customer_writes(sim)
-    with serve(Starlette(routes=[Route("/doc.pdf", serve_pdf)])) as url:
+    with serving(Starlette(routes=[Route("/doc.pdf", serve_pdf)])) as url:
         result = graph_client.send_media(CUSTOMER, "document", link=f"{url}/doc.pdf",
                                          caption="Your invoice", filename="invoice.pdf")
     assert fetched.is_set()

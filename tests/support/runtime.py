@@ -1,0 +1,99 @@
+"""The product built in-process, without a server: the fast tier of the tests.
+
+`start_runtime` gives a test the product as `wasb serve` wires it (bootstrap, its worker, the
+real CRM adapter) on a real database of its own (a copy of the migrated template, see
+databases.py). A customer's webhook is handed to the intake writer as the webhook route
+hands it, without HTTP: the tests of signatures, answers and routes speak HTTP to the same
+app served in the test's process (inprocess.py), or to `wasb serve` where the process itself
+is under test (crash, restart, log, throughput).
+
+This is the only module of tests/ that builds the product: every test, fixture and server
+that needs it (the in-process server, the wired service, the scheduler's app) gets it here,
+so a change in how bootstrap builds it is adapted in one place."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+
+from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID
+from wasb.bootstrap import App, build_app
+from wasb.config import Config
+from wasb.inbound.intake import Stored
+from wasb.inbound.tables import PENDING, InboundEvent
+from wasb.jobs.tables import TODO, Job
+from wasb.jobs.worker import Worker
+from wasb.store.base import utcnow
+
+
+def test_config(database_url: str, tmp_path, **overrides: Any) -> Config:
+    values = dict(database_url=database_url, app_secret=APP_SECRET, verify_token=VERIFY_TOKEN,
+                  access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID, waba_id=WABA_ID,
+                  media_dir=tmp_path / "media", worker_poll_seconds=0.05, graph_url=NO_META)
+    return Config(_env_file=None, **{**values, **overrides})
+
+
+test_config.__test__ = False  # a helper, not a test, whatever its name
+
+
+def build(config: Config) -> App:
+    """The product as bootstrap builds it, not started (no worker, no ticker)."""
+    return build_app(config)
+
+
+def worker_of(app: App, **options: Any) -> Worker:
+    """A worker of the app's own jobs, for a test to drain by hand."""
+    return Worker(app, app.db, app.tasks, may_batch=app.crm_policy.may_batch, **options)
+
+
+def time_passes(app: App) -> None:
+    """Make every waiting retry due now, as if its backoff had elapsed."""
+    with app.db.sessions() as s, s.begin():
+        s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
+    app.worker.wake()
+
+
+class Runtime:
+    """The built product, started (its worker runs the jobs, as in `wasb serve`)."""
+
+    def __init__(self, app: App):
+        self.app = app
+
+    @property
+    def db(self):
+        return self.app.db
+
+    def start(self) -> "Runtime":
+        self.app.start()
+        return self
+
+    def stop(self) -> None:
+        self.app.stop()
+
+    def deliver(self, body: dict | bytes) -> Stored:
+        """Meta's webhook body, handed to the intake writer as the webhook route hands a
+        signed one (the event and its processing jobs in one transaction); the worker
+        takes it from there."""
+        raw = body if isinstance(body, bytes) else orjson.dumps(body)
+        return asyncio.run(self.app.intake.store(raw))
+
+    def time_passes(self) -> None:
+        time_passes(self.app)
+
+    def wait_idle(self, timeout: float = 20) -> None:
+        """Every stored event has been processed or has failed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.app.db.read_sessions() as s:
+                if s.scalar(select(InboundEvent.id).where(InboundEvent.state == PENDING).limit(1)) is None:
+                    return
+            time.sleep(0.02)
+        raise AssertionError("inbound events still pending")
+
+
+def start_runtime(database_url: str, tmp_path, **overrides: Any) -> Runtime:
+    return Runtime(build(test_config(database_url, tmp_path, **overrides))).start()
+

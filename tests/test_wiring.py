@@ -1,0 +1,69 @@
+"""Every wiring of the product, one message in and one out: a real `wasb serve` per CRM
+(embedded, vtenext through the fake webservice) on the database of this run (SQLite, or
+PostgreSQL when WASB_TEST_DATABASE names one: `make test` runs the suite once per database),
+between the WhatsApp simulator and that CRM. The customer's signed message becomes a ticket
+in the CRM; the agent's reply reaches the customer's phone and is marked sent.
+
+The vtenext-only paths (an agent's comment written in the CRM, template sync) are in
+tests/crm/test_vtenext_whatsapp.py on the same fixture."""
+from __future__ import annotations
+
+import pytest
+
+from tests.crm.test_vtenext_flow import vtenext_env
+from tests.fakes.vtenext_fake import FakeCRM, FakeServer
+from tests.support.databases import BACKEND
+from tests.support.wired import wired_process
+
+CUSTOMER = "393351032246"
+SENT = ("sent", "delivered", "read")  # the simulator moves on from sent quickly: any of these was sent
+
+
+@pytest.fixture
+def crm(request):
+    """The CRM of the wiring: None for the embedded one, else the fake vtenext, served."""
+    if request.param == "embedded":
+        yield None
+        return
+    server = FakeServer(FakeCRM(flavour="vtenext"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wired(crm, database_url, tmp_path):
+    env = vtenext_env(crm) if crm is not None else {"WASB_CRM": "embedded"}
+    with wired_process(database_url, tmp_path, env) as (srv, sim):
+        yield srv, sim
+
+
+def ticket_in_crm(srv, crm, ticket_id) -> tuple[str, str]:
+    """(description, status) of the ticket as the CRM itself holds it."""
+    if crm is None:
+        ticket = srv.get(f"/api/v1/tickets/{ticket_id}")
+        return ticket["description"], ticket["status"]
+    row = crm.crm.row(ticket_id)
+    return row["description"], row["ticketstatus"]
+
+
+@pytest.mark.parametrize("database", [BACKEND])
+@pytest.mark.parametrize("crm", ["embedded", "vtenext"], indirect=True)
+def test_one_message_in_becomes_a_ticket_and_one_reply_out_reaches_the_phone(wired, crm, database):
+    srv, sim = wired
+    inbound = sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Daniele", "text": "Buongiorno"})
+    assert inbound.status_code == 200 and inbound.json()["webhook_status"] == 200, inbound.text  # signed, taken
+    srv.wait_idle()
+    (conversation,) = srv.get(f"/api/v1/conversations?phone=%2B{CUSTOMER}")
+    description, status = ticket_in_crm(srv, crm, conversation["ticket_id"])
+    assert description.endswith("Buongiorno") and status == "Open"
+
+    reply = srv.api("POST", f"/api/v1/conversations/{conversation['id']}/messages",
+                    json={"type": "text", "body": "Salve, come posso aiutarla?"})
+    assert reply.status_code == 201, reply.text
+    (sent,) = srv.wait_until(lambda: sim.get("/_sim/sent", params={"to": CUSTOMER}).json(),
+                             what="the reply at the simulator")
+    assert (sent["type"], sent["text"]) == ("text", "Salve, come posso aiutarla?")
+    srv.wait_until(lambda: [m for m in srv.get(f"/api/v1/conversations/{conversation['id']}")["messages"]
+                            if m["id"] == reply.json()["id"] and m["wamid"] == sent["wamid"]
+                            and m["status"] in SENT], what="the reply marked sent")
