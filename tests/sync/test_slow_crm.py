@@ -10,7 +10,7 @@ from sqlalchemy import update
 from tests.fakes.vtenext_fake import ACCESS_KEY
 from tests.inbound.test_odd_webhooks import status
 from tests.sync.conftest import Live
-from tests.support.inprocess import start_in_process
+from tests.support.runtime import start_runtime
 from wasb.contacts.tables import WaContact
 from wasb.store.base import utcnow
 
@@ -20,8 +20,8 @@ SLOW = 1.5  # seconds the CRM takes to answer each call
 @pytest.fixture
 def on_vtenext(database_url, tmp_path, vtenext_server, monkeypatch):
     monkeypatch.setattr("wasb.sync.customers.SETTLE", timedelta(0))  # sync right after writing
-    srv = start_in_process(database_url, tmp_path, crm="vtenext", crm_url=vtenext_server.url, crm_user="admin",
-                           crm_access_key=ACCESS_KEY, crm_timeout_seconds=10)
+    srv = start_runtime(database_url, tmp_path, crm="vtenext", crm_url=vtenext_server.url, crm_user="admin",
+                        crm_access_key=ACCESS_KEY, crm_timeout_seconds=10)
     yield Live(srv)
     srv.stop()
 
