@@ -26,15 +26,18 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 	$(BIN)/pytest -q -p no:cacheprovider
 	WASB_TEST_DATABASE=$$(scripts/ensure-postgres.sh) $(BIN)/pytest -q -p no:cacheprovider
 
 test-sqlite: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 	$(BIN)/pytest -q
 
 test-postgres: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/vulture
 	WASB_TEST_DATABASE=$$(scripts/ensure-postgres.sh) $(BIN)/pytest -q
 
 # Line coverage of the SQLite suite, the servers it starts included (see [tool.coverage] in pyproject).

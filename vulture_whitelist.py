@@ -61,3 +61,7 @@ _.should_exit  # uvicorn.Server, set to stop a server run in a thread
 pytest_report_header
 pytest_collection_modifyitems
 pytestmark
+_.__test__  # test_config is a helper, not a test: pytest reads __test__ = False
+
+# --- public helpers documented for people who embed the simulator (simulator/README.md) -
+serve  # wasb.simulator.testing.serve: run the simulator in a thread of one's own tests

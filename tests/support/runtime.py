@@ -56,7 +56,7 @@ def time_passes(app: App) -> None:
     app.worker.wake()
 
 
-class Runtime:
+class RunningProduct:
     """The built product, started (its worker runs the jobs, as in `wasb serve`)."""
 
     def __init__(self, app: App):
@@ -66,7 +66,7 @@ class Runtime:
     def db(self):
         return self.app.db
 
-    def start(self) -> "Runtime":
+    def start(self) -> "RunningProduct":
         self.app.start()
         return self
 
@@ -94,6 +94,6 @@ class Runtime:
         raise AssertionError("inbound events still pending")
 
 
-def start_runtime(database_url: str, tmp_path, **overrides: Any) -> Runtime:
-    return Runtime(build(test_config(database_url, tmp_path, **overrides))).start()
+def start_runtime(database_url: str, tmp_path, **overrides: Any) -> RunningProduct:
+    return RunningProduct(build(test_config(database_url, tmp_path, **overrides))).start()
 

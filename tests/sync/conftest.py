@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.fakes.vtenext_fake import ACCESS_KEY, vtenext_fake, vtenext_server  # noqa: F401  (fixtures)
 from tests.support.inprocess import InProcessService
-from tests.support.runtime import Runtime, start_runtime
+from tests.support.runtime import RunningProduct, start_runtime
 from wasb.audit.tables import AuditEntry
 from wasb.contacts.tables import WaContact
 from wasb.scheduler.service import execute_run
@@ -19,7 +19,7 @@ from wasb.store.base import utcnow
 
 
 class Live:
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: RunningProduct):
         self.rt, self.app = rt, rt.app
 
     def post(self, body: dict, *, wait: bool = True) -> None:

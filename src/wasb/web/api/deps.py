@@ -1,10 +1,9 @@
-"""What API routes share: the app, sessions, and who is calling."""
+"""What API routes share: the app and who is calling."""
 from __future__ import annotations
 
-from typing import Annotated, Iterator
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy.orm import Session
 
 from wasb.auth.service import Principal, authenticate_token
 from wasb.bootstrap import App
@@ -13,10 +12,6 @@ from wasb.bootstrap import App
 def get_app(request: Request) -> App:
     return request.app.state.wasb
 
-
-def read_session(app: Annotated[App, Depends(get_app)]) -> Iterator[Session]:
-    with app.db.read_sessions() as session:
-        yield session
 
 
 def principal(request: Request, app: Annotated[App, Depends(get_app)]) -> Principal:
@@ -41,6 +36,5 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
 
 
 AppDep = Annotated[App, Depends(get_app)]
-ReadSession = Annotated[Session, Depends(read_session)]
 Caller = Annotated[Principal, Depends(principal)]
 Admin = Annotated[Principal, Depends(admin)]
