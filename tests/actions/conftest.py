@@ -1,3 +1,3 @@
-"""A real `wasb serve` wired both ways to the simulator (the outbound tests' fixtures)."""
+"""The service wired both ways to the simulator (the outbound tests' fixtures: `wasb` served in the test's process, `start_wasb` for real `wasb serve` processes)."""
 from tests.outbound.conftest import start_wasb, wasb  # noqa: F401
 from tests.support.simulator_fixtures import *  # noqa: F403 - sim, simulator_url, sim_settings, …

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support.inprocess import InProcessService
+from tests.support.inprocess import server_in_process as server  # noqa: F401  (the jobs' HTTP surface, in-process)
 from tests.support.runtime import build, test_config, worker_of
 from wasb.domain.schedule import Schedule
 from wasb.scheduler.registry import JobSpec
@@ -80,11 +80,3 @@ def scheduled(database_url, tmp_path):
     for app in apps:
         app.db.dispose()
 
-
-@pytest.fixture
-def server(database_url, tmp_path):
-    """The tests of the jobs' HTTP surface speak real HTTP to the app served in the test's
-    process (tests/support/inprocess.py), not to a `wasb serve` process."""
-    srv = InProcessService(database_url, tmp_path).start()
-    yield srv
-    srv.stop()

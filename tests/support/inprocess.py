@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.harness import ThreadServer
 from tests.support.runtime import App, build, test_config, time_passes
 from tests.support.server import ServiceClient, base_env, make_tokens
@@ -50,3 +52,12 @@ class InProcessService(InProcessServer, ServiceClient):
     def env(self) -> dict[str, str]:
         """The environment of a `wasb` command on this service's database."""
         return base_env(self.database_url, self.workdir)
+
+
+@pytest.fixture
+def server_in_process(database_url, tmp_path):
+    """`server` for the directories whose tests speak real HTTP to the real app served in the
+    test's process, not to a `wasb serve` process (their conftest names it `server`)."""
+    srv = InProcessService(database_url, tmp_path).start()
+    yield srv
+    srv.stop()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.fakes.vtenext_fake import ACCESS_KEY, vtenext_fake, vtenext_server  # noqa: F401  (fixtures)
-from tests.support.inprocess import InProcessService
+from tests.support.inprocess import server_in_process as server  # noqa: F401  (the jobs' HTTP surface, in-process)
 from tests.support.runtime import RunningProduct, start_runtime
 from wasb.audit.tables import AuditEntry
 from wasb.contacts.tables import WaContact
@@ -73,11 +73,3 @@ def live(database_url, tmp_path, monkeypatch):
     yield Live(rt)
     rt.stop()
 
-
-@pytest.fixture
-def server(database_url, tmp_path):
-    """The tests of the jobs' HTTP surface speak real HTTP to the app served in the test's
-    process (tests/support/inprocess.py), not to a `wasb serve` process."""
-    srv = InProcessService(database_url, tmp_path).start()
-    yield srv
-    srv.stop()
