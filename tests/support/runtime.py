@@ -84,14 +84,18 @@ class RunningProduct:
         time_passes(self.app)
 
     def wait_idle(self, timeout: float = 20) -> None:
-        """Every stored event has been processed or has failed."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.app.db.read_sessions() as s:
-                if s.scalar(select(InboundEvent.id).where(InboundEvent.state == PENDING).limit(1)) is None:
-                    return
-            time.sleep(0.02)
-        raise AssertionError("inbound events still pending")
+        wait_idle(self.app, timeout)
+
+
+def wait_idle(app: App, timeout: float = 20) -> None:
+    """Every stored event has been processed or has failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.db.read_sessions() as s:
+            if s.scalar(select(InboundEvent.id).where(InboundEvent.state == PENDING).limit(1)) is None:
+                return
+        time.sleep(0.02)
+    raise AssertionError("inbound events still pending")
 
 
 def start_runtime(database_url: str, tmp_path, **overrides: Any) -> RunningProduct:
