@@ -14,30 +14,28 @@ from wasb.crm.embedded.crm import EmbeddedCRM
 from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRM
 from wasb.crm.vtenext.link import VtenextLink
+from wasb.documents.links import REMOVE_LINK
 from wasb.inbound.intake import IntakeWriter
+from wasb.inbound.process import PROCESS
 from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
+from wasb.media.downloads import DOWNLOAD
+from wasb.outbound.sender import CONFIRM, SEND
+from wasb.outbound.service import MIRROR
 from wasb.runtime import CommitThenCall, InTransaction, Runtime
+from wasb.scheduler.task import SCHEDULED_RUN
 from wasb.scheduler.ticker import Ticker, register_jobs
 from wasb.settings.service import load_settings
 from wasb.store.engine import open_database
 from wasb.store.base import utcnow
 from wasb.store.migrate import upgrade
-from wasb.tickets.agent_comments import ensure_polling
+from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS, ensure_polling
 from wasb.whatsapp.client import GraphClient
 
 log = logging.getLogger(__name__)
 
 
 def all_tasks() -> dict[str, Task[Runtime]]:
-    from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS
-    from wasb.documents.links import REMOVE_LINK
-    from wasb.inbound.process import PROCESS
-    from wasb.media.downloads import DOWNLOAD
-    from wasb.outbound.sender import CONFIRM, SEND
-    from wasb.outbound.service import MIRROR
-    from wasb.scheduler.task import SCHEDULED_RUN
-
     return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR, DOWNLOAD, REMOVE_LINK,
                                          SCHEDULED_RUN)}
 
