@@ -6,22 +6,23 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import httpx
-import orjson
 
 from tests.support.harness import serving
 from tests.support.inprocess import InProcessServer
-from tests.support.polling import wait_until
 from tests.support.runtime import build, test_config
-from tests.support.server import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, WasbServer, free_port, make_tokens
+from tests.support.server import (
+    ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, WABA_ID, ServiceClient, WasbServer, free_port, make_tokens,
+)
 from wasb.simulator.app import create_app as create_simulator
-from wasb.whatsapp.signature import HEADER, sign_body
 
 
 @dataclass
-class Wired:
+class Wired(ServiceClient):
+    """The service's client (webhooks, API) and the simulator's, side by side."""
+
     service: InProcessServer
     sim: httpx.Client
     sim_url: str
@@ -35,23 +36,6 @@ class Wired:
     @property
     def app(self):
         return self.service.app
-
-    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token or self.admin_token}", **kwargs.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        response = self.api("GET", path, **kwargs)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def post_webhook(self, body: dict) -> httpx.Response:
-        raw = orjson.dumps(body)
-        return httpx.post(self.url + "/webhooks/whatsapp", content=raw, timeout=30,
-                          headers={"Content-Type": "application/json", HEADER: sign_body(raw, APP_SECRET)})
-
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-        return wait_until(predicate, timeout, what)
 
     def time_passes(self) -> None:
         self.service.time_passes()
