@@ -41,7 +41,11 @@ def test_an_external_crm_has_the_same_wiring_and_its_jobs_run_one_per_transactio
     assert [app.crm_policy.may_batch(t) for t in (PROCESS, MIRROR, CONFIRM, SEND)] == [False, False, True, False]
 
 
-def test_commit_then_call_commits_the_jobs_work_before_each_crm_call(built):
+@pytest.mark.parametrize("policy, seen_by_the_crm", [
+    (CommitThenCall(), ["Anna"]),  # the job's work is committed before each call
+    (InTransaction(), [None]),  # left uncommitted until the job ends: another connection does not see it
+], ids=["commit-then-call", "in-transaction"])
+def test_a_crm_call_sees_the_jobs_work_only_when_the_policy_commits_first(built, policy, seen_by_the_crm):
     app = built()
     seen = []
 
@@ -52,20 +56,5 @@ def test_commit_then_call_commits_the_jobs_work_before_each_crm_call(built):
 
     with app.db.sessions() as session, session.begin():
         person = app.crm(session).create_person(NewPerson(kind="lead", name="Anna", mobile="+393331234567"))
-        CommitThenCall().crm_for_job(session, Remote()).get_person(int(person.id))
-    assert seen == ["Anna"]
-
-
-def test_in_transaction_leaves_the_jobs_work_uncommitted_until_the_job_ends(built):
-    app = built()
-    seen = []
-
-    class Probe:
-        def get_person(self, person_id):
-            with app.db.read_sessions() as other:
-                seen.append(other.scalar(select(CrmPerson.name).where(CrmPerson.id == person_id)))
-
-    with app.db.sessions() as session, session.begin():
-        person = app.crm(session).create_person(NewPerson(kind="lead", name="Anna", mobile="+393331234567"))
-        InTransaction().crm_for_job(session, Probe()).get_person(int(person.id))
-    assert seen == [None]  # another connection did not see the uncommitted row
+        policy.crm_for_job(session, Remote()).get_person(int(person.id))
+    assert seen == seen_by_the_crm

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,9 +71,9 @@ class CustomerSyncReport:
 
     def add(self, other: "CustomerSyncReport") -> None:
         """Count in what a page's applied transaction found."""
-        for name in ("crm_changes", "created", "linked", "updated", "unlinked", "book_changes",
-                     "crm_names_filled", "crm_mobiles_filled"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in (f.name for f in fields(self)):
+            if isinstance(getattr(other, name), int):  # the counters; the lists are merged below
+                setattr(self, name, getattr(self, name) + getattr(other, name))
         for found in other.duplicates:
             self.duplicate(found["number"], *found["ids"])
         self.unreadable_numbers.extend(other.unreadable_numbers)
