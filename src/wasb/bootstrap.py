@@ -16,6 +16,7 @@ from wasb.crm.port import CRM
 from wasb.crm.vtenext.link import VtenextLink
 from wasb.documents.links import REMOVE_LINK
 from wasb.inbound.intake import IntakeWriter
+from wasb.inbound.journal import JournalMover, JournalWriter, journal_path
 from wasb.inbound.process import PROCESS
 from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.worker import Worker
@@ -46,11 +47,11 @@ class App(Runtime):
     that only the process starts and stops (intake writer, worker thread, ticker)."""
 
     worker: Worker[Runtime] | None = None
-    intake: IntakeWriter | None = None
+    intake: IntakeWriter | JournalWriter | None = None
     ticker: Ticker | None = None
 
     def start(self, *, worker: bool = True) -> None:
-        self.intake = IntakeWriter(self.db, self.queue)
+        self.intake = self.new_intake()
         self.intake.start()
         register_jobs(self, self.clock())  # the jobs panel lists every job, whoever runs them
         if worker:
@@ -59,13 +60,28 @@ class App(Runtime):
                 # so their re-queued jobs do not find them still "running".
                 self.ticker = Ticker(self, tick_seconds=self.config.scheduler_tick_seconds)
                 self.ticker.start()
-            self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds,
-                                 stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
-                                 may_batch=self.crm_policy.may_batch)
+            self.worker = self.new_worker()
             self.queue._wake = self.worker.wake
+            self.intake.wake = self.worker.wake
             if self.crm_link is not None:  # agents answer in the external CRM: their comments are polled
                 ensure_polling(self)
             self.worker.start()
+
+    def new_intake(self) -> IntakeWriter | JournalWriter:
+        """On SQLite the webhook's bodies go to the intake journal (never behind the worker's
+        write lock); on PostgreSQL straight into the service database."""
+        journal = journal_path(self.db.url)
+        if journal is None:
+            return IntakeWriter(self.db, self.queue)
+        return JournalWriter(journal, self.db)
+
+    def new_worker(self) -> Worker[Runtime]:
+        journal = journal_path(self.db.url)
+        return Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds,
+                      stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
+                      may_batch=self.crm_policy.may_batch,
+                      # The worker moves the journal's webhooks into the job table itself.
+                      before_claim=JournalMover(journal, self.db, self.queue) if journal else None)
 
     def stop(self) -> None:
         if self.ticker:

@@ -82,8 +82,13 @@ class ServiceClient:
         return wait_until(predicate, timeout, what)
 
     def wait_idle(self, timeout: float = 20) -> None:
-        """Every stored event has been processed or has failed."""
-        self.wait_until(lambda: not self.get("/api/v1/inbound-events?state=pending"), timeout, "pending events")
+        """Every accepted webhook is an event, and every event has been processed or has failed."""
+        self.wait_until(lambda: not self.busy(), timeout, "pending events")
+
+    def busy(self) -> bool:
+        """Webhooks wait to become events, or events to be processed."""
+        return bool(httpx.get(self.url + "/healthz", timeout=30).json()["queue"]["intake_waiting"]
+                    or self.get("/api/v1/inbound-events?state=pending&limit=1"))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from wasb.bootstrap import App
 from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
+from wasb.web.backlog import service_backlog
 from wasb.web.crm_status import crm_status
 from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
@@ -52,12 +53,15 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
             session.execute(text("SELECT 1"))
             crm = crm_status(wasb.config, wasb.crm_link, wasb.queue, session)
             channel = channel_health(session, wasb.config.phone_number_id)
+            behind = service_backlog(wasb.config, wasb.db, wasb.queue, session)
         pending = crm["backlog"]["pending_jobs"]
         # A refused WhatsApp token degrades too: messages wait queued until an admin fixes it.
         ok = crm["state"] == "ok" and channel.status == HEALTHY
-        return {"status": "ok" if ok else "degraded", "database": "ok", "crm": wasb.config.crm,
+        status = "degraded" if not ok else "busy" if behind.busy else "ok"
+        return {"status": status, "database": "ok", "crm": wasb.config.crm,
                 "crm_state": crm["state"], "crm_auth_failure": crm["auth_failure"],
-                "crm_last_error": crm.get("last_error"), "backlog": pending, "channel": channel.view()}
+                "crm_last_error": crm.get("last_error"), "backlog": pending, "queue": behind.view(),
+                "channel": channel.view()}
 
     @app.exception_handler(CRMError)
     async def crm_error(request: Request, exc: CRMError):

@@ -48,10 +48,11 @@ async def receive(request: Request) -> Response:
         log.warning("webhook refused: missing or wrong %s", HEADER)
         return JSONResponse({"error": "invalid signature"}, status_code=401)
     try:
-        stored = await app.intake.store(body)
+        await app.intake.store(body)
     except Exception:
-        # The database took nothing (the intake keeps any body it can, failed or not):
-        # a proper answer, on a connection that stays usable, and Meta redelivers.
+        # Nothing took the body (the intake keeps any body it can, failed or not): a
+        # proper answer, on a connection that stays usable, and Meta redelivers.
         log.exception("webhook not stored")
         return JSONResponse({"error": "not stored, deliver again"}, status_code=503, headers={"Retry-After": "5"})
-    return JSONResponse({"stored": not stored.duplicate, "event_id": stored.event_id})
+    # Durable: the worker makes an event of it (once, whatever is redelivered) and applies it.
+    return JSONResponse({"accepted": True})
