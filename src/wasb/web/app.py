@@ -82,6 +82,8 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
     for module in (people, conversations, sending, messages, documents, tickets, events, settings, crm_api, jobs,
                    reports, templates, outbox):
         app.include_router(module.router)
+    # Innermost: the webhook's answer skips the framework, not the headers or the body deadline.
+    app.add_middleware(webhooks.WebhookIntake, wasb=wasb)
     install_ui(app, wasb)
     install_openapi(app)
     install_docs(app)
