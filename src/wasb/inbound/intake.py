@@ -104,9 +104,12 @@ def store_bodies(session, jobs: JobQueue, bodies: list[bytes], received_at: list
     stmt = insert_for(dialect, table).on_conflict_do_nothing(index_elements=["sha256"]).returning(
         table.c.id, table.c.sha256)
     inserted = dict((sha, event_id) for event_id, sha in session.execute(stmt, list(rows.values())).all()) if rows else {}
+    # In arrival order (not RETURNING's, which no database promises): a customer's jobs
+    # run in the order of their job ids.
     jobs.enqueue_many(session, [
-        {"task": PROCESS_TASK, "payload": {"event_id": event_id, "lock": key}, "lock": key, "ref": event_ref(event_id)}
-        for sha, event_id in inserted.items() for key in keys_of[sha]])
+        {"task": PROCESS_TASK, "payload": {"event_id": inserted[sha], "lock": key}, "lock": key,
+         "ref": event_ref(inserted[sha])}
+        for sha in rows if sha in inserted for key in keys_of[sha]])
     results, seen = [], set()
     for digest in digests:
         new = digest in inserted and digest not in seen
