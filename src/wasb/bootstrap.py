@@ -150,6 +150,9 @@ def _crm_factory(config: Config, link: VtenextLink | None) -> Callable[[Session]
 
     def vtenext_crm(session: Session) -> CRM:
         # Settings are read per use: an admin's change applies to the next job.
-        return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health)
+        # A call made with the session's transaction closed (a job between its commits)
+        # may wait for its outcome to be stored: the web process reads it there.
+        return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health,
+                          settled=lambda: not session.in_transaction())
 
     return vtenext_crm
