@@ -96,6 +96,7 @@ class WasbServer(ServiceClient):
     database_url: str
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    serve_args: tuple[str, ...] = ()  # e.g. ("--no-worker",)
     port: int = 0
     admin_token: str = ""
     agent_token: str = ""
@@ -118,7 +119,7 @@ class WasbServer(ServiceClient):
         if not self.admin_token:
             self.admin_token, self.agent_token = make_tokens(self.database_url)
         self.port = self.port or free_port()
-        self.served = ServerProcess([WASB, "serve", "--port", str(self.port)], port=self.port, env=self.env,
+        self.served = ServerProcess([WASB, "serve", "--port", str(self.port), *self.serve_args], port=self.port, env=self.env,
                                     cwd=self.workdir, log_path=self.workdir / f"server-{self.port}.log").start()
         return self
 

@@ -1,7 +1,7 @@
 """The FastAPI application: webhooks, the REST API and the web UI on one app."""
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -26,19 +26,25 @@ from wasb.web.slow_clients import BodyTimeoutMiddleware
 from wasb.web.ui import install_ui
 
 
-def create_app(wasb: App, *, start: bool = True) -> FastAPI:
+def create_app(wasb: App, *, start: bool = True, worker_threads: bool | None = None,
+               alongside: AbstractContextManager | None = None) -> FastAPI:
+    """`worker_threads`: run the jobs in threads of this process (default: WASB_WORKER);
+    `wasb serve` says no and runs them in a process `alongside`, entered once the app has
+    started and left when it stops (uvicorn ends the process on SIGTERM right after)."""
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         poller = Poller(wasb.db)
-        if start:
-            wasb.start(worker=wasb.config.worker)
-            poller.start()
-        try:
-            yield
-        finally:
+        with ExitStack() as stack:
             if start:
-                poller.stop()
-                wasb.stop()
+                wasb.start(worker=wasb.config.worker if worker_threads is None else worker_threads)
+                try:
+                    if alongside is not None:  # left last: the web's intake has stopped by then
+                        stack.enter_context(alongside)
+                finally:
+                    stack.callback(wasb.stop)
+                poller.start()
+                stack.callback(poller.stop)
+            yield
 
     # /docs is served by wasb.web.docs (no CDN); ReDoc has no offline copy here.
     app = FastAPI(title="WASB", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,

@@ -209,8 +209,7 @@ def inbound_event_retry(request: Request, user: AdminUser, event_id: RowId):
         except EventNotFound as exc:
             raise HTTPException(404, str(exc))
         state = event.state
-    if app.worker:
-        app.worker.wake()
+    app.wake_worker()
     message = _("Event {id} queued again.", id=event_id) if state == "pending" else _(
         "Event {id} could not be retried: its body is not a WhatsApp webhook.", id=event_id)
     return outcome(request, "/ui/inbound-events", ok=message)
