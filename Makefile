@@ -53,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 
 clean:
-	rm -rf $(VENV) wasb.db wasb.db-wal wasb.db-shm media var test-artifacts
+	rm -rf $(VENV) wasb.db wasb.db-wal wasb.db-shm wasb.db.worker.lock media var test-artifacts

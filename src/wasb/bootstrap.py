@@ -86,9 +86,7 @@ class App(Runtime):
         thread, or the worker process (a datagram; nothing happens if none listens)."""
         if self.worker is not None:
             self.worker.wake()
-        else:
-            if self.waker is None:
-                self.waker = Waker(wake_path(self.config.database_url))
+        elif self.waker is not None:
             self.waker.notify()
 
     def new_intake(self) -> IntakeWriter | JournalWriter:
@@ -152,6 +150,7 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
         # The channel's client: WASB_GRAPH_URL (Meta, or the simulator) + WASB_GRAPH_VERSION.
         graph=GraphClient.from_config(config),
         clock=clock,
+        waker=Waker(wake_path(config.database_url)),
     )
     # Every enqueue, whichever process commits it, wakes whoever runs the jobs.
     queue._wake = app.wake_worker

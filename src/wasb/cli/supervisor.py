@@ -73,7 +73,7 @@ class Supervisor:
             started = time.monotonic()
             try:
                 self.process = self._spawn()
-            except OSError:
+            except Exception:  # this thread must live as long as serve: its children die with it
                 log.exception("could not start the worker process")
             else:
                 log.info("worker process %d started", self.process.pid)

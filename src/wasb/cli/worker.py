@@ -59,12 +59,17 @@ def hold_lock(database_url: str) -> int | None:
 
 
 def die_with_parent(parent: int) -> None:
-    """Exit when `parent` does, even killed with -9: Linux sends SIGTERM when it dies (set
+    """Die when `parent` does, even killed with -9: Linux sends SIGKILL when it dies (set
     here, after exec, so there is no preexec_fn to run between fork and exec in a
-    process full of threads); a parent that died before that is seen by getppid."""
+    process full of threads); a parent that died before that is seen by getppid.
+
+    SIGKILL, not a clean stop: serve killed is the service crashing, and what a crash
+    leaves (a send whose answer never came, jobs left `doing`) is recovered as after any
+    crash, while a clean stop would go on working after the service was gone. Without
+    prctl the check every second in `run` stops it cleanly instead."""
     if sys.platform.startswith("linux"):
         try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         except (OSError, AttributeError):  # no prctl: the check every second remains
             pass
     if os.getppid() != parent:

@@ -158,6 +158,11 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
         settings = channel.settings(s)
         token = channel.token()
         auth_wait = auth_wait_seconds(s, channel.phone_number_id, token)
+        if auth_wait > 0:  # an admin may have saved a new token since the settings were read (in the web process)
+            channel.forget_settings()
+            settings = channel.settings(s)
+            token = channel.token()
+            auth_wait = auth_wait_seconds(s, channel.phone_number_id, token)
     ready: list[tuple[Message, dict]] = []
     for row, conversation, contact in found:
         if row.direction != "out" or row.status != QUEUED:
