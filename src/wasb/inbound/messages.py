@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from wasb.config import Config
 from wasb.contacts.service import WriterRow, add_writer, customer_wrote, display_number, link_person, phone_of
 from wasb.contacts.tables import WaContact
+from wasb.conversations.search import due_for_indexing, index_new
 from wasb.conversations.service import OpenRow, customer_wrote_in, follow_ticket, held_comments_wait, \
     start_conversation
 from wasb.conversations.tables import Conversation, Message
@@ -240,6 +241,8 @@ def _store(ctx: Inbound, row: dict[str, Any], conversation_id: int, *, comment_i
         **row, "conversation_id": conversation_id, "crm_comment_id": comment_id, "crm_pending": pending}).first()
     if stored is None:
         raise AlreadyStored(row["wamid"])
+    if due_for_indexing(stored.id):
+        index_new(ctx.session)  # the search index takes the newest messages in a batch
     if row["media_id"]:
         enqueue_download(ctx.session, ctx.queue, stored.id)
     return stored.id
