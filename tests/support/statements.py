@@ -44,8 +44,7 @@ def _short(sql: str) -> str:
     words = sql.split()
     verb = words[0].upper()
     if verb == "SELECT":
-        table = words[words.index("FROM") + 1] if "FROM" in words else "?"
-        return f"SELECT {table}"
+        return f"SELECT {_outer_from(words)}"
     if verb == "INSERT":
         return f"INSERT {words[2]}"
     if verb == "UPDATE":
@@ -53,6 +52,16 @@ def _short(sql: str) -> str:
     if verb == "DELETE":
         return f"DELETE {words[2]}"
     return " ".join(words[:3])
+
+
+def _outer_from(words: list[str]) -> str:
+    """The table the statement selects from (not one of its subqueries')."""
+    depth = 0
+    for word, following in zip(words, words[1:]):
+        if word == "FROM" and depth == 0:
+            return following
+        depth += word.count("(") - word.count(")")
+    return "?"
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from wasb.store.base import utcnow
 from wasb.store.upsert import insert_for
 
 
-# Built once: every inbound message looks its customer up.
+# Built once: the contact push looks customers up by either identity.
 _by_user_id = select(WaContact).where(WaContact.user_id == bindparam("user_id"))
 _by_wa_id = select(WaContact).where(WaContact.wa_id == bindparam("wa_id"))
 
@@ -26,35 +26,6 @@ def find_contact(session: Session, *, wa_id: str | None = None, user_id: str | N
     if wa_id:
         return session.scalars(_by_wa_id, {"wa_id": wa_id}).first()
     return None
-
-
-def upsert_contact(session: Session, *, wa_id: str | None, user_id: str | None,
-                   profile_name: str | None = None, wrote_at: datetime | None = None) -> WaContact:
-    """The entry for this customer, learning whatever new identity or name the webhook carries.
-
-    `wrote_at`: the customer's message time, noted in the same write (the window reopens).
-    """
-    contact = find_contact(session, wa_id=wa_id, user_id=user_id)
-    if contact is None:
-        contact = WaContact()
-        session.add(contact)
-    if user_id and not contact.user_id:
-        contact.user_id = user_id
-    if wa_id and not contact.wa_id:
-        contact.wa_id = wa_id
-        try:
-            contact.phone_e164 = wa_id_to_e164(wa_id)
-        except InvalidPhone:
-            contact.phone_e164 = None
-    if profile_name and profile_name != contact.profile_name:
-        contact.profile_name = profile_name
-    if wrote_at is not None:
-        if contact.last_inbound_at is None or wrote_at > contact.last_inbound_at:
-            contact.last_inbound_at = wrote_at
-        contact.window_closed_at = None  # the customer wrote: Meta reopens the window
-    if contact.id is None:
-        session.flush()  # a new entry needs its id; changes to a known one go with the next flush
-    return contact
 
 
 @dataclass(frozen=True)
@@ -100,12 +71,22 @@ _wrote = (
 
 def customer_wrote(session: Session, *, wa_id: str | None, user_id: str | None, profile_name: str | None,
                    at: datetime) -> WriterRow | None:
-    """`upsert_contact` for a customer's message, in one statement: the known customer's
-    entry, updated; None when there is none yet (the caller links the CRM record, then
-    `add_writer`)."""
+    """A customer's message, on their address-book entry, in one statement: the known
+    customer's entry, updated; None when there is none yet (the caller links the CRM
+    record, then `add_writer`)."""
     row = session.execute(_wrote, {"given_user_id": user_id, "given_wa_id": wa_id, "given_e164": phone_of(wa_id),
                                    "given_name": profile_name or None, "at": at, "stamp": utcnow()}).first()
     return WriterRow(*row, created=False) if row is not None else None
+
+
+_adds: dict[str, object] = {}
+
+
+def _add(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect not in _adds:
+        _adds[dialect] = insert_for(dialect, _contacts).on_conflict_do_nothing().returning(*_WRITER_COLUMNS)
+    return _adds[dialect]
 
 
 def add_writer(session: Session, *, wa_id: str | None, user_id: str | None, profile_name: str | None,
@@ -113,11 +94,10 @@ def add_writer(session: Session, *, wa_id: str | None, user_id: str | None, prof
     """A new customer's entry, already linked to their CRM record (one INSERT). Should
     another writer have added the entry meanwhile (PostgreSQL: a sync), that one is used."""
     now = utcnow()
-    stmt = insert_for(session.get_bind().dialect.name, _contacts).values(
-        wa_id=wa_id, user_id=user_id, phone_e164=phone_of(wa_id), profile_name=profile_name or None,
-        crm_person_id=crm_person_id, crm_kind=crm_kind, last_inbound_at=at, created_at=now, modified_at=now,
-    ).on_conflict_do_nothing().returning(*_WRITER_COLUMNS)
-    row = session.execute(stmt).first()
+    row = session.execute(_add(session), {
+        "wa_id": wa_id, "user_id": user_id, "phone_e164": phone_of(wa_id), "profile_name": profile_name or None,
+        "crm_person_id": crm_person_id, "crm_kind": crm_kind, "last_inbound_at": at, "created_at": now,
+        "modified_at": now}).first()
     if row is not None:
         return WriterRow(*row, created=True)
     known = customer_wrote(session, wa_id=wa_id, user_id=user_id, profile_name=profile_name, at=at)

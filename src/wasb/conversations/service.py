@@ -75,14 +75,18 @@ def customer_wrote_in(session: Session, contact_id: int, phone_number_id: str, a
         if row is not None else None
 
 
+_start = _conversations.insert().returning(_cv.id)
+
+
 def start_conversation(session: Session, *, name: str, phone_number_id: str, contact_id: int,
                        crm_person_id: str | None, ticket_id: str | None, association_error: str | None,
                        at: datetime) -> int:
     """A new open conversation holding the customer's first message (one INSERT)."""
-    return session.execute(_conversations.insert().values(
-        name=name, phone_number_id=phone_number_id, wa_contact_id=contact_id, crm_person_id=crm_person_id,
-        ticket_id=ticket_id, status=OPEN, started_at=at, last_message_at=at, last_inbound_at=at, unread=1,
-        association_error=association_error).returning(_cv.id)).scalar_one()
+    return session.execute(_start, {
+        "name": name, "phone_number_id": phone_number_id, "wa_contact_id": contact_id,
+        "crm_person_id": crm_person_id, "ticket_id": ticket_id, "status": OPEN, "started_at": at,
+        "last_message_at": at, "last_inbound_at": at, "unread": 1, "association_error": association_error,
+    }).scalar_one()
 
 
 _held_of_contact = select(_held)

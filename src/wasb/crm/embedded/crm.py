@@ -84,6 +84,17 @@ _open_ticket = (select(*_TICKET).where(_tickets.c.person_id == bindparam("person
                                        _tickets.c.status != bindparam("closed"))
                 .order_by(_tickets.c.id.desc()).limit(1))
 _ticket_by_id = select(*_TICKET).where(_tickets.c.id == bindparam("id"))
+_new_ticket = _tickets.insert().returning(*_TICKET[:-1], _tickets.c.modified_at)
+_adds: dict[str, object] = {}
+
+
+def _add_person(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect not in _adds:
+        _adds[dialect] = insert_for(dialect, _people).on_conflict_do_nothing().returning(*_PERSON)
+    return _adds[dialect]
+
+
 _new_comment = _comments.insert().returning(_comments.c.id, _comments.c.created_at)
 _status_now = bindparam("stamp", type_=_tickets.c.modified_at.type)
 _new_status = bindparam("new_status", type_=_tickets.c.status.type)
@@ -143,10 +154,10 @@ class EmbeddedCRM:
         now = utcnow()
         # One statement: the unique mobile refuses a second holder (a deleted person's
         # mobile is cleared, so only a live one can hold it).
-        row = self.session.execute(insert_for(self.session.get_bind().dialect.name, _people).values(
-            kind=new.kind, name=new.name, mobile=new.mobile, mobile_e164=e164, email=new.email, company=new.company,
-            assigned_user=new.assigned_user, deleted=False, created_at=now, modified_at=now,
-        ).on_conflict_do_nothing().returning(*_PERSON)).first()
+        row = self.session.execute(_add_person(self.session), {
+            "kind": new.kind, "name": new.name, "mobile": new.mobile, "mobile_e164": e164, "email": new.email,
+            "company": new.company, "assigned_user": new.assigned_user, "deleted": False, "created_at": now,
+            "modified_at": now}).first()
         if row is None:  # the mobile is held (only it can conflict)
             raise DuplicateMobile(_person(self._holder_of(e164)))
         self._ticketless.add(row.id)
@@ -258,10 +269,10 @@ class EmbeddedCRM:
         if self.get_person(new.person_id) is None:
             raise CRMNotFound(f"no person {new.person_id}")
         now = utcnow()
-        row = self.session.execute(_tickets.insert().values(
-            title=new.title, status=new.status, priority=new.priority, description=new.description,
-            person_id=_int_id(new.person_id), assigned_user=new.assigned_user, created_at=now, modified_at=now,
-        ).returning(*_TICKET[:-1], _tickets.c.modified_at)).first()
+        row = self.session.execute(_new_ticket, {
+            "title": new.title, "status": new.status, "priority": new.priority, "description": new.description,
+            "person_id": _int_id(new.person_id), "assigned_user": new.assigned_user, "created_at": now,
+            "modified_at": now}).first()
         self._ticketless.discard(row.person_id)
         return self._keep_ticket(_ticket_of(row))
 
