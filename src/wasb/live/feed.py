@@ -14,6 +14,7 @@ written by other processes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import secrets
@@ -126,6 +127,7 @@ def _returns(statement, column) -> bool:
     return bool(getattr(statement, "_returning", ())) and _returned_key(statement, column) is not None
 
 
+@functools.lru_cache(maxsize=512)  # the hot path's statements are built once: asked once each
 def _returned_key(statement, column) -> str | None:
     """The name under which a RETURNING clause gives `column`, if it does."""
     for returned in statement.exported_columns:
