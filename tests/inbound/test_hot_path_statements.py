@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from tests.support.databases import BACKEND
 from tests.support.runtime import build, test_config, worker_of
 from tests.support.statements import Statements, counting
+from wasb.conversations import search
 from wasb.conversations.tables import Conversation, Message
 from wasb.crm.embedded.tables import CrmComment, CrmTicket
 from wasb.inbound.intake import store_bodies
@@ -107,3 +109,16 @@ def test_in_a_batch_the_settings_and_the_live_feed_are_paid_once(product):
     batch = product.process(*customers)
     assert len(batch.work) == len(PER_TRANSACTION) + len(customers) * len(KNOWN_CUSTOMER)
     assert sorted(batch.summary()) == sorted(PER_TRANSACTION + KNOWN_CUSTOMER * len(customers))
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="PostgreSQL's pg_trgm index keeps itself")
+def test_the_search_index_is_filled_by_the_message_that_completes_a_batch(product, monkeypatch):
+    monkeypatch.setattr(search, "BATCH", 3)
+    first = product.process("393330000001", "393330000002")  # messages 1 and 2: no indexing
+    assert not [s for s in first.summary() if "message_search" in s]
+    third = product.process("393330000001")  # message 3 indexes 1..3 (two statements, once per batch)
+    assert [s for s in third.summary() if "message_search" in s] == ["INSERT message_search",
+                                                                     "UPDATE message_search_mark"]
+    with product.app.db.read_sessions() as s:
+        assert s.scalar(text("SELECT indexed_to FROM message_search_mark")) == 3
+        assert s.scalar(text("SELECT count(*) FROM message_search WHERE body LIKE '%message 2%'")) == 1

@@ -55,7 +55,7 @@ class Inbound:
     config: Config
     settings: AdminSettings
     queue: JobQueue
-    in_transaction: bool = True
+    in_transaction: bool
 
 
 @dataclass(frozen=True)
