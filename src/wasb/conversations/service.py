@@ -1,10 +1,14 @@
 """What agents do to a conversation besides writing in it: take it, close it, read it."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, case, exists, func, select
 from sqlalchemy.orm import Session
 
-from wasb.conversations.tables import CLOSED, OPEN, Conversation
+from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
+from wasb.domain.statuses import HELD
 from wasb.store.base import utcnow
 
 
@@ -23,6 +27,82 @@ _open_conversation = (
 def find_open_conversation(session: Session, contact_id: int, phone_number_id: str) -> Conversation | None:
     """The customer's open conversation on this number (the latest, should there be two)."""
     return session.scalars(_open_conversation, {"contact_id": contact_id, "phone_number_id": phone_number_id}).first()
+
+
+@dataclass(frozen=True)
+class OpenRow:
+    """The open conversation a customer's message goes to, as the inbound worker needs it."""
+
+    id: int | None  # None: to be started (once its ticket is known)
+    crm_person_id: str | None
+    ticket_id: str | None
+    association_error: str | None
+    # Ticket comments of this customer wait for the window (any of their conversations).
+    held_waiting: bool
+
+
+_conversations = Conversation.__table__
+_cv = _conversations.c
+_messages = Message.__table__
+_latest = _conversations.alias("latest")
+_in_at = bindparam("at", type_=_cv.last_inbound_at.type)
+_held = exists().where(_messages.c.status == HELD, _messages.c.conversation_id.in_(
+    select(_latest.c.id).where(_latest.c.wa_contact_id == bindparam("of_contact")).scalar_subquery()))
+
+
+def _later(column):
+    return case((column.is_(None) | (column < _in_at), _in_at), else_=column)
+
+
+# Built once: every inbound message of a known customer runs it. Finding the open
+# conversation and counting the message in it are one statement.
+_customer_wrote = (
+    _conversations.update()
+    .where(_cv.id == select(_latest.c.id).where(
+        _latest.c.wa_contact_id == bindparam("of_contact"), _latest.c.status == OPEN,
+        _latest.c.phone_number_id == bindparam("on_number")).order_by(_latest.c.id.desc()).limit(1)
+        .scalar_subquery())
+    .values(unread=func.coalesce(_cv.unread, 0) + 1, last_message_at=_later(_cv.last_message_at),
+            last_inbound_at=_later(_cv.last_inbound_at))
+    .returning(_cv.id, _cv.crm_person_id, _cv.ticket_id, _cv.association_error, _held.label("held_waiting")))
+
+
+def customer_wrote_in(session: Session, contact_id: int, phone_number_id: str, at: datetime) -> OpenRow | None:
+    """The customer's open conversation on this number (as `find_open_conversation`), with
+    their message of `at` counted (unread, last message times); None when there is none."""
+    row = session.execute(_customer_wrote, {"of_contact": contact_id, "on_number": phone_number_id, "at": at}).first()
+    return OpenRow(row.id, row.crm_person_id, row.ticket_id, row.association_error, bool(row.held_waiting)) \
+        if row is not None else None
+
+
+_start = _conversations.insert().returning(_cv.id)
+
+
+def start_conversation(session: Session, *, name: str, phone_number_id: str, contact_id: int,
+                       crm_person_id: str | None, ticket_id: str | None, association_error: str | None,
+                       at: datetime) -> int:
+    """A new open conversation holding the customer's first message (one INSERT)."""
+    return session.execute(_start, {
+        "name": name, "phone_number_id": phone_number_id, "wa_contact_id": contact_id,
+        "crm_person_id": crm_person_id, "ticket_id": ticket_id, "status": OPEN, "started_at": at,
+        "last_message_at": at, "last_inbound_at": at, "unread": 1, "association_error": association_error,
+    }).scalar_one()
+
+
+_held_of_contact = select(_held)
+
+
+def held_comments_wait(session: Session, contact_id: int) -> bool:
+    """Whether ticket comments for this customer wait for the window."""
+    return bool(session.scalar(_held_of_contact, {"of_contact": contact_id}))
+
+
+_follow_ticket = _conversations.update().where(_cv.id == bindparam("conversation")).values(
+    ticket_id=bindparam("follows")).returning(_cv.id)
+
+
+def follow_ticket(session: Session, conversation_id: int, ticket_id: str) -> None:
+    session.execute(_follow_ticket, {"conversation": conversation_id, "follows": ticket_id})
 
 
 def _conversation(session: Session, conversation_id: int) -> Conversation:

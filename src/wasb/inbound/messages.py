@@ -1,17 +1,28 @@
-"""A customer's message: find the customer, the CRM record, the conversation, the ticket."""
+"""A customer's message: find the customer, the CRM record, the conversation, the ticket.
+
+The worker's hot path, in SQLAlchemy Core: each step is one statement that finds and
+writes at once (RETURNING what the next step needs), and no ORM unit of work runs. A
+known customer's text on an open conversation and ticket costs: the customer, the
+conversation, the ticket read, the comment, the message (and the ticket's status when
+it changes); a new customer's: the customer (looked up, then added), the CRM lead, the
+ticket, the conversation, the message.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from wasb.config import Config
-from wasb.contacts.service import display_number, upsert_contact
+from wasb.contacts.service import WriterRow, add_writer, customer_wrote, display_number, link_person, phone_of
 from wasb.contacts.tables import WaContact
-from wasb.conversations.service import find_open_conversation
-from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.search import due_for_indexing, index_new
+from wasb.conversations.service import OpenRow, customer_wrote_in, follow_ticket, held_comments_wait, \
+    start_conversation
+from wasb.conversations.tables import Conversation, Message
 from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, Comment, NewPerson, Person, Ticket
 from wasb.domain.naming import conversation_name
@@ -19,9 +30,10 @@ from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
 from wasb.jobs.queue import JobQueue
-from wasb.media.downloads import request_download
+from wasb.media.downloads import PENDING as MEDIA_PENDING, enqueue_download
 from wasb.settings.service import AdminSettings
-from wasb.tickets.service import is_ticket_opened_by, record_customer_message, same_comment_text
+from wasb.store.upsert import insert_for
+from wasb.tickets.service import TicketUpdate, is_ticket_opened_by, record_customer_message, same_comment_text
 from wasb.whatsapp.messages import MEDIA_KINDS
 from wasb.whatsapp.webhook import Item, first_error, message_time
 
@@ -30,11 +42,12 @@ from wasb.whatsapp.webhook import Item, first_error, message_time
 class Inbound:
     """What processing one customer's items needs, gathered once per job.
 
-    The steps are recorded as they go (the message stored `crm_pending` before the
-    ticket is written, then each CRM id), so a retry resumes after the last recorded
-    step. Whether the job commits between the steps is the job's CRM call policy
-    (`wasb.runtime`): with an external CRM it commits before every CRM call; with the
-    embedded CRM the whole job is one transaction and nothing is ever half done.
+    `in_transaction` is the job's CRM call policy (`wasb.runtime`). With the embedded CRM
+    the whole job is one transaction and nothing is ever half done: the CRM steps run
+    first and each row is written once, with its final values. With an external CRM the
+    job commits before every CRM call, so the steps are recorded as they go (the message
+    stored `crm_pending` before the ticket is written, then each CRM id) and a retry
+    resumes after the last recorded step.
     """
 
     session: Session
@@ -42,109 +55,166 @@ class Inbound:
     config: Config
     settings: AdminSettings
     queue: JobQueue
+    in_transaction: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class Received:
-    """A message stored, and the customer who wrote it (their held comments go out next)."""
+    """A message stored, and who wrote it (their held comments go out next)."""
 
-    message: Message
-    contact: WaContact
+    message_id: int
+    type: str
+    contact_id: int
+    held_waiting: bool
 
 
-# Built once: these run for every message, and building a statement costs about as
-# much as running it.
-_by_wamid = select(Message).where(Message.wamid == bindparam("wamid"))
+class AlreadyStored(Exception):
+    """The message's wamid is stored already, found when its insert met it: the caller
+    undoes the item's writes and hands the item to `receive_again`."""
+
+
+_messages = Message.__table__
+_m = _messages.c
+_conversations = Conversation.__table__
+_contacts = WaContact.__table__
+# Built once: these run for every message.
+_by_wamid = select(_m.id, _m.type, _m.conversation_id, _m.crm_pending, _m.crm_comment_id, _m.timestamp).where(
+    _m.wamid == bindparam("wamid"))
+_inserts: dict[str, Any] = {}
+_record_comment = _messages.update().where(_m.id == bindparam("message")).values(
+    crm_comment_id=bindparam("comment")).returning(_m.conversation_id)
+_record_done = _messages.update().where(_m.id == bindparam("message")).values(
+    crm_comment_id=bindparam("comment"), crm_pending=False).returning(_m.conversation_id)
+_no_crm_steps = _messages.update().where(_m.id == bindparam("message")).values(crm_pending=False).returning(
+    _m.conversation_id)
+_react = _messages.update().where(_m.wamid == bindparam("target")).values(reaction=bindparam("emoji_")).returning(
+    _m.conversation_id)
+
+
+def _insert_message(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect not in _inserts:
+        _inserts[dialect] = insert_for(dialect, _messages).on_conflict_do_nothing(index_elements=["wamid"]).returning(
+            _m.id, _m.conversation_id)
+    return _inserts[dialect]
+
+
 def receive_message(ctx: Inbound, item: Item) -> Received | None:
+    """Store a customer's message and write it on their ticket. Raises `AlreadyStored`
+    when its wamid turns out to be known (its writes are then the caller's to undo)."""
     data = item.data
     wamid = data.get("id")
-    known = ctx.session.scalars(_by_wamid, {"wamid": wamid}).first() if wamid else None
-    if known is not None:
-        if known.crm_pending:
-            # An earlier attempt stored it, then the CRM failed part-way: finish the
-            # CRM steps it did not record, and only those.
-            _resume_crm_steps(ctx, known, render_message(data))
-            conversation = ctx.session.get(Conversation, known.conversation_id)
-            return Received(known, ctx.session.get(WaContact, conversation.wa_contact_id))
-        return None  # delivered before: applying it again would duplicate comments
+    if wamid and not ctx.in_transaction:
+        # Steps are committed as they go: a known message must be found before any.
+        known = ctx.session.execute(_by_wamid, {"wamid": wamid}).first()
+        if known is not None:
+            return _resume(ctx, known, data)
     at = message_time(data)
-    contact = upsert_contact(ctx.session, wa_id=item.wa_id, user_id=item.user_id, profile_name=item.profile_name,
-                             wrote_at=at)
-    conversation = open_conversation(ctx, contact, item.phone_number_id, at)
-    message = _new_message(conversation, item, at)
-    writes_ticket = (message.type != "reaction" and conversation.association_error is None
+    contact, match = _customer(ctx, item, at)
+    conversation = _open_conversation(ctx, contact, match, item.phone_number_id, at)
+    row = _message_row(item, at)
+    writes_ticket = (row["type"] != "reaction" and conversation.association_error is None
                      and bool(conversation.crm_person_id) and ctx.settings.auto_ticket)
-    if writes_ticket:
+    text = render_message(data)
+    if ctx.in_transaction:
+        update = _ticket_steps(ctx, contact, conversation.crm_person_id, conversation.ticket_id, text, at) \
+            if writes_ticket else None
+        ticket_id = update.ticket.id if update else conversation.ticket_id
+        conversation_id = _conversation_id(ctx, contact, conversation, item.phone_number_id, at, ticket_id)
+        message_id = _store(ctx, row, conversation_id, comment_id=update.comment_id if update else None,
+                            pending=False)
+    else:
+        conversation_id = _conversation_id(ctx, contact, conversation, item.phone_number_id, at,
+                                           conversation.ticket_id)
         # Stored and marked pending before the ticket is written: should the job stop
-        # part-way (an external CRM failing between committed steps), a retry resumes
-        # the steps not recorded.
-        message.crm_pending = True
-        _store_message(ctx, message)
-        _update_ticket(ctx, contact, conversation, message, render_message(data), at, resuming=False)
-        return Received(message, contact)
-    _store_message(ctx, message)
-    if message.type == "reaction":
+        # part-way, a retry resumes the steps not recorded.
+        message_id = _store(ctx, row, conversation_id, comment_id=None, pending=writes_ticket)
+        if writes_ticket:
+            steps = _Steps(ctx.session, conversation_id, conversation.ticket_id, message_id)
+            _record_ticket(ctx, steps, contact, conversation.crm_person_id, text, at, resuming=False)
+    if row["type"] == "reaction":
         _apply_reaction(ctx.session, data)
-    return Received(message, contact)
+    return Received(message_id, row["type"], contact.id, conversation.held_waiting)
 
 
-def _resume_crm_steps(ctx: Inbound, message: Message, text: str) -> None:
-    conversation = ctx.session.get(Conversation, message.conversation_id)
-    contact = ctx.session.get(WaContact, conversation.wa_contact_id)
-    if conversation.association_error is not None or not conversation.crm_person_id:
-        message.crm_pending = False
-        return
-    if message.crm_comment_id is not None:
-        # The comment is written; only the status that follows it failed.
-        ctx.crm.set_ticket_status(conversation.ticket_id, ctx.settings.status_answered)
-        message.crm_pending = False
-        return
-    _update_ticket(ctx, contact, conversation, message, text, message.timestamp, resuming=True)
+def receive_again(ctx: Inbound, item: Item) -> Received | None:
+    """A message whose wamid is stored: finish the CRM steps an earlier attempt did not
+    record; a message delivered before is not applied again (it would duplicate comments)."""
+    known = ctx.session.execute(_by_wamid, {"wamid": item.data.get("id")}).first()
+    return _resume(ctx, known, item.data) if known is not None else None
 
 
-def match_person(ctx: Inbound, contact: WaContact) -> tuple[Person | None, str | None]:
+def _customer(ctx: Inbound, item: Item, at: datetime) -> tuple[WriterRow, tuple[Person | None, str | None] | None]:
+    """The customer's address-book entry, and for a new one the CRM record matched to it
+    (found or created first, so that the entry is written once, linked)."""
+    known = customer_wrote(ctx.session, wa_id=item.wa_id, user_id=item.user_id, profile_name=item.profile_name, at=at)
+    if known is not None:
+        return known, None
+    e164 = phone_of(item.wa_id)
+    match = match_person(ctx, None, e164, item.profile_name, item.wa_id or item.user_id or "")
+    person = match[0]
+    contact = add_writer(ctx.session, wa_id=item.wa_id, user_id=item.user_id, profile_name=item.profile_name, at=at,
+                         crm_person_id=person.id if person else None, crm_kind=person.kind if person else None)
+    return contact, match
+
+
+def match_person(ctx: Inbound, linked_id: str | None, e164: str | None, profile_name: str | None,
+                 number: str) -> tuple[Person | None, str | None]:
     """The CRM record of this customer, created as a lead when there is none.
 
     Returns (person, association error). With several candidates nothing is guessed.
     """
-    if contact.crm_person_id:
-        linked = ctx.crm.get_person(contact.crm_person_id)
+    if linked_id:
+        linked = ctx.crm.get_person(linked_id)
         if linked is not None:
             return linked, None
-    candidates = ctx.crm.find_people_by_phone(contact.phone_e164) if contact.phone_e164 else []
+    candidates = ctx.crm.find_people_by_phone(e164) if e164 else []
     if len(candidates) > 1:
         names = ", ".join(f"{p.kind} {p.id} ({p.name})" for p in candidates)
-        return None, f"{len(candidates)} CRM records have the number {contact.phone_e164}: {names}"
+        return None, f"{len(candidates)} CRM records have the number {e164}: {names}"
     person = candidates[0] if candidates else ctx.crm.create_person(NewPerson(
         kind="lead",
-        name=contact.profile_name or (contact.phone_e164 or display_number(contact)),
-        mobile=with_prefix(contact.phone_e164, ctx.settings.phone_prefix) if contact.phone_e164 else None,
-        company=contact.profile_name or None,
+        name=profile_name or (e164 or number),
+        mobile=with_prefix(e164, ctx.settings.phone_prefix) if e164 else None,
+        company=profile_name or None,
         assigned_user=ctx.settings.reference_user or None,
     ))
-    contact.crm_person_id, contact.crm_kind = person.id, person.kind
     return person, None
 
 
-def open_conversation(ctx: Inbound, contact: WaContact, phone_number_id: str, at: datetime) -> Conversation:
-    """The customer's open conversation on this number, or a new one."""
-    conversation = find_open_conversation(ctx.session, contact.id, phone_number_id)
-    if conversation is None:
-        person, problem = match_person(ctx, contact)
-        conversation = Conversation(
-            name=conversation_name(at, display_number(contact), ctx.config.tz), phone_number_id=phone_number_id,
-            wa_contact_id=contact.id, crm_person_id=person.id if person else None, status=OPEN, started_at=at,
-            association_error=problem, unread=0)
-        ctx.session.add(conversation)
-        ctx.session.flush()
-    conversation.unread = (conversation.unread or 0) + 1
-    conversation.last_message_at = max(filter(None, [conversation.last_message_at, at]))
-    conversation.last_inbound_at = max(filter(None, [conversation.last_inbound_at, at]))
-    return conversation
+def _open_conversation(ctx: Inbound, contact: WriterRow, match: tuple[Person | None, str | None] | None,
+                       phone_number_id: str, at: datetime) -> OpenRow:
+    """The customer's open conversation on this number with the message counted in it, or
+    the one to start (id None: written once its ticket is known)."""
+    if not contact.created:
+        found = customer_wrote_in(ctx.session, contact.id, phone_number_id, at)
+        if found is not None:
+            return found
+    if match is None:
+        match = match_person(ctx, contact.crm_person_id, contact.phone_e164, contact.profile_name,
+                             display_number(contact))
+        person = match[0]
+        if person is not None and (person.id, person.kind) != (contact.crm_person_id, contact.crm_kind):
+            link_person(ctx.session, contact.id, person.id, person.kind)
+    person, problem = match
+    held = not contact.created and held_comments_wait(ctx.session, contact.id)
+    return OpenRow(None, person.id if person else None, None, problem, held)
 
 
-def _new_message(conversation: Conversation, item: Item, at: datetime) -> Message:
-    """The row of an inbound message, not yet in the session."""
+def _conversation_id(ctx: Inbound, contact: WriterRow, conversation: OpenRow, phone_number_id: str, at: datetime,
+                     ticket_id: str | None) -> int:
+    if conversation.id is None:
+        return start_conversation(
+            ctx.session, name=conversation_name(at, display_number(contact), ctx.config.tz),
+            phone_number_id=phone_number_id, contact_id=contact.id, crm_person_id=conversation.crm_person_id,
+            ticket_id=ticket_id, association_error=conversation.association_error, at=at)
+    if ticket_id != conversation.ticket_id:
+        follow_ticket(ctx.session, conversation.id, ticket_id)
+    return conversation.id
+
+
+def _message_row(item: Item, at: datetime) -> dict[str, Any]:
+    """The values of an inbound message's row."""
     data = item.data
     kind = data.get("type") or "unknown"
     body = data.get(kind) if isinstance(data.get(kind), dict) else {}
@@ -152,74 +222,137 @@ def _new_message(conversation: Conversation, item: Item, at: datetime) -> Messag
     text = body.get("body") if kind == "text" else body.get("caption")
     if kind not in ("text",) + MEDIA_KINDS:
         text = render_message(data)
-    message = Message(
-        wamid=data.get("id"), conversation_id=conversation.id, direction="in", type=kind, body=text,
-        media_id=body.get("id") if kind in MEDIA_KINDS else None,
-        media_mime=body.get("mime_type") if kind in MEDIA_KINDS else None,
-        media_filename=body.get("filename") if kind in MEDIA_KINDS else None,
-        media_sha256=body.get("sha256") if kind in MEDIA_KINDS else None,
+    media = kind in MEDIA_KINDS
+    media_id = body.get("id") if media else None
+    return dict(
+        wamid=data.get("id"), direction="in", type=kind, body=text, media_id=media_id,
+        media_mime=body.get("mime_type") if media else None,
+        media_filename=body.get("filename") if media else None,
+        media_sha256=body.get("sha256") if media else None,
+        # Its download is a job of its own: never blocks or repeats this message.
+        media_state=MEDIA_PENDING if media_id else None,
         reply_to_wamid=(data.get("context") or {}).get("id"),
-        status=RECEIVED, timestamp=at,
-        error_code=error_code, error_message=error_message,
-        raw=data,
+        status=RECEIVED, timestamp=at, error_code=error_code, error_message=error_message, raw=data,
     )
-    return message
 
 
-def _store_message(ctx: Inbound, message: Message) -> None:
-    ctx.session.add(message)
-    if message.media_id:
-        ctx.session.flush()  # the download job names the message by id
-        request_download(ctx.session, ctx.queue, message)  # its own job: never blocks or repeats this message
+def _store(ctx: Inbound, row: dict[str, Any], conversation_id: int, *, comment_id: str | None, pending: bool) -> int:
+    stored = ctx.session.execute(_insert_message(ctx.session), {
+        **row, "conversation_id": conversation_id, "crm_comment_id": comment_id, "crm_pending": pending}).first()
+    if stored is None:
+        raise AlreadyStored(row["wamid"])
+    if due_for_indexing(stored.id):
+        index_new(ctx.session)  # the search index takes the newest messages in a batch
+    if row["media_id"]:
+        enqueue_download(ctx.session, ctx.queue, stored.id)
+    return stored.id
 
 
 def _apply_reaction(session: Session, data: dict) -> None:
     reaction = data.get("reaction") or {}
     target_wamid = reaction.get("message_id")
-    if not target_wamid:
-        return
-    target = session.scalars(select(Message).where(Message.wamid == target_wamid)).first()
-    if target is not None:
-        target.reaction = reaction.get("emoji") or None  # no emoji: the customer removed it
+    if target_wamid:  # no emoji: the customer removed it
+        session.execute(_react, {"target": target_wamid, "emoji_": reaction.get("emoji") or None})
 
 
-def _update_ticket(ctx: Inbound, contact: WaContact, conversation: Conversation, message: Message, text: str,
-                   at: datetime, *, resuming: bool) -> None:
-    person_id = conversation.crm_person_id
-    ticket = usable_ticket(ctx.crm, ctx.settings, conversation.ticket_id, person_id)
-    number = with_prefix(contact.phone_e164, ctx.settings.phone_prefix) if contact.phone_e164 else display_number(contact)
-    if resuming and ticket is not None and _already_written(ctx, conversation, message, ticket, number, text, at):
-        return
+def _number(ctx: Inbound, contact: WriterRow) -> str:
+    return with_prefix(contact.phone_e164, ctx.settings.phone_prefix) if contact.phone_e164 \
+        else display_number(contact)
 
-    def comment_written(written_on: Ticket, comment: Comment) -> None:
-        conversation.ticket_id = written_on.id
-        message.crm_comment_id = comment.id  # committed before the status is written
 
-    update = record_customer_message(
+def _ticket_steps(ctx: Inbound, contact: WriterRow, person_id: str, ticket_id: str | None, text: str, at: datetime,
+                  on_comment=None) -> TicketUpdate:
+    ticket = usable_ticket(ctx.crm, ctx.settings, ticket_id, person_id)
+    return _write_on(ctx, contact, ticket, person_id, text, at, on_comment)
+
+
+def _write_on(ctx: Inbound, contact: WriterRow, ticket: Ticket | None, person_id: str, text: str, at: datetime,
+              on_comment=None) -> TicketUpdate:
+    number = _number(ctx, contact)
+    return record_customer_message(
         ctx.crm, ctx.settings, ctx.config.tz, ticket=ticket, person_id=person_id,
         customer_name=contact.profile_name or number, number_with_prefix=number, text=text, at=at,
-        on_comment=comment_written)
-    conversation.ticket_id = update.ticket.id
-    message.crm_comment_id = update.comment_id
-    message.crm_pending = False
+        on_comment=on_comment)
 
 
-def _already_written(ctx: Inbound, conversation: Conversation, message: Message, ticket: Ticket, number: str,
-                     text: str, at: datetime) -> bool:
+@dataclass
+class _Steps:
+    """Where an external CRM's steps are recorded as they succeed (each is committed
+    before the next CRM call)."""
+
+    session: Session
+    conversation_id: int
+    ticket_id: str | None  # the conversation's, as stored
+    message_id: int
+
+    def follow(self, ticket_id: str) -> None:
+        if ticket_id != self.ticket_id:
+            follow_ticket(self.session, self.conversation_id, ticket_id)
+            self.ticket_id = ticket_id
+
+    def comment_written(self, written_on: Ticket, comment: Comment) -> None:
+        self.follow(written_on.id)
+        self.session.execute(_record_comment, {"message": self.message_id, "comment": comment.id})
+
+    def done(self, ticket_id: str, comment_id: str | None) -> None:
+        self.follow(ticket_id)
+        self.session.execute(_record_done, {"message": self.message_id, "comment": comment_id})
+
+
+def _record_ticket(ctx: Inbound, steps: _Steps, contact: WriterRow, person_id: str, text: str, at: datetime, *,
+                   resuming: bool) -> None:
+    ticket = usable_ticket(ctx.crm, ctx.settings, steps.ticket_id, person_id)
+    if resuming and ticket is not None and _already_written(ctx, steps, ticket, _number(ctx, contact), text, at):
+        return
+    update = _write_on(ctx, contact, ticket, person_id, text, at, on_comment=steps.comment_written)
+    steps.done(update.ticket.id, update.comment_id)
+
+
+_conversation_of = select(_conversations.c.id, _conversations.c.wa_contact_id, _conversations.c.crm_person_id,
+                          _conversations.c.ticket_id, _conversations.c.association_error).where(
+    _conversations.c.id == bindparam("conversation_id"))
+_writer_by_id = select(_contacts.c.id, _contacts.c.wa_id, _contacts.c.user_id, _contacts.c.phone_e164,
+                       _contacts.c.profile_name, _contacts.c.crm_person_id, _contacts.c.crm_kind).where(
+    _contacts.c.id == bindparam("contact_id"))
+
+
+def _resume(ctx: Inbound, known: Any, data: dict) -> Received | None:
+    """An earlier attempt stored the message, then the CRM failed part-way: finish the CRM
+    steps it did not record, and only those."""
+    if not known.crm_pending:
+        return None
+    session = ctx.session
+    conversation = session.execute(_conversation_of, {"conversation_id": known.conversation_id}).one()
+    contact = WriterRow(*session.execute(_writer_by_id, {"contact_id": conversation.wa_contact_id}).one(),
+                        created=False)
+    if conversation.association_error is not None or not conversation.crm_person_id:
+        session.execute(_no_crm_steps, {"message": known.id})
+    elif known.crm_comment_id is not None:
+        # The comment is written; only the status that follows it failed.
+        ctx.crm.set_ticket_status(conversation.ticket_id, ctx.settings.status_answered)
+        session.execute(_no_crm_steps, {"message": known.id})
+    else:
+        steps = _Steps(session, conversation.id, conversation.ticket_id, known.id)
+        _record_ticket(ctx, steps, contact, conversation.crm_person_id, render_message(data), known.timestamp,
+                       resuming=True)
+    return Received(known.id, known.type, contact.id, held_comments_wait(session, contact.id))
+
+
+def _already_written(ctx: Inbound, steps: _Steps, ticket: Ticket, number: str, text: str, at: datetime) -> bool:
     """After a failure whose cause may have been a lost answer (a timeout), look in the
     CRM before writing again: the ticket this message opened, or its comment."""
-    if ticket.id != conversation.ticket_id and is_ticket_opened_by(ticket, at, number, ctx.config.tz):
-        conversation.ticket_id = ticket.id
-        message.crm_pending = False
+    if ticket.id != steps.ticket_id and is_ticket_opened_by(ticket, at, number, ctx.config.tz):
+        steps.done(ticket.id, None)
         return True
     # Comments already known as other messages (the customer may send "ok" twice).
     recorded = set(ctx.session.scalars(
-        select(Message.crm_comment_id).join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.ticket_id == ticket.id, Message.crm_comment_id.is_not(None))))
+        select(_m.crm_comment_id).join(_conversations, _conversations.c.id == _m.conversation_id)
+        .where(_conversations.c.ticket_id == ticket.id, _m.crm_comment_id.is_not(None))))
     for comment in ctx.crm.list_comments(ticket.id):
         if comment.customer_name and comment.id not in recorded and same_comment_text(comment.body, text):
-            conversation.ticket_id, message.crm_comment_id = ticket.id, comment.id
+            steps.follow(ticket.id)
+            ctx.session.execute(_record_comment, {"message": steps.message_id, "comment": comment.id})
             ctx.crm.set_ticket_status(ticket.id, ctx.settings.status_answered)
-            message.crm_pending = False
+            steps.done(ticket.id, comment.id)
             return True
     return False

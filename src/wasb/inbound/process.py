@@ -14,7 +14,7 @@ from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
 from wasb.inbound.checks import item_problem, without_nul
 from wasb.whatsapp.webhook import MESSAGE, STATUS, TEMPLATE, Item, first_error, parse_envelope
 from wasb.inbound.intake import PROCESS_TASK
-from wasb.inbound.messages import Inbound, receive_message
+from wasb.inbound.messages import AlreadyStored, Inbound, Received, receive_again, receive_message
 from wasb.inbound.statuses import receive_status
 from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
 from wasb.jobs.queue import Task, checkpoint
@@ -40,7 +40,11 @@ MAX_REASON = 500
 
 def process_customer_items(rt: Runtime, session: Session, payload: dict) -> None:
     event_id = payload["event_id"]
-    body = session.scalar(_body_of, {"event_id": event_id})
+    in_transaction = rt.crm_policy.in_transaction
+    # In one transaction the event is counted done as its body is read (one statement):
+    # nothing of the job is kept unless all of it is. A job that commits as it goes
+    # counts it done at the end.
+    body = session.scalar(_take_body if in_transaction else _body_of, {"event_id": event_id, "now": utcnow()})
     if body is None:
         raise LookupError(f"inbound event {event_id} does not exist")
     document = orjson.loads(body)
@@ -51,23 +55,33 @@ def process_customer_items(rt: Runtime, session: Session, payload: dict) -> None
     # CRM call (no database lock held while the CRM answers, each recorded step kept).
     crm = rt.crm_policy.crm_for_job(session, rt.crm(session))
     ctx = Inbound(session=session, crm=crm, config=rt.config, settings=settings_for_transaction(session, rt.config),
-                  queue=rt.queue)
+                  queue=rt.queue, in_transaction=in_transaction)
     for item in items:
         problem = item_problem(item) or _apply_on_its_own(rt, session, ctx, item)
         if problem is not None:
             log.warning("event %s: %s item of customer %s failed: %s", event_id, item.kind, payload["lock"], problem)
             _item_failed(session, event_id, f"{_label(item)}: {problem}")
-    _job_done(session, event_id)
+    if not in_transaction:
+        _job_done(session, event_id)
 
 
 def _apply_on_its_own(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> str | None:
     """Apply one item; when its content makes it fail, undo its writes alone and say why."""
+    try:
+        return _attempt(rt, session, ctx, item, _apply)
+    except AlreadyStored:
+        # Its wamid was met when the message was written: its writes are undone, and
+        # the stored message is looked at instead.
+        return _attempt(rt, session, ctx, item, _apply_again)
+
+
+def _attempt(rt: Runtime, session: Session, ctx: Inbound, item: Item, apply) -> str | None:
     if rt.crm_policy.in_transaction:
         # The whole job is one transaction (maybe batched with others): a savepoint per item.
         try:
             with session.begin_nested():
-                _apply(rt, session, ctx, item)
-        except RETRY_JOB:
+                apply(rt, session, ctx, item)
+        except (AlreadyStored, *RETRY_JOB):
             raise
         except Exception as exc:
             return _reason(exc)
@@ -76,7 +90,10 @@ def _apply_on_its_own(rt: Runtime, session: Session, ctx: Inbound, item: Item) -
     # so undoing this one's writes (a rollback to the last commit) undoes nothing else.
     checkpoint(session)
     try:
-        _apply(rt, session, ctx, item)
+        apply(rt, session, ctx, item)
+    except AlreadyStored:
+        session.rollback()
+        raise
     except RETRY_JOB:
         raise
     except Exception as exc:
@@ -87,9 +104,7 @@ def _apply_on_its_own(rt: Runtime, session: Session, ctx: Inbound, item: Item) -
 
 def _apply(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> None:
     if item.kind == MESSAGE:
-        received = receive_message(ctx, item)
-        if received is not None and received.message.type != "reaction":
-            _window_reopened(rt, session, received.contact)
+        _window_reopened(rt, session, receive_message(ctx, item))
     elif item.kind == STATUS:
         receive_status(session, item)
         if item.data.get("status") == "failed":
@@ -99,6 +114,11 @@ def _apply(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> None:
     else:
         log.info("kept %s change without processing", item.field_name or "unknown")
     session.flush()  # a value the database refuses fails here, with this item
+
+
+def _apply_again(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> None:
+    _window_reopened(rt, session, receive_again(ctx, item))
+    session.flush()
 
 
 def _label(item: Item) -> str:
@@ -121,8 +141,11 @@ def _item_failed(session: Session, event_id: int, reason: str) -> None:
     session.execute(_events.update().where(_events.c.id == event_id).values(state=FAILED, error=known))
 
 
-def _window_reopened(rt: Runtime, session: Session, contact: WaContact) -> None:
+def _window_reopened(rt: Runtime, session: Session, received: Received | None) -> None:
     """The customer wrote: ticket comments that waited for the window go out now."""
+    if received is None or received.type == "reaction" or not received.held_waiting:
+        return
+    contact = session.get(WaContact, received.contact_id, populate_existing=True)
     released = release_held_comments(rt, session, contact)
     if released:
         log.info("customer wrote again: %d held comment(s) released", len(released))
@@ -146,6 +169,9 @@ _one_done = _events.update().where(_events.c.id == bindparam("event_id")).values
     processed_at=case((_last_pending, bindparam("now", type_=_events.c.processed_at.type)),
                       else_=_events.c.processed_at),
 )
+# One customer of the event done, and its body read, in one statement. A failed item
+# later in the job marks the event failed whatever this set (see `_item_failed`).
+_take_body = _one_done.returning(_events.c.body)
 
 
 def _job_done(session: Session, event_id: int) -> None:

@@ -3,8 +3,10 @@
 Session listeners see every change to a message or a conversation, whatever statement
 made it: objects a flush writes (`after_flush`), and INSERT, UPDATE and DELETE
 statements run through `Session.execute` (`do_orm_execute`: closeConversations' bulk
-close, the sender's status updates, the agent-comment poll's upsert). So no writer has
-to remember to announce its change. Before commit one `live_change` row per
+close, the sender's status updates, the agent-comment poll's upsert, the inbound
+worker's statements). So no writer has to remember to announce its change. A statement
+that RETURNs the conversation column costs nothing more: its rows name the conversations;
+any other UPDATE or DELETE is asked first which rows it will reach. Before commit one `live_change` row per
 conversation is appended (in the same transaction, so a rolled-back change is never
 announced); after commit this process's hub is told at once. A poller publishes rows
 written by other processes.
@@ -12,6 +14,7 @@ written by other processes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import secrets
@@ -104,12 +107,33 @@ def _notice_statement(state: ORMExecuteState) -> None:
     column = _CONVERSATION_OF.get(getattr(state.statement.table, "name", None))
     if column is None:
         return
+    if _returns(state.statement, column):
+        # The statement names its conversations in its answer: read them there, after it
+        # ran, instead of asking the database beforehand (the inbound hot path's way).
+        result = state.invoke_statement().freeze()
+        index = list(result.metadata.keys).index(_returned_key(state.statement, column))
+        state.session.info.setdefault(_PENDING, set()).update(row[index] for row in result.data
+                                                               if row[index] is not None)
+        return result()
     touched = _touched_by(state, column)
     if touched is None:
         log.warning("the live feed cannot tell which conversations this statement changes; open pages "
                     "will not hear of it: %s", state.statement)
         return
     state.session.info.setdefault(_PENDING, set()).update(touched)
+
+
+def _returns(statement, column) -> bool:
+    return bool(getattr(statement, "_returning", ())) and _returned_key(statement, column) is not None
+
+
+@functools.lru_cache(maxsize=512)  # the hot path's statements are built once: asked once each
+def _returned_key(statement, column) -> str | None:
+    """The name under which a RETURNING clause gives `column`, if it does."""
+    for returned in statement.exported_columns:
+        if returned is column or getattr(returned, "element", None) is column:
+            return returned.key
+    return None
 
 
 def _touched_by(state: ORMExecuteState, column) -> set[int] | None:

@@ -65,13 +65,10 @@ class Wanted:
     received_at: datetime
 
 
-def request_download(session: Session, queue: JobQueue, message: Message) -> None:
-    """Called when an inbound message is stored: its media (if any) is fetched by a job
-    of its own, enqueued in the same transaction."""
-    if message.direction != "in" or not message.media_id:
-        return
-    message.media_state = PENDING
-    _enqueue(session, queue, message.id, failures=0)
+def enqueue_download(session: Session, queue: JobQueue, message_id: int) -> None:
+    """Called when an inbound message is stored with its media `pending`: the media is
+    fetched by a job of its own, enqueued in the same transaction."""
+    _enqueue(session, queue, message_id, failures=0)
 
 
 def _enqueue(session: Session, queue: JobQueue, message_id: int, failures: int, delay_seconds: float = 0) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from wasb.conversations.search import index_new
 from wasb.conversations.tables import Message, PendingStatus
 from wasb.inbound.intake import event_ref
 from wasb.inbound.service import retry_event
@@ -121,6 +122,8 @@ def run_sync_messages(rt: Runtime, ctx) -> dict:
         summary["statuses_applied"] += applied
         if not applied:
             break
+    with rt.db.sessions() as s, s.begin():
+        index_new(s)  # the messages written since the inbound worker's last batch
     ctx.progress(3, 6)
     for step in (send_queued_outbound, retry_pending_media, send_crm_agent_comments):
         summary[step.__name__] = step(rt)

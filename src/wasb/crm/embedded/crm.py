@@ -5,9 +5,10 @@ ticket are written in one transaction.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from wasb.crm.embedded.tables import CrmComment, CrmDocument, CrmPerson, CrmTicket
@@ -19,19 +20,13 @@ from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.store.base import utcnow
 from wasb.store.ids import row_id
 from wasb.store.like import contains_pattern
+from wasb.store.upsert import insert_for
 
 
 def _person(row: CrmPerson) -> Person:
     return Person(id=str(row.id), kind=row.kind, name=row.name, mobile=row.mobile, email=row.email,
                   company=row.company, assigned_user=row.assigned_user, created_at=row.created_at,
                   modified_at=row.modified_at)
-
-
-def _ticket(row: CrmTicket) -> Ticket:
-    # The ticket number is derived from the id, as vtenext shows it ("TT24").
-    return Ticket(id=str(row.id), number=f"TT{row.id}", title=row.title, status=row.status, priority=row.priority,
-                  description=row.description, person_id=str(row.person_id) if row.person_id else None,
-                  assigned_user=row.assigned_user, created_at=row.created_at, modified_at=row.modified_at)
 
 
 def _comment(row: CrmComment) -> Comment:
@@ -54,33 +49,72 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return datetime.fromisoformat(stamp), int(row_id or 0)
 
 
-# Built once: each inbound message of a new customer runs them.
-_people_by_phone = select(CrmPerson).where(CrmPerson.mobile_e164 == bindparam("e164"), CrmPerson.deleted.is_(False))
-_open_ticket = (select(CrmTicket).where(CrmTicket.person_id == bindparam("person_id"),
-                                        CrmTicket.status != bindparam("closed"))
-                .order_by(CrmTicket.id.desc()))
+_people = CrmPerson.__table__
+_tickets = CrmTicket.__table__
+_comments = CrmComment.__table__
+_PERSON = (_people.c.id, _people.c.kind, _people.c.name, _people.c.mobile, _people.c.email, _people.c.company,
+           _people.c.assigned_user, _people.c.created_at, _people.c.modified_at)
+# A ticket's modified time counts its comments: read from its last comment rather than
+# written on the ticket by each one, so a comment costs one INSERT (the inbound worker
+# writes one per customer message).
+_last_comment = (select(func.max(_comments.c.created_at)).where(_comments.c.ticket_id == _tickets.c.id)
+                 .scalar_subquery())
+_modified = type_coerce(case((_last_comment > _tickets.c.modified_at, _last_comment),
+                             else_=_tickets.c.modified_at), _tickets.c.modified_at.type).label("modified_at")
+_TICKET = (_tickets.c.id, _tickets.c.title, _tickets.c.status, _tickets.c.priority, _tickets.c.description,
+           _tickets.c.person_id, _tickets.c.assigned_user, _tickets.c.created_at, _modified)
+
+
+def _person_of(row) -> Person:
+    return Person(id=str(row.id), kind=row.kind, name=row.name, mobile=row.mobile, email=row.email,
+                  company=row.company, assigned_user=row.assigned_user, created_at=row.created_at,
+                  modified_at=row.modified_at)
+
+
+def _ticket_of(row) -> Ticket:
+    return Ticket(id=str(row.id), number=f"TT{row.id}", title=row.title, status=row.status, priority=row.priority,
+                  description=row.description, person_id=str(row.person_id) if row.person_id else None,
+                  assigned_user=row.assigned_user, created_at=row.created_at, modified_at=row.modified_at)
+
+
+# Built once: the inbound worker runs them for every message.
+_people_by_phone = select(*_PERSON).where(_people.c.mobile_e164 == bindparam("e164"), _people.c.deleted.is_(False))
+_live_person = select(*_PERSON).where(_people.c.id == bindparam("id"), _people.c.deleted.is_(False))
+_open_ticket = (select(*_TICKET).where(_tickets.c.person_id == bindparam("person_id"),
+                                       _tickets.c.status != bindparam("closed"))
+                .order_by(_tickets.c.id.desc()).limit(1))
+_ticket_by_id = select(*_TICKET).where(_tickets.c.id == bindparam("id"))
+_new_ticket = _tickets.insert().returning(*_TICKET[:-1], _tickets.c.modified_at)
+_adds: dict[str, object] = {}
+
+
+def _add_person(session: Session):
+    dialect = session.get_bind().dialect.name
+    if dialect not in _adds:
+        _adds[dialect] = insert_for(dialect, _people).on_conflict_do_nothing().returning(*_PERSON)
+    return _adds[dialect]
+
+
+_new_comment = _comments.insert().returning(_comments.c.id, _comments.c.created_at)
+_status_now = bindparam("stamp", type_=_tickets.c.modified_at.type)
+_new_status = bindparam("new_status", type_=_tickets.c.status.type)
+_set_status = (_tickets.update().where(_tickets.c.id == bindparam("ticket"))
+               .values(status=_new_status,
+                       modified_at=case((_tickets.c.status == _new_status, _tickets.c.modified_at),
+                                        else_=_status_now))
+               .returning(_tickets.c.id))
 
 
 class EmbeddedCRM:
     def __init__(self, session: Session, default_country: str = "IT"):
         self.session = session
         self.default_country = default_country
-        # Rows this instance has read or written, kept referenced: the session's identity
-        # map holds rows weakly, so a ticket read, then commented, then given a status
-        # would otherwise be selected again for each step. One instance serves one job.
-        self._rows: dict[tuple[type, int], object] = {}
-
-    def _get(self, model, pk: int | None):
-        if not pk:
-            return None
-        row = self._rows.get((model, pk)) or self.session.get(model, pk)
-        if row is not None:
-            self._rows[(model, pk)] = row
-        return row
-
-    def _keep(self, row):
-        self._rows[(type(row), row.id)] = row
-        return row
+        # What this instance has read or written (one instance serves one job, inside
+        # its transaction): a ticket read, then commented, then given a status is
+        # selected once; a person created here has no ticket yet.
+        self._people: dict[int, Person] = {}
+        self._tickets: dict[int, Ticket] = {}
+        self._ticketless: set[int] = set()
 
     # --- people -----------------------------------------------------------
     def _e164(self, mobile: str | None) -> str | None:
@@ -89,8 +123,13 @@ class EmbeddedCRM:
         return to_e164(mobile, self.default_country)
 
     def _live_person(self, person_id: str) -> CrmPerson | None:
-        row = self._get(CrmPerson, _int_id(person_id))
+        pk = _int_id(person_id)
+        row = self.session.get(CrmPerson, pk) if pk else None
         return row if row is not None and not row.deleted else None
+
+    def _known(self, person: Person) -> Person:
+        self._people[int(person.id)] = person
+        return person
 
     def _holder_of(self, e164: str, except_id: int | None = None) -> CrmPerson | None:
         query = select(CrmPerson).where(CrmPerson.mobile_e164 == e164)
@@ -99,22 +138,30 @@ class EmbeddedCRM:
         return self.session.scalars(query).first()
 
     def find_people_by_phone(self, e164: str) -> list[Person]:
-        rows = self.session.scalars(_people_by_phone, {"e164": e164}).all()
-        return [_person(self._keep(r)) for r in rows]
+        return [self._known(_person_of(r)) for r in self.session.execute(_people_by_phone, {"e164": e164})]
 
     def get_person(self, person_id: str) -> Person | None:
-        row = self._live_person(person_id)
-        return _person(row) if row else None
+        pk = _int_id(person_id)
+        if pk is None:
+            return None
+        if pk in self._people:
+            return self._people[pk]
+        row = self.session.execute(_live_person, {"id": pk}).first()
+        return self._known(_person_of(row)) if row is not None else None
 
     def create_person(self, new: NewPerson) -> Person:
         e164 = self._e164(new.mobile)
-        if e164 and (holder := self._holder_of(e164)):
-            raise DuplicateMobile(_person(holder))
-        row = CrmPerson(kind=new.kind, name=new.name, mobile=new.mobile, mobile_e164=e164, email=new.email,
-                        company=new.company, assigned_user=new.assigned_user)
-        self.session.add(row)
-        self.session.flush()
-        return _person(self._keep(row))
+        now = utcnow()
+        # One statement: the unique mobile refuses a second holder (a deleted person's
+        # mobile is cleared, so only a live one can hold it).
+        row = self.session.execute(_add_person(self.session), {
+            "kind": new.kind, "name": new.name, "mobile": new.mobile, "mobile_e164": e164, "email": new.email,
+            "company": new.company, "assigned_user": new.assigned_user, "deleted": False, "created_at": now,
+            "modified_at": now}).first()
+        if row is None:  # the mobile is held (only it can conflict)
+            raise DuplicateMobile(_person(self._holder_of(e164)))
+        self._ticketless.add(row.id)
+        return self._known(_person_of(row))
 
     def update_person(self, person_id: str, *, name: str | None = None, mobile: str | None = None,
                       email: str | None = None, company: str | None = None) -> Person:
@@ -134,6 +181,7 @@ class EmbeddedCRM:
             row.company = company or None
         row.modified_at = utcnow()
         self.session.flush()
+        self._people.pop(row.id, None)
         return _person(row)
 
     def delete_person(self, person_id: str) -> None:
@@ -143,6 +191,7 @@ class EmbeddedCRM:
         # Soft delete, so that sync can see the deletion and unlink the address book.
         row.deleted, row.mobile_e164, row.modified_at = True, None, utcnow()
         self.session.flush()
+        self._people.pop(row.id, None)
 
     def search_people(self, text: str = "", kind: PersonKind | None = None, limit: int = 50,
                       offset: int = 0) -> list[Person]:
@@ -183,55 +232,69 @@ class EmbeddedCRM:
         return Page(items=items, cursor=next_cursor)
 
     # --- tickets ----------------------------------------------------------
-    def _ticket_row(self, ticket_id: str) -> CrmTicket:
-        row = self._get(CrmTicket, _int_id(ticket_id))
-        if row is None:
+    def _ticket(self, ticket_id: str) -> Ticket:
+        found = self.get_ticket(ticket_id)
+        if found is None:
             raise CRMNotFound(f"no ticket {ticket_id}")
-        return row
+        return found
+
+    def _keep_ticket(self, ticket: Ticket) -> Ticket:
+        self._tickets[int(ticket.id)] = ticket
+        return ticket
 
     def find_open_ticket(self, person_id: str, closed_status: str) -> Ticket | None:
         pk = _int_id(person_id)
-        if pk is None:
+        if pk is None or pk in self._ticketless:
             return None
-        row = self.session.scalars(_open_ticket, {"person_id": pk, "closed": closed_status}).first()
-        return _ticket(self._keep(row)) if row else None
+        row = self.session.execute(_open_ticket, {"person_id": pk, "closed": closed_status}).first()
+        return self._keep_ticket(_ticket_of(row)) if row is not None else None
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        try:
-            return _ticket(self._ticket_row(ticket_id))
-        except CRMNotFound:
+        pk = _int_id(ticket_id)
+        if pk is None:
             return None
+        if pk in self._tickets:
+            return self._tickets[pk]
+        row = self.session.execute(_ticket_by_id, {"id": pk}).first()
+        return self._keep_ticket(_ticket_of(row)) if row is not None else None
 
     def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Ticket]:
-        query = select(CrmTicket)
+        query = select(*_TICKET)
         if person_id is not None:
-            query = query.where(CrmTicket.person_id == _int_id(person_id))
-        rows = self.session.scalars(query.order_by(CrmTicket.id.desc()).limit(limit).offset(offset))
-        return [_ticket(r) for r in rows]
+            query = query.where(_tickets.c.person_id == _int_id(person_id))
+        rows = self.session.execute(query.order_by(_tickets.c.id.desc()).limit(limit).offset(offset))
+        return [_ticket_of(r) for r in rows]
 
     def create_ticket(self, new: NewTicket) -> Ticket:
-        if self._live_person(new.person_id) is None:
+        if self.get_person(new.person_id) is None:
             raise CRMNotFound(f"no person {new.person_id}")
-        row = CrmTicket(title=new.title, status=new.status, priority=new.priority, description=new.description,
-                        person_id=_int_id(new.person_id), assigned_user=new.assigned_user)
-        self.session.add(row)
-        self.session.flush()
-        return _ticket(self._keep(row))
+        now = utcnow()
+        row = self.session.execute(_new_ticket, {
+            "title": new.title, "status": new.status, "priority": new.priority, "description": new.description,
+            "person_id": _int_id(new.person_id), "assigned_user": new.assigned_user, "created_at": now,
+            "modified_at": now}).first()
+        self._ticketless.discard(row.person_id)
+        return self._keep_ticket(_ticket_of(row))
 
     def set_ticket_status(self, ticket_id: str, status: str) -> None:
-        row = self._ticket_row(ticket_id)
-        if row.status != status:
-            row.status, row.modified_at = status, utcnow()
+        pk = _int_id(ticket_id)
+        known = self._tickets.get(pk) if pk else None
+        if known is not None and known.status == status:
+            return
+        now = utcnow()
+        if pk is None or self.session.execute(_set_status, {"ticket": pk, "new_status": status, "stamp": now}).first() is None:
+            raise CRMNotFound(f"no ticket {ticket_id}")
+        if known is not None:
+            self._tickets[pk] = replace(known, status=status, modified_at=now)
 
     def add_comment(self, ticket_id: str, body: str, author: CommentAuthor) -> Comment:
-        row = self._ticket_row(ticket_id)
-        comment = CrmComment(ticket_id=row.id, body=body, author_user=author.user, customer_name=author.customer_name)
-        self.session.add(comment)
-        self.session.flush()
-        # After the flush: the ticket's one UPDATE then carries this and the status that
-        # usually follows (a customer's comment marks the ticket answered).
-        row.modified_at = utcnow()
-        return _comment(comment)
+        ticket = self._ticket(ticket_id)
+        row = self.session.execute(_new_comment, {
+            "ticket_id": int(ticket.id), "body": body, "author_user": author.user,
+            "customer_name": author.customer_name, "created_at": utcnow()}).first()
+        self._tickets[int(ticket.id)] = replace(ticket, modified_at=row.created_at)
+        return Comment(id=str(row.id), ticket_id=ticket.id, body=body, author_user=author.user,
+                       customer_name=author.customer_name, created_at=row.created_at)
 
     def list_comments(self, ticket_id: str) -> list[Comment]:
         pk = _int_id(ticket_id)
