@@ -1,13 +1,13 @@
 """intake_cursor: how far the worker has moved each SQLite intake journal (wasb.inbound.journal)
 
-Revision ID: 0013_intake_journal
-Revises: 0012_drop_opted_out
+Revision ID: 0014_intake_journal
+Revises: 0013_message_search_batches
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0013_intake_journal"
-down_revision = "0012_drop_opted_out"
+revision = "0014_intake_journal"
+down_revision = "0013_message_search_batches"
 branch_labels = None
 depends_on = None
 
