@@ -180,15 +180,13 @@ def _store_alone(db: Database, jobs: JobQueue, body: bytes, at: datetime | None,
         return result
 
 
-class IntakeWriter:
-    """The intake on PostgreSQL: the body and its jobs go straight into the service
-    database (no database-wide write lock there, so the worker's transactions never hold
-    a webhook up), group-committed by one thread."""
+class GroupWriter:
+    """One thread that takes the bodies requests hand it and commits whatever has
+    accumulated as one group (`commit_group`); each request is answered when its group is
+    on disk. With synchronous=FULL that is one fsync for many webhooks."""
 
-    def __init__(self, db: Database, jobs: JobQueue, wake: Callable[[], None] = lambda: None):
-        self.db = db
-        self.jobs = jobs
-        self.wake = wake
+    def __init__(self, wake: Callable[[], None] = lambda: None):
+        self.wake = wake  # tells the worker there is work, after each group
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -208,9 +206,12 @@ class IntakeWriter:
         await future
         return Accepted()
 
-    def waiting(self) -> Waiting:
-        """Nothing waits outside the service database: its jobs are the backlog."""
-        return Waiting(0, None)
+    def commit_group(self, bodies: list[bytes]) -> list[object | Exception]:
+        """Make the bodies durable; one outcome each, an exception for a body not kept."""
+        raise NotImplementedError
+
+    def after_group(self) -> None:
+        """Housekeeping once a group's requests are answered (nothing by default)."""
 
     def _run(self) -> None:
         while True:
@@ -227,13 +228,30 @@ class IntakeWriter:
                     self._queue.put(None)
                     break
                 group.append(item)
-            results = store_group(self.db, self.jobs, [p.body for p in group])
-            for pending, result in zip(group, results):
-                if isinstance(result, Exception):
-                    pending.loop.call_soon_threadsafe(_set_exception, pending.future, result)
-                else:
-                    pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
+            outcomes = self.commit_group([p.body for p in group])
+            for pending, outcome in zip(group, outcomes):
+                answer = _set_exception if isinstance(outcome, Exception) else _set_result
+                pending.loop.call_soon_threadsafe(answer, pending.future, outcome)
             self.wake()
+            self.after_group()
+
+
+class IntakeWriter(GroupWriter):
+    """The intake on PostgreSQL: the body and its jobs go straight into the service
+    database (no database-wide write lock there, so the worker's transactions never hold
+    a webhook up)."""
+
+    def __init__(self, db: Database, jobs: JobQueue, wake: Callable[[], None] = lambda: None):
+        super().__init__(wake)
+        self.db = db
+        self.jobs = jobs
+
+    def waiting(self) -> Waiting:
+        """Nothing waits outside the service database: its jobs are the backlog."""
+        return Waiting(0, None)
+
+    def commit_group(self, bodies: list[bytes]) -> list[Stored | Exception]:
+        return store_group(self.db, self.jobs, bodies)
 
 
 def _set_result(future: asyncio.Future, value) -> None:

@@ -16,14 +16,10 @@ the cursor has passed; the mover never writes the journal.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-import queue
 import secrets
 import sqlite3
-import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -31,7 +27,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from wasb.inbound.intake import MAX_GROUP, Accepted, Waiting, store_group
+from wasb.inbound.intake import MAX_GROUP, Accepted, GroupWriter, Waiting, store_group
 from wasb.inbound.tables import IntakeCursor
 from wasb.jobs.queue import JobQueue
 from wasb.store.engine import SQLITE_BUSY_TIMEOUT_MS, Database
@@ -108,74 +104,37 @@ def journal_backlog(path: Path, db: Database) -> Waiting:
     return Waiting(count, datetime.fromtimestamp(oldest, timezone.utc) if oldest is not None else None)
 
 
-@dataclass
-class _Pending:
-    body: bytes
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future
-
-
-class JournalWriter:
-    """The web process's intake on SQLite: one thread appends bodies to the journal in
-    group commits and answers each request once its group is on disk."""
+class JournalWriter(GroupWriter):
+    """The web process's intake on SQLite: appends bodies to the journal in group commits."""
 
     def __init__(self, path: Path, db: Database, wake: Callable[[], None] = lambda: None):
+        super().__init__(wake)
         self.path = path
         self.db = db
-        self.wake = wake
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
         self._uid = ""
         self._pruned_at = 0.0
 
     def start(self) -> None:
         self._conn, self._uid = open_journal(self.path)
-        self._thread = threading.Thread(target=self._run, name="wasb-intake", daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self) -> None:
-        if self._thread:
-            self._queue.put(None)
-            self._thread.join(10)
+        super().stop()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    async def store(self, body: bytes) -> Accepted:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.put(_Pending(body, loop, future))
-        return await future
-
     def waiting(self) -> Waiting:
         return journal_backlog(self.path, self.db)
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            while len(group) < MAX_GROUP:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                group.append(item)
-            self._commit(group)
-
-    def _commit(self, group: list[_Pending]) -> None:
+    def commit_group(self, bodies: list[bytes]) -> list[Accepted | Exception]:
         conn = self._conn
         now = time.time()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("INSERT INTO intake (body, received_at) VALUES (?, ?)",
-                                 [(p.body, now) for p in group])
+                conn.executemany("INSERT INTO intake (body, received_at) VALUES (?, ?)", [(b, now) for b in bodies])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -183,19 +142,15 @@ class JournalWriter:
         except Exception as exc:
             # The journal took nothing (disk full, file gone): each request answers an
             # error and Meta delivers again. Nothing was accepted, so nothing is lost.
-            log.exception("could not write %d webhook bodies to the intake journal", len(group))
-            for pending in group:
-                pending.loop.call_soon_threadsafe(_set_exception, pending.future, exc)
-            return
-        accepted = Accepted()
-        for pending in group:
-            pending.loop.call_soon_threadsafe(_set_result, pending.future, accepted)
-        self.wake()
-        if now - self._pruned_at >= PRUNE_SECONDS:
-            self._prune(now)
+            log.exception("could not write %d webhook bodies to the intake journal", len(bodies))
+            return [exc] * len(bodies)
+        return [Accepted()] * len(bodies)
 
-    def _prune(self, now: float) -> None:
-        """Delete what the worker has moved (a failure here only postpones it)."""
+    def after_group(self) -> None:
+        """Delete what the worker has moved, now and then (a failure only postpones it)."""
+        now = time.time()
+        if now - self._pruned_at < PRUNE_SECONDS:
+            return
         self._pruned_at = now
         try:
             with self.db.read_sessions() as session:
@@ -246,12 +201,3 @@ class JournalMover:
             self._conn.close()
             self._conn = None
 
-
-def _set_result(future: asyncio.Future, value) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def _set_exception(future: asyncio.Future, exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
