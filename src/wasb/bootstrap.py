@@ -30,7 +30,6 @@ from wasb.scheduler.ticker import Ticker, register_jobs
 from wasb.settings.service import load_settings
 from wasb.store.engine import open_database
 from wasb.store.base import utcnow
-from wasb.store.migrate import upgrade
 from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS, ensure_polling
 from wasb.whatsapp.client import GraphClient
 
@@ -131,6 +130,9 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
     WhatsApp side (Meta or the simulator: WASB_GRAPH_URL): each part is chosen on its own."""
     config = config or Config()
     if migrate:
+        # Here: Alembic costs a process 10 MiB, and the worker child (migrate=False) never needs it.
+        from wasb.store.migrate import upgrade
+
         upgrade(config.database_url)
     db = open_database(config.database_url)
     tasks = all_tasks()

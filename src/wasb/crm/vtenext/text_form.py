@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import unicodedata
 
-import emoji
-
 
 def has_astral(text: str | None) -> bool:
     """Whether the text holds a character a 3-byte utf8 database would lose."""
@@ -19,6 +17,8 @@ def has_astral(text: str | None) -> bool:
 
 def readable(text: str) -> str:
     """Emoji as `:name:`; any other character outside the BMP as its Unicode name."""
+    import emoji  # here: its tables cost each process 5 MiB, and only a utf8 CRM needs them
+
     text = emoji.demojize(text)
     out = []
     for ch in text:
