@@ -35,13 +35,17 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 
     from wasb.bootstrap import build_app
     from wasb.cli.supervisor import Supervisor
+    from wasb.jobs.worker import release_jobs_of
     from wasb.web.app import create_app
     from wasb.web.slow_clients import header_timeout_protocol
 
     config = _config()
-    # The jobs never run in this process: the request path shares no GIL with them.
-    supervisor = Supervisor() if config.worker and not no_worker else None
-    app = create_app(build_app(config), worker_threads=False, alongside=supervisor)
+    wasb = build_app(config)
+    # The jobs never run in this process: the request path shares no GIL with them. A
+    # child that dies leaves its claimed jobs: they go back to the queue at once.
+    supervisor = (Supervisor(on_exit=lambda pid: release_jobs_of(wasb.db, pid))
+                  if config.worker and not no_worker else None)
+    app = create_app(wasb, worker_threads=False, alongside=supervisor)
     # Open pages hold a server-sent event stream that never ends by itself: give such
     # requests a few seconds on shutdown, then close them (browsers reconnect).
     # Slow clients are bounded: headers in header_timeout_seconds (the protocol's timer),

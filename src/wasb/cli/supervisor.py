@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,11 @@ def worker_command() -> list[str]:
 class Supervisor:
     """`with Supervisor(): ...`: the worker process runs (and is restarted) inside the block."""
 
-    def __init__(self, argv: list[str] | None = None, *, stop_seconds: float = 8.0):
+    def __init__(self, argv: list[str] | None = None, *, stop_seconds: float = 8.0,
+                 on_exit: Callable[[int], object] | None = None):
         self.argv = argv or worker_command()
+        # Called with a child's pid once it has exited, however (the jobs it held go back).
+        self.on_exit = on_exit
         self.stop_seconds = stop_seconds
         self.process: subprocess.Popen | None = None
         self._stop = threading.Event()
@@ -80,7 +84,9 @@ class Supervisor:
                 while self.process.poll() is None:
                     if self._stop.wait(0.2):
                         self._terminate(self.process)
+                        self._exited(self.process)
                         return
+                self._exited(self.process)
                 if self._stop.is_set():
                     return
                 if time.monotonic() - started >= STEADY_AFTER:
@@ -90,6 +96,14 @@ class Supervisor:
             if self._stop.wait(pause):
                 return
             pause = min(pause * 2, LONGEST_PAUSE)
+
+    def _exited(self, process: subprocess.Popen) -> None:
+        if self.on_exit is None:
+            return
+        try:
+            self.on_exit(process.pid)
+        except Exception:  # the next child's start-up recovers what this could not
+            log.exception("could not release the jobs of worker process %d", process.pid)
 
     def _terminate(self, process: subprocess.Popen) -> None:
         if process.poll() is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import traceback
 import uuid
@@ -29,6 +30,41 @@ log = logging.getLogger(__name__)
 
 STALLED_AFTER = timedelta(minutes=15)
 _jobs = Job.__table__
+
+
+def _host() -> str:
+    return socket.gethostname()[:60]
+
+
+def process_name(pid: int) -> str:
+    """What the jobs a process's workers claim are marked with: this host and the pid."""
+    return f"{_host()}:{pid}"
+
+
+def release_jobs_of(db: Database, pid: int) -> int:
+    """A worker process of this host is dead (its supervisor reaped it): the jobs it left
+    `doing` go back to the queue now, not after `stalled_after`, so its customers' later
+    jobs do not wait behind them. Returns how many."""
+    with db.sessions() as s, s.begin():
+        result = s.execute(update(Job).where(Job.status == DOING, Job.worker.startswith(f"{process_name(pid)}-",
+                                                                                       autoescape=True))
+                           .values(status=TODO, worker=None))
+        return result.rowcount or 0
+
+
+def _pid_of(worker: str | None) -> int | None:
+    pid = (worker or "").rpartition(":")[2].partition("-")[0]
+    return int(pid) if pid.isdigit() else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 class Defer(Exception):
@@ -74,7 +110,7 @@ class Worker(Generic[R]):
         self.tasks = tasks
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
-        self.name = name or f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.name = name or f"{process_name(os.getpid())}-{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -110,14 +146,18 @@ class Worker(Generic[R]):
         """Jobs left `doing` by a process that died go back to the queue.
 
         With SQLite only one process runs a worker, so at start-up every `doing`
-        job is an orphan; elsewhere only those running for longer than is sane.
+        job is an orphan; elsewhere those of a process of this host that is gone, and
+        those running for longer than is sane (a process of another host).
         """
         cond = Job.status == DOING
         if not everything:
             cond = and_(cond, Job.started_at < utcnow() - self.stalled_after)
         with self.db.sessions() as s, s.begin():
-            result = s.execute(update(Job).where(cond).values(status=TODO, worker=None))
-            return result.rowcount or 0
+            recovered = s.execute(update(Job).where(cond).values(status=TODO, worker=None)).rowcount or 0
+            here = s.scalars(select(Job.worker).distinct().where(
+                Job.status == DOING, Job.worker.startswith(f"{_host()}:", autoescape=True)))
+            dead = {pid for pid in map(_pid_of, here) if pid is not None and not _running(pid)}
+        return recovered + sum(release_jobs_of(self.db, pid) for pid in dead)
 
     def claim(self, limit: int) -> list[Claimed]:
         """Up to `limit` due jobs, oldest first, each the first waiting job of its lock, marked
