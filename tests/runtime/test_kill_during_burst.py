@@ -114,9 +114,15 @@ class Burst:
 
 
 def worker_children(server: WasbServer) -> list[psutil.Process]:
-    """The `wasb worker` child processes of `wasb serve`."""
-    return [p for p in psutil.Process(server.process.pid).children()
-            if any("worker" in part for part in p.cmdline())]
+    """The live `wasb worker` child processes of `wasb serve` (a killed one is a zombie until reaped)."""
+    return [p for p in psutil.Process(server.process.pid).children() if _is_worker(p)]
+
+
+def _is_worker(process: psutil.Process) -> bool:
+    try:
+        return any("worker" in part for part in process.cmdline())
+    except psutil.Error:  # gone, or a zombie
+        return False
 
 
 def query(url: str, sql: str) -> list:
