@@ -296,8 +296,8 @@ class Profiler:
         return stacks
 
 
-def top_functions(stacks: list[tuple[list[str], int]], limit: int) -> tuple[int, list[tuple[str, float, float]]]:
-    """(samples, [(function, cumulative share, own share)]) by cumulative share."""
+def top_functions(stacks: list[tuple[list[str], int]], limit: int) -> tuple[int, list, list]:
+    """(samples, [(function, cumulative share, own share)] by cumulative share, the same by own share)."""
     total = sum(c for _, c in stacks)
     cumulative: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -309,7 +309,8 @@ def top_functions(stacks: list[tuple[list[str], int]], limit: int) -> tuple[int,
     # The frames every sample passes through (thread start, click, uvicorn's run) say nothing.
     shell = {f for f, c in cumulative.items() if c >= 0.99 * total or f.startswith(LAUNCH)}
     ranked = [(f, c) for f, c in cumulative.most_common() if f not in shell][:limit]
-    return total, [(f, c / total, own[f] / total) for f, c in ranked]
+    return total, [(f, c / total, own[f] / total) for f, c in ranked], [
+        (f, cumulative[f] / total, c / total) for f, c in own.most_common(limit // 2)]
 
 
 WAITS = ("Condition.wait (threading", "Event.wait (threading", "select (selectors", "Queue.get (queue")
@@ -444,10 +445,13 @@ def main() -> None:
     worker = [(f, c) for is_worker, f, c in e2e["stacks"] if is_worker]
     web = [(f, c) for is_worker, f, c in e2e["stacks"] if not is_worker]
     for name, stacks in (("worker", worker), ("web process", web)):
-        samples, top = top_functions(stacks, args.top)
+        samples, by_cumulative, by_own = top_functions(stacks, args.top)
         print(f"5. where the {name}'s time goes in the profiled end-to-end round ({samples} samples, idle left out): "
-              "cumulative / own share")
-        for function, cumulative, own in top:
+              "cumulative / own share, by cumulative")
+        for function, cumulative, own in by_cumulative:
+            print(f"   {cumulative:6.1%} {own:6.1%}  {function}")
+        print(f"   the {name}'s top functions by own share:")
+        for function, cumulative, own in by_own:
             print(f"   {cumulative:6.1%} {own:6.1%}  {function}")
 
 
