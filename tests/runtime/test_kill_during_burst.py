@@ -216,10 +216,10 @@ def test_kill_9_of_the_web_process_mid_burst_loses_nothing_and_keeps_each_custom
 
 
 def _needs_worker_process(server: WasbServer) -> psutil.Process:
-    children = worker_children(server)
-    if not children:
+    try:
+        (child,) = wait_until(lambda: worker_children(server), 10, "serve's worker child")
+    except AssertionError:
         pytest.skip("needs the procs branch: `wasb serve` runs its worker in a child `wasb worker` process")
-    (child,) = children
     return child
 
 
