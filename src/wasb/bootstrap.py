@@ -16,8 +16,10 @@ from wasb.crm.port import CRM
 from wasb.crm.vtenext.link import VtenextLink
 from wasb.documents.links import REMOVE_LINK
 from wasb.inbound.intake import IntakeWriter
+from wasb.inbound.journal import JournalMover, JournalWriter, journal_path
 from wasb.inbound.process import PROCESS
 from wasb.jobs.queue import EmbeddedQueue, Task
+from wasb.jobs.wake import Listener, Waker, wake_path
 from wasb.jobs.worker import Worker
 from wasb.media.downloads import DOWNLOAD
 from wasb.outbound.sender import CONFIRM, SEND
@@ -43,37 +45,80 @@ def all_tasks() -> dict[str, Task[Runtime]]:
 @dataclass(eq=False)
 class App(Runtime):
     """The process: the runtime (what services and jobs may use), plus the moving parts
-    that only the process starts and stops (intake writer, worker thread, ticker)."""
+    that only the process starts and stops (intake writer, worker, ticker).
+
+    Two ways to run the jobs: `start(worker=True)` runs the worker and the ticker as
+    threads of this process (the in-process tests, whatever embeds the app); `wasb serve`
+    starts the web with `start(worker=False)` and a `wasb worker` process, which calls
+    `start_worker()`. Either way `wake_worker()` tells the worker there is work."""
 
     worker: Worker[Runtime] | None = None
-    intake: IntakeWriter | None = None
+    intake: IntakeWriter | JournalWriter | None = None
     ticker: Ticker | None = None
+    waker: Waker | None = None
+    listener: Listener | None = None
 
     def start(self, *, worker: bool = True) -> None:
-        self.intake = IntakeWriter(self.db, self.queue)
+        self.intake = self.new_intake()
         self.intake.start()
         register_jobs(self, self.clock())  # the jobs panel lists every job, whoever runs them
         if worker:
-            if self.config.scheduler:
-                # Before the worker: runs orphaned by a dead process are failed first,
-                # so their re-queued jobs do not find them still "running".
-                self.ticker = Ticker(self, tick_seconds=self.config.scheduler_tick_seconds)
-                self.ticker.start()
-            self.worker = Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds,
-                                 stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
-                                 may_batch=self.crm_policy.may_batch)
-            self.queue._wake = self.worker.wake
-            if self.crm_link is not None:  # agents answer in the external CRM: their comments are polled
-                ensure_polling(self)
-            self.worker.start()
+            self.start_worker()
+
+    def start_worker(self, *, listen: bool = False) -> None:
+        """The worker, the scheduler's ticker and the agent-comment poll, as threads of this
+        process. `listen`: also take the wake-ups other processes send (the worker process)."""
+        if self.config.scheduler:
+            # Before the worker: runs orphaned by a dead process are failed first,
+            # so their re-queued jobs do not find them still "running".
+            self.ticker = Ticker(self, tick_seconds=self.config.scheduler_tick_seconds)
+            self.ticker.start()
+        self.worker = self.new_worker()
+        if listen:
+            self.listener = Listener(wake_path(self.config.database_url), self.worker.wake)
+            self.listener.start()
+        if self.crm_link is not None:  # agents answer in the external CRM: their comments are polled
+            ensure_polling(self)
+        self.worker.start()
+
+    def wake_worker(self) -> None:
+        """After a commit that gave the worker something to do: this process's worker
+        thread, or the worker process (a datagram; nothing happens if none listens)."""
+        if self.worker is not None:
+            self.worker.wake()
+        else:
+            if self.waker is None:
+                self.waker = Waker(wake_path(self.config.database_url))
+            self.waker.notify()
+
+    def new_intake(self) -> IntakeWriter | JournalWriter:
+        """On SQLite the webhook's bodies go to the intake journal (never behind the worker's
+        write lock); on PostgreSQL straight into the service database."""
+        journal = journal_path(self.db.url)
+        if journal is None:
+            return IntakeWriter(self.db, self.queue, wake=self.wake_worker)
+        return JournalWriter(journal, self.db, wake=self.wake_worker)
+
+    def new_worker(self) -> Worker[Runtime]:
+        """The one place the process's worker is made."""
+        journal = journal_path(self.db.url)
+        return Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds,
+                      stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
+                      may_batch=self.crm_policy.may_batch,
+                      # The worker moves the journal's webhooks into the job table itself.
+                      before_claim=JournalMover(journal, self.db, self.queue) if journal else None)
 
     def stop(self) -> None:
+        if self.listener:
+            self.listener.stop()
         if self.ticker:
             self.ticker.stop()
         if self.worker:
             self.worker.stop()
         if self.intake:
             self.intake.stop()
+        if self.waker:
+            self.waker.close()
         self.graph.close()
         if self.crm_link:
             self.crm_link.close()
@@ -89,13 +134,14 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
         upgrade(config.database_url)
     db = open_database(config.database_url)
     tasks = all_tasks()
+    queue = EmbeddedQueue(tasks)
     # The external CRM's shared session, or None when the CRM lives in the service database.
     link = VtenextLink(config, db) if config.crm == "vtenext" else None
-    return App(
+    app = App(
         config=config,
         db=db,
         tasks=tasks,
-        queue=EmbeddedQueue(tasks),
+        queue=queue,
         crm_factory=_crm_factory(config, link),
         # Decided here once: the embedded CRM writes in the job's transaction; an external
         # CRM's calls go over the network, so its jobs commit before each call.
@@ -105,6 +151,9 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
         graph=GraphClient.from_config(config),
         clock=clock,
     )
+    # Every enqueue, whichever process commits it, wakes whoever runs the jobs.
+    queue._wake = app.wake_worker
+    return app
 
 
 def _crm_factory(config: Config, link: VtenextLink | None) -> Callable[[Session], CRM]:
@@ -113,6 +162,9 @@ def _crm_factory(config: Config, link: VtenextLink | None) -> Callable[[Session]
 
     def vtenext_crm(session: Session) -> CRM:
         # Settings are read per use: an admin's change applies to the next job.
-        return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health)
+        # A call made with the session's transaction closed (a job between its commits)
+        # may wait for its outcome to be stored: the web process reads it there.
+        return GuardedCRM(link.adapter(load_settings(session, config)), health=link.health,
+                          settled=lambda: not session.in_transaction())
 
     return vtenext_crm

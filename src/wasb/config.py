@@ -74,6 +74,11 @@ class Config(BaseSettings):
     # PostgreSQL: a job `doing` for longer than this at start-up belongs to a dead process
     # and goes back to the queue (SQLite has one worker process: all of them do).
     worker_stalled_seconds: float = Field(default=900, gt=0)
+    # Past either bound the service says it is behind (`/healthz` "busy", the jobs page):
+    # webhooks and jobs waiting, or the oldest of them waiting this long. It still takes
+    # every webhook.
+    backlog_busy_items: int = Field(default=10_000, gt=0)
+    backlog_busy_seconds: float = Field(default=60.0, gt=0)
     # The scheduler's ticker runs beside the worker; it queues due scheduled jobs.
     scheduler: bool = True
     scheduler_tick_seconds: float = Field(default=1.0, gt=0)

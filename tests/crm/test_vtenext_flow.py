@@ -46,7 +46,7 @@ def comments_on(fake, ticket_id: str) -> list[dict]:
 def keep_retrying_until_idle(server, timeout: float = 60) -> None:
     """Let backoffs elapse until every event is processed."""
     deadline = time.monotonic() + timeout
-    while server.get("/api/v1/inbound-events?state=pending&limit=1000"):
+    while server.busy():
         assert time.monotonic() < deadline, "events still pending"
         make_retries_due(server.database_url)
         time.sleep(0.2)

@@ -129,6 +129,25 @@ def test_the_backlog_of_a_task_counts_pending_retrying_and_failed_jobs(engine):
     assert backlog.next_try_at > utcnow()
 
 
+def test_the_lag_counts_the_jobs_due_now_and_since_when_the_oldest_waits(engine):
+    with engine.db.read_sessions() as s:
+        empty = engine.queue.lag(s)
+    assert (empty.due, empty.oldest_due_at) == (0, None)
+    _fail_for_good(engine, "given up")  # failed jobs are not waiting
+    before = utcnow()
+    _enqueue(engine, "ok", "due")
+    _enqueue(engine, "slow", "also due")
+    _enqueue(engine, "ok", "later", delay_seconds=3600)  # not late: its time has not come
+    with engine.db.read_sessions() as s:
+        lag = engine.queue.lag(s)
+    assert lag.due == 2
+    assert before <= lag.oldest_due_at <= utcnow()
+    engine.work()
+    with engine.db.read_sessions() as s:
+        done = engine.queue.lag(s)
+    assert (done.due, done.oldest_due_at) == (0, None)  # "later" still waits, but is not late
+
+
 def test_run_now_makes_the_waiting_jobs_of_the_named_tasks_due(engine):
     _enqueue(engine, "ok", "later", delay_seconds=3600)
     _enqueue(engine, "slow", "not named", delay_seconds=3600)

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID
 from wasb.bootstrap import App, build_app
 from wasb.config import Config
-from wasb.inbound.intake import Stored
+from wasb.inbound.intake import Accepted
 from wasb.inbound.tables import PENDING, InboundEvent
 from wasb.jobs.tables import TODO, Job
 from wasb.jobs.worker import Worker
@@ -73,10 +73,10 @@ class RunningProduct:
     def stop(self) -> None:
         self.app.stop()
 
-    def deliver(self, body: dict | bytes) -> Stored:
+    def deliver(self, body: dict | bytes) -> Accepted:
         """Meta's webhook body, handed to the intake writer as the webhook route hands a
-        signed one (the event and its processing jobs in one transaction); the worker
-        takes it from there."""
+        signed one (into the intake journal on SQLite, the event and its processing jobs
+        on PostgreSQL); the worker takes it from there."""
         raw = body if isinstance(body, bytes) else orjson.dumps(body)
         return asyncio.run(self.app.intake.store(raw))
 
@@ -88,9 +88,12 @@ class RunningProduct:
 
 
 def wait_idle(app: App, timeout: float = 20) -> None:
-    """Every stored event has been processed or has failed."""
+    """Every accepted webhook is an event, and every event has been processed or has failed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if app.intake is not None and app.intake.waiting().count:
+            time.sleep(0.02)
+            continue
         with app.db.read_sessions() as s:
             if s.scalar(select(InboundEvent.id).where(InboundEvent.state == PENDING).limit(1)) is None:
                 return

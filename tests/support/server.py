@@ -82,8 +82,13 @@ class ServiceClient:
         return wait_until(predicate, timeout, what)
 
     def wait_idle(self, timeout: float = 20) -> None:
-        """Every stored event has been processed or has failed."""
-        self.wait_until(lambda: not self.get("/api/v1/inbound-events?state=pending"), timeout, "pending events")
+        """Every accepted webhook is an event, and every event has been processed or has failed."""
+        self.wait_until(lambda: not self.busy(), timeout, "pending events")
+
+    def busy(self) -> bool:
+        """Webhooks wait to become events, or events to be processed."""
+        return bool(httpx.get(self.url + "/healthz", timeout=30).json()["queue"]["intake_waiting"]
+                    or self.get("/api/v1/inbound-events?state=pending&limit=1"))
 
 
 @dataclass
@@ -91,6 +96,7 @@ class WasbServer(ServiceClient):
     database_url: str
     workdir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    serve_args: tuple[str, ...] = ()  # e.g. ("--no-worker",)
     port: int = 0
     admin_token: str = ""
     agent_token: str = ""
@@ -113,7 +119,7 @@ class WasbServer(ServiceClient):
         if not self.admin_token:
             self.admin_token, self.agent_token = make_tokens(self.database_url)
         self.port = self.port or free_port()
-        self.served = ServerProcess([WASB, "serve", "--port", str(self.port)], port=self.port, env=self.env,
+        self.served = ServerProcess([WASB, "serve", "--port", str(self.port), *self.serve_args], port=self.port, env=self.env,
                                     cwd=self.workdir, log_path=self.workdir / f"server-{self.port}.log").start()
         return self
 

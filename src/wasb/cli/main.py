@@ -26,16 +26,22 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Run the web service and the in-process worker (migrates the database first)."""
+@click.option("--no-worker", is_flag=True,
+              help="The web only: run `wasb worker` apart (same as WASB_WORKER=false).")
+def serve(host: str, port: int, no_worker: bool) -> None:
+    """Run the web service and, in a child process it keeps running, the worker
+    (migrates the database first)."""
     import uvicorn
 
     from wasb.bootstrap import build_app
+    from wasb.cli.supervisor import Supervisor
     from wasb.web.app import create_app
     from wasb.web.slow_clients import header_timeout_protocol
 
     config = _config()
-    app = create_app(build_app(config))
+    # The jobs never run in this process: the request path shares no GIL with them.
+    supervisor = Supervisor() if config.worker and not no_worker else None
+    app = create_app(build_app(config), worker_threads=False, alongside=supervisor)
     # Open pages hold a server-sent event stream that never ends by itself: give such
     # requests a few seconds on shutdown, then close them (browsers reconnect).
     # Slow clients are bounded: headers in header_timeout_seconds (the protocol's timer),
@@ -43,6 +49,19 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3,
                 http=header_timeout_protocol(config.header_timeout_seconds),
                 limit_concurrency=config.max_connections)
+
+
+@main.command()
+def worker() -> None:
+    """Run the jobs, the scheduler and the CRM comment poll, without the web (one per
+    SQLite database; `wasb serve` starts one unless --no-worker)."""
+    import os
+
+    from wasb.cli.supervisor import PARENT_ENV
+    from wasb.cli.worker import run
+
+    parent = os.environ.get(PARENT_ENV)
+    run(_config(), int(parent) if parent else None)
 
 
 @main.command()

@@ -1,8 +1,10 @@
-"""The webhook's durable intake: store the raw body and its jobs, then answer 200.
+"""The webhook's durable intake: keep the raw body, then answer 200; its event and jobs.
 
-Requests hand their body to one writer thread, which commits whatever has
-accumulated in one transaction: with synchronous=FULL that is one fsync for many
-webhooks (group commit), so durability costs little throughput.
+Requests hand their body to one writer thread, which commits whatever has accumulated
+in one transaction: with synchronous=FULL that is one fsync for many webhooks (group
+commit), so durability costs little throughput. On SQLite the body goes to the intake
+journal (`wasb.inbound.journal`), which the worker moves here; on PostgreSQL the writer
+stores the event and its jobs at once (`IntakeWriter`). Both end in `store_group`.
 """
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
 
 import orjson
+from sqlalchemy.orm import Session
 
 from wasb.whatsapp.webhook import NotAnEnvelope, lock_keys, parse_envelope
 from wasb.inbound.tables import FAILED, PENDING, InboundEvent
@@ -26,6 +31,20 @@ log = logging.getLogger(__name__)
 
 PROCESS_TASK = "inbound.process"
 MAX_GROUP = 500
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the webhook is told: the body is durable and will be processed (its event id
+    is not known yet where the body waits in the journal)."""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Webhooks accepted and not yet in the service database."""
+
+    count: int
+    oldest_at: datetime | None
 
 
 @dataclass
@@ -62,11 +81,10 @@ def event_ref(event_id: int) -> str:
     return f"event:{event_id}"
 
 
-def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
+def store_bodies(session, jobs: JobQueue, bodies: list[bytes], received_at: list[datetime] | None = None) -> list[Stored]:
     """Insert each body once (by hash) with one job per customer, in the caller's transaction.
 
-    A few statements for the whole group (not per body): this runs on the webhook's
-    hot path.
+    A few statements for the whole group (not per body): this runs for every webhook.
     """
     dialect = session.get_bind().dialect.name
     table = InboundEvent.__table__
@@ -74,21 +92,24 @@ def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
     rows: dict[str, dict] = {}
     keys_of: dict[str, list[str]] = {}
     digests = []
-    for body in bodies:
+    for i, body in enumerate(bodies):
         digest = hashlib.sha256(body).hexdigest()
         digests.append(digest)
         if digest in rows:
             continue
         keys, problem = inspect_body(body)
         keys_of[digest] = keys
-        rows[digest] = {"body": body, "sha256": digest, "received_at": now, "state": FAILED if problem else PENDING,
-                        "pending_jobs": len(keys), "error": problem}
+        rows[digest] = {"body": body, "sha256": digest, "received_at": received_at[i] if received_at else now,
+                        "state": FAILED if problem else PENDING, "pending_jobs": len(keys), "error": problem}
     stmt = insert_for(dialect, table).on_conflict_do_nothing(index_elements=["sha256"]).returning(
         table.c.id, table.c.sha256)
     inserted = dict((sha, event_id) for event_id, sha in session.execute(stmt, list(rows.values())).all()) if rows else {}
+    # In arrival order (not RETURNING's, which no database promises): a customer's jobs
+    # run in the order of their job ids.
     jobs.enqueue_many(session, [
-        {"task": PROCESS_TASK, "payload": {"event_id": event_id, "lock": key}, "lock": key, "ref": event_ref(event_id)}
-        for sha, event_id in inserted.items() for key in keys_of[sha]])
+        {"task": PROCESS_TASK, "payload": {"event_id": inserted[sha], "lock": key}, "lock": key,
+         "ref": event_ref(inserted[sha])}
+        for sha in rows if sha in inserted for key in keys_of[sha]])
     results, seen = [], set()
     for digest in digests:
         new = digest in inserted and digest not in seen
@@ -98,21 +119,76 @@ def store_bodies(session, jobs: JobQueue, bodies: list[bytes]) -> list[Stored]:
     return results
 
 
-def store_failed(session, body: bytes, reason: str) -> Stored:
+def store_failed(session, body: bytes, reason: str, received_at: datetime | None = None) -> Stored:
     """Keep a body that could not be stored with its jobs: failed, with the reason, no jobs."""
     table = InboundEvent.__table__
     digest = hashlib.sha256(body).hexdigest()
     stmt = insert_for(session.get_bind().dialect.name, table).on_conflict_do_nothing(
         index_elements=["sha256"]).returning(table.c.id)
-    event_id = session.execute(stmt, {"body": body, "sha256": digest, "received_at": utcnow(), "state": FAILED,
-                                      "pending_jobs": 0, "error": reason[:2000]}).scalar()
+    event_id = session.execute(stmt, {"body": body, "sha256": digest, "received_at": received_at or utcnow(),
+                                      "state": FAILED, "pending_jobs": 0, "error": reason[:2000]}).scalar()
     return Stored(event_id, event_id is None, 0)
 
 
+# Called in the transaction that stores bodies, with the id of the last one it stores (the
+# journal's cursor moves with them).
+RecordMoved = Callable[[Session, int], None]
+
+
+def store_group(db: Database, jobs: JobQueue, bodies: list[bytes], *, received_at: list[datetime] | None = None,
+                ids: list[int] | None = None, record_moved: RecordMoved | None = None) -> list[Stored | Exception]:
+    """Store bodies in one transaction. Whatever one body does to the group's transaction,
+    the others must not pay for it: then each is stored alone, and a body that cannot be
+    stored even alone is kept as a failed event with the reason. A body the database takes
+    in no form gets its exception; with `record_moved` (the journal), nothing after it is
+    stored, so the journal's cursor never passes a body that is not in the database."""
+    try:
+        with db.sessions() as session, session.begin():
+            results: list[Stored | Exception] = list(store_bodies(session, jobs, bodies, received_at))
+            if record_moved and ids:
+                record_moved(session, ids[-1])
+        return results
+    except Exception:
+        log.exception("could not store %d webhook bodies together; storing each alone", len(bodies))
+    results = []
+    for i, body in enumerate(bodies):
+        at = received_at[i] if received_at else None
+        try:
+            results.append(_store_alone(db, jobs, body, at, ids[i] if ids else None, record_moved))
+        except Exception as final:
+            if record_moved:
+                raise
+            results.append(final)
+    return results
+
+
+def _store_alone(db: Database, jobs: JobQueue, body: bytes, at: datetime | None, moved_id: int | None,
+                 record_moved: RecordMoved | None) -> Stored:
+    try:
+        with db.sessions() as session, session.begin():
+            (result,) = store_bodies(session, jobs, [body], [at] if at else None)
+            if record_moved and moved_id is not None:
+                record_moved(session, moved_id)
+            return result
+    except Exception as exc:
+        log.exception("could not store a webhook body")
+        reason = f"could not be stored for processing: {exc}"
+    with db.sessions() as session, session.begin():
+        result = store_failed(session, body, reason, at)
+        if record_moved and moved_id is not None:
+            record_moved(session, moved_id)
+        return result
+
+
 class IntakeWriter:
-    def __init__(self, db: Database, jobs: JobQueue):
+    """The intake on PostgreSQL: the body and its jobs go straight into the service
+    database (no database-wide write lock there, so the worker's transactions never hold
+    a webhook up), group-committed by one thread."""
+
+    def __init__(self, db: Database, jobs: JobQueue, wake: Callable[[], None] = lambda: None):
         self.db = db
         self.jobs = jobs
+        self.wake = wake
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -125,11 +201,16 @@ class IntakeWriter:
             self._queue.put(None)
             self._thread.join(10)
 
-    async def store(self, body: bytes) -> Stored:
+    async def store(self, body: bytes) -> Accepted:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put(_Pending(body, loop, future))
-        return await future
+        await future
+        return Accepted()
+
+    def waiting(self) -> Waiting:
+        """Nothing waits outside the service database: its jobs are the backlog."""
+        return Waiting(0, None)
 
     def _run(self) -> None:
         while True:
@@ -146,37 +227,13 @@ class IntakeWriter:
                     self._queue.put(None)
                     break
                 group.append(item)
-            self._commit(group)
-
-    def _commit(self, group: list[_Pending]) -> None:
-        try:
-            with self.db.sessions() as session, session.begin():
-                results = store_bodies(session, self.jobs, [p.body for p in group])
-        except Exception:
-            # Whatever one body did to the group's transaction, the others must not pay for it.
-            log.exception("could not store %d webhook bodies together; storing each alone", len(group))
-            for pending in group:
-                self._commit_alone(pending)
-            return
-        for pending, result in zip(group, results):
-            pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
-
-    def _commit_alone(self, pending: _Pending) -> None:
-        """One body in its own transaction; if even that fails, the body is kept as a
-        failed event with the reason. Only when the database takes nothing at all does
-        the caller answer an error (and Meta redelivers)."""
-        try:
-            with self.db.sessions() as session, session.begin():
-                (result,) = store_bodies(session, self.jobs, [pending.body])
-        except Exception as exc:
-            log.exception("could not store a webhook body")
-            try:
-                with self.db.sessions() as session, session.begin():
-                    result = store_failed(session, pending.body, f"could not be stored for processing: {exc}")
-            except Exception as final:
-                pending.loop.call_soon_threadsafe(_set_exception, pending.future, final)
-                return
-        pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
+            results = store_group(self.db, self.jobs, [p.body for p in group])
+            for pending, result in zip(group, results):
+                if isinstance(result, Exception):
+                    pending.loop.call_soon_threadsafe(_set_exception, pending.future, result)
+                else:
+                    pending.loop.call_soon_threadsafe(_set_result, pending.future, result)
+            self.wake()
 
 
 def _set_result(future: asyncio.Future, value) -> None:

@@ -20,7 +20,7 @@ from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.engine import after_commit
 from wasb.store.base import utcnow
 
-__all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Task", "checkpoint"]
+__all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Lag", "Task", "checkpoint"]
 
 
 # What every job receives first: the process's runtime (wasb.runtime.Runtime, a floor
@@ -91,6 +91,14 @@ class Backlog:
     next_try_at: datetime | None  # when that job is tried again
 
 
+@dataclass(frozen=True)
+class Lag:
+    """Work due now across every task: how much, and since when the oldest waits."""
+
+    due: int  # waiting jobs whose time has come (not backing off, not scheduled later)
+    oldest_due_at: datetime | None  # when the job due the longest became due
+
+
 class JobQueue(Protocol):
     def enqueue(self, session: Session, task: str, payload: dict, *, lock: str | None = None,
                 ref: str | None = None, delay_seconds: float = 0, max_attempts: int | None = None) -> None: ...
@@ -102,6 +110,10 @@ class JobQueue(Protocol):
         ...
 
     def backlog(self, session: Session, task: str) -> Backlog: ...
+
+    def lag(self, session: Session) -> Lag:
+        """How far behind the workers are (what `/healthz` and the jobs page show)."""
+        ...
 
     def run_now(self, session: Session, tasks: Collection[str]) -> int:
         """Jobs of these tasks waiting for a later time are due now (what they waited for is
@@ -160,6 +172,11 @@ class EmbeddedQueue:
         return Backlog(pending=count, retrying=retrying, failed=failed, oldest_pending_at=oldest,
                        last_error=latest.last_error if latest else None,
                        next_try_at=latest.scheduled_at if latest else None)
+
+    def lag(self, session: Session) -> Lag:
+        due, oldest = session.execute(select(func.count(), func.min(Job.scheduled_at))
+                                      .where(Job.status == TODO, Job.scheduled_at <= utcnow())).one()
+        return Lag(due=due, oldest_due_at=oldest)
 
     def run_now(self, session: Session, tasks: Collection[str]) -> int:
         now = utcnow()

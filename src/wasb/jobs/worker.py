@@ -62,8 +62,12 @@ class Worker(Generic[R]):
 
     def __init__(self, runtime: R, db: Database, tasks: dict[str, Task[R]], *, poll_seconds: float = 0.2,
                  batch_size: int = 64, name: str | None = None, stalled_after: timedelta = STALLED_AFTER,
-                 may_batch: Callable[[Task[R]], bool] = _own_flag):
+                 may_batch: Callable[[Task[R]], bool] = _own_flag,
+                 before_claim: Callable[[], int] | None = None):
         self.runtime = runtime
+        # Work that feeds the queue, done by this loop before each claim (the intake
+        # journal's move into the job table); returns how much it did.
+        self.before_claim = before_claim
         self.may_batch = may_batch
         self.stalled_after = stalled_after
         self.db = db
@@ -152,9 +156,10 @@ class Worker(Generic[R]):
 
     # --- running -----------------------------------------------------------
     def run_once(self) -> int:
+        fed = self.before_claim() if self.before_claim else 0
         jobs = self.claim(self.batch_size)
         if not jobs:
-            return 0
+            return fed
         batch = [j for j in jobs if self._batchable(j)]
         alone = [j for j in jobs if not self._batchable(j)]
         if batch:

@@ -1,7 +1,7 @@
 """The FastAPI application: webhooks, the REST API and the web UI on one app."""
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from wasb.bootstrap import App
 from wasb.crm.port import CRMAuthError, CRMError, CRMNotFound, CRMUnavailable
+from wasb.web.backlog import service_backlog
 from wasb.web.crm_status import crm_status
 from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
@@ -25,19 +26,25 @@ from wasb.web.slow_clients import BodyTimeoutMiddleware
 from wasb.web.ui import install_ui
 
 
-def create_app(wasb: App, *, start: bool = True) -> FastAPI:
+def create_app(wasb: App, *, start: bool = True, worker_threads: bool | None = None,
+               alongside: AbstractContextManager | None = None) -> FastAPI:
+    """`worker_threads`: run the jobs in threads of this process (default: WASB_WORKER);
+    `wasb serve` says no and runs them in a process `alongside`, entered once the app has
+    started and left when it stops (uvicorn ends the process on SIGTERM right after)."""
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         poller = Poller(wasb.db)
-        if start:
-            wasb.start(worker=wasb.config.worker)
-            poller.start()
-        try:
-            yield
-        finally:
+        with ExitStack() as stack:
             if start:
-                poller.stop()
-                wasb.stop()
+                wasb.start(worker=wasb.config.worker if worker_threads is None else worker_threads)
+                try:
+                    if alongside is not None:  # left last: the web's intake has stopped by then
+                        stack.enter_context(alongside)
+                finally:
+                    stack.callback(wasb.stop)
+                poller.start()
+                stack.callback(poller.stop)
+            yield
 
     # /docs is served by wasb.web.docs (no CDN); ReDoc has no offline copy here.
     app = FastAPI(title="WASB", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -52,12 +59,15 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
             session.execute(text("SELECT 1"))
             crm = crm_status(wasb.config, wasb.crm_link, wasb.queue, session)
             channel = channel_health(session, wasb.config.phone_number_id)
+            behind = service_backlog(wasb.config, wasb.db, wasb.queue, session)
         pending = crm["backlog"]["pending_jobs"]
         # A refused WhatsApp token degrades too: messages wait queued until an admin fixes it.
         ok = crm["state"] == "ok" and channel.status == HEALTHY
-        return {"status": "ok" if ok else "degraded", "database": "ok", "crm": wasb.config.crm,
+        status = "degraded" if not ok else "busy" if behind.busy else "ok"
+        return {"status": status, "database": "ok", "crm": wasb.config.crm,
                 "crm_state": crm["state"], "crm_auth_failure": crm["auth_failure"],
-                "crm_last_error": crm.get("last_error"), "backlog": pending, "channel": channel.view()}
+                "crm_last_error": crm.get("last_error"), "backlog": pending, "queue": behind.view(),
+                "channel": channel.view()}
 
     @app.exception_handler(CRMError)
     async def crm_error(request: Request, exc: CRMError):
@@ -78,6 +88,8 @@ def create_app(wasb: App, *, start: bool = True) -> FastAPI:
     for module in (people, conversations, sending, messages, documents, tickets, events, settings, crm_api, jobs,
                    reports, templates, outbox):
         app.include_router(module.router)
+    # Innermost: the webhook's answer skips the framework, not the headers or the body deadline.
+    app.add_middleware(webhooks.WebhookIntake, wasb=wasb)
     install_ui(app, wasb)
     install_openapi(app)
     install_docs(app)

@@ -35,7 +35,7 @@ def crm_status(config: Config, link: VtenextLink | None, queue: JobQueue, sessio
     if link is None:
         status.update(state="ok", reachable=True, auth_failure=None)
         return status
-    health = link.health
+    health = link.health.view()  # as the worker process found it (stored in the database)
     auth_failure = link.auth_failure
     reachable = health.reachable
     settings = load_settings(session, config)

@@ -122,6 +122,8 @@ class VtenextCRM:
         # What the CRM's clock showed on a record just written, when it disagrees with
         # `crm_timezone` (None: agrees, or nothing written yet).
         self.zone_mismatch: str | None = None
+        # Told each change of `zone_mismatch` (the link keeps it for the other processes).
+        self.on_zone_mismatch: Callable[[str | None], None] | None = None
 
     # --- configuration read from the CRM ------------------------------------------
 
@@ -651,16 +653,18 @@ class VtenextCRM:
         wall = datetime.strptime(crm_time, "%Y-%m-%d %H:%M:%S")
         seen = round((wall - written_at.replace(tzinfo=None)).total_seconds() / 900) * 900
         expected = written_at.astimezone(self.zone).utcoffset().total_seconds()
-        if seen == expected:
-            self.zone_mismatch = None
-            return
-        hours = f"UTC{'+' if seen >= 0 else '-'}{int(abs(seen)) // 3600:02d}:{int(abs(seen)) % 3600 // 60:02d}"
-        mismatch = (f"the CRM writes its times in {hours} (seen on a record just written), not in crm_timezone "
-                    f"{self.zone.key}: set crm_timezone to the CRM's zone (the comment poll is not affected; "
-                    "times shown and the customer sync window are)")
+        mismatch = None
+        if seen != expected:
+            hours = f"UTC{'+' if seen >= 0 else '-'}{int(abs(seen)) // 3600:02d}:{int(abs(seen)) % 3600 // 60:02d}"
+            mismatch = (f"the CRM writes its times in {hours} (seen on a record just written), not in crm_timezone "
+                        f"{self.zone.key}: set crm_timezone to the CRM's zone (the comment poll is not affected; "
+                        "times shown and the customer sync window are)")
         if mismatch != self.zone_mismatch:
-            log.warning("%s", mismatch)
-        self.zone_mismatch = mismatch
+            if mismatch:
+                log.warning("%s", mismatch)
+            self.zone_mismatch = mismatch
+            if self.on_zone_mismatch is not None:
+                self.on_zone_mismatch(mismatch)
 
     def _revise(self, element: dict, text_fields: tuple[str, ...]) -> dict:
         sent = self._storable(element, text_fields)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 from wasb.crm.port import CRMError
 from wasb.crm.vtenext.webservice import Webservice, WebserviceError
@@ -80,6 +81,8 @@ class Schema:
         self._ws = webservice
         self._modules: dict[str, ModuleInfo] = {}
         self._lock = threading.Lock()
+        # Told each module described (the link keeps what the admin is shown for the other processes).
+        self.on_described: Callable[[ModuleInfo], None] | None = None
 
     def module(self, name: str, *, fresh: bool = False) -> ModuleInfo:
         """The module as described (once); `fresh` describes it again (an admin may
@@ -94,6 +97,8 @@ class Schema:
             raise CRMError(f"the CRM has no usable module {name} ({exc.code}: {exc.message})") from exc
         with self._lock:
             self._modules[name] = info
+        if self.on_described is not None:
+            self.on_described(info)
         return info
 
     def cached(self, name: str) -> ModuleInfo | None:

@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from wasb.config import Config
-from wasb.crm.guard import CrmHealth
 from wasb.crm.vtenext.adapter import VtenextCRM
-from wasb.crm.vtenext.memory import DatabaseLedger, Verdicts
+from wasb.crm.vtenext.describe import ModuleInfo
+from wasb.crm.vtenext.memory import DatabaseLedger, SharedHealth, Verdicts
 from wasb.crm.vtenext.webservice import Webservice
 from wasb.crm.port import PersonKind
 from wasb.store.engine import Database
@@ -57,7 +57,7 @@ class VtenextLink:
         # refused logins), and what was learnt about the CRM.
         self.ws.ledger = DatabaseLedger(db, self.ws.endpoint)
         self.verdicts = Verdicts(db, self.ws.endpoint)
-        self.health = CrmHealth()
+        self.health = SharedHealth(db, self.ws.endpoint)
         self._adapters: dict[tuple, VtenextCRM] = {}
         self._lock = threading.Lock()
 
@@ -80,25 +80,40 @@ class VtenextLink:
                     default_region=self.config.default_country,
                     stores_astral=verdict if isinstance(verdict, bool) else None,
                     remember=lambda value: self.verdicts.put(STORES_EMOJI, value))
+                # What describe and the CRM's clock tell the worker process, the web shows:
+                # kept with the verdicts, in the database.
+                adapter.schema.on_described = self._described
+                zone = _zone_fact(settings.crm_timezone)
+                adapter.zone_mismatch = self.verdicts.get(zone)
+                adapter.on_zone_mismatch = lambda mismatch: self.verdicts.put(zone, mismatch)
                 self._adapters = {key: adapter}  # the old settings are gone for good
             return adapter
 
+    def _described(self, module: ModuleInfo) -> None:
+        self.verdicts.put(_module_fact(module.name), {
+            "createable": module.createable, "updateable": module.updateable,
+            "ticket_statuses": list(module.picklist("ticketstatus"))})
+
     def problems(self, settings: AdminSettings) -> list[str]:
         """What in the admin's settings this CRM cannot take, from what `describe` has
-        told already (never a call to the CRM: the health page asks often)."""
+        told already, in whichever process (never a call to the CRM: the health page
+        asks often)."""
+        facts = self.verdicts.all()
         statuses = (settings.status_open, settings.status_waiting, settings.status_answered, settings.status_closed)
-        adapter = self.adapter(settings)
-        invalid = adapter.invalid_statuses(statuses, describe=False)
-        problems = [f"ticket status {s!r} is not in the CRM's ticket status picklist" for s in invalid]
+        helpdesk = facts.get(_module_fact("HelpDesk")) or {}
+        # An installation that describes no values (a text field): nothing to check against.
+        picklist = helpdesk.get("ticket_statuses") or ()
+        problems = [f"ticket status {s!r} is not in the CRM's ticket status picklist"
+                    for s in dict.fromkeys(statuses) if picklist and s not in picklist]
         for name, rights in WRITES.items():
-            module = adapter.schema.cached(name)
+            module = facts.get(_module_fact(name))
             problems += [f"the CRM user {self.ws.username} may not {verb} {name}"
-                         for right, verb in rights if module is not None and not getattr(module, right)]
+                         for right, verb in rights if module is not None and not module.get(right, True)]
         return problems
 
     def warnings(self, settings: AdminSettings) -> list[str]:
         """What the admin should fix though nothing waits for it (no call to the CRM)."""
-        mismatch = self.adapter(settings).zone_mismatch
+        mismatch = self.verdicts.get(_zone_fact(settings.crm_timezone))
         return [mismatch] if mismatch else []
 
     @property
@@ -112,4 +127,13 @@ class VtenextLink:
         # What is still on its way to the database (a hold, a verdict) is written first.
         self.ws.ledger.flush()
         self.verdicts.flush()
+        self.health.flush()
         self.ws.close()
+
+
+def _module_fact(name: str) -> str:
+    return f"module:{name}"
+
+
+def _zone_fact(zone: str) -> str:
+    return f"zone_mismatch:{zone}"

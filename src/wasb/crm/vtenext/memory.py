@@ -1,6 +1,7 @@
 """What WASB must remember about a vtenext / vtiger CRM across processes, in the
-service database (`crm_state`): the login hold and its count of refused logins, and
-verdicts learnt about the CRM (whether it keeps emoji).
+service database (`crm_state`): the login hold and its count of refused logins,
+verdicts learnt about the CRM (whether it keeps emoji), and its health (reachable or
+not, the last error), which the worker process finds out and the web shows.
 
 Why in the database: `wasb serve`, a second worker and `wasb crm check` are separate
 processes logging in as the same CRM user, and the CRM locks that user after 5 refused
@@ -25,11 +26,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import uuid
+from datetime import datetime
 from typing import Any, Callable, Protocol
 
 from sqlalchemy import select
 
+from wasb.crm.guard import CrmHealth, HealthView
 from wasb.crm.tables import CrmState
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
@@ -287,10 +291,90 @@ class Verdicts:
         self._writer = writer or _Writer(db)
 
     def get(self, name: str) -> Any:
-        return self._writer.view(self._key, dict, lambda _value: True).get(name)
+        return self.all().get(name)
+
+    def all(self) -> dict[str, Any]:
+        return self._writer.view(self._key, dict, lambda _value: True)
 
     def put(self, name: str, value: Any) -> None:
         self._writer.put(self._key, dict, lambda state: state.update({name: value}), lambda _value: True)
 
     def flush(self, timeout: float = 30) -> None:
         self._writer.flush(timeout)
+
+
+# A run of good answers is written at most this often: the worker calls the CRM for every
+# message, and the web only needs to know it is still answering.
+HEALTH_REFRESH_SECONDS = 5.0
+# How long a caller with no transaction open waits for a change of health to be written.
+HEALTH_FLUSH_SECONDS = 2.0
+
+
+class SharedHealth(CrmHealth):
+    """The CRM's health as every process on the database sees it: the worker process makes
+    most of the calls, the web shows the outcome (/healthz, the CRM status page).
+
+    A change (reachable or not, another error) is written at once, by the writer thread;
+    when the caller holds no transaction (`settled`: a job between its commits) it waits
+    for the write, so whoever sees the job's outcome sees the health that caused it. What
+    is shown is, field by field, the latest of the stored row and this process's own."""
+
+    def __init__(self, db: Database, endpoint: str, writer: _Writer | None = None):
+        super().__init__()
+        self._key = f"health:{endpoint}"[:100]
+        self._writer = writer or _Writer(db)
+        self._stored_lock = threading.Lock()
+        self._stored: tuple = (None, None)  # (reachable, last_error) last written
+        self._stored_at = -HEALTH_REFRESH_SECONDS
+
+    def ok(self, settled: bool = False) -> None:
+        super().ok()
+        self._store(settled)
+
+    def failed(self, exc: BaseException, settled: bool = False) -> None:
+        super().failed(exc)
+        self._store(settled)
+
+    def _store(self, settled: bool) -> None:
+        mine = super().view()
+        now = time.monotonic()
+        with self._stored_lock:
+            changed = (mine.reachable, mine.last_error) != self._stored
+            if not changed and now - self._stored_at < HEALTH_REFRESH_SECONDS:
+                return
+            self._stored, self._stored_at = (mine.reachable, mine.last_error), now
+        self._writer.put(self._key, dict, _latest(mine), lambda _value: True)
+        if changed and settled:
+            self._writer.flush(HEALTH_FLUSH_SECONDS)
+
+    def view(self) -> HealthView:
+        mine = super().view()
+        stored = self._writer.view(self._key, dict, lambda _value: True)
+        ok_at, error_at = _when(stored.get("ok_at")), _when(stored.get("error_at"))
+        if mine.last_ok_at is not None and (ok_at is None or mine.last_ok_at > ok_at):
+            ok_at = mine.last_ok_at
+        error = stored.get("error")
+        if mine.last_error_at is not None and (error_at is None or mine.last_error_at > error_at):
+            error, error_at = mine.last_error, mine.last_error_at
+        return HealthView(ok_at, error, error_at)
+
+    def flush(self, timeout: float = 30) -> None:
+        self._writer.flush(timeout)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _latest(mine: HealthView) -> Change:
+    """Keep, field by field, the later of what is stored (another process's) and `mine`."""
+    def change(state: State) -> None:
+        if mine.last_ok_at is not None and _iso(mine.last_ok_at) > (state.get("ok_at") or ""):
+            state["ok_at"] = _iso(mine.last_ok_at)
+        if mine.last_error_at is not None and _iso(mine.last_error_at) > (state.get("error_at") or ""):
+            state["error"], state["error_at"] = mine.last_error, _iso(mine.last_error_at)
+    return change

@@ -38,6 +38,5 @@ def put_settings(app: AppDep, who: Admin, changes: dict[str, Any] = Body(...)):
         view = public_settings(updated)
         view["channel"] = channel_health(session, app.config.phone_number_id).view()
     channel_for(app).forget_settings()
-    if app.worker:
-        app.worker.wake()
+    app.wake_worker()
     return view

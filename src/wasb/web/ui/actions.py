@@ -166,8 +166,7 @@ def run_job(app: App, name: str, *, actor: str) -> None:
             request_run(session, app.queue, name, utcnow())
         except (JobBusy, JobStopped) as exc:
             raise _job_refusal(exc) from exc
-    if getattr(app, "worker", None):
-        app.worker.wake()
+    app.wake_worker()
 
 
 def reset_job(app: App, name: str, *, actor: str) -> None:

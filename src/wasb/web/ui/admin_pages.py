@@ -17,6 +17,7 @@ from wasb.inbound.service import EventNotFound, list_events, retry_event
 from wasb.settings.service import (
     SECRET_KEYS, AdminSettings, SettingsError, load_settings, mask_secret, update_settings,
 )
+from wasb.web.backlog import service_backlog
 from wasb.web.params import RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, csrf_protected
@@ -160,7 +161,8 @@ def jobs(request: Request, user: AdminUser):
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
         rows = actions.list_jobs(app, session)
-    return render(request, "ui/jobs.html", jobs=rows)
+        behind = service_backlog(app.config, app.db, app.queue, session)
+    return render(request, "ui/jobs.html", jobs=rows, backlog=behind)
 
 
 @router.post("/jobs/{name}/{action}")
@@ -207,8 +209,7 @@ def inbound_event_retry(request: Request, user: AdminUser, event_id: RowId):
         except EventNotFound as exc:
             raise HTTPException(404, str(exc))
         state = event.state
-    if app.worker:
-        app.worker.wake()
+    app.wake_worker()
     message = _("Event {id} queued again.", id=event_id) if state == "pending" else _(
         "Event {id} could not be retried: its body is not a WhatsApp webhook.", id=event_id)
     return outcome(request, "/ui/inbound-events", ok=message)

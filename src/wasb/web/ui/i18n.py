@@ -191,6 +191,11 @@ IT: dict[str, str] = {
     "idle": "inattivo", "running": "in esecuzione", "stopped": "fermo", "next": "prossima",
     "at HH:MM or every N s": "alle HH:MM oppure ogni N s", "{name} will run in a moment.": "{name} partirà tra un momento.",
     "{name} reset.": "{name} azzerato.", "{name} saved.": "{name} salvato.",
+    "Backlog": "Arretrato", "behind": "in ritardo", "keeping up": "al passo",
+    "webhooks accepted, not yet processed": "webhook accettati, non ancora elaborati", "jobs due": "job da eseguire",
+    "oldest waiting": "il più vecchio attende da",
+    'Webhooks are always accepted; when the backlog grows, /healthz says "busy".':
+        'I webhook sono sempre accettati; quando l\'arretrato cresce, /healthz risponde "busy".',
     # inbound events
     "Every webhook Meta sent is kept. Failed ones can be run again once the cause is fixed.":
         "Ogni webhook inviato da Meta viene conservato. Quelli falliti si possono rieseguire dopo averne corretto la causa.",

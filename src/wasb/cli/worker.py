@@ -1,0 +1,107 @@
+"""`wasb worker`: the jobs, the scheduler's ticker and the agent-comment poll in a
+process of their own, with no HTTP. `wasb serve` runs one as its child
+(wasb.cli.supervisor); `wasb serve --no-worker` leaves it to be run apart.
+
+On SQLite one worker per database: at start-up it puts back every job a dead worker
+left `doing`, which is only right when no other worker is running one. An exclusive
+lock on a file beside the database says so; the kernel releases it when the process
+dies, however it dies.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import logging
+import os
+import signal
+import sys
+import threading
+
+from sqlalchemy.engine import make_url
+
+from wasb.config import Config
+
+log = logging.getLogger(__name__)
+
+# EX_TEMPFAIL: another worker holds the database; the supervisor tries again later.
+LOCKED_EXIT = 75
+_PR_SET_PDEATHSIG = 1
+
+
+class WorkerRunning(Exception):
+    pass
+
+
+def lock_path(database_url: str) -> str | None:
+    """`<database file>.worker.lock` on SQLite; None elsewhere (PostgreSQL's workers share
+    the job table through SKIP LOCKED and only recover jobs stalled for long)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return os.path.abspath(url.database) + ".worker.lock"
+
+
+def hold_lock(database_url: str) -> int | None:
+    """Take the database's worker lock for the life of this process (its descriptor)."""
+    path = lock_path(database_url)
+    if path is None:
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        raise WorkerRunning(f"another wasb worker (pid {holder or '?'}) runs on this database: {path} is locked")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def die_with_parent(parent: int) -> None:
+    """Exit when `parent` does, even killed with -9: Linux sends SIGTERM when it dies (set
+    here, after exec, so there is no preexec_fn to run between fork and exec in a
+    process full of threads); a parent that died before that is seen by getppid."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # no prctl: the check every second remains
+            pass
+    if os.getppid() != parent:
+        raise SystemExit(f"wasb worker: its parent {parent} is gone")
+
+
+def run(config: Config, parent: int | None) -> None:
+    """Until SIGTERM or SIGINT (or, as serve's child, until serve is gone)."""
+    from wasb.bootstrap import build_app
+
+    if parent is not None:
+        die_with_parent(parent)
+    stop = threading.Event()
+
+    def ask_to_stop(_signum, _frame) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, ask_to_stop)
+    signal.signal(signal.SIGINT, ask_to_stop)
+    try:
+        lock = hold_lock(config.database_url)
+    except WorkerRunning as exc:
+        print(f"wasb worker: {exc}", file=sys.stderr, flush=True)
+        sys.exit(LOCKED_EXIT)
+    app = build_app(config, migrate=parent is None)  # serve migrated before starting its child
+    try:
+        if not stop.is_set():
+            app.start_worker(listen=True)
+            log.info("worker process %d running", os.getpid())
+        while not stop.wait(1.0):
+            if parent is not None and os.getppid() != parent:
+                log.warning("wasb serve (pid %d) is gone: the worker stops", parent)
+                break
+    finally:
+        # The current batch finishes; on SQLite what a kill leaves `doing` goes back to
+        # the queue when the next worker starts.
+        app.stop()
+        if lock is not None:
+            os.close(lock)
+    log.info("worker process %d stopped", os.getpid())
