@@ -99,14 +99,16 @@ class App(Runtime):
             return IntakeWriter(self.db, self.queue, wake=self.wake_worker)
         return JournalWriter(journal, self.db, wake=self.wake_worker)
 
-    def new_worker(self) -> Worker[Runtime]:
-        """The one place the process's worker is made."""
+    def new_worker(self, **options) -> Worker[Runtime]:
+        """The one place a worker of this process's jobs is made (`options`: the Worker's, for
+        a test or a command that drains the queue by hand)."""
         journal = journal_path(self.db.url)
-        return Worker(self, self.db, self.tasks, poll_seconds=self.config.worker_poll_seconds,
-                      stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
-                      may_batch=self.crm_policy.may_batch,
-                      # The worker moves the journal's webhooks into the job table itself.
-                      before_claim=JournalMover(journal, self.db, self.queue) if journal else None)
+        settings = dict(poll_seconds=self.config.worker_poll_seconds,
+                        stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
+                        may_batch=self.crm_policy.may_batch,
+                        # The worker moves the journal's webhooks into the job table itself.
+                        before_claim=JournalMover(journal, self.db, self.queue) if journal else None)
+        return Worker(self, self.db, self.tasks, **{**settings, **options})
 
     def stop(self) -> None:
         if self.listener:

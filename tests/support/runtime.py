@@ -45,8 +45,9 @@ def build(config: Config) -> App:
 
 
 def worker_of(app: App, **options: Any) -> Worker:
-    """A worker of the app's own jobs, for a test to drain by hand."""
-    return Worker(app, app.db, app.tasks, may_batch=app.crm_policy.may_batch, **options)
+    """A worker of the app's own jobs (the intake journal's move included), for a test to
+    drain by hand."""
+    return app.new_worker(**options)
 
 
 def time_passes(app: App) -> None:
