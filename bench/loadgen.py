@@ -28,8 +28,10 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def blast(port: int, requests: list[bytes], connections: int = 32) -> tuple[float, dict[int, int]]:
-    """Send every request as fast as the server takes them; returns (seconds, status counts)."""
+async def blast(port: int, requests: list[bytes], connections: int = 32,
+                answer_times: list[float] | None = None) -> tuple[float, dict[int, int]]:
+    """Send every request as fast as the server takes them; returns (seconds, status counts).
+    `answer_times`, when given, receives each request's time from write to its answer read (s)."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for r in requests:
         queue.put_nowait(r)
@@ -42,8 +44,11 @@ async def blast(port: int, requests: list[bytes], connections: int = 32) -> tupl
                 request = queue.get_nowait()
             except asyncio.QueueEmpty:
                 break
+            sent = time.perf_counter()
             writer.write(request)
             status = await _read_response(reader)
+            if answer_times is not None:
+                answer_times.append(time.perf_counter() - sent)
             counts[status] = counts.get(status, 0) + 1
         writer.close()
 
