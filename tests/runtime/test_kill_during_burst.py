@@ -35,9 +35,6 @@ PER_CUSTOMER = 10
 SENDERS = 8
 # Kill once this share of the burst has been accepted: the intake and the worker are both busy.
 KILL_AT = 0.3
-# PostgreSQL: the jobs the killed process had claimed go back to the queue once this old
-# (SQLite requeues every running job when a worker starts: it has one worker process).
-ENV = {"WASB_WORKER_STALLED_SECONDS": "1"}
 # A burst, a restart and the processing of 2,000 messages: more than the suite's default on a busy box.
 pytestmark = pytest.mark.timeout(300)
 
@@ -177,7 +174,7 @@ def kill_during_burst(server: WasbServer, burst: Burst, kill) -> threading.Threa
 
 @pytest.fixture
 def burst_server(database_url, tmp_path):
-    srv = WasbServer(database_url, tmp_path, extra_env=ENV).start()
+    srv = WasbServer(database_url, tmp_path).start()
     yield srv
     srv.stop()
 
