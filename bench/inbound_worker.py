@@ -18,32 +18,26 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import orjson
 from sqlalchemy import event, func, select
 
-from wasb.bootstrap import build_app
-from wasb.config import Config
-from wasb.inbound.intake import store_bodies
-from wasb.inbound.tables import PROCESSED, InboundEvent
-from wasb.jobs.worker import Worker
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import PHONE_NUMBER_ID, text_webhook  # noqa: E402
 
-PHONE_NUMBER_ID = "106540352242922"
+from wasb.bootstrap import build_app  # noqa: E402
+from wasb.config import Config  # noqa: E402
+from wasb.inbound.intake import store_bodies  # noqa: E402
+from wasb.inbound.tables import PROCESSED, InboundEvent  # noqa: E402
+from wasb.jobs.worker import Worker  # noqa: E402
+
+# A text as long as a customer's question, not a one-word test string.
+ASK = ": vorrei sapere dove è il mio ordine"
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.IGNORECASE)
 QUEUE = re.compile(r"^\s*(WITH due AS|UPDATE job SET status|DELETE FROM job WHERE)", re.IGNORECASE)
-
-
-def text_message(wa_id: str, text: str, wamid: str, timestamp: int) -> bytes:
-    return orjson.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
-        "field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": f"Customer {wa_id[-5:]}"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": str(timestamp), "type": "text",
-                          "text": {"body": f"{text}: vorrei sapere dove è il mio ordine"}}]}}]}]})
 
 
 def store(app, bodies: list[bytes]) -> None:
@@ -71,13 +65,13 @@ def main() -> None:
     worker = Worker(app, app.db, app.tasks, may_batch=app.crm_policy.may_batch)
     known = [f"39333{i:07d}" for i in range(args.events // 2)]
     new = [f"39334{i:07d}" for i in range(args.events - len(known))]
-    store(app, [text_message(n, "primo", f"wamid.k{n}", 1764000000) for n in known])
+    store(app, [text_webhook(n, f"wamid.k{n}", "primo" + ASK, 1764000000) for n in known])
     drain(worker)
 
     # Known and new customers in turn, as they arrive.
-    bodies = [text_message(n, "ciao", f"wamid.n{n}", 1764000100) for n in new]
+    bodies = [text_webhook(n, f"wamid.n{n}", "ciao" + ASK, 1764000100) for n in new]
     for i, n in enumerate(known):
-        bodies.insert(2 * i, text_message(n, "ancora", f"wamid.a{n}", 1764000100))
+        bodies.insert(2 * i, text_webhook(n, f"wamid.a{n}", "ancora" + ASK, 1764000100))
     store(app, bodies)
     counts = {"work": 0, "queue": 0, "control": 0}
 

@@ -64,31 +64,19 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import orjson
 import psutil
 import psycopg
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import blast, encode_post, paced  # noqa: E402
+from loadgen import blast, encode_post, paced, text_webhook  # noqa: E402
 
 from wasb.store.engine import make_engine  # noqa: E402
 from wasb.whatsapp.signature import sign_body  # noqa: E402
 
 SECRET = "bench-secret"
-PHONE_NUMBER_ID = "106540352242922"
 ROOT = Path(__file__).resolve().parents[1]
 WASB = str(Path(sys.executable).with_name("wasb"))
-
-
-def message_body(wa_id: str, wamid: str, text_: str, ts: int) -> bytes:
-    return orjson.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
-        "field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": f"Customer {wa_id[-4:]}"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": str(ts), "type": "text",
-                          "text": {"body": text_}}]}}]}]})
 
 
 def signed(body: bytes) -> bytes:
@@ -96,7 +84,7 @@ def signed(body: bytes) -> bytes:
 
 
 def messages(prefix: str, numbers: list[str], text_: str, ts: int) -> list[bytes]:
-    return [signed(message_body(w, f"wamid.{prefix}.{w}", text_, ts)) for w in numbers]
+    return [signed(text_webhook(w, f"wamid.{prefix}.{w}", text_, ts)) for w in numbers]
 
 
 def numbers(series: int, count: int) -> list[str]:
@@ -408,7 +396,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="wasb-bench-"))
     now = int(time.time())
-    bodies = [message_body(w, f"wamid.burst.{w}", "burst", now) for w in numbers(41, args.burst)]
+    bodies = [text_webhook(w, f"wamid.burst.{w}", "burst", now) for w in numbers(41, args.burst)]
     raw = run_baseline(workdir, [encode_post("/webhooks/whatsapp", b, {}) for b in bodies], args.connections)
     burst = burst_while_busy(workdir, args, bodies)
     e2e = end_to_end(workdir, args)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+import orjson
+
+PHONE_NUMBER_ID = "106540352242922"
+
 
 def encode_post(path: str, body: bytes, headers: dict[str, str]) -> bytes:
     head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}",
@@ -84,3 +88,14 @@ async def paced(port: int, requests: list[bytes], rate: float, connections: int 
         queue.put_nowait(-1)
     await asyncio.gather(*workers)
     return sent_at
+
+
+def text_webhook(wa_id: str, wamid: str, text: str, timestamp: int) -> bytes:
+    """Meta's webhook body of one customer's text message to the bench's business number."""
+    return orjson.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": f"Customer {wa_id[-5:]}"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": str(timestamp), "type": "text",
+                          "text": {"body": text}}]}}]}]})
