@@ -172,13 +172,6 @@ def kill_during_burst(server: WasbServer, burst: Burst, kill) -> threading.Threa
     return sender
 
 
-@pytest.fixture
-def burst_server(database_url, tmp_path):
-    srv = WasbServer(database_url, tmp_path).start()
-    yield srv
-    srv.stop()
-
-
 def new_burst(server: WasbServer) -> Burst:
     now = int(time.time()) - 3600
     customers = [customer(n) for n in range(CUSTOMERS)]
@@ -194,40 +187,40 @@ def redeliver_and_verify(server: WasbServer, burst: Burst) -> None:
     verify(server.database_url, burst)
 
 
-def test_kill_9_of_the_web_process_mid_burst_loses_nothing_and_keeps_each_customers_order(burst_server):
-    burst = new_burst(burst_server)
-    sender = kill_during_burst(burst_server, burst, burst_server.kill)
+def test_kill_9_of_the_web_process_mid_burst_loses_nothing_and_keeps_each_customers_order(server):
+    burst = new_burst(server)
+    sender = kill_during_burst(server, burst, server.kill)
     sender.join()
     assert burst.refused > 0  # some POSTs met the dead process: they are the ones Meta redelivers
-    burst_server.start()
-    redeliver_and_verify(burst_server, burst)
+    server.start()
+    redeliver_and_verify(server, burst)
 
 
-def test_kill_9_of_the_worker_process_mid_burst_is_restarted_and_loses_nothing(burst_server):
-    worker = worker_of(burst_server)
-    serve_pid = burst_server.process.pid
-    burst = new_burst(burst_server)
-    sender = kill_during_burst(burst_server, burst, worker.kill)
-    restarted = worker_of(burst_server, other_than=worker.pid)  # the supervisor's doing: the test starts none
+def test_kill_9_of_the_worker_process_mid_burst_is_restarted_and_loses_nothing(server):
+    worker = worker_of(server)
+    serve_pid = server.process.pid
+    burst = new_burst(server)
+    sender = kill_during_burst(server, burst, worker.kill)
+    restarted = worker_of(server, other_than=worker.pid)  # the supervisor's doing: the test starts none
     sender.join()
     assert burst.refused == 0  # the web process never stopped answering
-    assert burst_server.process.poll() is None and burst_server.process.pid == serve_pid
-    redeliver_and_verify(burst_server, burst)
-    assert worker_of(burst_server).pid == restarted.pid
+    assert server.process.poll() is None and server.process.pid == serve_pid
+    redeliver_and_verify(server, burst)
+    assert worker_of(server).pid == restarted.pid
 
 
-def test_kill_9_of_both_processes_mid_burst_loses_nothing_and_keeps_each_customers_order(burst_server):
-    worker = worker_of(burst_server)
-    burst = new_burst(burst_server)
+def test_kill_9_of_both_processes_mid_burst_loses_nothing_and_keeps_each_customers_order(server):
+    worker = worker_of(server)
+    burst = new_burst(server)
 
     def kill_both():
         worker.kill()
-        burst_server.kill()
+        server.kill()
 
-    sender = kill_during_burst(burst_server, burst, kill_both)
+    sender = kill_during_burst(server, burst, kill_both)
     sender.join()
     assert burst.refused > 0
     assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
-    burst_server.start()
-    assert worker_of(burst_server).pid != worker.pid
-    redeliver_and_verify(burst_server, burst)
+    server.start()
+    assert worker_of(server).pid != worker.pid
+    redeliver_and_verify(server, burst)
