@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -78,7 +77,7 @@ class BodyTimeoutMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        deadline = time.monotonic() + self.timeout
+        deadline = asyncio.get_running_loop().time() + self.timeout
         state = {"body_done": False, "response_started": False, "timed_out": False}
 
         async def bounded_receive():
@@ -86,8 +85,10 @@ class BodyTimeoutMiddleware:
                 # After the body: what is left is waiting for a disconnect (streaming answers).
                 return await receive() if not state["timed_out"] else {"type": "http.disconnect"}
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+                # A timeout scope, not wait_for: no task per chunk of every request body.
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
                 state["timed_out"] = True
                 if not state["response_started"]:
                     log.warning("request body not complete after %.0f s: answered 408 (%s %s)",
