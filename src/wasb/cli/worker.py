@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 # EX_TEMPFAIL: another worker holds the database; the supervisor tries again later.
 LOCKED_EXIT = 75
 _PR_SET_PDEATHSIG = 1
+# How much lower serve's worker child runs than serve (os.nice): a `wasb worker` run apart
+# keeps the priority its operator gave it.
+CHILD_NICENESS = 10
 
 
 class WorkerRunning(Exception):
@@ -82,6 +85,9 @@ def run(config: Config, parent: int | None) -> None:
 
     if parent is not None:
         die_with_parent(parent)
+        # When the web and the jobs want the same core, answering Meta comes first: the
+        # jobs catch up after a burst, a slow webhook answer is redelivered.
+        os.nice(CHILD_NICENESS)
     stop = threading.Event()
 
     def ask_to_stop(_signum, _frame) -> None:
