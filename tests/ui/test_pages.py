@@ -49,6 +49,10 @@ def test_every_page_renders_with_real_data(ui_server, browser, size_name, size):
                                     ("users", "/ui/users", "Users & tokens"), ("person-new", "/ui/people/new", "New person")]:
             page.goto(ui_server.url + path)
             assert page.get_by_role("heading", name=heading, exact=True).is_visible(), name
+            if name == "jobs":  # what waits, and since when: nothing, the worker has kept up
+                assert page.get_by_role("heading", name="Backlog").is_visible()
+                assert page.locator("#backlog-intake").inner_text() == "0"
+                assert page.locator("#backlog .status").inner_text() == "keeping up"
             shot(page, f"{name}-{size_name}")
 
         page.goto(ui_server.url + f"/ui/people/{daniele['person_id']}")
