@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.tables import WaContact
 from wasb.domain.phones import InvalidPhone, wa_id_to_e164
 from wasb.store.base import utcnow
-from wasb.store.upsert import insert_for
+from wasb.store.upsert import insert_or_nothing
 
 
 # Built once: the contact push looks customers up by either identity.
@@ -79,14 +79,6 @@ def customer_wrote(session: Session, *, wa_id: str | None, user_id: str | None, 
     return WriterRow(*row, created=False) if row is not None else None
 
 
-_adds: dict[str, object] = {}
-
-
-def _add(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect not in _adds:
-        _adds[dialect] = insert_for(dialect, _contacts).on_conflict_do_nothing().returning(*_WRITER_COLUMNS)
-    return _adds[dialect]
 
 
 def add_writer(session: Session, *, wa_id: str | None, user_id: str | None, profile_name: str | None,
@@ -94,7 +86,8 @@ def add_writer(session: Session, *, wa_id: str | None, user_id: str | None, prof
     """A new customer's entry, already linked to their CRM record (one INSERT). Should
     another writer have added the entry meanwhile (PostgreSQL: a sync), that one is used."""
     now = utcnow()
-    row = session.execute(_add(session), {
+    add = insert_or_nothing(session.get_bind().dialect.name, _contacts, _WRITER_COLUMNS)
+    row = session.execute(add, {
         "wa_id": wa_id, "user_id": user_id, "phone_e164": phone_of(wa_id), "profile_name": profile_name or None,
         "crm_person_id": crm_person_id, "crm_kind": crm_kind, "last_inbound_at": at, "created_at": now,
         "modified_at": now}).first()

@@ -20,7 +20,7 @@ from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.store.base import utcnow
 from wasb.store.ids import row_id
 from wasb.store.like import contains_pattern
-from wasb.store.upsert import insert_for
+from wasb.store.upsert import insert_or_nothing
 
 
 def _person(row: CrmPerson) -> Person:
@@ -85,14 +85,6 @@ _open_ticket = (select(*_TICKET).where(_tickets.c.person_id == bindparam("person
                 .order_by(_tickets.c.id.desc()).limit(1))
 _ticket_by_id = select(*_TICKET).where(_tickets.c.id == bindparam("id"))
 _new_ticket = _tickets.insert().returning(*_TICKET[:-1], _tickets.c.modified_at)
-_adds: dict[str, object] = {}
-
-
-def _add_person(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect not in _adds:
-        _adds[dialect] = insert_for(dialect, _people).on_conflict_do_nothing().returning(*_PERSON)
-    return _adds[dialect]
 
 
 _new_comment = _comments.insert().returning(_comments.c.id, _comments.c.created_at)
@@ -154,7 +146,8 @@ class EmbeddedCRM:
         now = utcnow()
         # One statement: the unique mobile refuses a second holder (a deleted person's
         # mobile is cleared, so only a live one can hold it).
-        row = self.session.execute(_add_person(self.session), {
+        add = insert_or_nothing(self.session.get_bind().dialect.name, _people, _PERSON)
+        row = self.session.execute(add, {
             "kind": new.kind, "name": new.name, "mobile": new.mobile, "mobile_e164": e164, "email": new.email,
             "company": new.company, "assigned_user": new.assigned_user, "deleted": False, "created_at": now,
             "modified_at": now}).first()
