@@ -348,15 +348,9 @@ class SharedHealth(CrmHealth):
             self._writer.flush(HEALTH_FLUSH_SECONDS)
 
     def view(self) -> HealthView:
-        mine = super().view()
-        stored = self._writer.view(self._key, dict, lambda _value: True)
-        ok_at, error_at = _when(stored.get("ok_at")), _when(stored.get("error_at"))
-        if mine.last_ok_at is not None and (ok_at is None or mine.last_ok_at > ok_at):
-            ok_at = mine.last_ok_at
-        error = stored.get("error")
-        if mine.last_error_at is not None and (error_at is None or mine.last_error_at > error_at):
-            error, error_at = mine.last_error, mine.last_error_at
-        return HealthView(ok_at, error, error_at)
+        latest = dict(self._writer.view(self._key, dict, lambda _value: True))
+        _latest(super().view())(latest)  # the same rule as when it is stored
+        return HealthView(_when(latest.get("ok_at")), latest.get("error"), _when(latest.get("error_at")))
 
     def flush(self, timeout: float = 30) -> None:
         self._writer.flush(timeout)
