@@ -18,7 +18,9 @@ from wasb.documents.links import REMOVE_LINK
 from wasb.inbound.intake import IntakeWriter
 from wasb.inbound.journal import JournalMover, JournalWriter, journal_path
 from wasb.inbound.process import PROCESS
-from wasb.jobs.queue import EmbeddedQueue, Task
+from wasb.jobs.procrastinate_queue import ProcrastinateQueue
+from wasb.jobs.procrastinate_worker import ProcrastinateWorker
+from wasb.jobs.queue import EmbeddedQueue, JobQueue, Task
 from wasb.jobs.wake import Listener, Waker, wake_path
 from wasb.jobs.worker import Worker
 from wasb.media.downloads import DOWNLOAD
@@ -51,7 +53,7 @@ class App(Runtime):
     starts the web with `start(worker=False)` and a `wasb worker` process, which calls
     `start_worker()`. Either way `wake_worker()` tells the worker there is work."""
 
-    worker: Worker[Runtime] | None = None
+    worker: Worker[Runtime] | ProcrastinateWorker[Runtime] | None = None
     intake: IntakeWriter | JournalWriter | None = None
     ticker: Ticker | None = None
     waker: Waker | None = None
@@ -96,9 +98,17 @@ class App(Runtime):
             return IntakeWriter(self.db, self.queue, wake=self.wake_worker)
         return JournalWriter(journal, self.db, wake=self.wake_worker)
 
-    def new_worker(self, **options) -> Worker[Runtime]:
+    def new_worker(self, **options) -> Worker[Runtime] | ProcrastinateWorker[Runtime]:
         """The one place a worker of this process's jobs is made (`options`: the Worker's, for
-        a test or a command that drains the queue by hand)."""
+        a test or a command that drains the queue by hand), on the engine of WASB_QUEUE."""
+        if self.config.queue == "procrastinate":
+            settings = dict(concurrency=self.config.worker_concurrency, poll_seconds=self.config.worker_poll_seconds,
+                            heartbeat_seconds=self.config.heartbeat_seconds,
+                            stalled_worker_seconds=self.config.stalled_worker_seconds,
+                            stalled_check_seconds=self.config.stalled_check_seconds)
+            # Options only the embedded worker knows (its batch, its claim) mean nothing here.
+            options = {k: v for k, v in options.items() if k in settings or k == "name"}
+            return ProcrastinateWorker(self, self.db, self.tasks, **{**settings, **options})
         journal = journal_path(self.db.url)
         settings = dict(poll_seconds=self.config.worker_poll_seconds,
                         stalled_after=timedelta(seconds=self.config.worker_stalled_seconds),
@@ -136,7 +146,8 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
         upgrade(config.database_url)
     db = open_database(config.database_url)
     tasks = all_tasks()
-    queue = EmbeddedQueue(tasks)
+    queue: JobQueue = (ProcrastinateQueue(tasks, config.stalled_worker_seconds) if config.queue == "procrastinate"
+                       else EmbeddedQueue(tasks))
     # The external CRM's shared session, or None when the CRM lives in the service database.
     link = VtenextLink(config, db) if config.crm == "vtenext" else None
     app = App(
@@ -154,8 +165,10 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
         clock=clock,
         waker=Waker(wake_path(config.database_url)),
     )
-    # Every enqueue, whichever process commits it, wakes whoever runs the jobs.
-    queue._wake = app.wake_worker
+    if isinstance(queue, EmbeddedQueue):
+        # Every enqueue, whichever process commits it, wakes whoever runs the jobs
+        # (procrastinate's workers hear of new jobs from PostgreSQL's NOTIFY).
+        queue._wake = app.wake_worker
     return app
 
 

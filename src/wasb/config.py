@@ -68,6 +68,19 @@ class Config(BaseSettings):
     # re-sent; after this long without a status webhook from Meta it is marked failed.
     send_confirm_grace_seconds: float = Field(default=600, ge=0)
 
+    # The job queue engine: the embedded one (the `job` table, one worker process per SQLite
+    # database) or procrastinate (PostgreSQL only: workers on any number of machines,
+    # heartbeats). Empty: procrastinate on PostgreSQL, embedded on SQLite.
+    queue: Literal["", "embedded", "procrastinate"] = ""
+    # procrastinate's workers: each says it is alive every heartbeat_seconds; a worker silent
+    # for stalled_worker_seconds is dead, and every worker looks for such jobs every
+    # stalled_check_seconds and puts them back in the queue.
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    stalled_worker_seconds: float = Field(default=10.0, gt=0)
+    stalled_check_seconds: float = Field(default=5.0, gt=0)
+    # How many jobs one `wasb worker` runs at once on procrastinate (`--concurrency`).
+    worker_concurrency: int = Field(default=4, gt=0)
+
     # The in-process worker.
     worker: bool = True
     worker_poll_seconds: float = Field(default=0.2, gt=0)
@@ -110,6 +123,18 @@ class Config(BaseSettings):
                        ("WASB_CRM_ACCESS_KEY", self.crm_access_key.get_secret_value())) if not value]
             if missing:
                 raise ValueError(f"WASB_CRM=vtenext needs {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _queue_engine(self) -> "Config":
+        postgres = self.database_url.startswith("postgresql")
+        if not self.queue:
+            self.queue = "procrastinate" if postgres else "embedded"
+        elif self.queue == "procrastinate" and not postgres:
+            raise ValueError("WASB_QUEUE=procrastinate needs a PostgreSQL WASB_DATABASE_URL "
+                             "(on SQLite the queue is the embedded one: WASB_QUEUE=embedded)")
+        if self.stalled_worker_seconds <= self.heartbeat_seconds:
+            raise ValueError("WASB_STALLED_WORKER_SECONDS must be longer than WASB_HEARTBEAT_SECONDS")
         return self
 
     @cached_property

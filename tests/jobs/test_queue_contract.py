@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
+from tests.support.databases import BACKEND
+from wasb.jobs.procrastinate_queue import QUEUE_NAME, ProcrastinateQueue
+from wasb.jobs.procrastinate_worker import ProcrastinateWorker
 from wasb.jobs.queue import DOING, FAILED, TODO, EmbeddedQueue, JobQueue, Task
 from wasb.jobs.tables import Job
 from wasb.jobs.worker import Worker
@@ -29,13 +32,17 @@ class Calls:
         raise RuntimeError("the CRM said no")
 
 
+def contract_tasks(calls: Calls) -> dict[str, Task]:
+    return {"ok": Task("ok", calls.ok), "broken": Task("broken", calls.broken, max_attempts=2),
+            "slow": Task("slow", calls.ok)}
+
+
 class EmbeddedHarness:
     """Drives the embedded engine the way time and a worker would."""
 
     def __init__(self, db, calls: Calls):
         self.db = db
-        tasks = {"ok": Task("ok", calls.ok), "broken": Task("broken", calls.broken, max_attempts=2),
-                 "slow": Task("slow", calls.ok)}
+        tasks = contract_tasks(calls)
         self.queue: JobQueue = EmbeddedQueue(tasks)
         self.worker = Worker(None, db, tasks, poll_seconds=0.01)
 
@@ -57,11 +64,39 @@ class EmbeddedHarness:
             s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
 
 
-@pytest.fixture(params=["embedded"])
+class ProcrastinateHarness:
+    """Drives procrastinate: its own worker (wait=False) runs what is due; a job is started by
+    procrastinate's own fetch for a registered worker that never finishes it."""
+
+    def __init__(self, db, calls: Calls):
+        self.db = db
+        tasks = contract_tasks(calls)
+        self.queue: JobQueue = ProcrastinateQueue(tasks)
+        self.worker = ProcrastinateWorker(None, db, tasks, concurrency=1, poll_seconds=0.05)
+
+    def work(self) -> None:
+        assert self.worker.drain()
+
+    def start(self, task: str) -> None:
+        with self.db.sessions() as s, s.begin():
+            worker = s.scalar(text("SELECT worker_id FROM procrastinate_register_worker_v1()"))
+            job = s.execute(text("SELECT (j).id, (j).task_name FROM procrastinate_fetch_job_v2(ARRAY[:queue]::varchar[], "
+                                 ":worker) AS j"), {"queue": QUEUE_NAME, "worker": worker}).one()
+        assert job.task_name == task, f"no {task} job was due"
+
+    def time_passes(self) -> None:
+        with self.db.sessions() as s, s.begin():
+            self.queue.run_now(s, list(self.queue.tasks))
+
+
+ENGINES = ["embedded"] + (["procrastinate"] if BACKEND == "postgresql" else [])
+
+
+@pytest.fixture(params=ENGINES)
 def engine(request, database_url):
     db = open_database(database_url)
     calls = Calls()
-    harness = {"embedded": EmbeddedHarness}[request.param](db, calls)
+    harness = {"embedded": EmbeddedHarness, "procrastinate": ProcrastinateHarness}[request.param](db, calls)
     harness.calls = calls
     yield harness
     db.dispose()

@@ -21,6 +21,8 @@ def main() -> None:
     # One line per HTTP request (1,000 a second when sending at Meta's top tier) says nothing
     # that our own logs do not; failures are logged by the callers.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # procrastinate logs every job's start and end at INFO: our own logs say what went wrong.
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
 
 
 @main.command()
@@ -43,7 +45,10 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     wasb = build_app(config)
     # The jobs never run in this process: the request path shares no GIL with them. A
     # child that dies leaves its claimed jobs: they go back to the queue at once.
-    supervisor = (Supervisor(on_exit=lambda pid: release_jobs_of(wasb.db, pid))
+    # (On procrastinate the heartbeats of the dead child stop: a living worker puts its jobs
+    # back within WASB_STALLED_WORKER_SECONDS + WASB_STALLED_CHECK_SECONDS.)
+    supervisor = (Supervisor(on_exit=(lambda pid: release_jobs_of(wasb.db, pid)) if config.queue == "embedded"
+                             else None)
                   if config.worker and not no_worker else None)
     app = create_app(wasb, worker_threads=False, alongside=supervisor)
     # Open pages hold a server-sent event stream that never ends by itself: give such
@@ -56,16 +61,22 @@ def serve(host: str, port: int, no_worker: bool) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Jobs run at once by this process on procrastinate (default WASB_WORKER_CONCURRENCY, 4).")
+def worker(concurrency: int | None) -> None:
     """Run the jobs, the scheduler and the CRM comment poll, without the web (one per
-    SQLite database; `wasb serve` starts one unless --no-worker)."""
+    SQLite database, any number on PostgreSQL with WASB_QUEUE=procrastinate; `wasb serve`
+    starts one unless --no-worker)."""
     import os
 
     from wasb.cli.supervisor import PARENT_ENV
     from wasb.cli.worker import run
 
+    config = _config()
+    if concurrency is not None:
+        config = config.model_copy(update={"worker_concurrency": concurrency})
     parent = os.environ.get(PARENT_ENV)
-    run(_config(), int(parent) if parent else None)
+    run(config, int(parent) if parent else None)
 
 
 @main.command()

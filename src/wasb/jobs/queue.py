@@ -16,6 +16,7 @@ from typing import Callable, Generic, Protocol, TypeVar
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from wasb.jobs.liveness import dead_here
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.engine import after_commit
 from wasb.store.base import utcnow
@@ -97,6 +98,10 @@ class Lag:
 
     due: int  # waiting jobs whose time has come (not backing off, not scheduled later)
     oldest_due_at: datetime | None  # when the job due the longest became due
+    # Locks (customers) whose running job belongs to a worker that is gone: their later jobs
+    # wait until that job is put back (procrastinate: a silent heartbeat; embedded: a dead
+    # process of this host).
+    stuck_locks: int = 0
 
 
 class JobQueue(Protocol):
@@ -176,7 +181,9 @@ class EmbeddedQueue:
     def lag(self, session: Session) -> Lag:
         due, oldest = session.execute(select(func.count(), func.min(Job.scheduled_at))
                                       .where(Job.status == TODO, Job.scheduled_at <= utcnow())).one()
-        return Lag(due=due, oldest_due_at=oldest)
+        held = session.execute(select(Job.lock_key, Job.worker).distinct()
+                                .where(Job.status == DOING, Job.lock_key.is_not(None)))
+        return Lag(due=due, oldest_due_at=oldest, stuck_locks=len({lock for lock, worker in held if dead_here(worker)}))
 
     def run_now(self, session: Session, tasks: Collection[str]) -> int:
         now = utcnow()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import traceback
 import uuid
@@ -21,6 +20,7 @@ from sqlalchemy import and_, exists, literal, select, update
 from sqlalchemy.orm import aliased
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
+from wasb.jobs.liveness import host as _host, pid_of as _pid_of, process_name, running as _running
 from wasb.jobs.queue import R, Task
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.base import utcnow
@@ -32,15 +32,6 @@ STALLED_AFTER = timedelta(minutes=15)
 _jobs = Job.__table__
 
 
-def _host() -> str:
-    return socket.gethostname()[:60]
-
-
-def process_name(pid: int) -> str:
-    """What the jobs a process's workers claim are marked with: this host and the pid."""
-    return f"{_host()}:{pid}"
-
-
 def release_jobs_of(db: Database, pid: int) -> int:
     """A worker process of this host is dead (its supervisor reaped it): the jobs it left
     `doing` go back to the queue now, not after `stalled_after`, so its customers' later
@@ -50,21 +41,6 @@ def release_jobs_of(db: Database, pid: int) -> int:
                                                                                        autoescape=True))
                            .values(status=TODO, worker=None))
         return result.rowcount or 0
-
-
-def _pid_of(worker: str | None) -> int | None:
-    pid = (worker or "").rpartition(":")[2].partition("-")[0]
-    return int(pid) if pid.isdigit() else None
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 class Defer(Exception):
