@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import select, text, update
 
 from tests.support.wired import wired_service
+from tests.support.queue_rows import engine_of, queued_jobs
 from wasb.documents.tables import DocumentLinkRecord
-from wasb.jobs.tables import Job
 from wasb.store.base import utcnow
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -104,7 +104,7 @@ def test_link_not_fetched_within_its_ttl_is_refused_and_removed(wired):
 def test_cleanup_job_removes_an_expired_link_nobody_asked_for(wired):
     link = make_link(wired, make_document(wired)["id"])
     with wired.app.db.read_sessions() as s:
-        (job,) = s.scalars(select(Job).where(Job.task == "document_link.remove")).all()
+        (job,) = queued_jobs(s, engine_of(wired.app), task="document_link.remove")
     assert abs((job.scheduled_at - utcnow()).total_seconds() - 600) < 60  # due after the 10-minute TTL
     with wired.app.db.sessions() as s, s.begin():
         s.execute(update(DocumentLinkRecord).values(expires_at=utcnow() - timedelta(seconds=1)))

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from tests.conftest import load_fixture
 from tests.crm.test_vtenext_flow import crm_server  # noqa: F401  (fixture)
 from tests.fakes.vtenext_fake import vtenext_fake, vtenext_server  # noqa: F401  (fixtures)
+from tests.support.queue_rows import engine_of, queued_jobs
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.tables import InboundEvent
-from wasb.jobs.tables import Job
 from wasb.store.engine import open_database
 
 WABA_ID = "102290129340398"
@@ -24,8 +24,8 @@ def jobs_left(server) -> list:
     db = open_database(server.database_url)
     try:
         with db.sessions() as session:
-            return [(j.lock_key, j.status, j.attempts, j.last_error)
-                    for j in session.scalars(select(Job).where(Job.task == PROCESS_TASK))]
+            return [(j.lock, j.status, j.attempts, j.last_error)
+                    for j in queued_jobs(session, engine_of(server.database_url), task=PROCESS_TASK)]
     finally:
         db.dispose()
 

@@ -9,11 +9,11 @@ import time
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from tests.support.server import PHONE_NUMBER_ID, WABA_ID
+from tests.support.queue_rows import drop_jobs, engine_of, queued_jobs
 from wasb.conversations.tables import Message
-from wasb.jobs.tables import Job
 from wasb.media.downloads import DOWNLOAD_TASK, retry_pending_media
 from wasb.store.base import utcnow
 
@@ -165,7 +165,7 @@ def test_media_older_than_seven_days_is_expired_not_retried(wired):
     expired = wired.wait_until(lambda: media_state(wired, "wamid.OLD", "expired"), what="expired media")
     assert "7 days" in expired["media"]["error"]
     with wired.app.db.read_sessions() as s:
-        assert s.scalars(select(Job).where(Job.task == DOWNLOAD_TASK)).all() == []
+        assert queued_jobs(s, engine_of(wired.app), task=DOWNLOAD_TASK) == []
 
 
 def test_failing_download_retries_on_its_own_schedule_until_meta_forgets_it(database_url, tmp_path):
@@ -179,9 +179,9 @@ def test_failing_download_retries_on_its_own_schedule_until_meta_forgets_it(data
                                    what="first failure")
         assert pending["media"]["state"] == "pending" and "190" in pending["media"]["error"]
         with wired.app.db.read_sessions() as s:
-            (job,) = s.scalars(select(Job).where(Job.task == DOWNLOAD_TASK)).all()
+            (job,) = queued_jobs(s, engine_of(wired.app), task=DOWNLOAD_TASK)
         # Its own lock (not the customer's) and a backoff of its own, far from Meta's 7 days.
-        assert job.lock_key == f"media:{pending['id']}"
+        assert job.lock == f"media:{pending['id']}"
         wait = (job.scheduled_at - utcnow()).total_seconds()
         assert 5 < wait <= 3600
 
@@ -211,10 +211,10 @@ def test_sync_retries_failed_media_while_meta_keeps_it_and_expires_the_rest(wire
                   .values(media_state="failed"))
         s.execute(update(Message).where(Message.wamid == "wamid.AGED")
                   .values(timestamp=utcnow() - timedelta(days=8)))
-        s.execute(Job.__table__.delete().where(Job.task == DOWNLOAD_TASK))
+        drop_jobs(s, engine_of(wired.app), DOWNLOAD_TASK)
 
     assert retry_pending_media(wired.app) == {"requeued": 1, "expired": 1}
     assert media_state(wired, "wamid.AGED", "expired")
     with wired.app.db.read_sessions() as s:
-        (job,) = s.scalars(select(Job).where(Job.task == DOWNLOAD_TASK)).all()
+        (job,) = queued_jobs(s, engine_of(wired.app), task=DOWNLOAD_TASK)
     assert job.payload["message_id"] == message_by_wamid(wired, "wamid.RECENT")["id"]

@@ -4,10 +4,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
 
+from tests.support.queue_rows import count_jobs, engine_of
 from wasb.domain.schedule import Schedule
-from wasb.jobs.tables import Job
 from wasb.scheduler.service import JobBusy, JobStopped, claim_run, execute_run, request_run, reset_job
 from wasb.scheduler.ticker import prepare
 from wasb.scheduler.tables import RUNNING, ScheduledJob
@@ -105,7 +104,7 @@ def test_two_concurrent_run_requests_make_one_run(scheduled):
     s.work()
     assert len(s.probe.runs) == 1
     with s.app.db.read_sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Job)) == 0
+        assert count_jobs(session, engine_of(s.app)) == 0
 
 
 def test_concurrent_claims_let_exactly_one_run_start(scheduled):

@@ -2,10 +2,9 @@
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 
+from tests.support.queue_rows import count_jobs, engine_of
 from wasb.domain.schedule import Schedule
-from wasb.jobs.tables import Job
 from wasb.scheduler.service import update_job
 
 ROME = ZoneInfo("Europe/Rome")
@@ -35,7 +34,7 @@ def test_two_tickers_queue_a_slot_once(scheduled):
     other = type(s)(s.app, s.clock, s.probe)
     assert s.tick() + other.tick() == ["probe"]
     with s.app.db.read_sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Job).where(Job.task == "scheduler.run")) == 1
+        assert count_jobs(session, engine_of(s.app), "scheduler.run") == 1
 
 
 def test_a_job_missed_for_hours_runs_once_then_keeps_its_cadence(scheduled):

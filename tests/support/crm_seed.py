@@ -37,23 +37,23 @@ def templates(url: str) -> list[dict]:
 def make_retries_due(url: str) -> None:
     """Every job waiting to try again is due now, as if its backoff had elapsed (the
     running server's worker polls the table and picks them up)."""
-    from wasb.jobs.tables import TODO, Job
+    from tests.support.queue_rows import engine_of, make_due
 
     db = _db(url)
     try:
         with db.sessions() as s, s.begin():
-            s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
+            make_due(s, engine_of(url))
     finally:
         db.dispose()
 
 
 def job_rows(url: str, task: str) -> list[dict]:
-    from wasb.jobs.tables import Job
+    from tests.support.queue_rows import engine_of, queued_jobs
 
     db = _db(url)
     try:
         with db.read_sessions() as s:
-            return [{"id": j.id, "status": j.status, "attempts": j.attempts, "lock": j.lock_key,
-                     "last_error": j.last_error} for j in s.scalars(select(Job).where(Job.task == task))]
+            return [{"id": j.id, "status": j.status, "attempts": j.attempts, "lock": j.lock,
+                     "last_error": j.last_error} for j in queued_jobs(s, engine_of(url), task=task)]
     finally:
         db.dispose()

@@ -17,16 +17,15 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID
 from wasb.bootstrap import App, build_app
 from wasb.config import Config
 from wasb.inbound.intake import Accepted
 from wasb.inbound.tables import PENDING, InboundEvent
-from wasb.jobs.tables import TODO, Job
+from wasb.jobs.procrastinate_worker import ProcrastinateWorker
 from wasb.jobs.worker import Worker
-from wasb.store.base import utcnow
 
 
 def test_config(database_url: str, tmp_path, **overrides: Any) -> Config:
@@ -44,17 +43,19 @@ def build(config: Config) -> App:
     return build_app(config)
 
 
-def worker_of(app: App, **options: Any) -> Worker:
+def worker_of(app: App, **options: Any) -> Worker | ProcrastinateWorker:
     """A worker of the app's own jobs (the intake journal's move included), for a test to
     drain by hand."""
     return app.new_worker(**options)
 
 
 def time_passes(app: App) -> None:
-    """Make every waiting retry due now, as if its backoff had elapsed."""
+    """Make every waiting retry due now, as if its backoff had elapsed (through the queue's
+    run_now: either engine)."""
     with app.db.sessions() as s, s.begin():
-        s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
-    app.worker.wake()
+        app.queue.run_now(s, list(app.tasks))
+    if app.worker is not None:
+        app.worker.wake()
 
 
 class RunningProduct:

@@ -5,16 +5,16 @@ import time
 from datetime import timedelta
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from tests.conftest import load_fixture
 from tests.inbound.test_inbound_to_crm import text_message
+from tests.support.queue_rows import drop_jobs, engine_of
 from wasb.conversations.tables import Conversation, Message, PendingStatus
 from wasb.crm.embedded.crm import EmbeddedCRM
 from wasb.crm.port import CRMError
 from wasb.inbound.intake import store_bodies
 from wasb.inbound.tables import InboundEvent
-from wasb.jobs.tables import Job
 from wasb.store.base import utcnow
 
 
@@ -88,7 +88,7 @@ def test_inbound_events_left_pending_without_jobs_are_queued_again(live):
     raw = orjson.dumps(text_message("393351032246", "lost?", "wamid.s1", str(int(time.time())), "Daniele"))
     with live.app.db.sessions() as s, s.begin():
         (stored,) = store_bodies(s, live.app.queue, [raw])
-        s.execute(delete(Job))  # the jobs are gone (an operator's cleanup, a restore...)
+        drop_jobs(s, engine_of(live.app))  # the jobs are gone (an operator's cleanup, a restore...)
     assert event_states(live) == ["pending"]
     assert live.run("syncMessages", at=utcnow() - timedelta(seconds=1))["requeued_events"] == []  # too young yet
     result = live.run("syncMessages", at=utcnow() + timedelta(minutes=2))

@@ -65,13 +65,13 @@ notes = Table(
     Column("last_error", Text),
 )
 
-_ref = jobs.c.args["ref"].astext
+job_ref = jobs.c.args["ref"].astext
 _enqueued_at = cast(jobs.c.args["enqueued_at"].astext, TIMESTAMP(timezone=True))
 _max_attempts = cast(jobs.c.args["max_attempts"].astext, Integer)
 _waits = func.coalesce(notes.c.waits, 0)
 # What the product calls attempts: the tries that counted, the one running now included.
-_attempts = jobs.c.attempts - _waits + case((jobs.c.status == DOING, 1), else_=0)
-_with_notes = jobs.outerjoin(notes, notes.c.job_id == jobs.c.id)
+shown_attempts = jobs.c.attempts - _waits + case((jobs.c.status == DOING, 1), else_=0)
+with_notes = jobs.outerjoin(notes, notes.c.job_id == jobs.c.id)
 _pending = jobs.c.status.in_((TODO, DOING))
 
 
@@ -110,20 +110,20 @@ class ProcrastinateQueue:
         if not refs:
             return []
         rows = session.execute(
-            select(_ref, jobs.c.task_name, cast(jobs.c.status, String), _attempts, _max_attempts,
+            select(job_ref, jobs.c.task_name, cast(jobs.c.status, String), shown_attempts, _max_attempts,
                    func.coalesce(jobs.c.scheduled_at, _enqueued_at), notes.c.last_error)
-            .select_from(_with_notes)
-            .where(_ref.in_(list(refs)), jobs.c.status.in_((TODO, DOING, FAILED)))
+            .select_from(with_notes)
+            .where(job_ref.in_(list(refs)), jobs.c.status.in_((TODO, DOING, FAILED)))
             .order_by(jobs.c.id))
         return [JobState(*row) for row in rows]
 
     def backlog(self, session: Session, task: str) -> Backlog:
         pending = and_(jobs.c.task_name == task, _pending)
         count, oldest = session.execute(select(func.count(), func.min(_enqueued_at)).where(pending)).one()
-        retrying = session.scalar(select(func.count()).select_from(_with_notes)
+        retrying = session.scalar(select(func.count()).select_from(with_notes)
                                   .where(pending, notes.c.last_error.is_not(None)))
         failed = session.scalar(select(func.count()).where(jobs.c.task_name == task, jobs.c.status == FAILED))
-        latest = session.execute(select(notes.c.last_error, jobs.c.scheduled_at).select_from(_with_notes)
+        latest = session.execute(select(notes.c.last_error, jobs.c.scheduled_at).select_from(with_notes)
                                  .where(pending, notes.c.last_error.is_not(None))
                                  .order_by(jobs.c.id.desc()).limit(1)).first()
         return Backlog(pending=count, retrying=retrying, failed=failed, oldest_pending_at=oldest,
@@ -155,7 +155,7 @@ class ProcrastinateQueue:
         return result.rowcount or 0
 
     def retry(self, session: Session, ref: str) -> int:
-        ids = session.scalars(update(jobs).where(_ref == ref, jobs.c.status == FAILED)
+        ids = session.scalars(update(jobs).where(job_ref == ref, jobs.c.status == FAILED)
                               .values(status=TODO, attempts=0, scheduled_at=utcnow(), worker_id=None)
                               .returning(jobs.c.id)).all()
         if ids:
