@@ -72,6 +72,15 @@ def product(database_url, tmp_path):
     app.db.dispose()
 
 
+@pytest.fixture
+def batching_product(database_url, tmp_path):
+    """The embedded engine's worker, which runs the jobs it claims in one transaction
+    (procrastinate's runs each job in its own: the settings are paid per message there)."""
+    app = build(test_config(database_url, tmp_path, queue="embedded"))
+    yield Product(app)
+    app.db.dispose()
+
+
 def per_message(seen: Statements) -> list[str]:
     summary = seen.summary()
     for shared in PER_TRANSACTION:
@@ -102,7 +111,8 @@ def test_a_new_customer_costs_eight_statements_and_a_known_one_six_or_seven(prod
             ("message 1", False, False), ("message 2", True, False), ("message 3", True, False)]
 
 
-def test_in_a_batch_the_settings_and_the_live_feed_are_paid_once(product):
+def test_in_a_batch_the_settings_and_the_live_feed_are_paid_once(batching_product):
+    product = batching_product
     customers = [f"39333000010{i}" for i in range(4)]
     product.process(*customers)
     product.process(*customers)  # their tickets become answered
