@@ -1,7 +1,8 @@
 """Every wiring of the product, one message in and one out: a real `wasb serve` per CRM
 (embedded, vtenext through the fake webservice) on the database of this run (SQLite, or
 PostgreSQL when WASB_TEST_DATABASE names one: `make test` runs the suite once per database),
-between the WhatsApp simulator and that CRM. The customer's signed message becomes a ticket
+between the WhatsApp simulator and that CRM, on each job queue engine the database has
+(embedded on both; procrastinate, PostgreSQL's default, on PostgreSQL). The customer's signed message becomes a ticket
 in the CRM; the agent's reply reaches the customer's phone and is marked sent.
 
 The vtenext-only paths (an agent's comment written in the CRM, template sync) are in
@@ -31,9 +32,13 @@ def crm(request):
     server.stop()
 
 
+QUEUES = ["embedded"] + (["procrastinate"] if BACKEND == "postgresql" else [])
+
+
 @pytest.fixture
-def wired(crm, database_url, tmp_path):
+def wired(crm, queue, database_url, tmp_path):
     env = vtenext_env(crm) if crm is not None else {"WASB_CRM": "embedded"}
+    env["WASB_QUEUE"] = queue
     with wired_process(database_url, tmp_path, env) as (srv, sim):
         yield srv, sim
 
@@ -48,8 +53,9 @@ def ticket_in_crm(srv, crm, ticket_id) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("database", [BACKEND])
+@pytest.mark.parametrize("queue", QUEUES)
 @pytest.mark.parametrize("crm", ["embedded", "vtenext"], indirect=True)
-def test_one_message_in_becomes_a_ticket_and_one_reply_out_reaches_the_phone(wired, crm, database):
+def test_one_message_in_becomes_a_ticket_and_one_reply_out_reaches_the_phone(wired, crm, queue, database):
     srv, sim = wired
     inbound = sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Daniele", "text": "Buongiorno"})
     assert inbound.status_code == 200 and inbound.json()["webhook_status"] == 200, inbound.text  # signed, taken
