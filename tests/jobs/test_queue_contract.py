@@ -2,6 +2,7 @@
 only (no job table), so a second engine runs these same tests by adding its harness."""
 from __future__ import annotations
 
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text, update
 from tests.support.databases import BACKEND
 from wasb.jobs.procrastinate_queue import QUEUE_NAME, ProcrastinateQueue
 from wasb.jobs.procrastinate_worker import ProcrastinateWorker
+from wasb.jobs.liveness import process_name
 from wasb.jobs.queue import DOING, FAILED, TODO, EmbeddedQueue, JobQueue, Task
 from wasb.jobs.tables import Job
 from wasb.jobs.worker import Worker
@@ -63,6 +65,13 @@ class EmbeddedHarness:
         with self.db.sessions() as s, s.begin():
             s.execute(update(Job).where(Job.status == TODO).values(scheduled_at=utcnow()))
 
+    def worker_gone(self) -> None:
+        """The process running the started jobs is dead (a process of this host that has exited)."""
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        with self.db.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.status == DOING).values(worker=f"{process_name(gone.pid)}-gone"))
+
 
 class ProcrastinateHarness:
     """Drives procrastinate: its own worker (wait=False) runs what is due; a job is started by
@@ -87,6 +96,11 @@ class ProcrastinateHarness:
     def time_passes(self) -> None:
         with self.db.sessions() as s, s.begin():
             self.queue.run_now(s, list(self.queue.tasks))
+
+    def worker_gone(self) -> None:
+        """The worker running the started jobs has been silent for an hour."""
+        with self.db.sessions() as s, s.begin():
+            s.execute(text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'"))
 
 
 ENGINES = ["embedded"] + (["procrastinate"] if BACKEND == "postgresql" else [])
@@ -223,3 +237,16 @@ def test_what_a_rolled_back_transaction_asked_for_does_not_happen(engine):
     assert kept.scheduled_at > utcnow()
     (failed,) = _jobs_of(engine, "failed")
     assert failed.status == FAILED
+
+
+def test_a_lock_whose_running_job_belongs_to_a_gone_worker_is_stuck(engine):
+    with engine.db.sessions() as s, s.begin():
+        engine.queue.enqueue(s, "slow", {}, lock="customer:1", ref="held")
+        engine.queue.enqueue(s, "ok", {}, lock="customer:1", ref="behind")
+        engine.queue.enqueue(s, "ok", {}, lock="customer:2", ref="free", delay_seconds=3600)
+    engine.start("slow")
+    with engine.db.read_sessions() as s:
+        assert engine.queue.lag(s).stuck_locks == 0  # its worker is alive: it is only busy
+    engine.worker_gone()
+    with engine.db.read_sessions() as s:
+        assert engine.queue.lag(s).stuck_locks == 1

@@ -25,12 +25,14 @@ class ServiceBacklog:
     jobs_due: int
     oldest_due_at: datetime | None
     age_seconds: float  # how long the oldest waiting item (webhook or job) has waited
-    busy: bool  # past WASB_BACKLOG_BUSY_ITEMS or WASB_BACKLOG_BUSY_SECONDS
+    # Customers whose jobs wait behind a running job of a worker that is gone (Lag.stuck_locks).
+    stuck_locks: int
+    busy: bool  # past WASB_BACKLOG_BUSY_ITEMS or WASB_BACKLOG_BUSY_SECONDS, or a customer stuck
 
     def view(self) -> dict:
         return {"intake_waiting": self.intake.count, "intake_oldest_at": self.intake.oldest_at,
                 "jobs_due": self.jobs_due, "oldest_due_at": self.oldest_due_at,
-                "age_seconds": round(self.age_seconds, 3), "busy": self.busy}
+                "age_seconds": round(self.age_seconds, 3), "stuck_locks": self.stuck_locks, "busy": self.busy}
 
 
 def service_backlog(config: Config, db: Database, queue: JobQueue, session: Session) -> ServiceBacklog:
@@ -40,5 +42,6 @@ def service_backlog(config: Config, db: Database, queue: JobQueue, session: Sess
     now = utcnow()
     oldest = min((t for t in (intake.oldest_at, lag.oldest_due_at) if t is not None), default=None)
     age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-    busy = intake.count + lag.due > config.backlog_busy_items or age > config.backlog_busy_seconds
-    return ServiceBacklog(intake, lag.due, lag.oldest_due_at, age, busy)
+    busy = (intake.count + lag.due > config.backlog_busy_items or age > config.backlog_busy_seconds
+            or lag.stuck_locks > 0)
+    return ServiceBacklog(intake, lag.due, lag.oldest_due_at, age, lag.stuck_locks, busy)

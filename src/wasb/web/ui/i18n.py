@@ -194,6 +194,7 @@ IT: dict[str, str] = {
     "Backlog": "Arretrato", "behind": "in ritardo", "keeping up": "al passo",
     "webhooks accepted, not yet processed": "webhook accettati, non ancora elaborati", "jobs due": "job da eseguire",
     "oldest waiting": "il più vecchio attende da",
+    "customers held by a worker that stopped": "clienti fermi dietro un worker che si è fermato",
     'Webhooks are always accepted; when the backlog grows, /healthz says "busy".':
         'I webhook sono sempre accettati; quando l\'arretrato cresce, /healthz risponde "busy".',
     # inbound events
