@@ -147,7 +147,6 @@ class ProcrastinateWorker(Generic[R]):
                         task.on_give_up(self.runtime, s, payload, error)
                 raise _GiveUp(_last_line(error)) from None
 
-        run.__name__ = run.__qualname__ = task.name
         return run
 
     def _note(self, job_id: int, error: str, *, wait: bool) -> int:
@@ -240,14 +239,6 @@ class ProcrastinateWorker(Generic[R]):
                 await asyncio.wait_for(app.run_worker_async(**self._options(wait=False)), timeout)
             except asyncio.TimeoutError:
                 pass
-
-    def recover_stalled(self) -> int:
-        """Put back now the jobs of silent workers (what every running worker does periodically)."""
-        async def once() -> int:
-            app = self._new_app(2)
-            async with app.open_async():
-                return await self._recover_stalled(app)
-        return asyncio.run(once())
 
 
 def _last_line(error: str) -> str:
