@@ -56,8 +56,8 @@ _.process_result_value
 _.isolation_level  # sqlite3 connection: we issue BEGIN ourselves
 _.msg  # logging.LogRecord, rewritten by the redacting filter
 _.should_exit  # uvicorn.Server, set to stop a server run in a thread
+get_retry_decision  # procrastinate's worker asks jobs.procrastinate_worker._Decide after a try raised
 
-get_retry_decision  # jobs.procrastinate_worker._Decide: procrastinate's worker asks it after a try raised
 # --- pytest -----------------------------------------------------------------------------
 pytest_report_header
 pytest_collection_modifyitems
