@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import BACKEND
+from wasb.config import Config
 from wasb.jobs.procrastinate_queue import ProcrastinateQueue
 from wasb.jobs.procrastinate_worker import ProcrastinateWorker
 from wasb.jobs.queue import DOING, FAILED, TODO, Task
 from wasb.jobs.worker import Defer
 from wasb.store.engine import open_database
+from wasb.web.backlog import service_backlog
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="procrastinate runs on PostgreSQL only")
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +166,9 @@ def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, 
         child.wait()
         # Its heartbeat stops: the customers whose job it held are stuck, and it is said.
         _wait(lambda: _stuck_locks(db, queue) == 3, "the three locks seen stuck")
+        with db.read_sessions() as s:  # what /healthz's queue block and the jobs page show
+            shown = service_backlog(Config(_env_file=None, database_url=database_url), db, queue, s).view()
+        assert shown["stuck_locks"] == 3 and shown["busy"] is True
     finally:
         if child.poll() is None:
             child.kill()
