@@ -79,6 +79,15 @@ def die_with_parent(parent: int) -> None:
         raise SystemExit(f"wasb worker: its parent {parent} is gone")
 
 
+def describe(config: Config) -> str:
+    """What an operator checks first in a process's log: which database (password hidden)
+    and which job queue engine."""
+    url = make_url(config.database_url).render_as_string(hide_password=True)
+    # The procrastinate engine adds `queue` to Config; until then every queue is the embedded one.
+    queue = getattr(config, "queue", "") or "embedded"
+    return f"database {url}, queue {queue}"
+
+
 def run(config: Config, parent: int | None) -> None:
     """Until SIGTERM or SIGINT (or, as serve's child, until serve is gone)."""
     from wasb.bootstrap import build_app
@@ -104,7 +113,9 @@ def run(config: Config, parent: int | None) -> None:
     try:
         if not stop.is_set():
             app.start_worker(listen=True)
-            log.info("worker process %d running", os.getpid())
+            log.info("worker process %d running: %s, concurrency 1 (batches of %d), polls every %g s%s",
+                     os.getpid(), describe(config), app.worker.batch_size, config.worker_poll_seconds,
+                     "" if parent is None else f", child of wasb serve {parent}")
         while not stop.wait(1.0):
             if parent is not None and os.getppid() != parent:
                 log.warning("wasb serve (pid %d) is gone: the worker stops", parent)
