@@ -34,15 +34,14 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     (migrates the database first)."""
     import uvicorn
 
-    from wasb.bootstrap import build_app
     from wasb.cli.supervisor import Supervisor
-    from wasb.cli.worker import describe
+    from wasb.cli.worker import build_or_exit, describe
     from wasb.jobs.worker import release_jobs_of
     from wasb.web.app import create_app
     from wasb.web.slow_clients import header_timeout_protocol
 
     config = _config()
-    wasb = build_app(config)
+    wasb = build_or_exit(config)
     apart = no_worker or not config.worker
     logging.getLogger("wasb.cli.serve").info(
         "wasb serve %d on %s:%d: %s, %s", os.getpid(), host, port, describe(config),

@@ -88,10 +88,22 @@ def describe(config: Config) -> str:
     return f"database {url}, queue {queue}"
 
 
-def run(config: Config, parent: int | None) -> None:
-    """Until SIGTERM or SIGINT (or, as serve's child, until serve is gone)."""
+def build_or_exit(config: Config, *, migrate: bool = True):
+    """The app, or exit status 1 with one line saying which database could not be reached
+    (not a page of traceback: the operator's supervisor starts the process again)."""
+    from sqlalchemy.exc import OperationalError
+
     from wasb.bootstrap import build_app
 
+    try:
+        return build_app(config, migrate=migrate)
+    except OperationalError as exc:
+        log.error("cannot reach the database (%s): %s", describe(config), str(exc.orig or exc).strip())
+        sys.exit(1)
+
+
+def run(config: Config, parent: int | None) -> None:
+    """Until SIGTERM or SIGINT (or, as serve's child, until serve is gone)."""
     if parent is not None:
         die_with_parent(parent)
         # When the web and the jobs want the same core, answering Meta comes first: the
@@ -109,7 +121,7 @@ def run(config: Config, parent: int | None) -> None:
     except WorkerRunning as exc:
         print(f"wasb worker: {exc}", file=sys.stderr, flush=True)
         sys.exit(LOCKED_EXIT)
-    app = build_app(config, migrate=parent is None)  # serve migrated before starting its child
+    app = build_or_exit(config, migrate=parent is None)  # serve migrated before starting its child
     try:
         if not stop.is_set():
             app.start_worker(listen=True)
