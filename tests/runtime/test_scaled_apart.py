@@ -7,16 +7,18 @@ both the body hash and the wamid must deduplicate), spread over both web process
 Each customer's messages are posted one after the other (the next once the previous got its
 200), so the order they arrive in is defined; a POST without a 200 (the web process it met
 was killed) is sent again to the other web process until one answers 200, as Meta redelivers.
-The offered rate is fixed (RATE), below what two workers take on this box, so a message's
-delay is the kill's doing and not a backlog the load built.
+The offered rate is fixed (RATE), about what two workers take on this box when it is not
+shared.
 
 During the burst a worker is killed with -9 three times (each started again a second later,
 as systemd's Restart= would) and a web process once (started again likewise). Then every
 accepted message is stored exactly once, each customer's messages are in the order sent, each
-customer has one ticket with its messages in order, and no message waited more than
-MAX_DELAY seconds from its arrival (inbound_event.received_at) to its processing
-(inbound_event.processed_at): a killed worker's jobs go back to the queue within seconds,
-not after WASB_WORKER_STALLED_SECONDS (the issue's 16 minutes).
+customer has one ticket with its messages in order, and no message was processed more than
+MAX_DELAY seconds after the messages that arrived with it (inbound_event.received_at and
+processed_at, see `lateness`): a killed worker's jobs go back to the queue within seconds,
+not after WASB_WORKER_STALLED_SECONDS (the issue's 16 minutes), and its customers' later
+messages follow. Measured against the cohort, not the clock, so that a backlog on a shared
+box (every message late alike) is not taken for a kill's delay.
 
 Runs once per job queue engine this build has: `embedded` always, `procrastinate` when the
 configuration knows WASB_QUEUE (the engine's branch adds Config.queue). The engine is
@@ -30,7 +32,6 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import httpx
 import orjson
@@ -56,13 +57,15 @@ WORKER_KILLS = (0.15, 0.45, 0.75)
 WEB_KILL = 0.6
 # systemd's RestartSec: how long a killed process stays down.
 RESTART_AFTER = 1.0
+START_SECONDS = 90
 MAX_DELAY = 30.0
+COHORT_SECONDS = 5
 
 ENGINES = ["embedded"] + (["procrastinate"] if "queue" in Config.model_fields else [])
 
 pytestmark = [
     pytest.mark.skipif(BACKEND != "postgresql", reason="several worker processes share a PostgreSQL database"),
-    pytest.mark.timeout(240),
+    pytest.mark.timeout(360),
 ]
 
 
@@ -233,20 +236,38 @@ def verify_exactly_once_in_order(url: str) -> None:
         assert comments[ticket_id] == [words(wa_id, i) for i in range(1, PER_CUSTOMER)], wa_id
 
 
-def delays(url: str) -> list[tuple[float, int, datetime]]:
-    """(seconds from arrival to processed, event id, arrival) of every event of the burst."""
+def lateness(url: str) -> list[tuple[float, float, int]]:
+    """Per event of the burst: (seconds processed after the messages that arrived with it, seconds
+    from its arrival to its processing, event id), latest first.
+
+    "The messages that arrived with it": those received within COHORT_SECONDS of it, whose
+    median processing time is the baseline. A backlog (this box is shared: the workers may
+    fall behind the offered rate) delays a whole cohort alike and does not count; a message
+    stuck behind a killed worker's job is processed after its cohort, by as long as it was stuck."""
     rows = query(url, "SELECT id, received_at, processed_at FROM inbound_event")
-    return sorted(((done - came).total_seconds(), event_id, came) for event_id, came, done in rows)
+    by_second: dict[int, list[float]] = defaultdict(list)
+    for _, came, done in rows:
+        by_second[int(came.timestamp())].append(done.timestamp())
+    baseline = {}
+    for second in by_second:
+        around = sorted(t for s in range(second - COHORT_SECONDS, second + COHORT_SECONDS + 1)
+                        for t in by_second.get(s, ()))
+        baseline[second] = around[len(around) // 2]
+    return sorted(((done.timestamp() - baseline[int(came.timestamp())], (done - came).total_seconds(), event_id)
+                   for event_id, came, done in rows), reverse=True)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_two_web_and_two_worker_processes_killed_mid_burst_keep_every_message_once_in_order_and_on_time(
         database_url, tmp_path, engine):
     queue_env = {"WASB_QUEUE": engine}
-    webs = [WasbServer(database_url, tmp_path, extra_env=queue_env, serve_args=("--no-worker",)).start()]
+    # Started again mid-burst, on a box other test runs share: more time than the default to answer.
+    webs = [WasbServer(database_url, tmp_path, extra_env=queue_env, serve_args=("--no-worker",),
+                       start_seconds=START_SECONDS).start()]
     webs.append(WasbServer(database_url, tmp_path, extra_env=queue_env, serve_args=("--no-worker",),
-                           admin_token=webs[0].admin_token, agent_token=webs[0].agent_token).start())
-    workers = [WorkerProcess(webs[0].env, tmp_path, f"worker-{n}").start() for n in (1, 2)]
+                           admin_token=webs[0].admin_token, agent_token=webs[0].agent_token,
+                           start_seconds=START_SECONDS).start())
+    workers = [WorkerProcess(webs[0].env, tmp_path, f"worker-{n}").start(START_SECONDS) for n in (1, 2)]
     burst = Burst(webs, schedule())
     kills: list[tuple[float, int | None]] = []  # (when, jobs the killed worker held)
     try:
@@ -268,11 +289,11 @@ def test_two_web_and_two_worker_processes_killed_mid_burst_keep_every_message_on
                 held = kill_worker(database_url, engine, worker)
                 kills.append((time.time(), held))
                 time.sleep(RESTART_AFTER)
-                worker.start()
+                worker.start(START_SECONDS)
         senders.join(180)
         assert not senders.is_alive()
         assert burst.refused > 0, "no POST met the killed web process"
-        wait_until(lambda: all_processed(database_url), 60, "every message processed")
+        wait_until(lambda: all_processed(database_url), 150, "every message processed")
     finally:
         for worker in workers:
             worker.stop()
@@ -282,15 +303,13 @@ def test_two_web_and_two_worker_processes_killed_mid_burst_keep_every_message_on
     verify_exactly_once_in_order(database_url)
     if engine == "embedded":  # the job table shows what each kill left: recovery was put to the test
         assert sum(held for _, held in kills) > 0, kills
-    timing = delays(database_url)
-    late = [(seconds, event_id, came) for seconds, event_id, came in timing if seconds > MAX_DELAY]
-    first_kill = datetime.fromtimestamp(kills[0][0], timezone.utc)
-    slowest = timing[-1]
+    late = lateness(database_url)
+    delays = sorted(delay for _, delay, _ in late)
     print(f"{engine}: {burst.total} posts, {burst.refused} without a 200 (sent again); jobs left by each worker "
-          f"kill: {[held for _, held in kills]}; delay arrival -> processed: median "
-          f"{timing[len(timing) // 2][0]:.2f} s, slowest {slowest[0]:.2f} s")
-    assert not late, (f"{len(late)} of {len(timing)} messages waited more than {MAX_DELAY} s, the slowest "
-                      f"{slowest[0]:.1f} s (event {slowest[1]}, arrived {slowest[2]}, first kill {first_kill})")
+          f"kill: {[held for _, held in kills]}; arrival -> processed: median {delays[len(delays) // 2]:.1f} s, "
+          f"slowest {delays[-1]:.1f} s; latest after its cohort: {late[0][0]:.1f} s (event {late[0][2]})")
+    stuck = [(round(after, 1), event_id) for after, _, event_id in late if after > MAX_DELAY]
+    assert not stuck, f"{len(stuck)} messages processed more than {MAX_DELAY} s after their cohort: {stuck[:10]}"
     # Every worker process stopped on SIGTERM with status 0, and said so.
     for worker in workers:
         assert worker.process.returncode == 0

@@ -101,6 +101,7 @@ class WasbServer(ServiceClient):
     admin_token: str = ""
     agent_token: str = ""
     served: ServerProcess | None = None
+    start_seconds: float = 30  # until /healthz answers (a busy shared box may need more)
 
     @property
     def url(self) -> str:
@@ -120,7 +121,8 @@ class WasbServer(ServiceClient):
             self.admin_token, self.agent_token = make_tokens(self.database_url)
         self.port = self.port or free_port()
         self.served = ServerProcess([WASB, "serve", "--port", str(self.port), *self.serve_args], port=self.port, env=self.env,
-                                    cwd=self.workdir, log_path=self.workdir / f"server-{self.port}.log").start()
+                                    cwd=self.workdir, log_path=self.workdir / f"server-{self.port}.log",
+                                    start_seconds=self.start_seconds).start()
         return self
 
     def stop(self) -> None:
