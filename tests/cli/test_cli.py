@@ -69,3 +69,14 @@ def test_migrate_is_repeatable(database_url, tmp_path):
     assert run_cli(env, "migrate").returncode == 0
     second = run_cli(env, "migrate")
     assert second.returncode == 0 and "up to date" in second.stdout
+
+
+def test_serve_and_worker_that_cannot_reach_their_database_exit_1_naming_it_without_its_password(tmp_path):
+    # Nothing listens on port 9 (discard): the connection is refused at once.
+    env = base_env("postgresql://wasb:s3cret-pw@127.0.0.1:9/wasb", tmp_path)
+    (tmp_path / "media").mkdir()
+    for command in (("worker",), ("serve", "--no-worker", "--port", "9")):
+        result = run_cli(env, *command)
+        assert result.returncode == 1, (command, result.stderr)
+        assert "cannot reach the database (database postgresql://wasb:***@127.0.0.1:9/wasb" in result.stderr
+        assert "s3cret-pw" not in result.stderr and "Traceback" not in result.stderr

@@ -101,6 +101,7 @@ class WasbServer(ServiceClient):
     admin_token: str = ""
     agent_token: str = ""
     served: ServerProcess | None = None
+    start_seconds: float = 30  # until /healthz answers (a busy shared box may need more)
 
     @property
     def url(self) -> str:
@@ -120,7 +121,8 @@ class WasbServer(ServiceClient):
             self.admin_token, self.agent_token = make_tokens(self.database_url)
         self.port = self.port or free_port()
         self.served = ServerProcess([WASB, "serve", "--port", str(self.port), *self.serve_args], port=self.port, env=self.env,
-                                    cwd=self.workdir, log_path=self.workdir / f"server-{self.port}.log").start()
+                                    cwd=self.workdir, log_path=self.workdir / f"server-{self.port}.log",
+                                    start_seconds=self.start_seconds).start()
         return self
 
     def stop(self) -> None:
@@ -135,3 +137,50 @@ class WasbServer(ServiceClient):
     def read_log(self) -> str:
         return self.served.log() if self.served else ""
 
+
+
+@dataclass
+class WorkerProcess:
+    """A `wasb worker` run apart, as an operator's supervisor runs it (`env`: a WasbServer's,
+    plus WASB_QUEUE or the like); its log is appended to across restarts."""
+    env: dict[str, str]
+    workdir: Path
+    name: str = "worker"
+    process: subprocess.Popen | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def start(self, timeout: float = 30) -> "WorkerProcess":
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([WASB, "worker"], env=self.env, cwd=self.workdir, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        pid = self.process.pid
+        wait_until(lambda: f"worker process {pid} running" in self.read_log() or self.process.poll() is not None,
+                   timeout, f"{self.name} running")
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.read_log()[-2000:]}")
+        return self
+
+    def kill(self) -> None:
+        """Die like a crash (kill -9)."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+    def stop(self, timeout: float = 20) -> int | None:
+        """SIGTERM, as systemd stops it; its exit status (killed if it outlives `timeout`)."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+    def read_log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -35,21 +36,25 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     (migrates the database first)."""
     import uvicorn
 
-    from wasb.bootstrap import build_app
     from wasb.cli.supervisor import Supervisor
+    from wasb.cli.worker import build_or_exit, describe
     from wasb.jobs.worker import release_jobs_of
     from wasb.web.app import create_app
     from wasb.web.slow_clients import header_timeout_protocol
 
     config = _config()
-    wasb = build_app(config)
+    wasb = build_or_exit(config)
+    apart = no_worker or not config.worker
+    logging.getLogger("wasb.cli.serve").info(
+        "wasb serve %d on %s:%d: %s, %s", os.getpid(), host, port, describe(config),
+        "no worker here (run `wasb worker` apart)" if apart else "its worker in a child process")
     # The jobs never run in this process: the request path shares no GIL with them. A
     # child that dies leaves its claimed jobs: they go back to the queue at once.
     # (On procrastinate the heartbeats of the dead child stop: a living worker puts its jobs
     # back within WASB_STALLED_WORKER_SECONDS + WASB_STALLED_CHECK_SECONDS.)
     supervisor = (Supervisor(on_exit=(lambda pid: release_jobs_of(wasb.db, pid)) if config.queue == "embedded"
                              else None)
-                  if config.worker and not no_worker else None)
+                  if not apart else None)
     app = create_app(wasb, worker_threads=False, alongside=supervisor)
     # Open pages hold a server-sent event stream that never ends by itself: give such
     # requests a few seconds on shutdown, then close them (browsers reconnect).
@@ -65,10 +70,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
               help="Jobs run at once by this process on procrastinate (default WASB_WORKER_CONCURRENCY, 4).")
 def worker(concurrency: int | None) -> None:
     """Run the jobs, the scheduler and the CRM comment poll, without the web (one per
-    SQLite database, any number on PostgreSQL with WASB_QUEUE=procrastinate; `wasb serve`
-    starts one unless --no-worker)."""
-    import os
-
+    SQLite database, any number on PostgreSQL; `wasb serve` starts one unless --no-worker)."""
     from wasb.cli.supervisor import PARENT_ENV
     from wasb.cli.worker import run
 

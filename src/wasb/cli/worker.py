@@ -79,10 +79,29 @@ def die_with_parent(parent: int) -> None:
         raise SystemExit(f"wasb worker: its parent {parent} is gone")
 
 
-def run(config: Config, parent: int | None) -> None:
-    """Until SIGTERM or SIGINT (or, as serve's child, until serve is gone)."""
+def describe(config: Config) -> str:
+    """What an operator checks first in a process's log: which database (password hidden)
+    and which job queue engine."""
+    url = make_url(config.database_url).render_as_string(hide_password=True)
+    return f"database {url}, queue {config.queue}"
+
+
+def build_or_exit(config: Config, *, migrate: bool = True):
+    """The app, or exit status 1 with one line saying which database could not be reached
+    (not a page of traceback: the operator's supervisor starts the process again)."""
+    from sqlalchemy.exc import OperationalError
+
     from wasb.bootstrap import build_app
 
+    try:
+        return build_app(config, migrate=migrate)
+    except OperationalError as exc:
+        log.error("cannot reach the database (%s): %s", describe(config), str(exc.orig or exc).strip())
+        sys.exit(1)
+
+
+def run(config: Config, parent: int | None) -> None:
+    """Until SIGTERM or SIGINT (or, as serve's child, until serve is gone)."""
     if parent is not None:
         die_with_parent(parent)
         # When the web and the jobs want the same core, answering Meta comes first: the
@@ -100,11 +119,15 @@ def run(config: Config, parent: int | None) -> None:
     except WorkerRunning as exc:
         print(f"wasb worker: {exc}", file=sys.stderr, flush=True)
         sys.exit(LOCKED_EXIT)
-    app = build_app(config, migrate=parent is None)  # serve migrated before starting its child
+    app = build_or_exit(config, migrate=parent is None)  # serve migrated before starting its child
     try:
         if not stop.is_set():
             app.start_worker(listen=True)
-            log.info("worker process %d running", os.getpid())
+            how = (f"concurrency {config.worker_concurrency}" if config.queue == "procrastinate"
+                   else f"concurrency 1 (batches of {app.worker.batch_size})")
+            log.info("worker process %d running: %s, %s, polls every %g s%s",
+                     os.getpid(), describe(config), how, config.worker_poll_seconds,
+                     "" if parent is None else f", child of wasb serve {parent}")
         while not stop.wait(1.0):
             if parent is not None and os.getppid() != parent:
                 log.warning("wasb serve (pid %d) is gone: the worker stops", parent)

@@ -43,6 +43,7 @@ from wasb.outbound.statuses import apply_pending_statuses
 from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
+from wasb.store.conflicts import run_again_if_aborted
 from wasb.store.engine import Database
 from wasb.whatsapp import messages
 from wasb.whatsapp.messages import SendResult
@@ -312,9 +313,15 @@ def _document_link(rt: Runtime, row: Message) -> str:
 
 
 def _record_attempts(db: Database, rows: list[Message]) -> set[int]:
-    """The attempts are on disk before the calls: after a crash the rows say `sending`."""
+    """The attempts are on disk before the calls: after a crash the rows say `sending`.
+    Aborted by PostgreSQL for a deadlock with a worker applying statuses, it runs again
+    (nothing was called yet) instead of failing the group's attempt."""
     if not rows:
         return set()
+    return run_again_if_aborted(lambda: _record_attempts_once(db, rows))
+
+
+def _record_attempts_once(db: Database, rows: list[Message]) -> set[int]:
     with db.sessions() as s, s.begin():
         taken = set(s.scalars(
             update(Message).where(Message.id.in_([r.id for r in rows]), Message.status == QUEUED)
@@ -325,10 +332,20 @@ def _record_attempts(db: Database, rows: list[Message]) -> set[int]:
 
 
 def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
-    """A group's wamids in one transaction (a handful of statements, not a few per message)."""
+    """A group's wamids in one transaction (a handful of statements, not a few per message).
+
+    Meta has these messages already: were this transaction lost, each would wait
+    IN_FLIGHT and its customer's later messages behind it. So when PostgreSQL aborts it for a
+    deadlock with another worker applying the statuses of the same messages, it runs again."""
+    run_again_if_aborted(lambda: _store_results_once(db, channel, accepted))
+
+
+def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
     wamid_of = {message.id: wamid for message, wamid in accepted}
     with db.sessions() as s, s.begin():
-        rows = s.scalars(select(Message).where(Message.id.in_(list(wamid_of))).with_for_update()).all()
+        # Locked in id order, as another sender's group would be (no deadlock between two of them).
+        rows = s.scalars(select(Message).where(Message.id.in_(list(wamid_of))).order_by(Message.id)
+                         .with_for_update()).all()
         now = utcnow()
         for row in rows:
             if row.wamid is None:
@@ -351,7 +368,7 @@ def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message,
 def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> None:
     if status_of:
         session.execute(update(Conversation), [{"id": cid, "last_message_status": status}
-                                               for cid, status in status_of.items()])
+                                               for cid, status in sorted(status_of.items())])
 
 
 def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:
