@@ -40,7 +40,6 @@ from sqlalchemy import text
 from tests.support.databases import BACKEND
 from tests.support.polling import wait_until
 from tests.support.server import APP_SECRET, PHONE_NUMBER_ID, WABA_ID, WasbServer, WorkerProcess
-from wasb.config import Config
 from wasb.store.engine import make_engine
 from wasb.whatsapp.signature import HEADER, sign_body
 
