@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from wasb.store.engine import Database
 
@@ -86,6 +87,13 @@ class ClusterLock:
             if self._conn is not None:
                 _drop(self._conn)
                 self._conn = None
+
+
+def serialize(session: Session, name: str) -> None:
+    """The rest of the session's transaction runs alone among those that call this with the
+    same name (a check then a write, across processes); released at commit or rollback."""
+    if session.get_bind().dialect.name != "sqlite":  # SQLite's write transactions are serial already
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
 
 
 @contextlib.contextmanager
