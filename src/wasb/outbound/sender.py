@@ -21,8 +21,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Callable, TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from wasb.contacts.service import display_number
@@ -62,6 +64,9 @@ THROUGHPUT_CODES = frozenset({4, 80007, 130429, 131056})
 # Longer than the Graph client's timeout: a send younger than this may still be under way
 # in another process (PostgreSQL deployments run several).
 IN_FLIGHT = timedelta(seconds=45)
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction undone to break a deadlock
+DEADLOCK_RETRIES = 3
+T = TypeVar("T")
 
 
 class Hold(Defer):
@@ -192,7 +197,7 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
         except _CannotSend as problem:
             _fail(rt, row.id, None, str(problem))
             outcome[row.id] = None
-    taken = _record_attempts(rt.db, [row for row, _ in ready])
+    taken = _retried_on_deadlock(lambda: _record_attempts(rt.db, [row for row, _ in ready]))
     for row, _ in ready:
         if row.id not in taken:
             outcome[row.id] = None  # another sender (a flush) has it
@@ -212,7 +217,7 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
             _in_flight.difference_update(taken)
     accepted = [(row, answer.wamid) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
     if accepted:
-        _store_results(rt.db, channel, accepted, unhealthy)
+        _retried_on_deadlock(lambda: _store_results(rt.db, channel, accepted, unhealthy))
     for (row, _), answer in zip(ready, answers):
         if isinstance(answer, SendResult):
             outcome[row.id] = None
@@ -336,7 +341,8 @@ def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message,
     """A group's wamids in one transaction (a handful of statements, not a few per message)."""
     wamid_of = {message.id: wamid for message, wamid in accepted}
     with db.sessions() as s, s.begin():
-        rows = s.scalars(select(Message).where(Message.id.in_(list(wamid_of))).with_for_update()).all()
+        rows = s.scalars(select(Message).where(Message.id.in_(list(wamid_of))).order_by(Message.id)
+                         .with_for_update()).all()
         now = utcnow()
         for row in rows:
             if row.wamid is None:
@@ -356,9 +362,25 @@ def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message,
 
 
 def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> None:
+    # In id order: two senders' groups lock the rows they share in the same order.
     if status_of:
-        session.execute(update(Conversation), [{"id": cid, "last_message_status": status}
-                                               for cid, status in status_of.items()])
+        session.execute(update(Conversation), [{"id": cid, "last_message_status": status_of[cid]}
+                                               for cid in sorted(status_of)])
+
+
+def _retried_on_deadlock(write: Callable[[], T]) -> T:
+    """A group's short write transaction, again if PostgreSQL chose it as a deadlock's victim:
+    with several worker processes, a batch of status webhooks may hold some of the group's
+    conversations while waiting for others. The whole transaction was undone, so running
+    it again is safe; a send not recorded would be held in flight, not sent twice."""
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return write()
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_RETRIES - 1:
+                raise
+            log.info("a send group's transaction met a deadlock; trying it again")
+    raise AssertionError("unreachable")
 
 
 def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:

@@ -174,6 +174,7 @@ class SharedTokenBucket:
 _PACE = text("""
 INSERT INTO send_pace AS p (phone_number_id, recipient, times)
 SELECT :number, r, ARRAY[EXTRACT(EPOCH FROM now())::float8] FROM unnest(CAST(:recipients AS varchar[])) AS r
+ORDER BY r
 ON CONFLICT (phone_number_id, recipient) DO UPDATE SET times = CASE
     WHEN (SELECT count(*) FROM unnest(p.times) AS t WHERE t > EXTRACT(EPOCH FROM now()) - :window) < :burst
     THEN ARRAY(SELECT t FROM unnest(p.times) AS t WHERE t > EXTRACT(EPOCH FROM now()) - :window ORDER BY t)
@@ -211,8 +212,8 @@ class SharedPairPacer:
             for i, key in enumerate(keys):
                 if waits[i] is None and key not in batch:
                     batch[key] = i
-            with self._db.engine.connect() as conn:
-                rows = conn.execute(_PACE, {"number": self._number, "recipients": list(batch),
+            with self._db.engine.connect() as conn:  # (rows locked in one order: no deadlock between senders)
+                rows = conn.execute(_PACE, {"number": self._number, "recipients": sorted(batch),
                                             "window": self.window, "burst": self.burst}).all()
                 conn.commit()
             for recipient, taken, wait in rows:
