@@ -4,6 +4,7 @@ processes on one database: the send rate of a number, the CRM's login hold, the 
 With SQLite one worker process runs (it holds the worker's flock), so these are PostgreSQL's."""
 from __future__ import annotations
 
+import bisect
 import os
 import signal
 import subprocess
@@ -83,8 +84,8 @@ def scalar(url: str, sql: str, **params):
 # --- the send rate ----------------------------------------------------------------
 
 TIER = 80
-CUSTOMERS = 40
-PER_CUSTOMER = 15
+CUSTOMERS = 200
+PER_CUSTOMER = 3
 
 
 @pytest.mark.timeout(300)
@@ -98,9 +99,7 @@ def test_two_sender_processes_share_one_tier_and_meta_refuses_none(
     for number in customers:  # each customer writes first: the window is open
         assert sim.post("/_sim/inbound", json={"from": number, "name": f"C{number[-3:]}",
                                                "text": "ciao"}).json()["webhook_status"] == 200
-    print("wrote", time.monotonic())
     server.wait_idle(60)
-    print("idle", time.monotonic())
     conversations = {c["contact"]["wa_id"]: c["id"] for c in server.get("/api/v1/conversations?limit=200")}
     assert set(conversations) == set(customers)
     server.stop()
@@ -112,12 +111,16 @@ def test_two_sender_processes_share_one_tier_and_meta_refuses_none(
                               .status_code, [(n, number) for n in range(PER_CUSTOMER) for number in customers]))
     assert codes == [201] * len(codes)
     total = CUSTOMERS * PER_CUSTOMER
-    print("queued", time.monotonic())
     workers.start(web.env, 2)
     try:
-        wait_until(lambda: len(sim.get("/_sim/sent").json()) >= total or workers.alive() < 2, timeout=120,
-                   what="every message sent")
-    except AssertionError:
+        deadline = time.monotonic() + 120
+        # Asked of the database, twice a second: the simulator (a thread of this process) is
+        # left to answer the senders.
+        while scalar(pg_url, "SELECT count(*) FROM message WHERE direction = 'out' AND status <> 'queued' "
+                             "AND send_attempts > 0") < total and workers.alive() == 2:
+            assert time.monotonic() < deadline, "timed out waiting for every message sent"
+            time.sleep(0.5)
+    except AssertionError:  # what was left, and why
         db = open_database(pg_url)
         with db.read_sessions() as s:
             print(s.execute(text("SELECT status, error_code, send_attempts, count(*) FROM message "
@@ -136,10 +139,13 @@ def test_two_sender_processes_share_one_tier_and_meta_refuses_none(
     assert scalar(pg_url, "SELECT sum(send_attempts) FROM message WHERE direction = 'out'") == total
     assert scalar(pg_url, "SELECT count(*) FROM message WHERE error_code IS NOT NULL") == 0
     times = sorted(s["time"] for s in sent)
+    # Meta's count: the messages that arrived within the second up to each arrival.
+    per_second = [bisect.bisect_right(times, t) - bisect.bisect_left(times, t - 1.0 + 1e-9) for t in times]
     achieved = (len(times) - 1) / (times[-1] - times[0])
-    print(f"two sender processes: {len(times)} messages at {achieved:.1f}/s together, "
-          f"{achieved / TIER:.1%} of the {TIER}/s tier")
-    assert achieved >= 0.95 * TIER, f"{achieved:.1f}/s"
+    print(f"two sender processes: {len(times)} messages, {achieved:.1f}/s together over the run "
+          f"({achieved / TIER:.1%} of the {TIER}/s tier); busiest second at Meta: {max(per_second)}")
+    # Together they fill the tier (the number's tokens are shared, not split) and never pass it.
+    assert 0.95 * TIER <= max(per_second) <= TIER
 
 
 # --- the CRM's login hold -----------------------------------------------------------
