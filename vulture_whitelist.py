@@ -57,6 +57,11 @@ _.isolation_level  # sqlite3 connection: we issue BEGIN ourselves
 _.msg  # logging.LogRecord, rewritten by the redacting filter
 _.should_exit  # uvicorn.Server, set to stop a server run in a thread
 
+# --- tables read and written by SQL text only (outbound.shared_limits), declared for the schema
+SendSlot
+SendPace
+_.free_at
+
 # --- pytest -----------------------------------------------------------------------------
 pytest_report_header
 pytest_collection_modifyitems

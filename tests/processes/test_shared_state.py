@@ -16,13 +16,16 @@ import pytest
 from sqlalchemy import text
 
 from tests.crm.test_vtenext_flow import vtenext_env
-from tests.fakes.vtenext_fake import vtenext_fake, vtenext_server  # noqa: F401  (fixtures)
+from tests.fakes import vtenext_fake as fake_crm
 from tests.inbound.test_inbound_to_crm import text_message
 from tests.outbound.flows import send
 from tests.support.polling import wait_until
 from tests.support.server import WASB, WasbServer, base_env
 from wasb.store.engine import open_database
 from wasb.store.migrate import upgrade
+
+
+vtenext_server, vtenext_fake = fake_crm.vtenext_server, fake_crm.vtenext_fake  # the fake CRM's fixtures
 
 
 @pytest.fixture
