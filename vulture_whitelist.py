@@ -58,6 +58,11 @@ _.msg  # logging.LogRecord, rewritten by the redacting filter
 _.should_exit  # uvicorn.Server, set to stop a server run in a thread
 get_retry_decision  # procrastinate's worker asks jobs.procrastinate_worker._Decide after a try raised
 
+# --- tables read and written by SQL text only (outbound.shared_limits), declared for the schema
+SendSlot
+SendPace
+_.free_at
+
 # --- pytest -----------------------------------------------------------------------------
 pytest_report_header
 pytest_collection_modifyitems

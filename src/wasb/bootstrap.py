@@ -24,13 +24,15 @@ from wasb.jobs.queue import EmbeddedQueue, JobQueue, Task
 from wasb.jobs.wake import Listener, Waker, wake_path
 from wasb.jobs.worker import Worker
 from wasb.media.downloads import DOWNLOAD
+from wasb.outbound.ratelimit import tier_capacity
 from wasb.outbound.sender import CONFIRM, SEND
+from wasb.outbound.shared_limits import SharedPairPacer, SharedTokenBucket
 from wasb.outbound.service import MIRROR
 from wasb.runtime import CommitThenCall, InTransaction, Runtime
 from wasb.scheduler.task import SCHEDULED_RUN
 from wasb.scheduler.ticker import Ticker, register_jobs
 from wasb.settings.service import load_settings
-from wasb.store.engine import open_database
+from wasb.store.engine import Database, open_database
 from wasb.store.base import utcnow
 from wasb.tickets.agent_comments import POLL_AGENT_COMMENTS, ensure_polling
 from wasb.whatsapp.client import GraphClient
@@ -164,12 +166,19 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
         graph=GraphClient.from_config(config),
         clock=clock,
         waker=Waker(wake_path(config.database_url)),
+        # Meta counts the tier per number, whoever sends: several processes send on
+        # PostgreSQL, so they share the rate there; with SQLite one worker process sends.
+        send_limits=None if db.dialect == "sqlite" else _shared_send_limits(db),
     )
     if isinstance(queue, EmbeddedQueue):
         # Every enqueue, whichever process commits it, wakes whoever runs the jobs
         # (procrastinate's workers hear of new jobs from PostgreSQL's NOTIFY).
         queue._wake = app.wake_worker
     return app
+
+
+def _shared_send_limits(db: Database) -> Callable[[str], tuple[SharedTokenBucket, SharedPairPacer]]:
+    return lambda number: (SharedTokenBucket(db, number, tier_capacity(80)), SharedPairPacer(db, number))
 
 
 def _crm_factory(config: Config, link: VtenextLink | None) -> Callable[[Session], CRM]:

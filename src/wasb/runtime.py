@@ -129,6 +129,9 @@ class Runtime:
     # The scheduler's jobs (name -> scheduler.registry.JobSpec); None: the product's own.
     # Tests run their own jobs through the real scheduler with it.
     scheduled_jobs: dict[str, Any] | None = field(default=None)
+    # The send rate and the per-recipient pacing of a number (phone_number_id -> (bucket,
+    # pacer), `wasb.outbound.shared_limits` on PostgreSQL); None: this process's own.
+    send_limits: Callable[[str], tuple[Any, Any]] | None = None
 
     @property
     def tz(self) -> ZoneInfo:

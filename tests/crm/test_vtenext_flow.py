@@ -303,13 +303,15 @@ def test_wrong_credentials_are_flagged_without_a_login_loop_and_reset_by_an_admi
         for _ in range(5):  # many retries later...
             make_retries_due(database_url)
             time.sleep(0.2)
-        assert vtenext_fake.login_attempts == 2  # one retry, then never again: 5 would lock the user
-        assert vtenext_fake.failed_logins["admin"] == 2
+        # one attempt (one retry on SQLite), then never again: 5 would lock the user
+        refused = 2 if database_url.startswith("sqlite") else 1
+        assert vtenext_fake.login_attempts == refused
+        assert vtenext_fake.failed_logins["admin"] == refused
         assert srv.get("/api/v1/inbound-events?state=failed") == []  # waiting, attempts not used up
         assert {j["attempts"] for j in job_rows(database_url, "inbound.process")} <= {0, 1}
         lookup = srv.api("GET", "/api/v1/people?q=Rossi")  # the API says why, not a 500
         assert lookup.status_code == 503 and "credentials" in lookup.json()["detail"]
-        assert vtenext_fake.login_attempts == 2
+        assert vtenext_fake.login_attempts == refused
         agent = srv.api("POST", "/api/v1/crm/reset-auth", token=srv.agent_token)
         assert agent.status_code == 403
 
@@ -317,7 +319,7 @@ def test_wrong_credentials_are_flagged_without_a_login_loop_and_reset_by_an_admi
         reset = srv.api("POST", "/api/v1/crm/reset-auth")
         assert reset.status_code == 200 and reset.json()["auth_failure"] is None
         srv.wait_idle()
-        assert vtenext_fake.login_attempts == 3
+        assert vtenext_fake.login_attempts == refused + 1
         (comment,) = comments_on(vtenext_fake, conversation_of(srv, NUMBER)["ticket_id"])
         assert comment["commentcontent"].endswith("ci sei?")
         assert srv.get("/api/v1/crm/status")["state"] == "ok"

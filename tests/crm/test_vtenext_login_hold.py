@@ -17,28 +17,38 @@ WRONG = "NotTheRightKey00"
 NUMBER = "393351032246"
 
 
+def refusals_per_login(database_url: str) -> int:
+    """A refused login is tried once more on SQLite (a challenge clobbered by a parallel
+    login); on PostgreSQL logins take turns across the cluster, so once is enough."""
+    return 2 if database_url.startswith("sqlite") else 1
+
+
 @pytest.mark.parametrize("vtenext_server", ["vtiger"], indirect=True)  # the same on both: one is enough
 def test_crm_check_shares_the_services_hold_and_never_makes_the_fifth_refusal(
         database_url, tmp_path, vtenext_server, vtenext_fake):
     srv = WasbServer(database_url, tmp_path, extra_env=vtenext_env(vtenext_server, WASB_CRM_ACCESS_KEY=WRONG)).start()
     try:
+        per_login = refusals_per_login(database_url)
         srv.post_webhook(text_message(NUMBER, "ciao", "wamid.h1"))
         srv.wait_until(lambda: srv.get("/api/v1/crm/status")["auth_failure"], what="the service's hold")
-        assert vtenext_fake.failed_logins["admin"] == 2
+        assert vtenext_fake.failed_logins["admin"] == per_login
 
         for _ in range(2):  # the operator runs the check, twice: it must not log in at all
             checked = run_cli(srv.env, "crm", "check")
             assert checked.returncode == 1
             assert "login disabled" in checked.stdout and "INVALID_USER_CREDENTIALS" in checked.stdout
-        assert (vtenext_fake.login_attempts, vtenext_fake.failed_logins["admin"]) == (2, 2)
+        assert (vtenext_fake.login_attempts, vtenext_fake.failed_logins["admin"]) == (per_login, per_login)
 
         # A hold set by the check is seen by the service too: the reset from the CLI frees both;
         # the service tries again (still the wrong key) and stops at 4 refusals, not 5.
-        reset = run_cli(srv.env, "crm", "reset-auth")
-        assert reset.returncode == 0, reset.stderr
-        srv.wait_until(lambda: vtenext_fake.failed_logins["admin"] == 4, what="the service trying again")
-        status = srv.wait_until(lambda: (s := srv.get("/api/v1/crm/status"))["auth_failure"] and s,
-                                what="the hold again")
+        while vtenext_fake.failed_logins["admin"] < 4:
+            expected = vtenext_fake.failed_logins["admin"] + per_login
+            reset = run_cli(srv.env, "crm", "reset-auth")
+            assert reset.returncode == 0, reset.stderr
+            srv.wait_until(lambda: vtenext_fake.failed_logins["admin"] == expected, what="the service trying again")
+            status = srv.wait_until(lambda: (s := srv.get("/api/v1/crm/status"))["auth_failure"] and s,
+                                    what="the hold again")
+        assert vtenext_fake.failed_logins["admin"] == 4
         assert "one more could lock" in status["auth_failure"]
 
         assert run_cli(srv.env, "crm", "reset-auth").returncode == 0
@@ -64,13 +74,13 @@ def test_a_success_zeroes_the_count_and_a_network_fault_is_not_counted(database_
         with pytest.raises(CRMAuthError):
             wrong.user_id
         ledger.flush()  # stored (the process's writer thread), as on exit
-        assert ledger.failures("admin") == 2
+        assert ledger.failures("admin") == refusals_per_login(database_url)
         # Another process, with the right key, is held all the same until a reset...
         right = Webservice(vtenext_server.url, "admin", vtenext_fake.users["admin"].access_key, timeout=5,
                            ledger=DatabaseLedger(db, vtenext_server.url + "/webservice.php"))
         with pytest.raises(CRMAuthError, match="disabled"):
             right.user_id
-        assert vtenext_fake.login_attempts == 2
+        assert vtenext_fake.login_attempts == refusals_per_login(database_url)
         right.reset_auth()
         assert right.user_id == vtenext_fake.users["admin"].id
         right.ledger.flush()
@@ -106,9 +116,9 @@ def test_a_login_inside_a_write_transaction_does_not_wait_for_the_database(datab
                 ws.user_id
             assert "INVALID_USER_CREDENTIALS" in ledger.hold("admin")  # this process knows at once
         ledger.flush()
-        assert ledger.failures("admin") == 2 and "INVALID_USER_CREDENTIALS" in ledger.hold("admin")
+        assert ledger.failures("admin") == refusals_per_login(database_url) and "INVALID_USER_CREDENTIALS" in ledger.hold("admin")
         other = DatabaseLedger(db, vtenext_server.url + "/webservice.php")  # another process reads it stored
-        assert other.failures("admin") == 2 and other.hold("admin") == ledger.hold("admin")
+        assert other.failures("admin") == refusals_per_login(database_url) and other.hold("admin") == ledger.hold("admin")
     finally:
         db.dispose()
 
@@ -135,7 +145,7 @@ def test_a_change_written_while_it_is_read_is_seen_exactly_once(database_url, mo
     db = open_database(database_url)
     try:
         writer = _HeldWriter(db)
-        ledger = memory.DatabaseLedger(db, "http://crm.example", writer)
+        ledger = memory.DatabaseLedger(db, "http://crm.example", writer, atomic=False)  # the writer's rules
         ledger.reserve("admin")  # one refusal counted
         ledger.set_hold("admin", "INVALID_USER_CREDENTIALS")
         writer.write_next()

@@ -1,12 +1,15 @@
 """Attempts n / max: failures count, a success resets, the max stops the job until a reset;
 and a run in progress is never started a second time."""
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import update
 
 from tests.support.queue_rows import count_jobs, engine_of
 from wasb.domain.schedule import Schedule
+from wasb.scheduler.registry import JobSpec
 from wasb.scheduler.service import JobBusy, JobStopped, claim_run, execute_run, request_run, reset_job
 from wasb.scheduler.ticker import prepare
 from wasb.scheduler.tables import RUNNING, ScheduledJob
@@ -126,7 +129,7 @@ def test_a_run_interrupted_by_a_crash_counts_as_a_failure_and_the_job_runs_again
     if s.app.db.dialect == "sqlite":
         assert prepare(s.app, s.clock()) == ["probe"]  # the next start of the single process
     else:
-        s.clock.advance(minutes=16)  # a live worker notices the heartbeat went stale
+        s.clock.advance(seconds=31)  # a live worker notices the heartbeat went stale, within tens of seconds
         from wasb.scheduler.ticker import Ticker
         Ticker(s.app, now=s.clock).tick()
     job = s.job()
@@ -134,3 +137,51 @@ def test_a_run_interrupted_by_a_crash_counts_as_a_failure_and_the_job_runs_again
     assert "interrupted" in job.last_error
     s.next_slot()
     assert (s.job().status, s.job().attempts, len(s.probe.runs)) == ("idle", 0, 1)
+
+
+def test_a_running_job_beats_on_its_own_so_a_live_run_is_never_taken_for_a_dead_one(scheduled, monkeypatch):
+    """A job waiting on the CRM reports no progress; its process's beats keep it alive for
+    the ticker of another process, however long the wait."""
+    from wasb.scheduler import service
+    from wasb.scheduler.ticker import Ticker
+
+    monkeypatch.setattr(service, "BEAT_SECONDS", 0.05)
+    s = scheduled(Schedule.every(3600))
+    release, started = threading.Event(), threading.Event()
+
+    def waits(app, ctx):
+        started.set()
+        release.wait(30)
+        return {"waited": True}
+
+    s.app.scheduled_jobs["probe"] = JobSpec("probe", waits, Schedule.every(3600), "waits for the CRM")
+    runner = threading.Thread(target=execute_run, args=(s.app, "probe"), kwargs={"now": s.clock})
+    runner.start()
+    try:
+        assert started.wait(10)
+        for _ in range(3):  # time passes well beyond STALE_AFTER, the beats follow
+            beat = s.clock.advance(seconds=40)
+            deadline = time.monotonic() + 10
+            while s.job().heartbeat_at != beat:
+                assert time.monotonic() < deadline, "no beat"
+                time.sleep(0.02)
+            Ticker(s.app, now=s.clock).tick()
+            assert s.job().status == RUNNING
+    finally:
+        release.set()
+        runner.join(10)
+    job = s.job()
+    assert (job.status, job.attempts, job.last_result) == ("idle", 0, {"waited": True})
+
+
+def test_a_late_outcome_does_not_overwrite_a_run_counted_as_interrupted(scheduled):
+    from wasb.scheduler.service import finish_run
+
+    s = scheduled(Schedule.every(60))
+    started = s.clock()
+    assert claim_run(s.app.db, "probe", started, queued=False, scheduled=False)
+    with s.app.db.sessions() as session, session.begin():  # its beats stopped: counted as interrupted
+        session.execute(update(ScheduledJob).values(status="failed", attempts=1, started_at=None,
+                                                    last_error="interrupted"))
+    job = finish_run(s.app.db, "probe", started, s.clock.advance(seconds=5), result={"late": True}, error=None)
+    assert (job.status, job.attempts, job.last_error, job.last_result) == ("failed", 1, "interrupted", None)

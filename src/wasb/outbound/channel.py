@@ -38,14 +38,13 @@ class Channel:
 
     def __init__(self, rt: Runtime):
         self.rt = rt
-        self.pacer = PairPacer()
-        self.bucket = TokenBucket(tier_capacity(80))
+        # Chosen once by the wiring: this process's own, or shared through the database.
+        self.bucket, self.pacer = (rt.send_limits(self.phone_number_id) if rt.send_limits is not None
+                                   else (TokenBucket(tier_capacity(80)), PairPacer()))
         self._lock = threading.Lock()
         self._settings: AdminSettings | None = None
         self._settings_at = 0.0
         self._clients: dict[str, GraphClient] = {}
-        # Set after a send succeeded, so the health record is written once, not per message.
-        self.known_healthy = False
 
     @property
     def phone_number_id(self) -> str:

@@ -2,8 +2,9 @@
 
 Meta counts messages per business number per second (the throughput tier: 80/s by default,
 up to 1,000/s) and per recipient (the "pair rate": a burst of about 45, then about one
-message every 6 s). Both counters live in memory, per process: several sender processes
-on one number should share the tier between them (documented limitation).
+message every 6 s). These counters live in this process's memory: right with SQLite, where one worker process
+sends. On PostgreSQL every sender shares them through the database instead
+(`wasb.outbound.shared_limits`, same interface, chosen once by `wasb.bootstrap`).
 """
 from __future__ import annotations
 
@@ -88,6 +89,9 @@ class PairPacer:
             if len(self._times) > 10_000:
                 self._forget_idle(now)
             return 0.0
+
+    def try_take_many(self, recipients: list[str]) -> list[float]:
+        return [self.try_take(recipient) for recipient in recipients]
 
     def give_back(self, recipient: str) -> None:
         """The message did not go out after all (the number's bucket had no token)."""

@@ -35,8 +35,10 @@ from wasb.jobs.backoff import backoff_seconds
 from wasb.jobs.queue import JobQueue, Task
 from wasb.jobs.worker import Defer
 from wasb.outbound.channel import (
-    AUTH_RETRY_SECONDS, SEND_TASK, Channel, auth_wait_seconds, channel_for, mark_healthy, mark_unhealthy,
+    AUTH_RETRY_SECONDS, SEND_TASK, Channel, auth_wait_seconds, channel_for, channel_health, mark_healthy,
+    mark_unhealthy,
 )
+from wasb.outbound.tables import HEALTHY
 from wasb.outbound.files import read_upload
 from wasb.outbound.held import hold_refused_comment
 from wasb.outbound.statuses import apply_pending_statuses
@@ -164,7 +166,10 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
             settings = channel.settings(s)
             token = channel.token()
             auth_wait = auth_wait_seconds(s, channel.phone_number_id, token)
+        # As stored, whichever process marked it: a send that succeeds puts it right.
+        unhealthy = channel_health(s, channel.phone_number_id).status != HEALTHY
     ready: list[tuple[Message, dict]] = []
+    sendable = []
     for row, conversation, contact in found:
         if row.direction != "out" or row.status != QUEUED:
             outcome[row.id] = _catch(_unconfirmed, rt, row) if row.status == SENDING and not row.wamid else None
@@ -173,7 +178,10 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
             outcome[row.id] = Hold(auth_wait, "WhatsApp refused the access token; waiting for an administrator "
                                               "to update it", "auth")
             continue
-        wait = channel.pacer.try_take(display_number(contact))
+        sendable.append((row, contact))
+    # The group's recipients paced at once (one statement when the pacing is shared).
+    waits = channel.pacer.try_take_many([display_number(contact) for _, contact in sendable]) if sendable else []
+    for (row, contact), wait in zip(sendable, waits):
         if wait > 0:
             outcome[row.id] = Hold(wait, "pacing messages to this customer (WhatsApp's per-recipient limit)",
                                    "pacing")
@@ -205,7 +213,7 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
             _in_flight.difference_update(taken)
     accepted = [(row, answer.wamid) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
     if accepted:
-        _store_results(rt.db, channel, accepted)
+        _store_results(rt.db, channel, accepted, unhealthy)
     for (row, _), answer in zip(ready, answers):
         if isinstance(answer, SendResult):
             outcome[row.id] = None
@@ -331,16 +339,17 @@ def _record_attempts_once(db: Database, rows: list[Message]) -> set[int]:
     return taken
 
 
-def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
+def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, str]], unhealthy: bool) -> None:
     """A group's wamids in one transaction (a handful of statements, not a few per message).
 
     Meta has these messages already: were this transaction lost, each would wait
     IN_FLIGHT and its customer's later messages behind it. So when PostgreSQL aborts it for a
     deadlock with another worker applying the statuses of the same messages, it runs again."""
-    run_again_if_aborted(lambda: _store_results_once(db, channel, accepted))
+    run_again_if_aborted(lambda: _store_results_once(db, channel, accepted, unhealthy))
 
 
-def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Message, str]]) -> None:
+def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Message, str]],
+                        unhealthy: bool) -> None:
     wamid_of = {message.id: wamid for message, wamid in accepted}
     with db.sessions() as s, s.begin():
         # Locked in id order, as another sender's group would be (no deadlock between two of them).
@@ -360,15 +369,15 @@ def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Mes
             if row.wamid in raced:
                 apply_pending_statuses(s, row)
         _set_conversation_statuses(s, {row.conversation_id: row.status for row in rows})
-        if not channel.known_healthy:
+        if unhealthy:
             mark_healthy(s, channel.phone_number_id)
-            channel.known_healthy = True
 
 
 def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> None:
+    # In id order: two senders' groups lock the rows they share in the same order.
     if status_of:
-        session.execute(update(Conversation), [{"id": cid, "last_message_status": status}
-                                               for cid, status in sorted(status_of.items())])
+        session.execute(update(Conversation), [{"id": cid, "last_message_status": status_of[cid]}
+                                               for cid in sorted(status_of)])
 
 
 def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:
@@ -377,7 +386,6 @@ def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, tok
         with rt.db.sessions() as s, s.begin():
             _back_to_queue(s, row.id, error)
             mark_unhealthy(s, channel.phone_number_id, human_message(error), error.code, token)
-        channel.known_healthy = False
         log.error("WhatsApp refused the access token (code %s); messages stay queued", error.code)
         raise Hold(AUTH_RETRY_SECONDS, human_message(error), "auth")
     if isinstance(error, RetryableError):

@@ -16,6 +16,7 @@ The outcome then updates attempts n / max: a failure adds one (at max the job is
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -41,10 +42,14 @@ log = logging.getLogger(__name__)
 RUN_TASK = "scheduler.run"
 DEFAULT_MAX_ATTEMPTS = 5
 MAX_MAX_ATTEMPTS = 100
-# A running job writes a heartbeat at least this often while it makes progress...
+# A running job's progress is written at most this often...
 HEARTBEAT_SECONDS = 1.0
-# ...and one silent for this long died with its process (PostgreSQL, several workers).
-STALE_AFTER = timedelta(minutes=15)
+# ...and, progress or not, a thread of the process running it beats this often...
+BEAT_SECONDS = 5.0
+# ...so one silent for this long died with its process (PostgreSQL, several workers): the
+# ticker counts it as a failed run within tens of seconds, never a run of a live process
+# (its beats keep coming while the job waits for the CRM or Meta).
+STALE_AFTER = timedelta(seconds=30)
 
 
 class JobNotFound(LookupError):
@@ -199,6 +204,12 @@ def finish_run(db: Database, name: str, started_at: datetime, now: datetime, *, 
                error: str | None) -> ScheduledJob:
     with db.sessions() as s, s.begin():
         row = s.get(ScheduledJob, name, with_for_update=True)
+        if row.status != RUNNING or row.started_at != started_at:
+            # Counted as interrupted meanwhile (its beats stopped reaching the database): that
+            # outcome, and any run started since, stand.
+            log.warning("scheduled job %s: the run that started at %s was already counted as interrupted",
+                        name, started_at.isoformat())
+            return row
         row.last_run_at = started_at
         row.last_duration_seconds = round(max(0.0, (now - started_at).total_seconds()), 3)
         row.started_at = row.heartbeat_at = None
@@ -241,6 +252,34 @@ class _Progress:
                       .values(progress_done=done, progress_total=total, heartbeat_at=self.now()))
 
 
+class _Beat:
+    """A thread writing the run's heartbeat every BEAT_SECONDS until the run ends, whatever
+    the job is doing: a run whose beats stop died with its process."""
+
+    def __init__(self, db: Database, name: str, started_at: datetime, now: Callable[[], datetime]):
+        self.db, self.name, self.started_at, self.now = db, name, started_at, now
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"wasb-beat-{name}", daemon=True)
+
+    def __enter__(self) -> "_Beat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(BEAT_SECONDS)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(BEAT_SECONDS):
+            try:
+                with self.db.sessions() as s, s.begin():
+                    s.execute(update(ScheduledJob).where(
+                        ScheduledJob.name == self.name, ScheduledJob.status == RUNNING,
+                        ScheduledJob.started_at == self.started_at).values(heartbeat_at=self.now()))
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.warning("scheduled job %s: could not write its heartbeat", self.name, exc_info=True)
+
+
 def execute_run(rt: Runtime, name: str, *, now: Callable[[], datetime] = utcnow, queued: bool = False,
                 scheduled: bool = False, progress: Callable[[int, int | None], None] | None = None) -> RunOutcome:
     """Claim the job, run it, record the outcome. A job already running is not run."""
@@ -254,7 +293,8 @@ def execute_run(rt: Runtime, name: str, *, now: Callable[[], datetime] = utcnow,
     result: dict = {}
     error: str | None = None
     try:
-        result = spec.run(rt, ctx) or {}
+        with _Beat(rt.db, name, started, now):
+            result = spec.run(rt, ctx) or {}
     except BaseException as exc:  # noqa: BLE001 - the outcome must be recorded whatever happened
         error = f"{type(exc).__name__}: {exc}"
         log.warning("scheduled job %s failed: %s", name, traceback.format_exc(limit=8))

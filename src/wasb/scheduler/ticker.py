@@ -2,8 +2,12 @@
 
 Each due slot is taken with a conditional UPDATE that moves `next_run_at` on from
 the value just read, in the same transaction as the enqueue: that is the dedupe on
-(job name, scheduled time), so several tickers (several worker processes on
-PostgreSQL) enqueue each slot once.
+(job name, scheduled time), so two tickers would still enqueue each slot once
+(PostgreSQL re-reads the row after a concurrent writer commits, and the WHERE no longer
+matches). On top of it, one ticker at a time ticks in the cluster: each worker process
+runs one, and the one holding the advisory lock `scheduler-ticker` ticks (a process that
+dies loses it with its connection, and another takes over at its next tick). So the
+recovery of interrupted runs is done by one process too, from the heartbeats.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from wasb.runtime import Runtime
 from wasb.scheduler.registry import job_specs
 from wasb.scheduler.service import ensure_jobs, recover_interrupted, request_run, schedule_of
 from wasb.scheduler.tables import RUNNABLE, ScheduledJob
+from wasb.store.cluster import ClusterLock
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,7 @@ class Ticker:
         self.now = now or rt.clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._turn = ClusterLock(rt.db, "scheduler-ticker")
 
     def start(self) -> None:
         recovered = prepare(self.rt, self.now())
@@ -87,8 +93,11 @@ class Ticker:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout)
+        self._turn.release()
 
     def tick(self) -> list[str]:
+        if not self._turn.held():
+            return []  # another process's ticker is the cluster's
         now = self.now()
         if self.rt.db.dialect != "sqlite":
             with self.rt.db.sessions() as s, s.begin():

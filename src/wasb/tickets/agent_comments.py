@@ -15,6 +15,11 @@ customer's window is closed.
 
 `POLL_AGENT_COMMENTS` runs the poll as a job that enqueues its own next run (every
 `WASB_CRM_POLL_SECONDS`); syncMessages also calls the plain function (its step 6).
+One poll at a time in the cluster: the job polls under the advisory lock `POLL_LOCK`
+(gone with a dead process's connection), and a poll job that finds it taken ends its
+chain (another chain is polling); `ensure_polling`, which every worker process calls at
+its start, looks and enqueues under a transaction lock, so the processes starting at
+once start one chain.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from wasb.jobs.queue import Task
 from wasb.runtime import Runtime
 from wasb.settings.service import load_settings
 from wasb.store.base import utcnow
+from wasb.store.cluster import exclusive, serialize
 from wasb.store.upsert import insert_for
 from wasb.tickets.process import comment_to_whatsapp
 
@@ -140,7 +146,11 @@ def read_state(session: Session) -> dict:
 # --- the poll as a job that enqueues its own next run -------------------------------
 
 def _run(rt: Runtime, session: Session, payload: dict) -> None:
-    poll_agent_comments(rt)
+    with exclusive(rt.db, POLL_LOCK) as mine:
+        if not mine:
+            log.info("agent comments: another process is polling; this chain of polls ends")
+            return
+        poll_agent_comments(rt)
     schedule_next(rt, session, rt.config.crm_poll_seconds)
 
 
@@ -158,6 +168,7 @@ def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
 def ensure_polling(rt: Runtime) -> None:
     """Start the chain of polls unless one is already waiting or running."""
     with rt.db.sessions() as session, session.begin():
+        serialize(session, POLL_REF)  # the processes starting at once: one chain
         if not any(job.waiting for job in rt.queue.jobs_of(session, [POLL_REF])):
             schedule_next(rt, session, 0)
 

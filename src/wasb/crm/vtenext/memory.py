@@ -12,7 +12,15 @@ The ledger counts every attempt as refused *before* it is made (an attempt that 
 half-way counts), and gives it back when the CRM answered something else than a
 refusal. It never allows the attempt that could be the CRM's 5th refusal in a row.
 
-Writes never wait for the database in the caller's thread: a login can happen in
+On PostgreSQL (several processes at once) each change is a short transaction of its own
+with the row locked, so a reservation is atomic across the cluster, and a login runs
+under an advisory lock (`turn`): one process of the cluster logs in at a time, and the
+others, once it is their turn, see the hold it set. Nothing there waits for a caller's
+transaction (row locks, not a database-wide write lock), and since no two WASB logins
+overlap, no challenge token is clobbered by another's: one attempt is enough, so a wrong
+key costs exactly one refused login in the whole cluster.
+
+On SQLite writes never wait for the database in the caller's thread: a login can happen in
 the middle of a route's SQLite write transaction, and a second write transaction
 from the same thread would wait for it forever. Changes are applied to this
 process's view at once and written by one writer thread, in order; what is read is
@@ -23,6 +31,7 @@ a change that reached the row in between is not applied twice.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -34,8 +43,10 @@ from typing import Any, Callable, Protocol
 from sqlalchemy import select
 
 from wasb.crm.guard import CrmHealth, HealthView
+from wasb.crm.port import CRMUnavailable
 from wasb.crm.tables import CrmState
 from wasb.store.base import utcnow
+from wasb.store.cluster import exclusive
 from wasb.store.engine import Database
 from wasb.store.upsert import insert_for
 
@@ -73,6 +84,10 @@ class LoginLedger(Protocol):
     def set_hold(self, user: str, reason: str) -> None: ...
 
     def clear_hold(self, user: str, *, forget_failures: bool = False) -> None: ...
+
+    def turn(self, user: str) -> contextlib.AbstractContextManager[bool]:
+        """Held while logging in as `user`; yields whether no other process can log in
+        meanwhile (then one attempt is enough: no parallel login clobbers its challenge)."""
 
 
 # --- the rules, on one user's state: {"failures": n, "hold": reason | None} ----------
@@ -152,6 +167,9 @@ class _Rules:
 
 class MemoryLedger(_Rules):
     """The ledger of one process (a Webservice used on its own, e.g. in a script)."""
+
+    def turn(self, user: str) -> contextlib.AbstractContextManager[bool]:
+        return contextlib.nullcontext(False)
 
     def __init__(self) -> None:
         self._users: dict[str, State] = {}
@@ -253,13 +271,22 @@ def write(db: Database, key: str, fresh: Callable[[], State], change: Change, ke
         row.value, row.updated_at = state, utcnow()
 
 
-class DatabaseLedger(_Rules):
-    """The ledger shared by every process on one service database, per CRM and user."""
+# How long a process waits for another's login to the CRM (one attempt, with its timeout).
+LOGIN_TURN_WAIT_SECONDS = 60.0
 
-    def __init__(self, db: Database, endpoint: str, writer: _Writer | None = None):
+
+class DatabaseLedger(_Rules):
+    """The ledger shared by every process on one service database, per CRM and user.
+
+    `atomic` (PostgreSQL's default): every change is written at once in its own short
+    transaction, the row locked, and logins take turns across the cluster. Else (SQLite)
+    changes go through the writer thread (see the module's docstring)."""
+
+    def __init__(self, db: Database, endpoint: str, writer: _Writer | None = None, *, atomic: bool | None = None):
         self._db = db
         self._endpoint = endpoint
         self._writer = writer or _Writer(db)
+        self._atomic = db.dialect != "sqlite" if atomic is None else atomic
         self._lock = threading.RLock()
 
     def _key(self, user: str) -> str:
@@ -272,10 +299,35 @@ class DatabaseLedger(_Rules):
         return value.get("endpoint") == self._endpoint  # another CRM behind the same user name: its own count
 
     def _state(self, user: str) -> State:
+        if self._atomic:
+            stored = read(self._db, self._key(user))
+            return dict(stored) if isinstance(stored, dict) and self._mine(stored) else self._fresh()
         return self._writer.view(self._key(user), self._fresh, self._mine)
 
     def _apply(self, user: str, change: Change) -> None:
-        self._writer.put(self._key(user), self._fresh, change, self._mine)
+        if self._atomic:
+            write(self._db, self._key(user), self._fresh, change, self._mine)
+        else:
+            self._writer.put(self._key(user), self._fresh, change, self._mine)
+
+    def reserve(self, user: str) -> str | None:
+        if not self._atomic:
+            return super().reserve(user)
+        answer: list[str | None] = []
+        with self._lock:  # decided on the locked row: two processes cannot both take the last attempt
+            write(self._db, self._key(user), self._fresh, lambda state: answer.append(_reserve(state, user)),
+                  self._mine)
+        return answer[0]
+
+    @contextlib.contextmanager
+    def turn(self, user: str):
+        if not self._atomic:
+            yield False
+            return
+        with exclusive(self._db, f"crm-login:{self._endpoint}:{user}", wait_seconds=LOGIN_TURN_WAIT_SECONDS) as mine:
+            if not mine:
+                raise CRMUnavailable("another WASB process has been logging in to the CRM for too long")
+            yield True
 
     def flush(self, timeout: float = 30) -> None:
         self._writer.flush(timeout)

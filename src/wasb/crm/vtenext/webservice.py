@@ -9,7 +9,8 @@ Protocol facts this follows (see shared/vtenext-webservice.md):
   logins in parallel make each other fail: logging in happens under one lock and the
   session is shared by every thread;
 - sessions expire (30 min idle): on INVALID_SESSIONID we log in again, once;
-- 5 failed logins lock the CRM user: a refused login is retried at most once, then
+- 5 failed logins lock the CRM user: a refused login is retried at most once (never
+  when the ledger serializes logins across processes: PostgreSQL), then
   held (`auth_failure`) and no login is attempted until `reset_auth()`. The hold and
   the count of refused logins live in a ledger (wasb.crm.vtenext.memory), which the
   service keeps in its database so that every process (the service, `wasb crm
@@ -180,19 +181,23 @@ class Webservice:
                 self._session = None
             if self._session is not None:
                 return self._session
-            hold = self.ledger.hold(self.username)
-            if hold is not None:
-                raise CRMAuthError(f"CRM login disabled until the credentials are fixed: {hold}")
-            self._session, self._user_id = self._login()
+            # One process of the cluster at a time (when the ledger can tell): the others
+            # find the hold a refused login set, and make no attempt of their own.
+            with self.ledger.turn(self.username) as alone:
+                hold = self.ledger.hold(self.username)
+                if hold is not None:
+                    raise CRMAuthError(f"CRM login disabled until the credentials are fixed: {hold}")
+                self._session, self._user_id = self._login(attempts=1 if alone else 2)
             return self._session
 
-    def _login(self) -> tuple[str, str]:
-        """Challenge + login, at most two attempts, each reserved in the ledger first;
-        called with the login lock held."""
+    def _login(self, attempts: int = 2) -> tuple[str, str]:
+        """Challenge + login, at most `attempts`, each reserved in the ledger first;
+        called with the login lock held. A second attempt is for a challenge another
+        login clobbered meanwhile: pointless when no login of ours can overlap."""
         user = self.username
         last: WebserviceError | None = None
         refusal: str | None = None
-        for attempt in (1, 2):
+        for attempt in range(1, attempts + 1):
             refusal = self.ledger.reserve(user)
             if refusal is not None:
                 if last is None:
