@@ -70,8 +70,10 @@ class Config(BaseSettings):
 
     # The job queue engine: the embedded one (the `job` table, one worker process per SQLite
     # database) or procrastinate (PostgreSQL only: workers on any number of machines,
-    # heartbeats). Empty: procrastinate on PostgreSQL, embedded on SQLite.
-    queue: Literal["", "embedded", "procrastinate"] = ""
+    # heartbeats). The embedded one by default, on both databases: on PostgreSQL procrastinate
+    # runs a job per transaction (the embedded worker batches 64) and the sends one by one, so
+    # a single machine is faster on the embedded engine; procrastinate is for several machines.
+    queue: Literal["embedded", "procrastinate"] = "embedded"
     # procrastinate's workers: each says it is alive every heartbeat_seconds; a worker silent
     # for stalled_worker_seconds is dead, and every worker looks for such jobs every
     # stalled_check_seconds and puts them back in the queue.
@@ -128,9 +130,7 @@ class Config(BaseSettings):
     @model_validator(mode="after")
     def _queue_engine(self) -> "Config":
         postgres = self.database_url.startswith("postgresql")
-        if not self.queue:
-            self.queue = "procrastinate" if postgres else "embedded"
-        elif self.queue == "procrastinate" and not postgres:
+        if self.queue == "procrastinate" and not postgres:
             raise ValueError("WASB_QUEUE=procrastinate needs a PostgreSQL WASB_DATABASE_URL "
                              "(on SQLite the queue is the embedded one: WASB_QUEUE=embedded)")
         if self.stalled_worker_seconds <= self.heartbeat_seconds:

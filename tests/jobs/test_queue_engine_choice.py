@@ -1,4 +1,4 @@
-"""WASB_QUEUE: the engine an operator gets by default, and the one combination refused."""
+"""WASB_QUEUE: the engine an operator gets by default, the one asked for, and the one combination refused."""
 from __future__ import annotations
 
 import pytest
@@ -13,10 +13,10 @@ def config(**values) -> Config:
     return Config(_env_file=None, **values)
 
 
-def test_procrastinate_by_default_on_postgresql_embedded_on_sqlite():
-    assert config(database_url=PG).queue == "procrastinate"
+def test_the_embedded_engine_by_default_procrastinate_on_request_on_postgresql():
+    assert config(database_url=PG).queue == "embedded"
     assert config(database_url="sqlite:///./wasb.db").queue == "embedded"
-    assert config(database_url=PG, queue="embedded").queue == "embedded"  # the embedded engine runs on both
+    assert config(database_url=PG, queue="procrastinate").queue == "procrastinate"
 
 
 def test_procrastinate_on_sqlite_is_a_configuration_error_that_says_why():
