@@ -255,12 +255,14 @@ class ProcrastinateWorker(Generic[R]):
         batch = self._new_batch_loop()
         try:
             while time.monotonic() < deadline:
-                batched = batch.run_until_idle(deadline)
+                # The batch queue until a fetch finds nothing due, then procrastinate's: when
+                # the latter ran nothing either, nothing can have become due in the former.
+                batch.run_until_idle(deadline)
                 before = self.ran
                 if (left := deadline - time.monotonic()) > 0:
                     asyncio.run(self._run_until_idle(left))
-                if self.ran == before and not batched:
-                    return True
+                if self.ran == before:
+                    return time.monotonic() < deadline
             return False
         finally:
             batch.unregister()
