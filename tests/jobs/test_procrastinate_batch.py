@@ -68,8 +68,9 @@ def test_a_batch_runs_many_customers_jobs_in_one_transaction(db):
     rows = _rows(db)
     assert sorted(rows) == list(range(40)) and len(set(rows.values())) == 1  # one transaction did them all
     assert _jobs(db) == []  # and removed them
-    fetches = [q for q in seen.work if "UPDATE procrastinate_jobs SET status = 'doing'" in q]
-    deletes = [q for q in seen.work if q.startswith("DELETE FROM procrastinate_jobs")]
+    fetches = [q for q in seen.queue if "UPDATE procrastinate_jobs SET status = 'doing'" in q]
+    deletes = [q for q in seen.queue if q.startswith("DELETE FROM procrastinate_jobs")]
+    assert [q for q in seen.work if "procrastinate" in q] == []  # the 40 jobs' own work only
     # One fetch that found the 40, one that found nothing; one delete; a SAVEPOINT per job.
     assert (len(fetches), len(deletes)) == (2, 1)
     assert len([c for c in seen.control if c.upper().startswith("SAVEPOINT")]) == 40

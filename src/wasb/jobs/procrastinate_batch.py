@@ -115,7 +115,6 @@ class BatchLoop:
         self.poll_seconds = poll_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self.worker_id: int | None = None
-        self.batches = 0  # batches run (tests: how many transactions the work took)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -141,42 +140,59 @@ class BatchLoop:
         self.worker_id = None
 
     # --- one batch -----------------------------------------------------------
-    def fetch(self, limit: int) -> list[Fetched]:
-        if self.worker_id is None:
-            self.register()
+    def fetch(self, limit: int) -> tuple[int, list[Fetched]]:
+        """Up to `limit` due jobs of the batch queue, marked running for this worker; and the
+        worker id they were marked for (the heartbeat may register anew meanwhile)."""
+        worker = self.worker_id if self.worker_id is not None else self.register()
         try:
             with self.db.sessions() as s, s.begin():
-                rows = s.execute(_FETCH, {"queue": BATCH_QUEUE, "limit": limit, "worker": self.worker_id}).all()
+                rows = s.execute(_FETCH, {"queue": BATCH_QUEUE, "limit": limit, "worker": worker}).all()
         except IntegrityError:
             # Another worker took a job of one of these locks between our snapshot and our
             # update (the unique index on running locks said no): nothing taken, look again.
             log.info("batch fetch raced another worker: fetching again")
-            return []
-        return sorted((Fetched(r.id, r.task_name, r.args, r.attempts) for r in rows), key=lambda j: j.id)
+            return worker, []
+        return worker, sorted((Fetched(r.id, r.task_name, r.args, r.attempts) for r in rows), key=lambda j: j.id)
 
     def run_once(self) -> int:
-        jobs = self.fetch(self.batch_size)
+        worker, jobs = self.fetch(self.batch_size)
         if jobs:
-            self._run(jobs)
+            self._run(jobs, worker)
         return len(jobs)
 
-    def _run(self, jobs: list[Fetched]) -> None:
+    def _run(self, jobs: list[Fetched], worker: int) -> None:
         failures: list[tuple[Fetched, Exception, str]] = []
         try:
             with self.db.sessions() as s, s.begin():
                 done = self._run_in(s, jobs, failures)
                 if done:  # in the transaction that did the work
-                    deleted = s.scalars(_DELETE_DONE, {"ids": done, "worker": self.worker_id}).all()
+                    deleted = s.scalars(_DELETE_DONE, {"ids": done, "worker": worker}).all()
                     if len(deleted) != len(done):
                         raise _Lost()
         except _Lost:
             log.warning("batch of %d job(s) rolled back: some were put back while it ran", len(jobs))
-            with self.db.sessions() as s, s.begin():
-                s.execute(_PUT_BACK, {"ids": [j.id for j in jobs], "worker": self.worker_id})
+            self._put_back(jobs, worker)
             return
-        self.batches += 1
+        except Exception:  # the commit itself failed (the database away): nothing of it was kept
+            self._put_back(jobs, worker)
+            raise
         for job, exc, error in failures:
-            self._settle(job, exc, error)
+            try:
+                self._settle(job, exc, error)
+            except Exception:  # put back meanwhile by a stalled-job check, or the database away
+                log.exception("job %s: its failed try could not be recorded", job.id)
+
+    def _put_back(self, jobs: list[Fetched], worker: int) -> None:
+        """A batch rolled back whole: its jobs wait again, the try not counted. If even that
+        fails, this loop forgets its worker id: the old one's heartbeat stops, and any
+        worker's stalled-job check puts the jobs back."""
+        try:
+            with self.db.sessions() as s, s.begin():
+                s.execute(_PUT_BACK, {"ids": [j.id for j in jobs], "worker": worker})
+        except Exception:
+            log.exception("batch jobs could not be put back: left to the stalled-job check")
+            if self.worker_id == worker:
+                self.worker_id = None
 
     def _run_in(self, s: Session, jobs: list[Fetched], failures: list) -> list[int]:
         done = []
