@@ -70,7 +70,8 @@ def run(args, url: str) -> None:
     with app.db.read_sessions() as s:
         done = s.scalar(select(func.count()).select_from(InboundEvent).where(InboundEvent.state == PROCESSED))
     assert done == args.events, f"{done} events processed of {args.events}"
-    batch = "no batch" if args.no_batch or args.queue == "embedded" else "batch queue"
+    batch = ("its own batches" if args.queue == "embedded" else "no batch queue" if args.no_batch
+             else "batch queue")
     print(f"{args.queue} ({batch}, concurrency {args.concurrency}): {args.events} messages of "
           f"{args.customers} customers in {elapsed:.1f} s = {args.events / elapsed:.0f} messages/s; "
           f"this process's CPU {cpu / args.events * 1000:.2f} ms/message; load average {os.getloadavg()[0]:.1f}")
