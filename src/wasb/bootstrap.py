@@ -109,7 +109,7 @@ class App(Runtime):
                             stalled_worker_seconds=self.config.stalled_worker_seconds,
                             stalled_check_seconds=self.config.stalled_check_seconds)
             # Options only the embedded worker knows (its batch, its claim) mean nothing here.
-            options = {k: v for k, v in options.items() if k in settings or k == "name"}
+            options = {k: v for k, v in options.items() if k in settings or k in ("name", "batch_size")}
             return ProcrastinateWorker(self, self.db, self.tasks, **{**settings, **options})
         journal = journal_path(self.db.url)
         settings = dict(poll_seconds=self.config.worker_poll_seconds,
@@ -148,19 +148,23 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
         upgrade(config.database_url)
     db = open_database(config.database_url)
     tasks = all_tasks()
-    queue: JobQueue = (ProcrastinateQueue(tasks, config.stalled_worker_seconds) if config.queue == "procrastinate"
-                       else EmbeddedQueue(tasks))
     # The external CRM's shared session, or None when the CRM lives in the service database.
     link = VtenextLink(config, db) if config.crm == "vtenext" else None
+    # Decided here once: the embedded CRM writes in the job's transaction; an external
+    # CRM's calls go over the network, so its jobs commit before each call.
+    crm_policy = InTransaction() if link is None else CommitThenCall()
+    # On procrastinate the tasks that may share a transaction have a queue of their own, run by batches.
+    queue: JobQueue = (ProcrastinateQueue(tasks, config.stalled_worker_seconds,
+                                          batchable={name for name, task in tasks.items()
+                                                     if crm_policy.may_batch(task)})
+                       if config.queue == "procrastinate" else EmbeddedQueue(tasks))
     app = App(
         config=config,
         db=db,
         tasks=tasks,
         queue=queue,
         crm_factory=_crm_factory(config, link),
-        # Decided here once: the embedded CRM writes in the job's transaction; an external
-        # CRM's calls go over the network, so its jobs commit before each call.
-        crm_policy=InTransaction() if link is None else CommitThenCall(),
+        crm_policy=crm_policy,
         crm_link=link,
         # The channel's client: WASB_GRAPH_URL (Meta, or the simulator) + WASB_GRAPH_VERSION.
         graph=GraphClient.from_config(config),

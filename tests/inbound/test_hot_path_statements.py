@@ -72,11 +72,11 @@ def product(database_url, tmp_path):
     app.db.dispose()
 
 
-@pytest.fixture
-def batching_product(database_url, tmp_path):
-    """The embedded engine's worker, which runs the jobs it claims in one transaction
-    (procrastinate's runs each job in its own: the settings are paid per message there)."""
-    app = build(test_config(database_url, tmp_path, queue="embedded"))
+@pytest.fixture(params=["embedded"] + (["procrastinate"] if BACKEND == "postgresql" else []))
+def batching_product(request, database_url, tmp_path):
+    """A worker that runs the inbound jobs it takes in one transaction: the embedded engine's,
+    and procrastinate's batch loop (the inbound task is in its batch queue)."""
+    app = build(test_config(database_url, tmp_path, queue=request.param))
     yield Product(app)
     app.db.dispose()
 

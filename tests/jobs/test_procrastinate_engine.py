@@ -58,10 +58,18 @@ class Script:
         self.gave_up.append((payload, error))
 
 
-def make(db, script: Script, max_attempts: int = 3, concurrency: int = 1):
+@pytest.fixture(params=["single", "batched"])
+def batched(request) -> bool:
+    """Each test runs its jobs through procrastinate's worker (one job per transaction) and
+    through the batch loop (the task in the batch queue): a try means the same on both."""
+    return request.param == "batched"
+
+
+def make(db, script: Script, max_attempts: int = 3, concurrency: int = 1, batched: bool = False):
     tasks = {"record": Task("record", script.run, max_attempts=max_attempts, on_give_up=script.give_up,
                             wait_on=(Outage,))}
-    return ProcrastinateQueue(tasks), ProcrastinateWorker(None, db, tasks, concurrency=concurrency, poll_seconds=0.05)
+    queue = ProcrastinateQueue(tasks, batchable={"record"} if batched else ())
+    return queue, ProcrastinateWorker(None, db, tasks, concurrency=concurrency, poll_seconds=0.05)
 
 
 def enqueue(db, queue, jobs):
@@ -80,9 +88,9 @@ def time_passes(db, queue):
         queue.run_now(s, ["record"])
 
 
-def test_jobs_of_one_lock_run_in_enqueue_order_with_several_at_once(db):
+def test_jobs_of_one_lock_run_in_enqueue_order_with_several_at_once(db, batched):
     script = Script()
-    queue, worker = make(db, script, concurrency=4)
+    queue, worker = make(db, script, concurrency=4, batched=batched)
     jobs = [(lock, n) for n in range(1, 9) for lock in "abcd"]
     enqueue(db, queue, jobs)
     assert worker.drain()
@@ -92,10 +100,10 @@ def test_jobs_of_one_lock_run_in_enqueue_order_with_several_at_once(db):
     assert all(state(db, queue, lock) == [] for lock in "abcd")  # finished jobs are gone
 
 
-def test_a_defer_and_an_outage_spend_no_attempt_a_failure_does(db):
+def test_a_defer_and_an_outage_spend_no_attempt_a_failure_does(db, batched):
     script = Script(Defer(3600, "rate limit"), Outage("CRM down"), Defer(3600), RuntimeError("CRM said no"),
                     Outage("CRM down again"), None)
-    queue, worker = make(db, script, max_attempts=2)
+    queue, worker = make(db, script, max_attempts=2, batched=batched)
     enqueue(db, queue, [("a", 1), ("a", 2)])
     seen = []
     for _ in range(5):
@@ -112,9 +120,9 @@ def test_a_defer_and_an_outage_spend_no_attempt_a_failure_does(db):
     assert script.calls == [("a", 1)] * 6 + [("a", 2)]  # the later job waited for the first
 
 
-def test_after_the_last_attempt_the_job_fails_once_keeps_its_error_and_frees_the_lock(db):
+def test_after_the_last_attempt_the_job_fails_once_keeps_its_error_and_frees_the_lock(db, batched):
     script = Script(RuntimeError("no 1"), Outage("down"), RuntimeError("no 2"), RuntimeError("no 3"))
-    queue, worker = make(db, script, max_attempts=3)
+    queue, worker = make(db, script, max_attempts=3, batched=batched)
     enqueue(db, queue, [("a", 1), ("a", 2)])
     for _ in range(4):
         worker.drain()
@@ -150,16 +158,17 @@ def _wait(condition, what: str, timeout: float = 60):
     raise AssertionError(f"still waiting for {what}")
 
 
-def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, database_url, tmp_path):
+def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, database_url, tmp_path, batched):
     script = Script()
-    queue, _ = make(db, script)
+    queue, _ = make(db, script, batched=batched)
     enqueue(db, queue, [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("c", 1)])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     child = subprocess.Popen([sys.executable, "-m", "tests.jobs.procrastinate_child", database_url, str(tmp_path)],
                              cwd=ROOT, env=env)
     try:
-        # The child has taken the first job of each customer and hangs in it.
-        _wait(lambda: len(list(tmp_path.glob("started-*"))) == 3 and
+        # The child has taken the first job of each customer and hangs in it (a batch hangs
+        # in its first job, the two others taken with it).
+        _wait(lambda: len(list(tmp_path.glob("started-*"))) == (1 if batched else 3) and
               len([j for lock in "abc" for j in state(db, queue, lock) if j.status == DOING]) == 3,
               "the child running a, b and c's first jobs")
         os.kill(child.pid, signal.SIGKILL)

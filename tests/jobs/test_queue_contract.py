@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text, update
 
 from tests.support.databases import BACKEND
-from wasb.jobs.procrastinate_queue import QUEUE_NAME, ProcrastinateQueue
+from wasb.jobs.procrastinate_queue import BATCH_QUEUE, QUEUE_NAME, ProcrastinateQueue
 from wasb.jobs.procrastinate_worker import ProcrastinateWorker
 from wasb.jobs.liveness import process_name
 from wasb.jobs.queue import DOING, FAILED, TODO, EmbeddedQueue, JobQueue, Task
@@ -77,10 +77,12 @@ class ProcrastinateHarness:
     """Drives procrastinate: its own worker (wait=False) runs what is due; a job is started by
     procrastinate's own fetch for a registered worker that never finishes it."""
 
+    batchable: tuple[str, ...] = ()
+
     def __init__(self, db, calls: Calls):
         self.db = db
         tasks = contract_tasks(calls)
-        self.queue: JobQueue = ProcrastinateQueue(tasks)
+        self.queue: JobQueue = ProcrastinateQueue(tasks, batchable=self.batchable)
         self.worker = ProcrastinateWorker(None, db, tasks, concurrency=1, poll_seconds=0.05)
 
     def work(self) -> None:
@@ -89,8 +91,9 @@ class ProcrastinateHarness:
     def start(self, task: str) -> None:
         with self.db.sessions() as s, s.begin():
             worker = s.scalar(text("SELECT worker_id FROM procrastinate_register_worker_v1()"))
-            job = s.execute(text("SELECT (j).id, (j).task_name FROM procrastinate_fetch_job_v2(ARRAY[:queue]::varchar[], "
-                                 ":worker) AS j"), {"queue": QUEUE_NAME, "worker": worker}).one()
+            job = s.execute(text("SELECT (j).id, (j).task_name FROM procrastinate_fetch_job_v2("
+                                 "ARRAY[:queue, :batch]::varchar[], :worker) AS j"),
+                            {"queue": QUEUE_NAME, "batch": BATCH_QUEUE, "worker": worker}).one()
         assert job.task_name == task, f"no {task} job was due"
 
     def time_passes(self) -> None:
@@ -103,14 +106,21 @@ class ProcrastinateHarness:
             s.execute(text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'"))
 
 
-ENGINES = ["embedded"] + (["procrastinate"] if BACKEND == "postgresql" else [])
+class ProcrastinateBatchHarness(ProcrastinateHarness):
+    """procrastinate with every task in the batch queue: the batch loop keeps the same contract."""
+
+    batchable = ("ok", "broken", "slow")
+
+
+ENGINES = ["embedded"] + (["procrastinate", "procrastinate-batch"] if BACKEND == "postgresql" else [])
 
 
 @pytest.fixture(params=ENGINES)
 def engine(request, database_url):
     db = open_database(database_url)
     calls = Calls()
-    harness = {"embedded": EmbeddedHarness, "procrastinate": ProcrastinateHarness}[request.param](db, calls)
+    harness = {"embedded": EmbeddedHarness, "procrastinate": ProcrastinateHarness,
+               "procrastinate-batch": ProcrastinateBatchHarness}[request.param](db, calls)
     harness.calls = calls
     yield harness
     db.dispose()

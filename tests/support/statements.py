@@ -14,8 +14,11 @@ from typing import Iterator
 from sqlalchemy import Engine, event
 
 _CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.IGNORECASE)
-# The queue's claim (UPDATE job … RETURNING) and the removal of the jobs a batch finished.
-_QUEUE = re.compile(r"^\s*(WITH due AS|UPDATE job SET status|DELETE FROM job WHERE)", re.IGNORECASE)
+# The queue's claim (UPDATE job … RETURNING) and the removal of the jobs a batch finished; on
+# procrastinate, the batch loop's fetch, delete and its worker row (register, heartbeat, unregister).
+_QUEUE = re.compile(r"^\s*(WITH due AS|UPDATE job SET status|DELETE FROM job WHERE|WITH candidate AS"
+                    r"|DELETE FROM procrastinate_jobs|SELECT worker_id FROM procrastinate_register_worker"
+                    r"|UPDATE procrastinate_workers|SELECT procrastinate_unregister_worker)", re.IGNORECASE)
 
 
 @dataclass

@@ -31,8 +31,11 @@ from sqlalchemy.orm import Session
 from wasb.jobs.queue import DOING, FAILED, TODO, Backlog, JobState, Lag, Task
 from wasb.store.base import UTCDateTime, utcnow
 
-# Every job of the product goes to one procrastinate queue; the order that matters is per lock.
+# The jobs procrastinate's own worker runs, one per transaction; the order that matters is per
+# lock, which procrastinate keeps across queues.
 QUEUE_NAME = "wasb"
+# The jobs of the tasks that may share a transaction: run by batches (procrastinate_batch.py).
+BATCH_QUEUE = "wasb.batch"
 # The channel procrastinate's insert trigger notifies (a job made due by an UPDATE notifies it too).
 ANY_QUEUE_CHANNEL = "procrastinate_any_queue_v1"
 
@@ -80,8 +83,12 @@ def job_args(payload: dict, ref: str | None, max_attempts: int, enqueued_at: dat
 
 
 class ProcrastinateQueue:
-    def __init__(self, tasks: dict[str, Task], stalled_worker_seconds: float = 10.0):
+    def __init__(self, tasks: dict[str, Task], stalled_worker_seconds: float = 10.0,
+                 batchable: Collection[str] = ()):
         self.tasks = tasks
+        # The tasks whose jobs go to the batch queue (the CRM call policy's may_batch, decided
+        # once in bootstrap): the queue is chosen when the job is written.
+        self.batchable = frozenset(batchable)
         # A worker silent for longer is dead: the locks its jobs hold are stuck until the
         # next stalled-job check of a living worker puts them back.
         self.stalled_worker_seconds = stalled_worker_seconds
@@ -92,7 +99,8 @@ class ProcrastinateQueue:
             raise KeyError(f"unknown task {task!r}")
         now = utcnow()
         args = job_args(payload, ref, max_attempts or self.tasks[task].max_attempts, now)
-        return {"queue_name": QUEUE_NAME, "task_name": task, "lock": lock, "args": args,
+        queue = BATCH_QUEUE if task in self.batchable else QUEUE_NAME
+        return {"queue_name": queue, "task_name": task, "lock": lock, "args": args,
                 "scheduled_at": now + timedelta(seconds=delay_seconds)}
 
     def enqueue(self, session: Session, task: str, payload: dict, *, lock: str | None = None,

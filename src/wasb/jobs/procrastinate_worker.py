@@ -2,10 +2,12 @@
 task per product Task, with the product's meaning of a try kept.
 
 Each job runs `task.run(runtime, session, payload)` in a session of its own and commits,
-like the embedded engine's jobs that run alone. No batching on this engine: every job is
-its own transaction, and a `run_group` task (the sends) runs one job at a time through its
-`run` (procrastinate hands a worker one job per fetch; concurrency comes from
-`--concurrency` jobs at once instead).
+like the embedded engine's jobs that run alone: each job of the "wasb" queue is its own
+transaction, and a `run_group` task (the sends) runs one job at a time through its `run`
+(procrastinate hands a worker one job per fetch; concurrency comes from `--concurrency`
+jobs at once instead). The jobs of the batch queue (tasks that may share a transaction)
+run beside it by batches, in a loop of its own (procrastinate_batch.py), with the same
+meaning of a try (`_settle`).
 
 What a try's outcome means, decided in the wrapper and handed to procrastinate as "retry
 at" or "failed":
@@ -39,6 +41,7 @@ from procrastinate.retry import BaseRetryStrategy
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
+from wasb.jobs.procrastinate_batch import BatchLoop
 from wasb.jobs.procrastinate_queue import QUEUE_NAME, notes
 from wasb.jobs.queue import R, Task
 from wasb.jobs.worker import Defer
@@ -78,7 +81,7 @@ class ProcrastinateWorker(Generic[R]):
 
     def __init__(self, runtime: R, db: Database, tasks: dict[str, Task[R]], *, concurrency: int = 4,
                  poll_seconds: float = 1.0, heartbeat_seconds: float = 2.0, stalled_worker_seconds: float = 10.0,
-                 stalled_check_seconds: float = 5.0, name: str = "wasb"):
+                 stalled_check_seconds: float = 5.0, batch_size: int = 64, name: str = "wasb"):
         self.runtime = runtime
         self.db = db
         self.tasks = tasks
@@ -88,6 +91,8 @@ class ProcrastinateWorker(Generic[R]):
         self.stalled_worker_seconds = stalled_worker_seconds
         self.stalled_check_seconds = stalled_check_seconds
         self.name = name
+        self.batch_size = batch_size
+        self._batch: BatchLoop | None = None
         self.ran = 0  # tries started by this object (drain: "nothing was due")
         self._count = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -125,29 +130,41 @@ class ProcrastinateWorker(Generic[R]):
                     except BaseException:
                         s.rollback()
                         raise
-            except Defer as later:
-                self._note(job.id, f"deferred: {later}", wait=True)
-                raise _Again(later.seconds) from None
             except Exception as exc:
                 error = traceback.format_exc(limit=5)
-                if task.wait_on and isinstance(exc, task.wait_on):
-                    since = datetime.fromisoformat(enqueued_at) if enqueued_at else utcnow()
-                    delay = waiting_seconds((utcnow() - since).total_seconds())
-                    log.info("job %s (%s) waits %.0f s: %s", job.id, task.name, delay, _last_line(error))
-                    self._note(job.id, error, wait=True)
-                    raise _Again(delay) from None
-                waits = self._note(job.id, error, wait=False)
-                spent = job.attempts - waits + 1
-                limit = max_attempts or task.max_attempts
-                log.warning("job %s (%s) attempt %s/%s failed: %s", job.id, task.name, spent, limit, _last_line(error))
-                if spent < limit:
-                    raise _Again(backoff_seconds(spent)) from None
-                if task.on_give_up:
-                    with self.db.sessions() as s, s.begin():
-                        task.on_give_up(self.runtime, s, payload, error)
-                raise _GiveUp(_last_line(error)) from None
+                args = {"payload": payload, "max_attempts": max_attempts, "enqueued_at": enqueued_at}
+                again = self._settle(task, job.id, job.attempts, args, exc, error)
+                if again is None:
+                    raise _GiveUp(_last_line(error)) from None
+                raise _Again(again) from None
 
         return run
+
+    def _settle(self, task: Task[R], job_id: int, attempts: int, args: dict, exc: Exception,
+                error: str) -> float | None:
+        """What a try that raised means (single jobs and batches alike): seconds until the
+        next try, or None when the job has failed for good (its on_give_up has run).
+        `attempts` is procrastinate's count before this try; `args` the job's."""
+        if isinstance(exc, Defer):
+            self._note(job_id, f"deferred: {exc}", wait=True)
+            return exc.seconds
+        if task.wait_on and isinstance(exc, task.wait_on):
+            enqueued_at = args.get("enqueued_at")
+            since = datetime.fromisoformat(enqueued_at) if enqueued_at else utcnow()
+            delay = waiting_seconds((utcnow() - since).total_seconds())
+            log.info("job %s (%s) waits %.0f s: %s", job_id, task.name, delay, _last_line(error))
+            self._note(job_id, error, wait=True)
+            return delay
+        waits = self._note(job_id, error, wait=False)
+        spent = attempts - waits + 1
+        limit = args.get("max_attempts") or task.max_attempts
+        log.warning("job %s (%s) attempt %s/%s failed: %s", job_id, task.name, spent, limit, _last_line(error))
+        if spent < limit:
+            return backoff_seconds(spent)
+        if task.on_give_up:
+            with self.db.sessions() as s, s.begin():
+                task.on_give_up(self.runtime, s, args["payload"], error)
+        return None
 
     def _note(self, job_id: int, error: str, *, wait: bool) -> int:
         """The try's error text, and whether it counted; returns the waits so far."""
@@ -161,7 +178,8 @@ class ProcrastinateWorker(Generic[R]):
     # --- dead workers' jobs --------------------------------------------------
     async def _recover_stalled(self, app: ProcrastinateApp) -> int:
         manager = app.job_manager
-        stalled = await manager.get_stalled_jobs(queue=QUEUE_NAME, seconds_since_heartbeat=self.stalled_worker_seconds)
+        # Every queue: procrastinate's worker's jobs and the batch loops'.
+        stalled = await manager.get_stalled_jobs(queue=None, seconds_since_heartbeat=self.stalled_worker_seconds)
         back = 0
         for job in stalled:
             try:
@@ -185,7 +203,14 @@ class ProcrastinateWorker(Generic[R]):
     def wake(self) -> None:
         """Nothing to do: procrastinate's insert trigger notifies the workers at commit."""
 
+    def _new_batch_loop(self) -> BatchLoop:
+        return BatchLoop(self.runtime, self.db, self.tasks, self._settle, conninfo=conninfo(self.db.url),
+                         batch_size=self.batch_size, poll_seconds=self.poll_seconds,
+                         heartbeat_seconds=self.heartbeat_seconds)
+
     def start(self) -> None:
+        self._batch = self._new_batch_loop()
+        self._batch.start()
         ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve(ready)), name="wasb-worker",
                                         daemon=True)
@@ -221,16 +246,26 @@ class ProcrastinateWorker(Generic[R]):
                 pass
         if self._thread:
             self._thread.join(timeout)
+        if self._batch is not None:
+            self._batch.stop(timeout)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Run until nothing is due (tests and CLI); True when the queue is idle."""
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            before = self.ran
-            asyncio.run(self._run_until_idle(left))
-            if self.ran == before:
-                return True
-        return False
+        batch = self._new_batch_loop()
+        try:
+            while time.monotonic() < deadline:
+                # The batch queue until a fetch finds nothing due, then procrastinate's: when
+                # the latter ran nothing either, nothing can have become due in the former.
+                batch.run_until_idle(deadline)
+                before = self.ran
+                if (left := deadline - time.monotonic()) > 0:
+                    asyncio.run(self._run_until_idle(left))
+                if self.ran == before:
+                    return time.monotonic() < deadline
+            return False
+        finally:
+            batch.unregister()
 
     async def _run_until_idle(self, timeout: float) -> None:
         app = self._new_app(3)
