@@ -28,8 +28,8 @@ What each figure is:
   claim, the attempt's commit, the HTTP call to the simulator and storing its answer; not
   the status webhooks the simulator posts back (they are processed meanwhile, as in use).
   "refused" is how many sends the simulator refused with 130429 (retried, never failed):
-  the rate limit lives in each worker process's memory today, so N workers may exceed it
-  together (issue 14, point 3).
+  on PostgreSQL the N workers share the number's tier through the database (send_slot), so
+  it should stay 0.
 - peak PG connections: the highest count of pg_stat_activity rows on the run's database,
   sampled every 100 ms over the whole run (the bench's own connection left out).
 - CPU: per process, CPU seconds (user + system, psutil) during the inbound phase (webs,

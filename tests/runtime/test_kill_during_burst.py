@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.runtime.test_worker_process import worker_of
+from tests.support.bursts import verify_every_message_once_in_order
 from tests.support.polling import wait_until
 from tests.support.server import APP_SECRET, PHONE_NUMBER_ID, WABA_ID, WasbServer
 from wasb.store.engine import make_engine
@@ -133,32 +134,8 @@ def all_processed(url: str, expected: int) -> bool:
 
 
 def verify(url: str, burst: Burst) -> None:
-    expected = {wamid(c, i) for c in burst.bodies for i in range(PER_CUSTOMER)}
-    rows = query(url, "SELECT id, wamid FROM message WHERE wamid LIKE 'wamid.burst.%' ORDER BY id")
-    stored = [w for _, w in rows]
-    assert len(stored) == len(set(stored)), "a message was stored twice"
-    assert set(stored) == expected, f"missing: {sorted(expected - set(stored))[:5]}"
-    arrival: dict[str, list[int]] = defaultdict(list)
-    for w in stored:  # in message id order
-        _, _, wa_id, index = w.split(".")
-        arrival[wa_id].append(int(index))
-    out_of_order = {c: got for c, got in arrival.items() if got != list(range(PER_CUSTOMER))}
-    assert not out_of_order, f"{len(out_of_order)} customers out of order, e.g. {next(iter(out_of_order.items()))}"
-
-    assert query(url, "SELECT count(*) FROM inbound_event WHERE state = 'failed'")[0][0] == 0
-    tickets = query(url, "SELECT p.mobile_e164, t.id, t.description FROM crm_ticket t "
-                         "JOIN crm_person p ON p.id = t.person_id WHERE p.mobile_e164 LIKE '+39333%'")
-    per_customer = defaultdict(list)
-    for mobile, ticket_id, description in tickets:
-        per_customer[mobile.lstrip("+")].append((ticket_id, description))
-    assert {c: len(t) for c, t in per_customer.items() if len(t) != 1} == {}
-    assert set(per_customer) == set(burst.bodies)
-    comments = defaultdict(list)
-    for ticket_id, body in query(url, "SELECT ticket_id, body FROM crm_comment ORDER BY id"):
-        comments[ticket_id].append(body)
-    for wa_id, ((ticket_id, description),) in per_customer.items():
-        assert description.endswith(words(wa_id, 0)), description
-        assert comments[ticket_id] == [words(wa_id, i) for i in range(1, PER_CUSTOMER)], wa_id
+    verify_every_message_once_in_order(lambda sql: query(url, sql), "burst", list(burst.bodies), PER_CUSTOMER,
+                                       words)
 
 
 def kill_during_burst(server: WasbServer, burst: Burst, kill) -> threading.Thread:

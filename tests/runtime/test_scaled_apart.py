@@ -37,6 +37,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
+from tests.support.bursts import verify_every_message_once_in_order
 from tests.support.databases import BACKEND
 from tests.support.polling import wait_until
 from tests.support.server import APP_SECRET, PHONE_NUMBER_ID, WABA_ID, WasbServer, WorkerProcess
@@ -212,31 +213,7 @@ def kill_worker(url: str, engine: str, worker: WorkerProcess) -> int | None:
 
 def verify_exactly_once_in_order(url: str) -> None:
     customers = [f"39334{n:07d}" for n in range(CUSTOMERS)]
-    expected = {wamid(c, i) for c in customers for i in range(PER_CUSTOMER)}
-    stored = [w for (w,) in query(url, "SELECT wamid FROM message WHERE wamid LIKE 'wamid.apart.%' ORDER BY id")]
-    assert len(stored) == len(set(stored)), "a message was stored twice"
-    assert set(stored) == expected, f"missing: {sorted(expected - set(stored))[:5]}"
-    arrival: dict[str, list[int]] = defaultdict(list)
-    for w in stored:
-        _, _, wa_id, index = w.split(".")
-        arrival[wa_id].append(int(index))
-    out_of_order = {c: got for c, got in arrival.items() if got != list(range(PER_CUSTOMER))}
-    assert not out_of_order, f"{len(out_of_order)} customers out of order, e.g. {next(iter(out_of_order.items()))}"
-    assert query(url, "SELECT count(*) FROM inbound_event WHERE state = 'failed'")[0][0] == 0
-
-    tickets = query(url, "SELECT p.mobile_e164, t.id, t.description FROM crm_ticket t "
-                         "JOIN crm_person p ON p.id = t.person_id WHERE p.mobile_e164 LIKE '+39334%'")
-    per_customer = defaultdict(list)
-    for mobile, ticket_id, description in tickets:
-        per_customer[mobile.lstrip("+")].append((ticket_id, description))
-    assert {c: len(t) for c, t in per_customer.items() if len(t) != 1} == {}
-    assert set(per_customer) == set(customers)
-    comments = defaultdict(list)
-    for ticket_id, body in query(url, "SELECT ticket_id, body FROM crm_comment ORDER BY id"):
-        comments[ticket_id].append(body)
-    for wa_id, ((ticket_id, description),) in per_customer.items():
-        assert description.endswith(words(wa_id, 0)), description
-        assert comments[ticket_id] == [words(wa_id, i) for i in range(1, PER_CUSTOMER)], wa_id
+    verify_every_message_once_in_order(lambda sql: query(url, sql), "apart", customers, PER_CUSTOMER, words)
 
 
 def lateness(url: str) -> list[tuple[float, float, int]]:
