@@ -9,14 +9,6 @@ from wasb.jobs.queue import EmbeddedQueue, Task
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.jobs.worker import Worker
 from wasb.store.base import utcnow
-from wasb.store.engine import open_database
-
-
-@pytest.fixture
-def db(database_url):
-    database = open_database(database_url)
-    yield database
-    database.dispose()
 
 
 class Recorder:

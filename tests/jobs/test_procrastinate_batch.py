@@ -15,18 +15,15 @@ from tests.support.statements import counting
 from wasb.jobs.procrastinate_queue import BATCH_QUEUE, QUEUE_NAME, ProcrastinateQueue
 from wasb.jobs.procrastinate_worker import ProcrastinateWorker
 from wasb.jobs.queue import TODO, Task
-from wasb.store.engine import open_database
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="procrastinate runs on PostgreSQL only")
 
 
 @pytest.fixture
-def db(database_url):
-    database = open_database(database_url)
-    with database.sessions() as s, s.begin():
+def db(db):
+    with db.sessions() as s, s.begin():
         s.execute(text("CREATE TABLE batch_probe (n integer PRIMARY KEY, tx bigint)"))
-    yield database
-    database.dispose()
+    return db
 
 
 def probe(_app, session, payload) -> None:

@@ -9,18 +9,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.databases import BACKEND
+from tests.support.polling import wait_until
 from wasb.config import Config
 from wasb.jobs.procrastinate_queue import ProcrastinateQueue
 from wasb.jobs.procrastinate_worker import ProcrastinateWorker
 from wasb.jobs.queue import DOING, FAILED, TODO, Task
 from wasb.jobs.worker import Defer
-from wasb.store.engine import open_database
 from wasb.web.backlog import service_backlog
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="procrastinate runs on PostgreSQL only")
@@ -29,13 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class Outage(Exception):
     """The CRM is down: the task waits without spending an attempt."""
-
-
-@pytest.fixture
-def db(database_url):
-    database = open_database(database_url)
-    yield database
-    database.dispose()
 
 
 class Script:
@@ -148,16 +140,6 @@ def _stuck_locks(db, queue) -> int:
         return queue.lag(s).stuck_locks
 
 
-def _wait(condition, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"still waiting for {what}")
-
-
 def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, database_url, tmp_path, batched):
     script = Script()
     queue, _ = make(db, script, batched=batched)
@@ -168,13 +150,13 @@ def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, 
     try:
         # The child has taken the first job of each customer and hangs in it (a batch hangs
         # in its first job, the two others taken with it).
-        _wait(lambda: len(list(tmp_path.glob("started-*"))) == (1 if batched else 3) and
-              len([j for lock in "abc" for j in state(db, queue, lock) if j.status == DOING]) == 3,
-              "the child running a, b and c's first jobs")
+        wait_until(lambda: len(list(tmp_path.glob("started-*"))) == (1 if batched else 3) and
+                   len([j for lock in "abc" for j in state(db, queue, lock) if j.status == DOING]) == 3,
+                   60, "the child running a, b and c's first jobs")
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         # Its heartbeat stops: the customers whose job it held are stuck, and it is said.
-        _wait(lambda: _stuck_locks(db, queue) == 3, "the three locks seen stuck")
+        wait_until(lambda: _stuck_locks(db, queue) == 3, 60, "the three locks seen stuck")
         with db.read_sessions() as s:  # what /healthz's queue block and the jobs page show
             shown = service_backlog(Config(_env_file=None, database_url=database_url), db, queue, s).view()
         assert shown["stuck_locks"] == 3 and shown["busy"] is True
@@ -187,7 +169,7 @@ def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, 
                                  stalled_worker_seconds=2, stalled_check_seconds=0.5)
     worker.start()
     try:
-        _wait(lambda: all(state(db, queue, lock) == [] for lock in "abc"), "every job done after the kill")
+        wait_until(lambda: all(state(db, queue, lock) == [] for lock in "abc"), 60, "every job done after the kill")
     finally:
         worker.stop()
     assert sorted(script.calls) == [("a", 1), ("a", 2), ("b", 1), ("b", 2), ("c", 1)]
