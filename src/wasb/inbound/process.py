@@ -17,7 +17,7 @@ from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.messages import AlreadyStored, Inbound, Received, receive_again, receive_message
 from wasb.inbound.statuses import receive_status
 from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
-from wasb.jobs.queue import Task, checkpoint
+from wasb.jobs.queue import Task, checkpoint, last_line
 from wasb.jobs.worker import Defer
 from wasb.outbound.held import hold_failed_comment, release_held_comments
 from wasb.outbound.statuses import WINDOW_CLOSED
@@ -180,9 +180,8 @@ def _job_done(session: Session, event_id: int) -> None:
 
 
 def give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
-    last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
     session.execute(_events.update().where(_events.c.id == payload["event_id"])
-                    .values(state=FAILED, error=f"customer {payload['lock']}: {last_line}"))
+                    .values(state=FAILED, error=f"customer {payload['lock']}: {last_line(error, 'unknown error')}"))
 
 
 PROCESS = Task(

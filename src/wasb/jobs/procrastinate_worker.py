@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.procrastinate_batch import BatchLoop
 from wasb.jobs.procrastinate_queue import QUEUE_NAME, notes
-from wasb.jobs.queue import R, Task
+from wasb.jobs.queue import R, Task, last_line
 from wasb.jobs.worker import Defer
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
@@ -135,7 +135,7 @@ class ProcrastinateWorker(Generic[R]):
                 args = {"payload": payload, "max_attempts": max_attempts, "enqueued_at": enqueued_at}
                 again = self._settle(task, job.id, job.attempts, args, exc, error)
                 if again is None:
-                    raise _GiveUp(_last_line(error)) from None
+                    raise _GiveUp(last_line(error)) from None
                 raise _Again(again) from None
 
         return run
@@ -152,13 +152,13 @@ class ProcrastinateWorker(Generic[R]):
             enqueued_at = args.get("enqueued_at")
             since = datetime.fromisoformat(enqueued_at) if enqueued_at else utcnow()
             delay = waiting_seconds((utcnow() - since).total_seconds())
-            log.info("job %s (%s) waits %.0f s: %s", job_id, task.name, delay, _last_line(error))
+            log.info("job %s (%s) waits %.0f s: %s", job_id, task.name, delay, last_line(error))
             self._note(job_id, error, wait=True)
             return delay
         waits = self._note(job_id, error, wait=False)
         spent = attempts - waits + 1
         limit = args.get("max_attempts") or task.max_attempts
-        log.warning("job %s (%s) attempt %s/%s failed: %s", job_id, task.name, spent, limit, _last_line(error))
+        log.warning("job %s (%s) attempt %s/%s failed: %s", job_id, task.name, spent, limit, last_line(error))
         if spent < limit:
             return backoff_seconds(spent)
         if task.on_give_up:
@@ -274,7 +274,3 @@ class ProcrastinateWorker(Generic[R]):
                 await asyncio.wait_for(app.run_worker_async(**self._options(wait=False)), timeout)
             except asyncio.TimeoutError:
                 pass
-
-
-def _last_line(error: str) -> str:
-    return error.strip().splitlines()[-1] if error.strip() else error

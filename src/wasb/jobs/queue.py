@@ -21,7 +21,8 @@ from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.engine import after_commit
 from wasb.store.base import utcnow
 
-__all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Lag", "Task", "checkpoint"]
+__all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Lag", "Task", "checkpoint",
+           "last_line"]
 
 
 # What every job receives first: the process's runtime (wasb.runtime.Runtime, a floor
@@ -51,6 +52,12 @@ class Task(Generic[R]):
     # refusing our credentials): the job waits and tries again later without using up
     # an attempt, so an outage of any length loses nothing. Other errors count.
     wait_on: tuple[type[BaseException], ...] = ()
+
+
+def last_line(error: str, empty: str = "") -> str:
+    """The last line of a failed try's traceback (the exception and its message): what a log
+    line or an agent is shown of it; `empty` when there is nothing."""
+    return error.strip().splitlines()[-1] if error.strip() else empty
 
 
 def checkpoint(session: Session) -> None:

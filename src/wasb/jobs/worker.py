@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.liveness import host as _host, pid_of as _pid_of, process_name, running as _running
-from wasb.jobs.queue import R, Task
+from wasb.jobs.queue import R, Task, last_line
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
@@ -271,7 +271,7 @@ class Worker(Generic[R]):
             self._wait(job, error)
             return
         log.warning("job %s (%s) attempt %s/%s failed: %s", job.id, job.task, job.attempts, job.max_attempts,
-                    error.strip().splitlines()[-1] if error.strip() else error)
+                    last_line(error))
         with self.db.sessions() as s, s.begin():
             if job.attempts >= job.max_attempts:
                 s.execute(update(Job).where(Job.id == job.id).values(status=FAILED, last_error=error))
@@ -289,7 +289,7 @@ class Worker(Generic[R]):
         waited = (now - job.created_at).total_seconds() if job.created_at else 0.0
         delay = waiting_seconds(waited)
         log.info("job %s (%s) waits %.0f s: %s", job.id, job.task, delay,
-                 error.strip().splitlines()[-1] if error.strip() else error)
+                 last_line(error))
         with self.db.sessions() as s, s.begin():
             s.execute(update(Job).where(Job.id == job.id).values(
                 status=TODO, last_error=error, worker=None, attempts=Job.attempts - 1,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import Message
 from wasb.jobs.backoff import backoff_seconds
-from wasb.jobs.queue import JobQueue, Task
+from wasb.jobs.queue import JobQueue, Task, last_line
 from wasb.media.store import MediaStore, StoredFile
 from wasb.runtime import Runtime
 from wasb.store.base import utcnow
@@ -163,8 +163,8 @@ def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
     """The job itself kept crashing (not Meta, not the file): say so on the message."""
     message = session.get(Message, payload["message_id"])
     if message is not None and message.media_state == PENDING:
-        last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-        message.media_state, message.media_error = FAILED, f"the download job failed: {last_line}"
+        message.media_state = FAILED
+        message.media_error = f"the download job failed: {last_line(error, 'unknown error')}"
 
 
 DOWNLOAD = Task(name=DOWNLOAD_TASK, run=download, max_attempts=5, on_give_up=_give_up)

@@ -32,7 +32,7 @@ from wasb.documents.links import create_link
 from wasb.domain import statuses
 from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
 from wasb.jobs.backoff import backoff_seconds
-from wasb.jobs.queue import JobQueue, Task
+from wasb.jobs.queue import JobQueue, Task, last_line
 from wasb.jobs.worker import Defer
 from wasb.outbound.channel import (
     AUTH_RETRY_SECONDS, SEND_TASK, Channel, auth_wait_seconds, channel_for, channel_health, mark_healthy,
@@ -103,9 +103,8 @@ def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
     message = session.get(Message, payload["message_id"])
     if message is None or message.status != QUEUED:
         return
-    last_line = error.strip().splitlines()[-1] if error.strip() else "unknown error"
     message.status = FAILED
-    message.error_message = message.error_message or last_line
+    message.error_message = message.error_message or last_line(error, "unknown error")
     _set_conversation_status(session, message.conversation_id, FAILED)
 
 
