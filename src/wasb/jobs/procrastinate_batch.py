@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wasb.jobs.procrastinate_queue import ANY_QUEUE_CHANNEL, BATCH_QUEUE
-from wasb.jobs.queue import Task
+from wasb.jobs.queue import Task, run_each_in_savepoint
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
 
@@ -195,19 +194,10 @@ class BatchLoop:
                 self.worker_id = None
 
     def _run_in(self, s: Session, jobs: list[Fetched], failures: list) -> list[int]:
-        done = []
-        for job in jobs:
-            try:
-                task = self.tasks.get(job.task)
-                if task is None:
-                    raise LookupError(f"no task named {job.task!r} in this process")
-                with s.begin_nested():
-                    task.run(self.runtime, s, job.args["payload"])
-            except Exception as exc:
-                failures.append((job, exc, traceback.format_exc(limit=5)))
-                continue
-            done.append(job.id)
-        return done
+        outcomes = run_each_in_savepoint(self.runtime, s, [(j.task, self.tasks.get(j.task), j.args["payload"])
+                                                           for j in jobs])
+        failures.extend((job, *outcome) for job, outcome in zip(jobs, outcomes) if outcome is not None)
+        return [job.id for job, outcome in zip(jobs, outcomes) if outcome is None]
 
     def _settle(self, job: Fetched, exc: Exception, error: str) -> None:
         task = self.tasks.get(job.task)

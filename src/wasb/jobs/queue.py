@@ -8,6 +8,7 @@ to implement these methods (and pass the contract tests in tests/jobs).
 """
 from __future__ import annotations
 
+import traceback
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from wasb.store.engine import after_commit
 from wasb.store.base import utcnow
 
 __all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Lag", "Task", "checkpoint",
-           "last_line"]
+           "last_line", "run_each_in_savepoint"]
 
 
 # What every job receives first: the process's runtime (wasb.runtime.Runtime, a floor
@@ -66,6 +67,26 @@ def checkpoint(session: Session) -> None:
     its transaction with others and must not commit."""
     if session.in_transaction():
         session.commit()
+
+
+def run_each_in_savepoint(runtime, session: Session,
+                          work: list[tuple[str, Task | None, dict]]) -> list[tuple[Exception, str] | None]:
+    """Run a batch's jobs (task name, task, payload) in the caller's transaction, each in a
+    savepoint: one that raises is rolled back alone. One outcome per job, in order: None
+    (done), or the exception and its traceback (the engine decides what it means: a Defer,
+    a wait, a failure). The engine deletes the done jobs in the same transaction."""
+    outcomes: list[tuple[Exception, str] | None] = []
+    for name, task, payload in work:
+        try:
+            if task is None:
+                raise LookupError(f"no task named {name!r} in this process")
+            with session.begin_nested():
+                task.run(runtime, session, payload)
+        except Exception as exc:
+            outcomes.append((exc, traceback.format_exc(limit=5)))
+            continue
+        outcomes.append(None)
+    return outcomes
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.liveness import host as _host, pid_of as _pid_of, process_name, running as _running
-from wasb.jobs.queue import R, Task, last_line
+from wasb.jobs.queue import R, Task, last_line, run_each_in_savepoint
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
@@ -216,27 +216,19 @@ class Worker(Generic[R]):
         One commit (one fsync) for the batch instead of one per job; a job that
         raises is rolled back to its savepoint alone and handled as a failure.
         """
-        failures: list[tuple[Claimed, str, Exception]] = []
-        deferred: list[tuple[Claimed, Defer]] = []
-        done: list[int] = []
         with self.db.sessions() as s, s.begin():
-            for job in jobs:
-                try:
-                    with s.begin_nested():
-                        self.tasks[job.task].run(self.runtime, s, job.payload)
-                except Defer as later:
-                    deferred.append((job, later))
-                    continue
-                except Exception as exc:
-                    failures.append((job, traceback.format_exc(limit=5), exc))
-                    continue
-                done.append(job.id)
+            outcomes = run_each_in_savepoint(self.runtime, s, [(j.task, self.tasks.get(j.task), j.payload)
+                                                               for j in jobs])
+            done = [j.id for j, outcome in zip(jobs, outcomes) if outcome is None]
             if done:  # one statement for the batch, in the transaction that did the work
                 s.execute(_jobs.delete().where(_jobs.c.id.in_(done)))
-        for job, error, exc in failures:
-            self._failed(job, error, exc)
-        for job, later in deferred:
-            self._deferred(job, later)
+        tried = [(job, outcome) for job, outcome in zip(jobs, outcomes) if outcome is not None]
+        for job, (exc, error) in tried:
+            if not isinstance(exc, Defer):
+                self._failed(job, error, exc)
+        for job, (exc, _) in tried:
+            if isinstance(exc, Defer):
+                self._deferred(job, exc)
 
     def _run_alone(self, job: Claimed) -> None:
         """One job in its own session. The task may commit part of its work
