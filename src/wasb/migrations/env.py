@@ -3,14 +3,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from wasb.store.cluster import serialize
 from wasb.store.engine import make_engine
 from wasb.migrations.schema import metadata
 
 config = context.config
-# Web and worker processes started together (systemd units, a compose file) each migrate at
-# start-up: on PostgreSQL the first takes this lock and migrates, the others wait for its
-# commit and then find nothing to do (without it the second CREATE TABLE alembic_version fails).
-MIGRATION_LOCK = 0x77617362  # "wasb"
 
 
 def run_migrations_online() -> None:
@@ -20,8 +17,10 @@ def run_migrations_online() -> None:
         context.configure(connection=connection, target_metadata=metadata,
                           render_as_batch=connection.dialect.name == "sqlite")
         with context.begin_transaction():
-            if connection.dialect.name == "postgresql":
-                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            # Web and worker processes started together (systemd units) each migrate at start-up:
+            # on PostgreSQL the first takes this lock and migrates, the others wait for its commit
+            # and then find nothing to do (without it the second CREATE TABLE alembic_version fails).
+            serialize(connection, "migrations")
             context.run_migrations()
     engine.dispose()
 

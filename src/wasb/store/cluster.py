@@ -89,10 +89,12 @@ class ClusterLock:
                 self._conn = None
 
 
-def serialize(session: Session, name: str) -> None:
-    """The rest of the session's transaction runs alone among those that call this with the
-    same name (a check then a write, across processes); released at commit or rollback."""
-    if session.get_bind().dialect.name != "sqlite":  # SQLite's write transactions are serial already
+def serialize(session: Session | Connection, name: str) -> None:
+    """The rest of the session's (or connection's) transaction runs alone among those that call
+    this with the same name (a check then a write, across processes); released at commit or
+    rollback."""
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    if bind.dialect.name != "sqlite":  # SQLite's write transactions are serial already
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
 
 
