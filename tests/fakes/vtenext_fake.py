@@ -145,6 +145,9 @@ class FakeCRM:
     emoji_loss: bool = True
     down: str | None = None  # None, or "500": every request answers 500 with no body
     slow: float = 0.0  # seconds added to every answer
+    # While set, every request waits (counted in `held_requests`) until it is cleared.
+    hold: threading.Event = field(default_factory=threading.Event)
+    held_requests: int = 0
     users: dict[str, User] = field(default_factory=dict)
     records: dict[str, dict[int, dict]] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
@@ -477,6 +480,10 @@ def make_app(crm: FakeCRM) -> Starlette:
     async def endpoint(request: Request) -> Response:
         if crm.slow:
             await asyncio.sleep(crm.slow)
+        if crm.hold.is_set():
+            crm.held_requests += 1
+            while crm.hold.is_set():
+                await asyncio.sleep(0.01)
         if crm.down == "500":
             return Response(b"", status_code=500)
         if request.method == "GET":

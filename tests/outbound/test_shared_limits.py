@@ -8,6 +8,8 @@ import threading
 
 import pytest
 
+from tests.support.databases import create_database, drop_database
+from tests.support.polling import wait_until
 from wasb.outbound.shared_limits import SharedPairPacer, SharedTokenBucket
 from wasb.store.engine import open_database
 from wasb.store.migrate import upgrade
@@ -93,3 +95,18 @@ def test_one_customer_is_paced_across_processes_while_others_are_not(pg):
     assert waits[:2] == [0, 0] and waits[2] > 0
     here.give_back("d")
     assert there.try_take("d") == 0
+
+
+def test_a_give_back_the_database_never_takes_stops_being_tried_once_its_lease_has_ended(tmp_path, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("one sender process on SQLite: its buckets are in memory")
+    url = create_database(tmp_path)
+    upgrade(url)
+    db = open_database(url)
+    bucket = SharedTokenBucket(db, NUMBER, 1, period=60, lease=0.0)
+    assert bucket.try_take() == 0
+    drop_database(url)  # the database goes away with the token under way
+    bucket.release()
+    wait_until(lambda: bucket._flusher is not None and not bucket._flusher.is_alive(),
+               what="the flusher to give up on a lapsed give-back")
+    db.dispose()

@@ -168,7 +168,17 @@ class SharedTokenBucket:
                         self._statement(0)
                     except Exception:  # noqa: BLE001 - tried again by the next take or flush
                         log.warning("could not give send tokens back", exc_info=True)
+                        if self._db.disposed or not self._drop_lapsed():
+                            return
                         time.sleep(DATABASE_TROUBLE_WAIT)
+
+    def _drop_lapsed(self) -> bool:
+        """Forget give-backs whose lease has ended (the database freed those tokens itself);
+        False when none are left to try again, so a flusher does not outlive its database."""
+        horizon = time.monotonic() - self._lease
+        with self._state:
+            self._answered = [(slot, at) for slot, at in self._answered if at > horizon]
+            return bool(self._answered)
 
 
 _PACE = text("""

@@ -49,12 +49,14 @@ class Database:
     read_engine: Engine
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
+    disposed: bool = False  # the process is done with it: background threads stop using it
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def dispose(self) -> None:
+        self.disposed = True
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
