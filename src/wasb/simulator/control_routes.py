@@ -101,6 +101,30 @@ async def template_event(request: Request) -> Response:
     return JSONResponse({"webhook_status": status, "webhook": body})
 
 
+async def inject(request: Request) -> Response:
+    """Meta's answer to the next send(s): an error code, or a message_status; GET lists what is
+    still to come, DELETE forgets it all."""
+    sim = _sim(request)
+    if request.method == "DELETE":
+        sim.injections.clear()
+    elif request.method == "POST":
+        try:
+            sim.inject(await _json(request))
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            return _bad(exc)
+    return JSONResponse([i.public() for i in sim.injections])
+
+
+async def template_state(request: Request) -> Response:
+    """Paused, disabled or flagged by Meta (or approved again), without a webhook."""
+    sim = _sim(request)
+    try:
+        template = sim.set_template_state(await _json(request))
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        return _bad(exc)
+    return JSONResponse(template.graph())
+
+
 async def sent(request: Request) -> Response:
     return JSONResponse(_sim(request).sent(request.query_params.get("to")))
 
@@ -185,6 +209,8 @@ routes = [
     Route("/_sim/clock", clock, methods=["POST"]),
     Route("/_sim/templates", templates, methods=["GET", "POST"]),
     Route("/_sim/template-event", template_event, methods=["POST"]),
+    Route("/_sim/inject", inject, methods=["GET", "POST", "DELETE"]),
+    Route("/_sim/template-state", template_state, methods=["POST"]),
     Route("/_sim/sent", sent, methods=["GET"]),
     Route("/_sim/webhooks", webhooks, methods=["GET"]),
     Route("/_sim/limits", limits, methods=["GET", "POST"]),

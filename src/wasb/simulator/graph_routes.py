@@ -68,7 +68,7 @@ async def send_message(request: Request) -> Response:
         contact["user_id"] = customer.user_id
     result: dict[str, Any] = {"id": message.wamid}
     if message.type == "template":
-        result["message_status"] = "accepted"
+        result["message_status"] = message.message_status
     return JSONResponse({"messaging_product": "whatsapp", "contacts": [contact], "messages": [result]})
 
 

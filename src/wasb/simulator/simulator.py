@@ -25,13 +25,18 @@ import httpx
 
 from wasb.simulator import payloads
 from wasb.simulator.delivery import WebhookPoster
-from wasb.simulator.meta_errors import MetaError, unknown_object
-from wasb.simulator.state import PLACEHOLDER, Behaviour, Customer, Limits, Media, Message, Template
+from wasb.simulator.meta_errors import CATALOGUE, MetaError, unknown_object
+from wasb.simulator.state import PLACEHOLDER, Behaviour, Customer, Injection, Limits, Media, Message, Template
 
 WINDOW_SECONDS = 24 * 3600
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 SENDABLE_TYPES = ("text", "template", "reaction", "interactive", "location", "contacts") + MEDIA_TYPES
 INBOUND_TYPES = ("text", "button", "reaction", "image", "document", "audio", "video")
+# What Meta's answer to a template send may say besides "accepted" (template pacing).
+HELD_STATUSES = ("held_for_quality_assessment", "paused")
+# A template's state as /_sim/template-state sets it: (status, quality score).
+TEMPLATE_STATES = {"approved": ("APPROVED", "GREEN"), "flagged": ("FLAGGED", "RED"),
+                   "paused": ("PAUSED", "RED"), "disabled": ("DISABLED", "RED")}
 BSUID = re.compile(r"^[A-Z]{2}(\.[A-Z]+)?\.[0-9A-Za-z]+$")
 
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"
@@ -86,6 +91,7 @@ class Simulator:
         self.media: dict[str, Media] = {}
         self.limits = Limits()
         self.behaviour = Behaviour()
+        self.injections: list[Injection] = []
         self.random = random.Random()
         self._sent_times: collections.deque[float] = collections.deque()
         self._pair_times: dict[str, collections.deque[float]] = {}
@@ -185,6 +191,9 @@ class Simulator:
         elif not isinstance(content, dict):
             raise MetaError(100, f"The parameter {kind} is required.")
         customer = self._recipient(recipient.strip())
+        injected = self._take_injection(customer, kind)
+        if injected is not None and injected.code is not None and injected.via == "response":
+            raise MetaError(injected.code, injected.details)
 
         self._check_throughput()
         self._check_pair(customer.key)
@@ -230,6 +239,11 @@ class Simulator:
             deferred = MetaError(131026)
         if deferred is not None and not self.behaviour.async_errors:
             raise deferred
+        if injected is not None and injected.code is not None:  # via "webhook": accepted, then failed
+            deferred = MetaError(injected.code, injected.details)
+        elif injected is not None and injected.message_status == "paused":
+            deferred = MetaError(132015)  # paused by pacing: Meta drops it and says so by webhook
+        message.message_status = injected.message_status if injected and injected.message_status else "accepted"
 
         self._count_send(customer.key)
         self.messages[message.wamid] = message
@@ -243,8 +257,68 @@ class Simulator:
         else:
             price = payloads.pricing(message, template.category if template else None,
                                      self.window_open(customer))
-            self.poster.spawn(self._post_statuses(message, customer, price))
+            hold = injected.hold_seconds if injected and injected.message_status else 0.0
+            self.poster.spawn(self._post_statuses(message, customer, price, hold))
         return message, customer
+
+    # -- injected answers (/_sim/inject) ---------------------------------------------------
+
+    def inject(self, spec: dict[str, Any]) -> Injection:
+        """The next `count` sends (to `to`, or to anyone) answer with `code` or `message_status`."""
+        code, status = spec.get("code"), spec.get("message_status")
+        if (code is None) == (status is None):
+            raise ValueError("give exactly one of code (a Meta error code) or message_status")
+        if code is not None:
+            code = int(code)
+            if code not in CATALOGUE:
+                raise ValueError(f"unknown error code {code}; known: {', '.join(map(str, sorted(CATALOGUE)))}")
+        if status is not None and status not in HELD_STATUSES:
+            raise ValueError(f"message_status must be one of {', '.join(HELD_STATUSES)}")
+        via = str(spec.get("via") or "response")
+        if via not in ("response", "webhook"):
+            raise ValueError("via must be response or webhook")
+        count = int(spec.get("count", 1))
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        to = spec.get("to")
+        if to is not None:
+            to = str(to).lstrip("+")
+            known = self.find_customer(to)
+            to = known.key if known else to
+        injection = Injection(remaining=count, code=code, message_status=status, to=to,
+                              details=spec.get("details") or None, via=via,
+                              hold_seconds=float(spec.get("hold_seconds", 1.0)))
+        self.injections.append(injection)
+        return injection
+
+    def _take_injection(self, customer: Customer, kind: str) -> Injection | None:
+        """The oldest injection for this send, used up by one. A message_status only comes
+        with template sends (Meta's answer carries it for templates only)."""
+        for injection in self.injections:
+            if injection.to is not None and injection.to not in (customer.key, customer.wa_id, customer.user_id):
+                continue
+            if injection.message_status is not None and kind != "template":
+                continue
+            injection.remaining -= 1
+            if injection.remaining <= 0:
+                self.injections.remove(injection)
+            return injection
+        return None
+
+    def set_template_state(self, spec: dict[str, Any]) -> Template:
+        """Paused, disabled or flagged by Meta's quality checks (or approved again), silently:
+        the service learns it from a send's error or the template list, as when a webhook is lost."""
+        template = self.templates.get((spec.get("name"), spec.get("language")))
+        if template is None:
+            raise ValueError("no such template (name, language)")
+        state = str(spec.get("state") or "").lower()
+        if state not in TEMPLATE_STATES:
+            raise ValueError(f"state must be one of {', '.join(TEMPLATE_STATES)}")
+        template.status, template.quality = TEMPLATE_STATES[state]
+        if spec.get("quality"):
+            template.quality = str(spec["quality"]).upper()
+        self.changed()
+        return template
 
     def _recipient(self, recipient: str) -> Customer:
         known = self.find_customer(recipient)
@@ -284,7 +358,12 @@ class Simulator:
         if not isinstance(name, str) or not name or not isinstance(code, str) or not code:
             raise MetaError(100, "The parameters template['name'] and template['language']['code'] are required.")
         template = self.templates.get((name, code))
-        if template is None or template.status != "APPROVED":
+        if template is not None and template.status == "PAUSED":
+            raise MetaError(132015, f"Template {name} ({code}) is paused due to low quality.")
+        if template is not None and template.status == "DISABLED":
+            raise MetaError(132016, f"Template {name} ({code}) has been disabled due to low quality.")
+        # A flagged template (low quality, not yet paused) can still be sent.
+        if template is None or template.status not in ("APPROVED", "FLAGGED"):
             raise MetaError(132001, f"template name ({name}) does not exist in {code}")
         components = content.get("components") or []
         if not isinstance(components, list):
@@ -356,10 +435,14 @@ class Simulator:
         message.mime_type = mime
         return None
 
-    async def _post_statuses(self, message: Message, customer: Customer, price: dict[str, Any]) -> None:
+    async def _post_statuses(self, message: Message, customer: Customer, price: dict[str, Any],
+                             hold: float = 0.0) -> None:
         """sent → delivered → read after the configured delays, or all at once in a shuffled
         order when asked. Each status is delivered (with retries) before the next one starts,
-        so the order the service sees is the order chosen here."""
+        so the order the service sees is the order chosen here. `hold`: a message held for
+        quality assessment waits that long first."""
+        if hold > 0:
+            await asyncio.sleep(hold)
         b = self.behaviour
         steps = [("sent", b.sent_delay), ("delivered", b.delivered_delay)]
         if b.auto_read:
@@ -598,7 +681,8 @@ class Simulator:
                          "user_id": c.user_id if c else None, "type": m.type, "text": m.text,
                          "template": m.template, "media_id": m.media_id, "link": m.link,
                          "caption": m.caption, "filename": m.filename, "context": m.context,
-                         "emoji": m.emoji, "status": m.status, "errors": m.errors,
+                         "emoji": m.emoji, "status": m.status, "message_status": m.message_status,
+                         "errors": m.errors,
                          "time": m.timestamp, "request": m.request})
         return rows
 

@@ -46,6 +46,7 @@ class Message:
     emoji: str | None = None
     voice: bool = False                      # in, audio: a recorded voice note (Meta's `voice`)
     status: str = "accepted"                 # out: accepted → sent → delivered → read | failed
+    message_status: str = "accepted"         # out: the send answer's (template pacing)
     errors: list[dict[str, Any]] = field(default_factory=list)
     reactions: dict[str, str] = field(default_factory=dict)  # "customer"/"business" -> emoji
     request: dict[str, Any] | None = None     # what the service sent, verbatim
@@ -62,6 +63,7 @@ class Template:
     category: str = "UTILITY"
     status: str = "APPROVED"
     body_text: str = ""
+    quality: str = "UNKNOWN"          # Meta's quality_score: GREEN | YELLOW | RED | UNKNOWN
     header_text: str | None = None
     footer_text: str | None = None
     buttons: list[dict[str, Any]] = field(default_factory=list)  # [{"type": "QUICK_REPLY", "text": ...}]
@@ -92,7 +94,7 @@ class Template:
             components.append({"type": "BUTTONS", "buttons": [dict(b) for b in self.buttons]})
         return {"name": self.name, "parameter_format": self.parameter_format, "components": components,
                 "language": self.language, "status": self.status, "category": self.category,
-                "id": self.id}
+                "quality_score": {"score": self.quality}, "id": self.id}
 
 
 @dataclass
@@ -105,6 +107,23 @@ class Media:
     sha256_b64: str
     created_at: float
     origin: str  # "business" (uploaded by the service), "customer", "link"
+
+
+@dataclass
+class Injection:
+    """What the next `remaining` sends (to `to`, or to anyone) get instead of Meta's usual answer:
+    the error `code` (answered, or — `via` "webhook" — accepted then failed by a status
+    webhook), or an accepted answer whose `message_status` is not "accepted"."""
+    remaining: int
+    code: int | None = None
+    message_status: str | None = None   # held_for_quality_assessment | paused (template sends)
+    to: str | None = None               # a customer's key (wa_id or BSUID); None: any recipient
+    details: str | None = None          # instead of the code's usual details
+    via: str = "response"               # response | webhook
+    hold_seconds: float = 1.0           # held: how long Meta sits on it before `sent`
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
