@@ -119,7 +119,10 @@ def channel_health(session: Session, phone_number_id: str) -> Health:
     return Health(row.status, row.reason, row.since, row.error_code)
 
 
-def mark_unhealthy(session: Session, phone_number_id: str, reason: str, code: int | None, token: str) -> None:
+def mark_unhealthy(session: Session, phone_number_id: str, reason: str, code: int | None,
+                   token: str | None) -> None:
+    """`token`: the one Meta refused (sends then wait for a new one); None when the token
+    worked but the account or number is restricted (sends go on, the health tells why)."""
     row = session.get(ChannelHealth, phone_number_id)
     now = utcnow()
     if row is None:
@@ -128,7 +131,7 @@ def mark_unhealthy(session: Session, phone_number_id: str, reason: str, code: in
     if row.status != UNHEALTHY:
         row.since = now
     row.status, row.reason, row.error_code = UNHEALTHY, reason, code
-    row.checked_at, row.token_fingerprint = now, fingerprint(token)
+    row.checked_at, row.token_fingerprint = now, fingerprint(token) if token else None
 
 
 def mark_healthy(session: Session, phone_number_id: str) -> None:

@@ -49,8 +49,10 @@ from wasb.store.conflicts import run_again_if_aborted
 from wasb.store.engine import Database
 from wasb.whatsapp import messages
 from wasb.whatsapp.messages import SendResult
+from wasb.templates.service import mark_status_from_meta
 from wasb.whatsapp.errors import (
-    AuthError, GraphError, OutcomeUnknownError, PermanentError, RetryableError, WindowClosedError, human_message,
+    ACCOUNT_CODES, TEMPLATE_STATUS_BY_CODE, AuthError, GraphError, OutcomeUnknownError, PermanentError,
+    RetryableError, WindowClosedError, agent_message, human_message,
 )
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,10 @@ CALLBACK_PREFIX = "wasb:"
 NOT_CONFIRMED = "not confirmed by WhatsApp; not re-sent to avoid a duplicate"
 # Meta's throughput refusals: wait and try again, never a failure of the message.
 THROUGHPUT_CODES = frozenset({4, 80007, 130429, 131056})
+# Meta's answer to a template send under pacing: accepted, but not sent yet. The row stays
+# `sending` with its wamid until a status webhook says sent (or failed).
+HELD_ANSWERS = frozenset({"held_for_quality_assessment", "paused"})
+HELD_NOTE = "WhatsApp is holding this message for a quality check of its template; it is not sent yet."
 # Longer than the Graph client's timeout: a send younger than this may still be under way
 # in another process (PostgreSQL deployments run several).
 IN_FLIGHT = timedelta(seconds=45)
@@ -210,7 +216,7 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
     finally:
         with _in_flight_lock:
             _in_flight.difference_update(taken)
-    accepted = [(row, answer.wamid) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
+    accepted = [(row, answer) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
     if accepted:
         _store_results(rt.db, channel, accepted, unhealthy)
     for (row, _), answer in zip(ready, answers):
@@ -338,7 +344,7 @@ def _record_attempts_once(db: Database, rows: list[Message]) -> set[int]:
     return taken
 
 
-def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, str]], unhealthy: bool) -> None:
+def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]], unhealthy: bool) -> None:
     """A group's wamids in one transaction (a handful of statements, not a few per message).
 
     Meta has these messages already: were this transaction lost, each would wait
@@ -347,9 +353,11 @@ def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message,
     run_again_if_aborted(lambda: _store_results_once(db, channel, accepted, unhealthy))
 
 
-def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Message, str]],
+def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]],
                         unhealthy: bool) -> None:
-    wamid_of = {message.id: wamid for message, wamid in accepted}
+    wamid_of = {message.id: result.wamid for message, result in accepted}
+    held = {message.id: result.message_status for message, result in accepted
+            if result.message_status in HELD_ANSWERS}
     with db.sessions() as s, s.begin():
         # Locked in id order, as another sender's group would be (no deadlock between two of them).
         rows = s.scalars(select(Message).where(Message.id.in_(list(wamid_of))).order_by(Message.id)
@@ -358,6 +366,14 @@ def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Mes
         for row in rows:
             if row.wamid is None:
                 row.wamid = wamid_of[row.id]  # (a status webhook with our callback data may have linked it)
+            if row.id in held:
+                # Accepted but held by Meta: sent-pending, not failed; its status webhook decides.
+                if held[row.id] == "paused":  # the template was paused while the message waited
+                    mark_status_from_meta(s, row.template_name, (row.template_params or {}).get("language"),
+                                          "PAUSED")
+                if row.status == SENDING:
+                    row.error_code, row.error_message = None, HELD_NOTE
+                continue
             row.status = statuses.next_status(row.status, SENT)
             row.sent_at = row.sent_at or now
             if row.status != FAILED:
@@ -394,9 +410,25 @@ def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, tok
             raise Hold(backoff_seconds(max(1, attempts), base=0.5, cap=30), human_message(error), "rate")
         raise error  # the worker counts the attempt and backs off
     if isinstance(error, (WindowClosedError, PermanentError)):
-        _fail(rt, row.id, error.code, human_message(error), window_closed=isinstance(error, WindowClosedError))
-        return Sent(row.id, "failed", human_message(error))
+        reason = agent_message(error)
+        _fail(rt, row.id, error.code, reason, window_closed=isinstance(error, WindowClosedError))
+        if error.code in ACCOUNT_CODES or error.code in TEMPLATE_STATUS_BY_CODE:
+            _note_meta_state(rt, channel, row, error)
+        return Sent(row.id, "failed", reason)
     raise error
+
+
+def _note_meta_state(rt: Runtime, channel: Channel, row: Message, error: GraphError) -> None:
+    """A refusal that says something beyond this message: the account or number is restricted
+    (the channel's health shows it until a send goes through), or the template is paused or
+    disabled (the catalogue shows it, and stops offering it)."""
+    with rt.db.sessions() as s, s.begin():
+        if error.code in ACCOUNT_CODES:
+            mark_unhealthy(s, channel.phone_number_id, human_message(error), error.code, None)
+            log.error("WhatsApp restricted the account or number (code %s)", error.code)
+        elif row.type == "template":
+            mark_status_from_meta(s, row.template_name, (row.template_params or {}).get("language"),
+                                  TEMPLATE_STATUS_BY_CODE[error.code])
 
 
 def _back_to_queue(session: Session, message_id: int, error: GraphError) -> int:

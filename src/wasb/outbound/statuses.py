@@ -13,6 +13,8 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain import statuses
 from wasb.conversations.tables import PendingStatus
+from wasb.templates.service import mark_status_from_meta
+from wasb.whatsapp.errors import TEMPLATE_STATUS_BY_CODE
 from wasb.whatsapp.webhook import first_error, message_time
 
 WINDOW_CLOSED = 131047
@@ -34,6 +36,13 @@ def apply_status(session: Session, message: Message, data: dict) -> None:
         message.error_code, message.error_message = first_error(data.get("errors"))
         if message.error_code == WINDOW_CLOSED:
             _close_window(session, message, at)
+        if message.error_code in TEMPLATE_STATUS_BY_CODE and message.type == "template":
+            mark_status_from_meta(session, message.template_name, (message.template_params or {}).get("language"),
+                                  TEMPLATE_STATUS_BY_CODE[message.error_code])
+    elif message.status == statuses.SENDING and new != statuses.SENDING:
+        # Out of `sending` at last (a send held by Meta, or one whose answer was lost): the
+        # note about the wait, or an earlier try's problem, is over.
+        message.error_code = message.error_message = None
     message.status = new
     conversation = session.get(Conversation, message.conversation_id)
     if conversation is not None and message.direction == "out":

@@ -70,6 +70,19 @@ def find_template(session: Session, name: str, language: str) -> Template | None
     return session.scalars(select(Template).where(Template.name == name, Template.language == language)).first()
 
 
+def mark_status_from_meta(session: Session, name: str | None, language: str | None, status: str) -> bool:
+    """Meta refused a send because of the template's state (paused, disabled): the catalogue
+    says so at once, without waiting for the status webhook or the next sync. Only a known
+    template is changed (a row made up here would have no components)."""
+    if not name or not language:
+        return False
+    template = find_template(session, name, language)
+    if template is None or template.status == status:
+        return False
+    template.status = status
+    return True
+
+
 def check_sendable(template: Template) -> None:
     label = f"the template {template.name} ({template.language})"
     if template.deleted:
@@ -101,4 +114,5 @@ def prepare_template(session: Session, name: str, language: str,
 
 
 __all__ = ["list_templates", "get_template", "prepare_template",
-           "TemplateError", "TemplateNotFound", "template_view", "check_sendable", "find_template"]
+           "TemplateError", "TemplateNotFound", "template_view", "check_sendable", "find_template",
+           "mark_status_from_meta"]

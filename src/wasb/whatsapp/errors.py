@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 # Meta's codes, grouped by what the sender should do about them.
-AUTH_CODES = frozenset({0, 10, 190, 131005}) | frozenset(range(200, 300))
+AUTH_CODES = frozenset({0, 3, 10, 190, 131005}) | frozenset(range(200, 300))
 RETRYABLE_CODES = frozenset({
     1,       # API Unknown: "invalid request or possible server error"
     2,       # API Service: temporary downtime or overload
@@ -30,10 +30,25 @@ RETRYABLE_CODES = frozenset({
     133004,  # server temporarily unavailable
 })
 WINDOW_CLOSED_CODE = 131047
+# Permanent for the message, and about the whole business account or number rather than
+# this message: the channel's health says so until a send goes through again.
+ACCOUNT_CODES = frozenset({
+    368,     # temporarily blocked for policy violations
+    131031,  # business account locked
+    131042,  # payment problem
+    131045,  # certificate / registration problem of the number
+    131048,  # spam rate limit: the number is restricted
+    133010,  # the number is not registered
+})
+# A template refused for its state at Meta: the catalogue learns it from the refusal.
+TEMPLATE_STATUS_BY_CODE = {132015: "PAUSED", 132016: "DISABLED"}
 
 # Sentences for a person (an agent reading why their message failed), by Meta code.
 HUMAN_MESSAGES: dict[int, str] = {
     0: "WhatsApp could not authenticate the business account; the access token needs to be renewed.",
+    1: "WhatsApp answered with an unknown error; it will try again.",
+    2: "WhatsApp is down or overloaded for a moment; it will try again.",
+    3: "The access token lacks a capability or permission WhatsApp requires; an administrator must fix it.",
     4: "The app sent too many requests to WhatsApp; it will try again shortly.",
     10: "The access token does not have permission for this action; check the app's permissions.",
     100: "WhatsApp rejected the request because a parameter is missing or wrong.",
@@ -51,6 +66,7 @@ HUMAN_MESSAGES: dict[int, str] = {
             "or the customer may need to update their app or accept the new terms.",
     131031: "The WhatsApp Business account is locked; contact Meta support.",
     131042: "There is a payment problem with the WhatsApp Business account.",
+    131045: "The business phone number has a registration (certificate) problem.",
     WINDOW_CLOSED_CODE: "More than 24 hours have passed since the customer last wrote; "
                         "send an approved template.",
     131048: "WhatsApp limited this number because earlier messages were reported as spam.",
@@ -70,6 +86,7 @@ HUMAN_MESSAGES: dict[int, str] = {
     132016: "The template is disabled because of low quality.",
     133004: "WhatsApp's server is temporarily unavailable; it will try again.",
     133010: "The business phone number is not registered with WhatsApp.",
+    135000: "WhatsApp refused the message because of an unknown problem with its parameters.",
 }
 
 
@@ -169,6 +186,16 @@ def human_message(error: GraphError) -> str:
         return HUMAN_MESSAGES[190]
     detail = error.details or error.message
     return f"WhatsApp refused the message (code {error.code}): {detail}"
+
+
+def agent_message(error: GraphError) -> str:
+    """The sentence for the agent followed by Meta's own words (its `details`, else its
+    message), so the row says both what it means and what WhatsApp said."""
+    sentence = human_message(error)
+    meta = error.details or error.message
+    if error.code is None or not meta or meta in sentence:
+        return sentence
+    return f"{sentence} WhatsApp: “{meta}” (code {error.code})."
 
 
 def _int_or_none(value: Any) -> int | None:
