@@ -101,6 +101,8 @@ IT: dict[str, str] = {
     "Comment added, but not sent on WhatsApp: {reason}": "Commento aggiunto, ma non inviato su WhatsApp: {reason}",
     "Comment added and sent on WhatsApp.": "Commento aggiunto e inviato su WhatsApp.", "waiting for the customer to write (the window is closed)":
         "in attesa che il cliente scriva (la finestra è chiusa)",
+    "Held by WhatsApp for a quality check of its template: not sent yet":
+        "Trattenuto da WhatsApp per un controllo di qualità del template: non ancora inviato",
     "Not delivered": "Non consegnato", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
     "No messages yet.": "Ancora nessun messaggio.", "read": "letto", "delivered": "consegnato", "sent": "inviato",
     "failed": "non riuscito", "queued": "in coda", "sending": "in invio", "received": "ricevuto",
