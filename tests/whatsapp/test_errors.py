@@ -9,6 +9,7 @@ from wasb.whatsapp.errors import (
     PermanentError,
     RetryableError,
     WindowClosedError,
+    agent_message,
     error_from_response,
     human_message,
 )
@@ -29,6 +30,10 @@ def meta_error(code: int, details: str = "why") -> dict:
     (132012, 400, PermanentError), (131051, 400, PermanentError), (131053, 400, PermanentError),
     (100, 400, PermanentError), (131008, 400, PermanentError), (133010, 400, PermanentError),
     (999999, 400, PermanentError), (999999, 503, RetryableError),
+    (1, 400, RetryableError), (2, 503, RetryableError), (131016, 503, RetryableError),
+    (133004, 503, RetryableError), (3, 500, AuthError), (131005, 403, AuthError), (0, 401, AuthError),
+    (368, 403, PermanentError), (131031, 403, PermanentError), (131048, 400, PermanentError),
+    (131049, 400, PermanentError), (132015, 400, PermanentError), (132016, 400, PermanentError),
 ])
 def test_meta_codes_map_to_what_the_sender_should_do(code, status, kind):
     error = error_from_response(status, meta_error(code, "the details"))
@@ -57,3 +62,10 @@ def test_every_known_code_has_a_sentence_ending_with_a_full_stop():
 def test_unknown_code_still_reads_like_a_sentence_with_metas_details():
     sentence = human_message(error_from_response(400, meta_error(135999, "Something odd happened")))
     assert "135999" in sentence and "Something odd happened" in sentence
+
+
+def test_the_agent_reads_our_sentence_then_metas_own_words():
+    error = error_from_response(400, meta_error(131026, "Message Undeliverable."))
+    assert agent_message(error) == (HUMAN_MESSAGES[131026] + " WhatsApp: “Message Undeliverable.” (code 131026).")
+    unknown = error_from_response(400, meta_error(135999, "Something odd happened"))
+    assert agent_message(unknown) == human_message(unknown)  # Meta's words are in it already
