@@ -41,7 +41,7 @@ def get(template_id: RowId, app: AppDep, who: Caller):
             raise HTTPException(404, str(exc))
 
 
-@router.put("/{template_id:int}/parameter-sources", responses=errors(403, 404))
+@router.put("/{template_id:int}/parameter-sources", responses=errors(400, 403, 404))
 def put_parameter_sources(template_id: RowId, app: AppDep, who: Admin,
                           sources: dict[str, Annotated[str, Field(max_length=64)]] = Body(...)):
     """Where each parameter's value comes from (`{"1": "person.first_name"}`, one of
