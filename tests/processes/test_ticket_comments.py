@@ -3,9 +3,9 @@ outside it waits on the ticket while the fallback template asks the customer to 
 import pytest
 
 from tests.outbound.flows import customer_writes, sent_to
-from tests.templates.flows import meta_has_template, settings, sync
+from tests.templates.flows import meta_has_template, settings, sync, template_id
 
-FALLBACK = "Aggiornamento sul ticket {{1}} ({{2}}): ci scriva per leggerlo"
+FALLBACK = "Aggiornamento sul ticket {{1}}: ci scriva per leggerlo, {{2}}"
 DAY = 24 * 3600
 
 
@@ -20,10 +20,17 @@ def ticket_comment(server, ticket_id, comment_id):
     return found
 
 
-def with_fallback_template(server, sim):
+def with_fallback_template(server, sim, sources=(("1", "ticket.number"), ("2", "person.first_name"))):
     meta_has_template(sim, "ticket_update", body_text=FALLBACK)
     sync(server)
     settings(server, fallback_template={"name": "ticket_update", "language": "it"})
+    set_sources(server, template_id(server, "ticket_update"), dict(sources))
+
+
+def set_sources(server, template, sources):
+    answer = server.api("PUT", f"/api/v1/templates/{template}/parameter-sources", json=sources)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def customer_wrote_a_day_ago(sim, server):
@@ -65,8 +72,9 @@ def test_outside_the_window_the_fallback_template_goes_and_the_comments_wait_for
     assert second["outcome"] == "held" and second["template_message_id"] is None  # one template is enough
     wasb.wait_until(lambda: sent_to(sim), what="the fallback template")
     (template,) = sent_to(sim)
+    person = wasb.get(f"/api/v1/people/{ticket['person_id']}")
     assert template["template"]["rendered"] == (
-        f"Aggiornamento sul ticket {ticket['number']} ({ticket['title']}): ci scriva per leggerlo")
+        f"Aggiornamento sul ticket {ticket['number']}: ci scriva per leggerlo, {person['name'].split()[0]}")
     held = ticket_comment(wasb, ticket["id"], first["comment"]["id"])["whatsapp"]
     assert held["status"] == "held" and held["note"] == "waiting for the customer's reply"
     assert wasb.get(f"/api/v1/tickets/{ticket['id']}")["status"] == "Wait For Response"
@@ -104,9 +112,40 @@ def test_a_comment_meta_finds_outside_the_window_waits_instead_of_failing(wasb, 
     assert [s["text"] for s in delivered] == ["Il ricambio è arrivato"]
 
 
+def test_a_fallback_parameter_without_a_source_holds_the_comment_and_nothing_is_invented(wasb, sim):
+    """The old default filled {{2}} with the ticket's machine title ("2026-11-30 08:32:55 - +39…"):
+    now a parameter nobody mapped stops the template, and the agent is told why."""
+    with_fallback_template(wasb, sim, sources=[("1", "ticket.number")])
+    conversation = customer_wrote_a_day_ago(sim, wasb)
+    ticket = wasb.get(f"/api/v1/tickets/{conversation['ticket_id']}")
+    delivery = comment(wasb, ticket["id"], "Il preventivo è pronto")
+    assert delivery["outcome"] == "held" and delivery["template_message_id"] is None
+    assert "ticket_update (it) was not sent: no source is set for its parameter(s) {{2}}" in delivery["reason"]
+    held = ticket_comment(wasb, ticket["id"], delivery["comment"]["id"])["whatsapp"]
+    assert held["status"] == "held" and held["reason"] == delivery["reason"]  # the ticket keeps saying why
+    assert sent_to(sim) == []
+    second = comment(wasb, ticket["id"], "E anche la fattura")  # the template never went: still refused, not "already sent"
+    assert second["outcome"] == "held" and "no source is set" in second["reason"]
+    customer_writes(sim, wasb, text="Ci sono")
+    wasb.wait_until(lambda: sent_kinds(sim) == [("text", "Il preventivo è pronto"), ("text", "E anche la fattura")],
+                    what="the held comments after the reply")
+    assert ticket["title"] not in str(sent_to(sim))
+    assert ticket_comment(wasb, ticket["id"], delivery["comment"]["id"])["whatsapp"]["reason"] is None
+
+
+def test_a_fallback_template_source_must_be_one_offered(wasb, sim):
+    meta_has_template(sim, "ticket_update", body_text=FALLBACK)
+    sync(wasb)
+    template = template_id(wasb, "ticket_update")
+    for sources, said in [({"1": "ticket.nummer"}, "not a parameter source"),
+                          ({"1": "ticket.title"}, "not a parameter source"),
+                          ({"3": "ticket.number"}, "has no parameter 3")]:
+        refused = wasb.api("PUT", f"/api/v1/templates/{template}/parameter-sources", json=sources)
+        assert refused.status_code == 422 and said in refused.json()["detail"], refused.text
+    assert wasb.get(f"/api/v1/templates/{template}")["parameter_sources"] == {}
+
+
 def test_without_a_fallback_template_the_comment_still_waits_and_says_why(wasb, sim):
-    typo = wasb.api("PUT", "/api/v1/settings", json={"fallback_template_mapping": {"1": "ticket.nummer"}})
-    assert typo.status_code == 422 and "'ticket.nummer' is not a CRM field" in typo.json()["detail"]
     conversation = customer_wrote_a_day_ago(sim, wasb)
     delivery = comment(wasb, conversation["ticket_id"], "La richiamiamo domani")
     assert delivery["outcome"] == "held" and "no fallback template is configured" in delivery["reason"]

@@ -131,7 +131,8 @@ def test_when_the_window_has_closed_the_composer_offers_approved_templates_with_
     assert any(o.startswith("order_update") for o in options)
     assert not any(o.startswith("promo_spring") for o in options)  # only approved templates
     page.select_option("#template-id", label="order_update · en · utility")
-    assert page.get_by_label("{{1}}").input_value() == "Giulia Verdi"  # pre-filled from the record
+    assert page.get_by_label("{{1}}").input_value() == ""  # no source set: the agent types it
+    page.get_by_label("{{1}}").fill("Giulia Verdi")
     page.get_by_label("{{2}}").fill("#4411")
     preview = page.locator(".tpl-params:not([hidden]) .tpl-preview")
     assert "Hi Giulia Verdi, your order #4411 is on its way." in preview.inner_text()
@@ -144,6 +145,9 @@ def test_a_record_offers_send_template_with_fields_from_the_record(ui_server, pa
     created = ui_server.api("POST", "/api/v1/people", json={"kind": "contact", "name": "Lea Neri",
                                                            "mobile": "+393331112222"}).json()
     add_template(ui_server, "order_update", "en", "Hi {{1}}, your order {{2}} is on its way.")
+    (template,) = ui_server.get("/api/v1/templates?name=order_update")
+    ui_server.api("PUT", f"/api/v1/templates/{template['id']}/parameter-sources",
+                  json={"1": "person.name"}).raise_for_status()  # the admin's mapping
     log_in(page, ui_server.url, AGENT, next_path=f"/ui/people/{created['id']}")
     form = page.locator("#person-template")
     form.get_by_label("Template").select_option(label="order_update · en · utility")

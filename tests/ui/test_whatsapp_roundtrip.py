@@ -125,6 +125,7 @@ def test_sync_now_brings_metas_templates_and_send_template_from_a_record_reaches
     page.goto(f"{wired_ui.url}/ui/people/{person['id']}")
     form = page.locator("#person-template")
     form.get_by_label("Template").select_option(label="order_update · en · utility")
+    form.get_by_label("{{1}}").fill("Lea Neri")  # no source set for the template: the agent types it
     form.get_by_label("{{2}}").fill("#77")
     form.get_by_role("button", name="Send template").click()
     page.wait_for_url(f"**/ui/people/{person['id']}")
@@ -140,8 +141,11 @@ def test_outside_the_window_a_comment_waits_the_fallback_template_goes_and_the_c
 
     wired_ui.sim.post("/_sim/templates", json={
         "name": "ticket_update", "language": "it", "category": "UTILITY", "status": "APPROVED",
-        "body_text": "Novità sul ticket {{1}}: {{2}}. Ci risponda per leggerle."}).raise_for_status()
+        "body_text": "Novità sul ticket {{1}}. Ci risponda per leggerle."}).raise_for_status()
     assert wired_ui.server.api("POST", "/api/v1/templates/sync").status_code == 200
+    (template,) = wired_ui.server.get("/api/v1/templates?name=ticket_update")
+    assert wired_ui.server.api("PUT", f"/api/v1/templates/{template['id']}/parameter-sources",
+                               json={"1": "ticket.number"}).status_code == 200
     assert wired_ui.server.api("PUT", "/api/v1/settings", json={
         "fallback_template": {"name": "ticket_update", "language": "it"}}).status_code == 200
     conversation = _customer_has_written(wired_ui, "Il pacco è arrivato rotto")

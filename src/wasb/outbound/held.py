@@ -23,7 +23,7 @@ from wasb.outbound.statuses import WINDOW_CLOSED
 from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
-from wasb.templates.service import TemplateError
+from wasb.templates.service import TemplateError, find_template, parameter_sources, unmapped
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +39,40 @@ def hold(rt: Runtime, session: Session, conversation: Conversation, contact: WaC
     session.flush()
     waiting = session.scalar(
         select(Message.id).join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.wa_contact_id == contact.id, Message.status == HELD, Message.id != message.id).limit(1))
+        .where(Conversation.wa_contact_id == contact.id, Message.status == HELD, Message.id != message.id,
+               Message.error_message.is_(None)).limit(1))  # (a reason on it: its template never went)
     if waiting is not None:
         return None, "the fallback template already went out for an earlier comment"
     fallback = settings.fallback_template
     if fallback is None:
-        return None, "no fallback template is configured (setting fallback_template); the comment waits"
+        return _waits(message, "no fallback template is configured (setting fallback_template); the comment waits")
+    label = f"the fallback template {fallback.name} ({fallback.language})"
+    row = find_template(session, fallback.name, fallback.language)
+    # Only what an admin mapped on the template's page is filled: a parameter nobody mapped has
+    # no value WASB may invent (the ticket's machine title is not a message to a customer).
+    missing = unmapped(row) if row is not None else []
+    if missing:
+        names = ", ".join("{{" + s.placeholder + "}}" for s in missing)
+        return _waits(message, f"{label} was not sent: no source is set for its parameter(s) {names} "
+                               "(an admin sets them on the template's page); the comment waits for the customer")
     crm = rt.crm(session)
     person = crm.get_person(conversation.crm_person_id) if conversation.crm_person_id else None
     try:
-        values = resolve_mapping(settings.fallback_template_mapping, person=person, ticket=ticket)
+        values = resolve_mapping(parameter_sources(row) if row is not None else {}, person=person, ticket=ticket)
         template = queue_message(rt, session, conversation.id, Outgoing(
             type="template", template_name=fallback.name, template_language=fallback.language,
             template_values=values, origin=FALLBACK_ORIGIN, mirror=False), message.author or "WASB")
     except (MappingError, TemplateError, InvalidMessage, NotFound) as exc:
         log.warning("comment %s held, but the fallback template could not be queued: %s", message.id, exc)
-        return None, f"the fallback template {fallback.name} ({fallback.language}) could not be sent: {exc}"
+        return _waits(message, f"{label} could not be sent: {exc}")
     return template, None
+
+
+def _waits(message: Message, reason: str) -> tuple[None, str]:
+    """The comment waits without a template: the reason stays on it for the ticket's page
+    (cleared when the customer writes and the comment goes out)."""
+    message.error_message = reason
+    return None, reason
 
 
 # Built once: every inbound message asks it.

@@ -1,7 +1,9 @@
 """Send a template to a CRM person or a phone number (the plugin's "Send Template" action).
 
-Parameters come explicitly (`params`) or from CRM fields of the target (`mapping`, e.g.
-`{"1": "person.name", "ticket_no": "ticket.number"}`); explicit values win. The message
+Parameters come explicitly (`params`), from CRM fields of the target named in the request
+(`mapping`, e.g. `{"1": "person.name", "ticket_no": "ticket.number"}`), or from the sources an
+admin set on the template (`template.parameter_sources`); explicit values win, then the
+request's mapping. A parameter none of them fills is refused, never guessed. The message
 goes through the outbound queue like any other, inside or outside the window.
 """
 from __future__ import annotations
@@ -24,9 +26,9 @@ from wasb.outbound.service import InvalidMessage, NotFound, Outgoing, conversati
 from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
-from wasb.crm.mapping import MappingError, needs, resolve_mapping
+from wasb.crm.mapping import MappingError, needs, resolve_available, resolve_mapping
 from wasb.templates.parameters import ParameterError, as_mapping, describe_parameters
-from wasb.templates.service import TemplateError, check_sendable, get_template
+from wasb.templates.service import TemplateError, check_sendable, get_template, parameter_sources
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,16 @@ def _target(rt: Runtime, session: Session, request: TemplateSend) -> tuple[Perso
 
 def _values(rt: Runtime, session: Session, template: Any, request: TemplateSend, person: Person | None,
             conversation: Conversation) -> dict[str, Any]:
-    """Mapped CRM fields first, explicit params over them."""
-    values: dict[str, Any] = {}
-    if request.mapping:
-        if not isinstance(request.mapping, Mapping):
-            raise MappingError('mapping must be an object like {"1": "person.name"}')
-        ticket = _ticket(rt, session, request, person, conversation) if needs(request.mapping, "ticket") else None
-        values.update(resolve_mapping(request.mapping, person=person, ticket=ticket))
+    """The template's own sources, the request's mapped CRM fields over them, explicit params over all."""
+    mapping = request.mapping or {}
+    if not isinstance(mapping, Mapping):
+        raise MappingError('mapping must be an object like {"1": "person.name"}')
+    sources = parameter_sources(template)
+    ticket = (_ticket(rt, session, request, person, conversation)
+              if needs(sources, "ticket") or needs(mapping, "ticket") else None)
+    # The template's sources fill what this customer has; the request's mapping must fill all it names.
+    values: dict[str, Any] = resolve_available(sources, person=person, ticket=ticket)
+    values.update(resolve_mapping(mapping, person=person, ticket=ticket))
     try:
         values.update(as_mapping(describe_parameters(template), request.params))
     except ParameterError as exc:

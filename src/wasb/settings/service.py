@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from wasb.auth.tables import User
 from wasb.config import Config
 from wasb.crm.port import PersonKind
-from wasb.crm.mapping import check_mapping
 from wasb.settings.tables import Setting
 from wasb.store.upsert import insert_for
 
@@ -64,23 +63,15 @@ class AdminSettings(BaseModel):
     process_conversation_messages: bool = True  # an agent's WhatsApp message shows on the ticket
     process_contact_push: bool = True          # a new CRM record with a mobile joins the address book
     contact_push_kinds: list[Literal["lead", "contact", "account"]] = Field(default_factory=lambda: ["contact"])
-    # The utility template sent instead of a ticket comment when the customer's window is closed,
-    # and where its parameters come from (placeholder -> CRM field of the ticket or its person).
+    # The utility template sent instead of a ticket comment when the customer's window is closed;
+    # its parameters are filled from the sources an admin set on the template's page.
     fallback_template: FallbackTemplate | None = None
-    fallback_template_mapping: dict[str, str] = Field(
-        default_factory=lambda: {"1": "ticket.number", "2": "ticket.title"})
 
     @field_validator("fallback_template", mode="before")
     @classmethod
     def _blank_is_none(cls, value):
         # A form's empty field means "no fallback template", not an invalid one.
         return None if value in ("", "null", {}) else value
-
-    @field_validator("fallback_template_mapping")
-    @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        check_mapping(value)  # a typo is refused when saved, not found when a comment waits
-        return value
     # External CRMs: the zone the CRM writes its times in (no offset in its values),
     # and the fields matched against a customer's number, per kind of record (the
     # first one is where a new record's number is written).
@@ -116,7 +107,21 @@ class AdminSettings(BaseModel):
 
 
 class SettingsError(ValueError):
-    pass
+    """Settings refused; `fields` names the reason per setting (a form shows each next to its field)."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.fields = fields or {}
+
+
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else ""
+        where = ".".join(map(str, error["loc"][1:]))
+        message = error["msg"].removeprefix("Value error, ")
+        fields[key] = "; ".join(filter(None, [fields.get(key), f"{where}: {message}" if where else message]))
+    return fields
 
 
 def defaults(config: Config) -> dict[str, Any]:
@@ -181,10 +186,12 @@ def update_settings(session: Session, config: Config, changes: dict[str, Any]) -
     try:
         updated = AdminSettings(**{**current, **changes})
     except ValidationError as exc:
-        raise SettingsError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+        raise SettingsError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
+                            _field_errors(exc)) from exc
     if config.crm != "embedded" and updated.reference_user and not WEBSERVICE_ID.match(updated.reference_user):
-        raise SettingsError(f"reference_user: on {config.crm} it is the CRM user's webservice id like 19x5 "
-                            f"(or empty for the login user), not {updated.reference_user!r}")
+        why = (f"on {config.crm} it is the CRM user's webservice id like 19x5 "
+               f"(or empty for the login user), not {updated.reference_user!r}")
+        raise SettingsError(f"reference_user: {why}", {"reference_user": why})
     dialect = session.get_bind().dialect.name
     stored = updated.model_dump(mode="json")  # nested settings (fallback_template) as plain JSON
     for key in changes:

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wasb.crm.mapping import SOURCES
 from wasb.templates.parameters import (
-    ParameterError, as_mapping, check_values, describe_parameters, message_parts, render_body,
+    ParameterError, Slot, as_mapping, check_values, describe_parameters, message_parts, render_body,
 )
 from wasb.templates.tables import Template
 
@@ -39,7 +40,35 @@ def template_view(t: Template) -> dict:
     return {"id": t.id, "meta_id": t.meta_id, "name": t.name, "language": t.language, "category": t.category,
             "status": t.status, "quality": t.quality, "parameter_format": t.parameter_format,
             "rejected_reason": t.rejected_reason, "deleted": t.deleted, "components": t.components,
-            "updated_at": t.updated_at, "parameters": describe_parameters(t).view()}
+            "updated_at": t.updated_at, "parameters": describe_parameters(t).view(),
+            "parameter_sources": parameter_sources(t)}
+
+
+def parameter_sources(template: Template) -> dict[str, str]:
+    """The admin's sources for the parameters the template has now (a parameter Meta's last
+    sync removed, or a source no longer offered, counts as unmapped)."""
+    keys = set(describe_parameters(template).keys)
+    return {k: v for k, v in (template.parameter_sources or {}).items() if k in keys and v in SOURCES}
+
+
+def unmapped(template: Template) -> list[Slot]:
+    """The parameters no source fills: an agent types them, and the fallback cannot send."""
+    sources = parameter_sources(template)
+    return [s for s in describe_parameters(template).slots if s.key not in sources]
+
+
+def set_parameter_sources(template: Template, sources: Mapping[str, str]) -> None:
+    """Replace the template's sources; an empty source means "ask the agent"."""
+    keys = describe_parameters(template).keys
+    chosen = {str(k): str(v) for k, v in sources.items() if v}
+    unknown = [k for k in chosen if k not in keys]
+    if unknown:
+        raise TemplateError(f"{template.name} ({template.language}) has no parameter {', '.join(unknown)}; "
+                            f"it takes: {', '.join(keys) or 'no parameters'}")
+    bad = [f"{k}: {v!r}" for k, v in chosen.items() if v not in SOURCES]
+    if bad:
+        raise TemplateError(f"not a parameter source ({'; '.join(bad)}); one of {', '.join(SOURCES)}")
+    template.parameter_sources = chosen or None
 
 
 def list_templates(session: Session, *, status: str | None = None, name: str | None = None,
@@ -113,6 +142,7 @@ def prepare_template(session: Session, name: str, language: str,
                                                    if s.component == "body"}))
 
 
-__all__ = ["list_templates", "get_template", "prepare_template",
+__all__ = ["list_templates", "get_template", "prepare_template", "parameter_sources", "set_parameter_sources",
+           "unmapped",
            "TemplateError", "TemplateNotFound", "template_view", "check_sendable", "find_template",
            "mark_status_from_meta"]

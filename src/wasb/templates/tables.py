@@ -23,6 +23,9 @@ class Template(Base):
     components: Mapped[list | None] = mapped_column(JSONType)
     rejected_reason: Mapped[str | None] = mapped_column(Text)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where each parameter's value comes from (slot key -> `crm.mapping.SOURCES`), set by an
+    # admin; a parameter without one is left for the agent to fill. Meta's sync never touches it.
+    parameter_sources: Mapped[dict | None] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (UniqueConstraint("name", "language", name="uq_template_name_language"),)

@@ -2,9 +2,9 @@
 action `POST /api/v1/templates/{id}/send`."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, Field
 
 from wasb.outbound.service import InvalidMessage, NotFound
@@ -12,9 +12,9 @@ from wasb.crm.mapping import MappingError
 from wasb.outbound.templates import TemplateSend, send_template
 from wasb.sync.templates import sync_from_meta
 from wasb.templates.service import (
-    TemplateError, TemplateNotFound, get_template, list_templates, template_view,
+    TemplateError, TemplateNotFound, get_template, list_templates, set_parameter_sources, template_view,
 )
-from wasb.web.api.deps import AppDep, Caller
+from wasb.web.api.deps import Admin, AppDep, Caller
 from wasb.web.api.views import message_view
 from wasb.web.errors import errors
 from wasb.web.params import BodyText, OptionalQueryText, RowId, contains_nul
@@ -39,6 +39,23 @@ def get(template_id: RowId, app: AppDep, who: Caller):
             return template_view(get_template(session, template_id))
         except TemplateNotFound as exc:
             raise HTTPException(404, str(exc))
+
+
+@router.put("/{template_id:int}/parameter-sources", responses=errors(400, 403, 404))
+def put_parameter_sources(template_id: RowId, app: AppDep, who: Admin,
+                          sources: dict[str, Annotated[str, Field(max_length=64)]] = Body(...)):
+    """Where each parameter's value comes from (`{"1": "person.first_name"}`, one of
+    `crm.mapping.SOURCES`); a parameter left out is typed by the agent. Replaces the whole mapping."""
+    try:
+        with app.db.sessions() as session, session.begin():
+            template = get_template(session, template_id)
+            set_parameter_sources(template, sources)
+            session.flush()
+            return template_view(template)
+    except TemplateNotFound as exc:
+        raise HTTPException(404, str(exc))
+    except TemplateError as exc:
+        raise HTTPException(422, str(exc))
 
 
 @router.post("/sync", responses=errors(502))

@@ -29,7 +29,7 @@ def comment_view(comment: Comment, message: Message | None = None) -> dict:
     view["author"] = "customer" if comment.customer_name else "agent"
     if message is not None:
         view["whatsapp"] = {"message_id": message.id, "direction": message.direction, "status": message.status,
-                            "note": WHATSAPP_NOTES.get(message.status)}
+                            "note": WHATSAPP_NOTES.get(message.status), "reason": message.error_message}
     return view
 
 

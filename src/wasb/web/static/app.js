@@ -194,11 +194,11 @@
     const fill = (text, values) => escape(text).replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (all, key) =>
       values[key] ? `<mark>${escape(values[key])}</mark>` : `<mark>{{${escape(key)}}}</mark>`);
     function preview(set) {
-      const values = {};
-      $$("input[data-param]", set).forEach((i) => { values[i.dataset.param] = i.value; });
+      const values = { header: {}, body: {} };
+      $$("input[data-param]", set).forEach((i) => { (values[i.dataset.component] || {})[i.dataset.param] = i.value; });
       const box = $(".tpl-preview", set);
-      $(".tpl-preview-header", box).innerHTML = fill(box.dataset.header || "", values);
-      $(".tpl-preview-body", box).innerHTML = fill(box.dataset.body || "", values);
+      $(".tpl-preview-header", box).innerHTML = fill(box.dataset.header || "", values.header);
+      $(".tpl-preview-body", box).innerHTML = fill(box.dataset.body || "", values.body);
       $(".tpl-preview-footer", box).textContent = box.dataset.footer || "";
     }
     function show() {
@@ -208,8 +208,39 @@
         if (on) preview(set);
       });
     }
+    function mark(input, text) {
+      const error = document.getElementById(`${input.id}-error`);
+      input.setAttribute("aria-invalid", text ? "true" : "false");
+      if (error) { error.textContent = text || ""; error.hidden = !text; }
+    }
     picker.addEventListener("change", show);
-    $$(".tpl-params").forEach((set) => set.addEventListener("input", () => preview(set)));
+    $$(".tpl-params").forEach((set) => set.addEventListener("input", (e) => {
+      if (e.target.matches("input[data-param]")) mark(e.target, "");
+      preview(set);
+    }));
+    // Sent with fetch, so a refusal leaves every typed value in place and names its fields.
+    const form = picker.closest("form");
+    form?.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const button = $("button[type=submit]", form);
+      if (button) button.disabled = true;
+      try {
+        const data = await post(form);
+        const set = $(`.tpl-params[data-template="${picker.value}"]`, form);
+        $$("input[data-param]", set || form).forEach((i) => mark(i, (data.fields || {})[i.name.slice(6)]));
+        if (!data.ok) {
+          toast(data.message, "error");
+          $("[aria-invalid=true]", set || form)?.focus();
+          return;
+        }
+        toast(data.message);
+        setTimeout(() => location.reload(), 600);
+      } catch (err) {
+        toast(T.sendFailed, "error");
+      } finally {
+        if (button) button.disabled = false;
+      }
+    });
     show();
   }
 

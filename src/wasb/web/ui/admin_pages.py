@@ -14,6 +14,8 @@ from wasb.auth.service import (
     UserExists, create_token, create_user, list_tokens, list_users, revoke_token, set_active, unlock_user,
 )
 from wasb.inbound.service import EventNotFound, list_events, retry_event
+from wasb.crm.port import PERSON_KINDS
+from wasb.templates.service import APPROVED, list_templates
 from wasb.settings.service import (
     SECRET_KEYS, AdminSettings, SettingsError, load_settings, mask_secret, update_settings,
 )
@@ -32,13 +34,26 @@ router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(
 @dataclass(frozen=True)
 class SettingField:
     key: str
-    kind: str  # "bool", "choice", "int", "text", "user", "json" (lists and mappings)
+    # "bool", "choice", "int", "text", "user", "template" (an approved template), "kinds" (a
+    # set of choices, one box each), "phones" (field names per kind of record), "json" (a
+    # structure no control fits yet)
+    kind: str
     value: Any
     choices: tuple = ()
     description: str = ""
+    error: str | None = None
+    low: int | None = None
+    high: int | None = None
+
+
+TEMPLATE_SEPARATOR = "|"  # between a template's name and its language (Meta allows neither in a name)
 
 
 def _kind_of(key: str) -> str:
+    if key == "fallback_template":
+        return "template"
+    if key == "crm_phone_fields":
+        return "phones"
     annotation = AdminSettings.model_fields[key].annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
@@ -49,53 +64,141 @@ def _kind_of(key: str) -> str:
         return "choice"
     if annotation is int:
         return "int"
+    if origin is list and typing.get_origin(typing.get_args(annotation)[0]) is Literal:
+        return "kinds"
     if origin in (dict, list, tuple, set):
         return "json"
     return "text"
 
 
-def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_wasb_users: bool) -> list[SettingField]:
-    """One form field per AdminSettings key, so keys later issues add appear by themselves."""
+def _bounds(key: str) -> tuple[int | None, int | None]:
+    low = high = None
+    for rule in AdminSettings.model_fields[key].metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return low, high
+
+
+def _shown(key: str, kind: str, value: Any) -> Any:
+    """A stored value as its control shows it."""
+    if kind == "template":
+        return f"{value.name}{TEMPLATE_SEPARATOR}{value.language}" if value else ""
+    if kind == "phones":
+        return {k: ", ".join(names) for k, names in value.items()}
+    if kind == "kinds":
+        return list(value)
+    if kind == "json":
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    if key in SECRET_KEYS:  # never put a secret in a page: show it masked, a masked value sent back is ignored
+        return mask_secret(value)
+    return "" if value is None else value
+
+
+def _typed(key: str, kind: str, form) -> Any:
+    """What the admin typed, as its control shows it (a refused form keeps every edit)."""
+    if kind == "bool":
+        return form.get(key) == "on"
+    if kind == "kinds":
+        return list(form.getlist(key))
+    if kind == "phones":
+        return {k: str(form.get(f"{key}.{k}") or "") for k in PERSON_KINDS}
+    return str(form.get(key))
+
+
+def _typed_present(key: str, kind: str, form) -> bool:
+    if kind in ("bool", "kinds"):
+        return True
+    if kind == "phones":
+        return any(f"{key}.{k}" in form for k in PERSON_KINDS)
+    return key in form
+
+
+def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_wasb_users: bool,
+                   templates: list[tuple[str, str]] = (), form=None,
+                   errors: dict[str, str] | None = None) -> list[SettingField]:
+    """One form field per AdminSettings key, so keys later issues add appear by themselves.
+    `templates` are the approved (name, language) pairs; `form`, a refused form to show again."""
     fields = []
+    errors = errors or {}
     for key, info in AdminSettings.model_fields.items():
-        value = getattr(settings, key)
-        if key in SECRET_KEYS:  # never put a secret in a page: show it masked, a masked value sent back is ignored
-            value = mask_secret(value)
-        annotation = info.annotation
         kind = _kind_of(key)
+        value = _shown(key, kind, getattr(settings, key))
+        if form is not None and _typed_present(key, kind, form):
+            value = _typed(key, kind, form)
+        choices: tuple = ()
         if key == "reference_user" and users_are_wasb_users:
-            fields.append(SettingField(key, "user", value, tuple(usernames), info.description or ""))
+            kind, choices = "user", tuple(usernames)
         elif kind == "choice":
-            fields.append(SettingField(key, kind, value, typing.get_args(annotation), info.description or ""))
-        elif kind == "json":
-            fields.append(SettingField(key, kind, json.dumps(value, indent=2, ensure_ascii=False), (),
-                                       info.description or ""))
-        else:
-            fields.append(SettingField(key, kind, "" if value is None else value, (), info.description or ""))
+            choices = typing.get_args(info.annotation)
+        elif kind == "kinds":
+            choices = typing.get_args(typing.get_args(info.annotation)[0])
+        elif kind == "template":
+            choices = tuple((f"{n}{TEMPLATE_SEPARATOR}{lang}", f"{n} · {lang}") for n, lang in templates)
+            if value and value not in [c[0] for c in choices]:  # no longer approved: still shown as chosen
+                choices += ((value, value.replace(TEMPLATE_SEPARATOR, " · ")),)
+        elif kind == "phones":
+            choices = tuple(PERSON_KINDS)
+        low, high = _bounds(key) if kind == "int" else (None, None)
+        fields.append(SettingField(key, kind, value, choices, info.description or "", errors.get(key), low, high))
     return fields
+
+
+def _parse(key: str, kind: str, form) -> Any:
+    """The form's value as the setting takes it; ValueError with the reason."""
+    if kind == "json":
+        try:
+            return json.loads(str(form.get(key)))
+        except ValueError as exc:
+            raise ValueError(f"not valid JSON ({exc})") from exc
+    if kind == "template":
+        raw = str(form.get(key)).strip()
+        if not raw:
+            return None
+        name, separator, language = raw.rpartition(TEMPLATE_SEPARATOR)
+        if not separator:
+            raise ValueError("choose a template from the list")
+        return {"name": name, "language": language}
+    if kind == "phones":
+        return {k: [n.strip() for n in str(form.get(f"{key}.{k}") or "").split(",") if n.strip()]
+                for k in PERSON_KINDS if f"{key}.{k}" in form}
+    if kind == "kinds":
+        return list(form.getlist(key))
+    return str(form.get(key)).strip()
 
 
 def changed_settings(current: AdminSettings, form) -> dict[str, Any]:
     """What the form changes, and only that: an untouched default stays a default
-    (e.g. the reference user keeps following the first admin)."""
+    (e.g. the reference user keeps following the first admin). SettingsError names
+    every field it cannot read."""
     changes: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for key in AdminSettings.model_fields:
         kind, now = _kind_of(key), getattr(current, key)
         if kind == "bool":
             value: Any = form.get(key) == "on"
-        elif key not in form:
+        elif kind == "kinds" and not hasattr(form, "getlist"):
             continue
-        elif kind == "json":
-            try:
-                value = json.loads(str(form.get(key)))
-            except ValueError as exc:
-                raise SettingsError(f"{key}: not valid JSON ({exc})") from exc
+        elif not _typed_present(key, kind, form):
+            continue
         else:
-            value = str(form.get(key)).strip()
-            if str(now) == value or (now is None and value == ""):  # an empty field shows "not set"
+            try:
+                value = _parse(key, kind, form)
+            except ValueError as exc:
+                errors[key] = str(exc)
+                continue
+            if kind == "template":
+                now = now.model_dump() if now else None
+            elif kind == "phones":
+                value = {**{k: list(v) for k, v in now.items()}, **value}
+            elif kind == "kinds" and set(value) == set(now):
+                continue
+            elif kind in ("text", "choice", "int", "user") and (
+                    str(now) == value or (now is None and value == "")):  # an empty field shows "not set"
                 continue
         if value != now:
             changes[key] = value
+    if errors:
+        raise SettingsError("; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
     return changes
 
 
@@ -113,11 +216,14 @@ def channel_view(config) -> list[tuple[str, str]]:
     ]
 
 
-def _settings_page(request: Request, settings: AdminSettings, *, error: str | None = None, status_code: int = 200):
+def _settings_page(request: Request, settings: AdminSettings, *, error: str | None = None, status_code: int = 200,
+                   form=None, errors: dict[str, str] | None = None):
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
         usernames = [u.username for u in list_users(session)]
-    fields = setting_fields(settings, usernames, users_are_wasb_users=app.config.crm == "embedded")
+        templates = [(t.name, t.language) for t in list_templates(session, status=APPROVED)]
+    fields = setting_fields(settings, usernames, users_are_wasb_users=app.config.crm == "embedded",
+                            templates=templates, form=form, errors=errors)
     return render(request, "ui/settings.html", status_code=status_code, fields=fields,
                   channel=channel_view(app.config), health=actions.channel_health(app), error=error)
 
@@ -136,21 +242,24 @@ async def settings_save(request: Request, user: AdminUser):
     form = await request.form()
     _ = translator(user.language)
 
-    def save() -> str | None:
+    def save() -> SettingsError | None:
         try:
             with app.db.sessions() as session, session.begin():
                 changes = changed_settings(load_settings(session, app.config), form)
                 if changes:
                     update_settings(session, app.config, changes)  # pydantic turns "2" into 2, refuses "two"
         except SettingsError as exc:
-            return str(exc)
+            return exc if exc.fields else SettingsError(str(exc), {"": str(exc)})
         return None
 
-    error = await run_in_threadpool(save)
-    if error:
+    refused = await run_in_threadpool(save)
+    if refused:
         with app.db.read_sessions() as session:
             current = load_settings(session, app.config)
-        return await run_in_threadpool(_settings_page, request, current, error=error, status_code=422)
+        # Nothing is saved, and the page shows what was typed, every field's reason beside it.
+        return await run_in_threadpool(_settings_page, request, current, error=" ".join(filter(None, [
+            _("Nothing was saved: correct the fields marked below."), refused.fields.get("")])),
+                                       status_code=422, form=form, errors=refused.fields)
     return redirect(request, "/ui/settings", ok=_("Settings saved."))
 
 

@@ -58,7 +58,7 @@ def _page(request: Request, conversation_id: int, *, read: bool):
         templates = approved_templates(session) if not page.window.is_open else []
         agents = list_users(session)
     for t in templates:
-        t.prefill = prefill(t.params, page.person, page.ticket, page.contact)
+        t.prefill = prefill(t, page.person, page.ticket)
     return page, templates, agents
 
 

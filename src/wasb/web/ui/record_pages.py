@@ -4,18 +4,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS, CRMNotFound, DuplicateMobile
 from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, edit_person
 from wasb.settings.service import load_settings
 from wasb.tickets.service import change_ticket_status, ticket_statuses
-from wasb.web.params import CrmId, PageNumber, QueryText
+from wasb.templates.service import TemplateError, TemplateNotFound, get_template, set_parameter_sources
+from wasb.web.params import CrmId, PageNumber, QueryText, RowId
 from wasb.web.ui import actions
-from wasb.web.ui.deps import User, csrf_protected
+from wasb.web.ui.deps import AdminUser, User, csrf_protected
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.template_form import send_template_form
 from wasb.web.ui.render import outcome, redirect, render
-from wasb.web.ui.views import all_templates, approved_templates, conversations_of_person, prefill, ticket_page
+from wasb.web.ui.views import (
+    all_templates, approved_templates, conversations_of_person, prefill, template_choice, ticket_page,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(csrf_protected)])
 
@@ -159,7 +163,7 @@ def person(request: Request, user: User, person_id: CrmId):
         closed = load_settings(session, app.config).status_closed
     open_ticket = next((t for t in tickets if t.status != closed), None)
     for t in templates:
-        t.prefill = prefill(t.params, record, open_ticket, None)
+        t.prefill = prefill(t, record, open_ticket)
     return render(request, "ui/person.html", person=record, tickets=tickets, conversations=conversations,
                   templates=templates)
 
@@ -239,3 +243,43 @@ def templates_sync(request: Request, user: User):
         return outcome(request, "/ui/templates", error=str(exc), status=502)
     return outcome(request, "/ui/templates",
                    ok=_("{seen} templates at Meta: {new} new, {changed} changed, {gone} gone", **summary))
+
+
+def _template_page(request: Request, template_id: int, *, chosen: dict[str, str] | None = None,
+                   error: str | None = None, status_code: int = 200):
+    with request.app.state.wasb.db.read_sessions() as session:
+        try:
+            choice = template_choice(get_template(session, template_id))
+        except TemplateNotFound:
+            raise HTTPException(404, f"no template {template_id}")
+    return render(request, "ui/template.html", status_code=status_code, t=choice, sources=SOURCES,
+                  chosen=choice.sources if chosen is None else chosen, error=error)
+
+
+@router.get("/templates/{template_id}")
+def template_page(request: Request, user: AdminUser, template_id: RowId):
+    """Where each parameter's value comes from: a CRM field, or the agent who sends it."""
+    return _template_page(request, template_id)
+
+
+@router.post("/templates/{template_id}/sources")
+async def template_sources(request: Request, user: AdminUser, template_id: RowId):
+    _ = translator(user.language)
+    form = await request.form()
+    chosen = {k.removeprefix("source_"): str(v) for k, v in form.items() if k.startswith("source_")}
+    app = request.app.state.wasb
+
+    def save() -> str | None:
+        try:
+            with app.db.sessions() as session, session.begin():
+                set_parameter_sources(get_template(session, template_id), chosen)
+        except TemplateNotFound:
+            raise HTTPException(404, f"no template {template_id}")
+        except TemplateError as exc:  # the transaction rolled back: nothing half-saved
+            return str(exc)
+        return None
+
+    error = await run_in_threadpool(save)
+    if error:
+        return _template_page(request, template_id, chosen=chosen, error=error, status_code=422)
+    return redirect(request, f"/ui/templates/{template_id}", ok=_("Parameter sources saved."))

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from wasb.store.ids import row_id
-from wasb.web.ui import actions
 from wasb.web.ui.i18n import translator
-from wasb.web.ui.render import outcome
+from wasb.web.ui.render import outcome, wants_json
 
 
 async def send_template_form(request: Request, user, back: str, send: Callable[..., object]):
@@ -21,6 +21,12 @@ async def send_template_form(request: Request, user, back: str, send: Callable[.
     if template_id is None:
         return outcome(request, back, error=_("Choose a template."), status=422)
     params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
+    # Nothing is guessed for the agent: an empty parameter is refused here, field by field,
+    # before the services would refuse the first one (the page keeps what was typed).
+    empty = {key: _("Fill in {{{{{name}}}}}: the customer would read it empty.", name=key.rpartition(".")[2])
+             for key, value in params.items() if not value.strip()}
+    if empty:
+        return _refused(request, back, _("Fill in every parameter before sending."), empty)
     app = request.app.state.wasb
 
     def queue():
@@ -32,3 +38,9 @@ async def send_template_form(request: Request, user, back: str, send: Callable[.
     except (ValueError, LookupError) as exc:
         return outcome(request, back, error=str(exc), status=422)
     return outcome(request, back, ok=_("Template queued."))
+
+
+def _refused(request: Request, back: str, message: str, fields: dict[str, str]):
+    if wants_json(request):
+        return JSONResponse({"ok": False, "message": message, "fields": fields}, status_code=422)
+    return outcome(request, back, error=message + " " + " ".join(fields.values()), status=422)

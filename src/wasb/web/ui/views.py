@@ -2,7 +2,6 @@
 write goes through a service."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +16,9 @@ from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.domain.window import customer_window, window_closes_at
 from wasb.store.base import utcnow
 from wasb.store.like import contains_pattern
+from wasb.crm.mapping import resolve_available
+from wasb.templates.parameters import Slot, describe_parameters
+from wasb.templates.service import parameter_sources
 from wasb.templates.tables import Template
 from wasb.tickets.process import comment_messages
 from wasb.whatsapp.messages import MEDIA_KINDS
@@ -196,9 +198,6 @@ def ticket_page(session: Session, crm: CRM, ticket_id: str) -> TicketPage | None
 
 # --- templates -------------------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
-
-
 @dataclass
 class TemplateChoice:
     id: int
@@ -210,9 +209,10 @@ class TemplateChoice:
     header: str
     body: str
     footer: str
-    params: list[str]
+    params: list[Slot]
     rejected_reason: str | None = None
     deleted: bool = False
+    sources: dict[str, str] = field(default_factory=dict)  # the admin's mapping (slot key -> source)
     prefill: dict[str, str] = field(default_factory=dict)
 
 
@@ -226,12 +226,9 @@ def _component_text(components: list | None, kind: str) -> str:
 
 def template_choice(t: Template) -> TemplateChoice:
     header, body = _component_text(t.components, "HEADER"), _component_text(t.components, "BODY")
-    params: list[str] = []
-    for name in _PLACEHOLDER.findall(header + "\n" + body):
-        if name not in params:
-            params.append(name)
     return TemplateChoice(t.id, t.name, t.language, t.category, t.status, t.quality, header, body,
-                          _component_text(t.components, "FOOTER"), params, t.rejected_reason, t.deleted)
+                          _component_text(t.components, "FOOTER"), describe_parameters(t).slots,
+                          t.rejected_reason, t.deleted, parameter_sources(t))
 
 
 def all_templates(session: Session) -> list[TemplateChoice]:
@@ -245,21 +242,7 @@ def approved_templates(session: Session) -> list[TemplateChoice]:
     return [template_choice(t) for t in rows]
 
 
-_NAME_PARAMS = {"1", "name", "customer_name", "first_name", "nome", "customer"}
-_TICKET_PARAMS = {"ticket", "ticket_no", "ticket_number", "ticket_nr", "numero_ticket"}
-
-
-def prefill(params: list[str], person: Person | None, ticket: Ticket | None, contact: WaContact | None) -> dict[str, str]:
-    """Parameter values guessed from the record, for the agent to check before sending."""
-    name = (person.name if person else None) or (contact.profile_name if contact else None) or ""
-    values = {}
-    for p in params:
-        if p.lower() in _NAME_PARAMS:
-            values[p] = name
-        elif p.lower() in _TICKET_PARAMS and ticket:
-            values[p] = ticket.number
-        elif p.lower() in {"title", "ticket_title"} and ticket:
-            values[p] = ticket.title
-        else:
-            values[p] = ""
-    return values
+def prefill(template: TemplateChoice, person: Person | None, ticket: Ticket | None) -> dict[str, str]:
+    """The values the admin's mapping gives for this customer, for the agent to check; a
+    parameter without a source (or whose field is empty here) is left for the agent to type."""
+    return resolve_available(template.sources, person=person, ticket=ticket)
