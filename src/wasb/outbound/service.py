@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import find_open_conversation
-from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, CommentAuthor, Person
 from wasb.domain.naming import conversation_name, local_stamp
@@ -46,6 +46,10 @@ class OutboundError(ValueError):
 
 class NotFound(OutboundError):
     pass
+
+
+class ConversationClosed(OutboundError):
+    """An agent wrote in a closed conversation: nothing goes out until it is reopened."""
 
 
 class InvalidMessage(OutboundError):
@@ -98,6 +102,9 @@ def queue_message(rt: Runtime, session: Session, conversation_id: int, outgoing:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound(f"no conversation {conversation_id}")
+    if conversation.status == CLOSED:
+        raise ConversationClosed(f"conversation {conversation_id} is closed: reopen it to write in it "
+                                 f"(POST /api/v1/conversations/{conversation_id}/reopen)")
     contact = session.get(WaContact, conversation.wa_contact_id)
     return _queue(rt, session, conversation, contact, outgoing, author)
 

@@ -83,10 +83,12 @@
       $$(".msg", box).forEach((m) => { if (!known.has(m.dataset.msgId)) m.classList.add("fresh"); });
       const t = $("#thread", box);
       if (t && nearBottom) t.scrollTop = t.scrollHeight;
-      // The window opened or closed while the page was open: swap the composer if nothing is typed.
+      // The window or the conversation opened or closed while the page was open: swap the
+      // composer if nothing is typed.
       const head = $(".conv-head", box);
       const body = $("#message-body");
-      if (head && head.dataset.windowOpen !== box.dataset.windowOpen && !(body && body.value.trim())) location.reload();
+      const swapped = head && (head.dataset.windowOpen !== box.dataset.windowOpen || head.dataset.status !== box.dataset.status);
+      if (swapped && !(body && body.value.trim())) location.reload();
     });
   }
 
