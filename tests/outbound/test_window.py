@@ -134,3 +134,42 @@ def test_after_a_131047_the_picker_says_when_the_window_really_closed(wasb, sim,
     finally:
         ui.close()
     assert f"The 24-hour window closed at {really.strftime('%Y-%m-%d %H:%M')}" in page  # the service's zone: UTC
+
+
+def test_in_the_demo_the_phone_pages_clock_moves_the_services_window_too(database_url, tmp_path, sim_settings):
+    """`make run` gives both the simulator and the service one clock-offset file: the phone
+    page's +24 h closes the window the agent sees, and a message written on the phone then
+    opens it for 24 h on that same clock."""
+    from datetime import datetime, timedelta, timezone
+
+    import httpx
+
+    from tests.outbound.conftest import server_env
+    from tests.support.harness import serving
+    from tests.support.inprocess import InProcessService
+    from wasb.domain.clock import follow_offset_file
+    from wasb.simulator.app import create_app
+
+    clock_file = str(tmp_path / "clock_offset")
+    simulator = create_app({**sim_settings, "demo_clock_file": clock_file}, webhook_url="http://127.0.0.1:9/unset")
+    with serving(simulator) as sim_url, httpx.Client(base_url=sim_url, timeout=30) as sim:
+        overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(sim_url, sim_settings).items()}
+        service = InProcessService(database_url, tmp_path, demo_clock_file=clock_file, **overrides).start()
+        try:
+            sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp", "sent_delay": 0,
+                                           "delivered_delay": 0.01, "read_delay": 0.01}).raise_for_status()
+            conversation = customer_writes(sim, service)
+            assert conversation["window_expires_at"] is not None
+            sim.post("/_sim/clock", json={"advance_seconds": 24 * 3600 + 60}).raise_for_status()  # "+24 h"
+            assert service.get(f"/api/v1/conversations/{conversation['id']}")["window_expires_at"] is None
+            refusal = send(service, conversation["id"], type="text", body="Ci sentiamo?")
+            assert refusal.status_code == 409 and "window closed at" in refusal.json()["detail"]
+            assert sent_to(sim) == []  # refused on the service's own clock: Meta was not asked
+            before = datetime.now(timezone.utc) + timedelta(hours=24)
+            again = customer_writes(sim, service, text="Eccomi")
+            assert _at(again["last_inbound_at"]) >= before - timedelta(seconds=1)
+            assert _at(again["window_expires_at"]) == _at(again["last_inbound_at"]) + timedelta(hours=24)
+            assert send(service, conversation["id"], type="text", body="Bene").status_code == 201
+        finally:
+            service.stop()
+            follow_offset_file(None)

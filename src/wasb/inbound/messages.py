@@ -29,6 +29,7 @@ from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
+from wasb.domain.clock import offset
 from wasb.domain.window import window_opened_at
 from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import PENDING as MEDIA_PENDING, enqueue_download
@@ -114,7 +115,7 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
     at = message_time(data)
     if ctx.received_at is not None:
         # Stored, shown and counted in the window at this time: never later than we received it.
-        at = window_opened_at(at, ctx.received_at)
+        at = window_opened_at(at, ctx.received_at + offset())
     contact, match = _customer(ctx, item, at)
     conversation = _open_conversation(ctx, contact, match, item.phone_number_id, at)
     row = _message_row(item, at)

@@ -8,7 +8,7 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.service import AnotherConversationOpen, ConversationNotFound, reopen_conversation
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain.phones import InvalidPhone, to_e164
-from wasb.store.base import utcnow
+from wasb.domain.clock import window_now
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import conversation_view, message_view
 from wasb.web.errors import errors
@@ -29,7 +29,7 @@ def list_conversations(app: AppDep, who: Caller, phone: OptionalQueryText = None
     if status:
         query = query.where(Conversation.status == status)
     query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(min(limit, 500)).offset(offset)
-    now = utcnow()
+    now = window_now()
     with app.db.read_sessions() as session:
         return [conversation_view(c, contact, now) for c, contact in session.execute(query)]
 

@@ -124,7 +124,9 @@
   function tickWindows(root = document) {
     const now = Date.now();
     $$(".window[data-closes]", root).forEach((el) => {
-      const left = Date.parse(el.dataset.closes) - now;
+      // Counted on the service's clock (the demo's follows the simulated phone), not this browser's.
+      if (el.dataset.now && el.dataset.skew === undefined) el.dataset.skew = String(Date.parse(el.dataset.now) - now);
+      const left = Date.parse(el.dataset.closes) - now - Number(el.dataset.skew || 0);
       const label = $(".window-left", el);
       if (!label) return;
       if (left <= 0) { el.classList.add("window-closed"); el.classList.remove("window-urgent"); label.textContent = T.closed; return; }

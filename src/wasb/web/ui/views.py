@@ -13,9 +13,9 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.search import has_message_containing
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.conversations.window import Window, window_of
+from wasb.domain.clock import window_now
 from wasb.crm.port import CRM, Comment, Person, Ticket
 from wasb.domain.phones import InvalidPhone, to_e164
-from wasb.store.base import utcnow
 from wasb.store.like import contains_pattern
 from wasb.templates.tables import Template
 from wasb.tickets.process import comment_messages
@@ -90,7 +90,7 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
         newest = select(func.max(Message.id)).where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)
         for m in session.scalars(select(Message).where(Message.id.in_(newest))):
             last[m.conversation_id] = m
-    now = utcnow()
+    now = window_now()
     rows = []
     for c, contact in pairs:
         m = last.get(c.id)
