@@ -127,6 +127,10 @@ def test_after_a_131047_the_picker_says_when_the_window_really_closed(wasb, sim,
     assert refusal.status_code == 409
     really = _at(refusal.json()["window_closed_at"])
     assert before - timedelta(seconds=1) + timedelta(hours=24) <= really <= after + timedelta(hours=24)
+    assert wasb.get(f"/api/v1/conversations/{conversation['id']}")["window_expires_at"] is None
+    # the ticket's conversations too: Meta's word is kept on the customer
+    (on_ticket,) = wasb.get(f"/api/v1/tickets/{conversation['ticket_id']}")["conversations"]
+    assert on_ticket["id"] == conversation["id"] and on_ticket["window_expires_at"] is None
     add_user(database_url, "agent-w", "agent-password-w")
     ui = logged_in(wasb.url, "agent-w", "agent-password-w")
     try:
