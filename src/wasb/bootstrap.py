@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 import wasb.live.feed  # noqa: F401  (registers the change listener: pages stay live)
 from wasb.config import Config
+from wasb.domain.clock import follow_offset_file
 from wasb.crm.embedded.crm import EmbeddedCRM
 from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRM
@@ -141,6 +142,8 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
     """The one wiring, for every combination of CRM (embedded, vtenext), database and
     WhatsApp side (Meta or the simulator: WASB_GRAPH_URL): each part is chosen on its own."""
     config = config or Config()
+    # `make run`: the window is measured on the simulator's clock (no file: the real one).
+    follow_offset_file(config.demo_clock_file or None)
     if migrate:
         # Here: Alembic costs a process 10 MiB, and the worker child (migrate=False) never needs it.
         from wasb.store.migrate import upgrade

@@ -64,6 +64,10 @@ class Config(BaseSettings):
     # events wait, `/healthz` says why), so a vtiger install names one it has here.
     status_answered: str = Field(default="Answered by customer", min_length=1, max_length=64)
 
+    # `make run` only: the file where the simulator writes how far its clock is ahead, so
+    # the 24-hour window closes when the simulated phone says (see `wasb.domain.clock`).
+    demo_clock_file: str = ""
+
     # A message whose send was recorded but never answered (a crash, a lost answer) is not
     # re-sent; after this long without a status webhook from Meta it is marked failed.
     send_confirm_grace_seconds: float = Field(default=600, ge=0)

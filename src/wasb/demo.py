@@ -256,6 +256,8 @@ def main(directory: str, host: str, port: int, sim_port: int) -> None:
         "WASB_MEDIA_DIR": str(home / "media"),
         "WASB_GRAPH_URL": sim_url,
         "WASB_PUBLIC_URL": service_url,
+        # The phone page's +1 h / +24 h move the service's 24-hour window too (wasb.domain.clock).
+        "WASB_DEMO_CLOCK_FILE": str(home / "clock_offset"),
         "WASB_PHONE_NUMBER_ID": values.get("WASB_PHONE_NUMBER_ID") or DEFAULT_PHONE_NUMBER_ID,
         "WASB_WABA_ID": values.get("WASB_WABA_ID") or DEFAULT_WABA_ID,
     })

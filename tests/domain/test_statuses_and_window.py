@@ -41,3 +41,23 @@ def test_meta_closing_the_window_wins_over_our_clock_until_the_customer_writes_a
     assert not never.open and never.never_opened and never.closed_at is None
     # a closing older than the customer's latest message no longer counts
     assert customer_window(last, last - timedelta(minutes=1), last + timedelta(hours=1)).open
+
+
+def test_a_customer_timestamp_in_the_future_opens_the_window_when_we_received_it():
+    from wasb.domain.window import window_opened_at
+
+    received = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    assert window_opened_at(received + timedelta(hours=24), received) == received
+    # Meta's time of a message that reached us late: the window is shorter, as Meta's is
+    assert window_opened_at(received - timedelta(minutes=30), received) == received - timedelta(minutes=30)
+
+
+def test_a_stored_inbound_time_in_the_future_never_keeps_the_window_open_more_than_24_hours():
+    from wasb.conversations.tables import Conversation
+    from wasb.conversations.window import window_of
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+    future = now + timedelta(hours=24, minutes=59)  # stored before times were clamped at receipt
+    shown = window_of(Conversation(last_inbound_at=future), None, now)
+    assert shown.is_open and shown.closes_at <= now + timedelta(hours=24)
+    assert shown.expires_at == shown.closes_at

@@ -129,6 +129,30 @@ def close_conversation(session: Session, conversation_id: int) -> Conversation:
     return conversation
 
 
+class AnotherConversationOpen(Exception):
+    """The customer's newer conversation is open: a second open one would split the thread."""
+
+    def __init__(self, conversation_id: int, open_id: int):
+        super().__init__(f"conversation {conversation_id} cannot be reopened: the customer's conversation "
+                         f"{open_id} is open, write there")
+        self.open_id = open_id
+
+
+def reopen_conversation(session: Session, conversation_id: int) -> Conversation:
+    """A closed conversation open again (an open one is left as it is: reopening twice is
+    harmless). Refused while the customer has another open conversation on the number:
+    their messages go to that one."""
+    conversation = _conversation(session, conversation_id)
+    if conversation.status == OPEN:
+        return conversation
+    other = find_open_conversation(session, conversation.wa_contact_id, conversation.phone_number_id)
+    if other is not None:
+        raise AnotherConversationOpen(conversation.id, other.id)
+    conversation.status, conversation.closed_at = OPEN, None
+    session.flush()
+    return conversation
+
+
 def mark_read(session: Session, conversation_id: int) -> None:
     """An agent opened the conversation: its customer messages are no longer unread."""
     conversation = _conversation(session, conversation_id)

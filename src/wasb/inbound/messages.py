@@ -29,6 +29,8 @@ from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
 from wasb.domain.rendering import render_message
 from wasb.domain.statuses import RECEIVED
+from wasb.domain.clock import offset
+from wasb.domain.window import window_opened_at
 from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import PENDING as MEDIA_PENDING, enqueue_download
 from wasb.settings.service import AdminSettings
@@ -56,6 +58,7 @@ class Inbound:
     settings: AdminSettings
     queue: JobQueue
     in_transaction: bool
+    received_at: datetime | None = None  # when the webhook reached us (the intake's time)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
         if known is not None:
             return _resume(ctx, known, data)
     at = message_time(data)
+    if ctx.received_at is not None:
+        # Stored, shown and counted in the window at this time: never later than we received it.
+        at = window_opened_at(at, ctx.received_at + offset())
     contact, match = _customer(ctx, item, at)
     conversation = _open_conversation(ctx, contact, match, item.phone_number_id, at)
     row = _message_row(item, at)

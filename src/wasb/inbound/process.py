@@ -44,9 +44,10 @@ def process_customer_items(rt: Runtime, session: Session, payload: dict) -> None
     # In one transaction the event is counted done as its body is read (one statement):
     # nothing of the job is kept unless all of it is. A job that commits as it goes
     # counts it done at the end.
-    body = session.scalar(_take_body if in_transaction else _body_of, {"event_id": event_id, "now": utcnow()})
-    if body is None:
+    row = session.execute(_take_body if in_transaction else _body_of, {"event_id": event_id, "now": utcnow()}).first()
+    if row is None:
         raise LookupError(f"inbound event {event_id} does not exist")
+    body, received_at = row
     document = orjson.loads(body)
     if b"\\u0000" in body:  # NUL can only come escaped in JSON text
         document = without_nul(document)
@@ -55,7 +56,7 @@ def process_customer_items(rt: Runtime, session: Session, payload: dict) -> None
     # CRM call (no database lock held while the CRM answers, each recorded step kept).
     crm = rt.crm_policy.crm_for_job(session, rt.crm(session))
     ctx = Inbound(session=session, crm=crm, config=rt.config, settings=settings_for_transaction(session, rt.config),
-                  queue=rt.queue, in_transaction=in_transaction)
+                  queue=rt.queue, in_transaction=in_transaction, received_at=received_at)
     for item in items:
         problem = item_problem(item) or _apply_on_its_own(rt, session, ctx, item)
         if problem is not None:
@@ -160,7 +161,7 @@ def _window_closed(rt: Runtime, session: Session, item: Any) -> None:
 
 _events = InboundEvent.__table__
 # Built once: these run for every job, and building a statement costs more than running it.
-_body_of = select(_events.c.body).where(_events.c.id == bindparam("event_id"))
+_body_of = select(_events.c.body, _events.c.received_at).where(_events.c.id == bindparam("event_id"))
 _error_of = select(_events.c.error).where(_events.c.id == bindparam("event_id"))
 _last_pending = (_events.c.pending_jobs <= 1) & (_events.c.state == PENDING)
 _one_done = _events.update().where(_events.c.id == bindparam("event_id")).values(
@@ -171,7 +172,7 @@ _one_done = _events.update().where(_events.c.id == bindparam("event_id")).values
 )
 # One customer of the event done, and its body read, in one statement. A failed item
 # later in the job marks the event failed whatever this set (see `_item_failed`).
-_take_body = _one_done.returning(_events.c.body)
+_take_body = _one_done.returning(_events.c.body, _events.c.received_at)
 
 
 def _job_done(session: Session, event_id: int) -> None:

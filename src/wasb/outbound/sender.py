@@ -30,6 +30,7 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message, PendingStatus
 from wasb.documents.links import create_link
 from wasb.domain import statuses
+from wasb.domain.clock import window_now
 from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
 from wasb.jobs.backoff import backoff_seconds
 from wasb.jobs.queue import JobQueue, Task, last_line
@@ -447,7 +448,7 @@ def _fail(rt: Runtime, message_id: int, code: int | None, reason: str, window_cl
         if window_closed:  # Meta is authoritative about the window, whatever our clock says
             conversation = s.get(Conversation, row.conversation_id)
             contact = s.get(WaContact, conversation.wa_contact_id)
-            contact.window_closed_at = utcnow()
+            contact.window_closed_at = window_now()  # on the window's clock (the demo's moves with the phone's)
         if row.status in (QUEUED, SENDING):
             row.error_code, row.error_message = code, reason
             # A ticket comment waits for the customer's reply instead (wasb.outbound.held).

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import find_open_conversation
-from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, CommentAuthor, Person
 from wasb.domain.naming import conversation_name, local_stamp
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
 from wasb.domain.statuses import QUEUED
+from wasb.domain.clock import window_now
 from wasb.domain.window import customer_window
 from wasb.jobs.queue import Task
 from wasb.outbound.channel import SEND_TASK
@@ -46,6 +47,10 @@ class OutboundError(ValueError):
 
 class NotFound(OutboundError):
     pass
+
+
+class ConversationClosed(OutboundError):
+    """An agent wrote in a closed conversation: nothing goes out until it is reopened."""
 
 
 class InvalidMessage(OutboundError):
@@ -98,6 +103,9 @@ def queue_message(rt: Runtime, session: Session, conversation_id: int, outgoing:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound(f"no conversation {conversation_id}")
+    if conversation.status == CLOSED:
+        raise ConversationClosed(f"conversation {conversation_id} is closed: reopen it to write in it "
+                                 f"(POST /api/v1/conversations/{conversation_id}/reopen)")
     contact = session.get(WaContact, conversation.wa_contact_id)
     return _queue(rt, session, conversation, contact, outgoing, author)
 
@@ -148,15 +156,15 @@ def _queue(rt: Runtime, session: Session, conversation: Conversation, contact: W
            author: str) -> Message:
     settings = settings_for_transaction(session, rt.config)
     _check_shape(outgoing)
-    now = utcnow()
+    now, window_clock = utcnow(), window_now()
     if outgoing.type in FREE_FORM:
-        _check_window(session, rt, contact, now)
+        _check_window(session, rt, contact, window_clock)
     message = Message(
         conversation_id=conversation.id, direction="out", type=outgoing.type, status=QUEUED, timestamp=now,
         author=author, body=outgoing.body or None, reply_to_wamid=_reply_wamid(session, conversation, outgoing),
         send_attempts=0, crm_comment_id=outgoing.crm_comment_id, origin=outgoing.origin)
     if outgoing.type == "template":
-        _template(rt, session, conversation, contact, message, outgoing, now)
+        _template(rt, session, conversation, contact, message, outgoing, window_clock)
     elif outgoing.type in ("image", "document"):
         _attach(rt, session, message, outgoing)
     session.add(message)
@@ -184,7 +192,7 @@ def enqueue_send(rt: Runtime, session: Session, conversation: Conversation, cont
 
 
 def _template(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, message: Message,
-              outgoing: Outgoing, now: datetime) -> None:
+              outgoing: Outgoing, window_clock: datetime) -> None:
     """Checked against the synced template (approved, parameters) before anything is queued."""
     try:
         prepared = prepare_template(session, outgoing.template_name, outgoing.template_language,
@@ -202,7 +210,7 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
             document.id, document.filename, document.mime_type)
     # The template that (re)opened the conversation outside the window is its starting template.
     if conversation.starting_template is None and not customer_window(
-            contact.last_inbound_at, contact.window_closed_at, now).open:
+            contact.last_inbound_at, contact.window_closed_at, window_clock).open:
         conversation.starting_template = outgoing.template_name
 
 

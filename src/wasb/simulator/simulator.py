@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from wasb.domain.clock import write_offset
 from wasb.simulator import payloads
 from wasb.simulator.delivery import WebhookPoster
 from wasb.simulator.meta_errors import CATALOGUE, MetaError, unknown_object
@@ -54,6 +55,8 @@ class SimSettings:
     graph_version: str = "v24.0"
     webhook_url: str = DEFAULT_WEBHOOK_URL
     display_phone_number: str = DEFAULT_DISPLAY_NUMBER
+    # `make run`: where the clock's offset is written, so the service's window follows it.
+    clock_file: str = ""
 
     @classmethod
     def from_config(cls, config: Any = None, webhook_url: str = DEFAULT_WEBHOOK_URL) -> SimSettings:
@@ -70,6 +73,7 @@ class SimSettings:
             graph_version=_plain(get("graph_version", "")) or "v24.0",
             webhook_url=webhook_url,
             display_phone_number=_plain(get("display_phone_number", "")) or DEFAULT_DISPLAY_NUMBER,
+            clock_file=_plain(get("demo_clock_file", "")),
         )
 
 
@@ -85,6 +89,7 @@ class Simulator:
 
     def reset(self) -> None:
         self.clock_offset = 0.0
+        self._publish_clock()
         self.customers: dict[str, Customer] = {}
         self.messages: dict[str, Message] = {}
         self.templates: dict[tuple[str, str], Template] = {}
@@ -105,8 +110,14 @@ class Simulator:
 
     def advance(self, seconds: float) -> float:
         self.clock_offset += seconds
+        self._publish_clock()
         self.changed()
         return self.now()
+
+    def _publish_clock(self) -> None:
+        """In `make run` the service measures the 24-hour window on this clock too."""
+        if self.settings.clock_file:
+            write_offset(self.settings.clock_file, self.clock_offset)
 
     def changed(self) -> None:
         self.version += 1

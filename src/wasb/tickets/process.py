@@ -21,6 +21,7 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import OPEN, Conversation, Message
 from wasb.crm.port import Comment, CommentAuthor, Ticket
 from wasb.domain.statuses import FAILED, HELD, QUEUED
+from wasb.domain.clock import window_now
 from wasb.domain.window import customer_window
 from wasb.outbound.held import COMMENT_ORIGIN, hold
 from wasb.outbound.service import MAX_TEXT, InvalidMessage, conversation_for_person, enqueue_send
@@ -104,7 +105,7 @@ def comment_to_whatsapp(rt: Runtime, session: Session, ticket_id: str, comment: 
     message.crm_comment_id, message.origin = comment.id, COMMENT_ORIGIN
     session.flush()
     crm.set_ticket_status(ticket.id, settings.status_waiting)
-    if customer_window(contact.last_inbound_at, contact.window_closed_at, now).open:
+    if customer_window(contact.last_inbound_at, contact.window_closed_at, window_now()).open:
         enqueue_send(rt, session, conversation, contact, message)
         return CommentDelivery(comment, QUEUED, message)
     template, problem = hold(rt, session, conversation, contact, message, settings, ticket)

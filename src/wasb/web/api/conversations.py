@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from wasb.contacts.tables import WaContact
+from wasb.conversations.service import AnotherConversationOpen, ConversationNotFound, reopen_conversation
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain.phones import InvalidPhone, to_e164
+from wasb.domain.clock import window_now
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import conversation_view, message_view
 from wasb.web.errors import errors
@@ -26,8 +29,9 @@ def list_conversations(app: AppDep, who: Caller, phone: OptionalQueryText = None
     if status:
         query = query.where(Conversation.status == status)
     query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(min(limit, 500)).offset(offset)
+    now = window_now()
     with app.db.read_sessions() as session:
-        return [conversation_view(c, contact) for c, contact in session.execute(query)]
+        return [conversation_view(c, contact, now) for c, contact in session.execute(query)]
 
 
 @router.get("/{conversation_id}", responses=errors(404))
@@ -42,3 +46,19 @@ def get_conversation(conversation_id: RowId, app: AppDep, who: Caller):
         view = conversation_view(conversation, contact)
         view["messages"] = [message_view(m) for m in messages]
         return view
+
+
+@router.post("/{conversation_id}/reopen", responses=errors(404, 409))
+def reopen(conversation_id: RowId, app: AppDep, who: Caller):
+    """A closed conversation open again, so agents can write in it. Idempotent: an open
+    one is answered as it is. 409 while the customer has another open conversation on
+    the number (its id is `open_conversation_id`): their messages go there."""
+    with app.db.sessions() as session, session.begin():
+        try:
+            conversation = reopen_conversation(session, conversation_id)
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc))
+        except AnotherConversationOpen as exc:
+            return JSONResponse(status_code=409, content={"detail": str(exc), "open_conversation_id": exc.open_id})
+        contact = session.get(WaContact, conversation.wa_contact_id)
+        return conversation_view(conversation, contact)

@@ -1,7 +1,9 @@
 """Sending: `POST /api/v1/conversations/{id}/messages` and `POST /api/v1/people/{id}/messages`.
 
 JSON `{type: text|image|document|template, body?, document_id?, reply_to?, template?}` or
-multipart form data with the same fields and a `file`. 201 with the queued row.
+multipart form data with the same fields and a `file`. 201 with the queued row; 409 on a
+closed conversation (reopen it first: `POST /api/v1/conversations/{id}/reopen`) and for a
+free-form message outside the 24-hour window.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from wasb.outbound.service import (
-    InvalidMessage, NotFound, Outgoing, Upload, WindowClosed, queue_message, queue_message_to_person,
+    ConversationClosed, InvalidMessage, NotFound, Outgoing, Upload, WindowClosed, queue_message, queue_message_to_person,
 )
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import message_view
@@ -77,6 +79,8 @@ async def _queue(app, call: Callable, outgoing: Outgoing):
         raise HTTPException(404, str(exc))
     except InvalidMessage as exc:
         raise HTTPException(422, str(exc))
+    except ConversationClosed as exc:  # the agent reopens it first: nothing goes out unseen
+        raise HTTPException(409, str(exc))
     except WindowClosed as exc:
         return JSONResponse(status_code=409, content=_jsonable({
             "detail": str(exc), "window_closed_at": exc.closed_at, "templates": exc.templates}))

@@ -4,6 +4,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation
 from wasb.tickets.process import CommentError, TicketNotFound, comment_messages, comment_to_whatsapp
 from wasb.web.api.deps import AppDep, Caller
@@ -33,7 +34,8 @@ def get_ticket(ticket_id: CrmId, app: AppDep, who: Caller):
         view["comments"] = [comment_view(c, messages.get(c.id)) for c in comments]
         conversations = session.scalars(select(Conversation).where(Conversation.ticket_id == ticket_id)
                                         .order_by(Conversation.id)).all()
-        view["conversations"] = [conversation_view(c) for c in conversations]
+        # With their customer: Meta's 131047 (kept on the customer) closes the window too.
+        view["conversations"] = [conversation_view(c, session.get(WaContact, c.wa_contact_id)) for c in conversations]
         return view
 
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
+from wasb.conversations.window import window_of
 from wasb.crm.port import Comment, Document, Person, Ticket
 from wasb.documents.links import DocumentLink
 from wasb.inbound.tables import InboundEvent
@@ -66,13 +68,16 @@ def link_view(link: DocumentLink) -> dict:
             "expires_at": link.expires_at}
 
 
-def conversation_view(c: Conversation, contact: WaContact | None = None) -> dict:
+def conversation_view(c: Conversation, contact: WaContact | None = None, now: datetime | None = None) -> dict:
+    """`window_expires_at`: the end of the customer's open 24-hour window (at most 24 h
+    ahead); null when it is closed or the customer never wrote."""
     view = {
         "id": c.id, "name": c.name, "status": c.status, "phone_number_id": c.phone_number_id,
         "person_id": c.crm_person_id, "ticket_id": c.ticket_id, "started_at": c.started_at,
         "closed_at": c.closed_at, "last_message_at": c.last_message_at, "last_inbound_at": c.last_inbound_at,
         "starting_template": c.starting_template, "last_message_status": c.last_message_status,
         "assigned_user": c.assigned_user, "unread": c.unread, "association_error": c.association_error,
+        "window_expires_at": window_of(c, contact, now).expires_at,
     }
     if contact is not None:
         view["contact"] = {"id": contact.id, "wa_id": contact.wa_id, "user_id": contact.user_id,

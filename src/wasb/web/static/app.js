@@ -83,10 +83,12 @@
       $$(".msg", box).forEach((m) => { if (!known.has(m.dataset.msgId)) m.classList.add("fresh"); });
       const t = $("#thread", box);
       if (t && nearBottom) t.scrollTop = t.scrollHeight;
-      // The window opened or closed while the page was open: swap the composer if nothing is typed.
+      // The window or the conversation opened or closed while the page was open: swap the
+      // composer if nothing is typed.
       const head = $(".conv-head", box);
       const body = $("#message-body");
-      if (head && head.dataset.windowOpen !== box.dataset.windowOpen && !(body && body.value.trim())) location.reload();
+      const swapped = head && (head.dataset.windowOpen !== box.dataset.windowOpen || head.dataset.status !== box.dataset.status);
+      if (swapped && !(body && body.value.trim())) location.reload();
     });
   }
 
@@ -122,7 +124,9 @@
   function tickWindows(root = document) {
     const now = Date.now();
     $$(".window[data-closes]", root).forEach((el) => {
-      const left = Date.parse(el.dataset.closes) - now;
+      // Counted on the service's clock (the demo's follows the simulated phone), not this browser's.
+      if (el.dataset.now && el.dataset.skew === undefined) el.dataset.skew = String(Date.parse(el.dataset.now) - now);
+      const left = Date.parse(el.dataset.closes) - now - Number(el.dataset.skew || 0);
       const label = $(".window-left", el);
       if (!label) return;
       if (left <= 0) { el.classList.add("window-closed"); el.classList.remove("window-urgent"); label.textContent = T.closed; return; }

@@ -114,6 +114,12 @@ IT: dict[str, str] = {
     "open": "aperta", "Attach a file": "Allega un file", "Message": "Messaggio", "Write a reply…": "Scrivi una risposta…",
     "Enter sends, Shift+Enter starts a new line": "Invio spedisce, Maiusc+Invio va a capo",
     "This conversation is closed.": "Questa conversazione è chiusa.",
+    "This conversation is closed: reopen it to write to the customer.":
+        "Questa conversazione è chiusa: riaprila per scrivere al cliente.",
+    "Reopen the conversation to reply": "Riapri la conversazione per rispondere",
+    "Reopen": "Riapri", "Conversation reopened.": "Conversazione riaperta.",
+    "The customer's conversation {id} is open: write there.": "La conversazione {id} del cliente è aperta: scrivi lì.",
+    "Earlier conversations with this customer": "Conversazioni precedenti con questo cliente",
     "The 24-hour window closed at {when}: only an approved template can reach the customer now.":
         "La finestra di 24 ore si è chiusa alle {when}: ora solo un template approvato può raggiungere il cliente.",
     "The customer has not written yet: only an approved template can reach them.":

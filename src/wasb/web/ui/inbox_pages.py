@@ -7,7 +7,11 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from starlette.concurrency import run_in_threadpool
 
 from wasb.auth.service import list_users
-from wasb.conversations.service import ConversationNotFound, assign_conversation, close_conversation, mark_read
+from wasb.conversations.service import (
+    AnotherConversationOpen, ConversationNotFound, assign_conversation, close_conversation, mark_read,
+    reopen_conversation,
+)
+from wasb.outbound.service import ConversationClosed
 from wasb.store.ids import MAX_ROW_ID
 from wasb.web.params import QueryText, RowId
 from wasb.web.ui import actions
@@ -100,6 +104,21 @@ def close(request: Request, user: User, conversation_id: RowId):
     return outcome(request, f"/ui/conversations/{conversation_id}", ok=_("Conversation closed."))
 
 
+@router.post("/conversations/{conversation_id}/reopen")
+def reopen(request: Request, user: User, conversation_id: RowId):
+    _ = translator(user.language)
+    back = f"/ui/conversations/{conversation_id}"
+    with request.app.state.wasb.db.sessions() as session, session.begin():
+        try:
+            reopen_conversation(session, conversation_id)
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc))
+        except AnotherConversationOpen as exc:
+            return outcome(request, back, status=409, error=_(
+                "The customer's conversation {id} is open: write there.", id=exc.open_id))
+    return outcome(request, back, ok=_("Conversation reopened."))
+
+
 @router.post("/conversations/{conversation_id}/messages")
 async def send_message(request: Request, user: User, conversation_id: RowId, body: str = Form(""),
                        reply_to: str = Form(""), attachment: UploadFile | None = File(None)):
@@ -120,6 +139,9 @@ async def send_message(request: Request, user: User, conversation_id: RowId, bod
 
     try:
         await run_in_threadpool(send)
+    except ConversationClosed:  # closed since the page was loaded
+        return outcome(request, back, error=_("This conversation is closed: reopen it to write to the customer."),
+                       status=409)
     except (ValueError, LookupError) as exc:  # the sending service's refusals, e.g. the window closed
         return outcome(request, back, error=str(exc), status=409)
     return outcome(request, back, ok=_("Message queued."))

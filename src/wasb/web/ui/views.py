@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from wasb.contacts.tables import WaContact
 from wasb.conversations.search import has_message_containing
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
+from wasb.conversations.window import Window, window_of
+from wasb.domain.clock import window_now
 from wasb.crm.port import CRM, Comment, Person, Ticket
 from wasb.domain.phones import InvalidPhone, to_e164
-from wasb.domain.window import customer_window, window_closes_at
-from wasb.store.base import utcnow
 from wasb.store.like import contains_pattern
 from wasb.crm.mapping import resolve_available
 from wasb.templates.parameters import Slot, describe_parameters
@@ -24,22 +24,6 @@ from wasb.tickets.process import comment_messages
 from wasb.whatsapp.messages import MEDIA_KINDS
 
 FILTERS = ("open", "mine", "unassigned", "closed", "all")
-
-
-@dataclass(frozen=True)
-class Window:
-    """The customer-service window as an agent needs to see it."""
-
-    closes_at: datetime | None
-    is_open: bool
-
-
-def window_of(conversation: Conversation, contact: WaContact | None, now: datetime | None = None) -> Window:
-    now = now or utcnow()
-    last_inbound = max(filter(None, [conversation.last_inbound_at, contact.last_inbound_at if contact else None]),
-                       default=None)
-    window = customer_window(last_inbound, contact.window_closed_at if contact else None, now)
-    return Window(window_closes_at(last_inbound) if window.open else window.closed_at, window.open)
 
 
 def display_name(contact: WaContact | None) -> str:
@@ -108,7 +92,7 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
         newest = select(func.max(Message.id)).where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)
         for m in session.scalars(select(Message).where(Message.id.in_(newest))):
             last[m.conversation_id] = m
-    now = utcnow()
+    now = window_now()
     rows = []
     for c, contact in pairs:
         m = last.get(c.id)
@@ -138,6 +122,12 @@ class ThreadItem:
 
 
 @dataclass
+class EarlierConversation:
+    conversation: Conversation
+    messages: list[Message]
+
+
+@dataclass
 class ConversationPage:
     conversation: Conversation
     contact: WaContact | None
@@ -145,6 +135,34 @@ class ConversationPage:
     ticket: Ticket | None
     window: Window
     thread: list[ThreadItem] = field(default_factory=list)
+    # The customer's conversations before this one, oldest first: a new conversation still
+    # shows what was said before it.
+    earlier: list[EarlierConversation] = field(default_factory=list)
+
+
+# The earlier history shown above a conversation: enough to follow it, not a whole archive.
+EARLIER_MESSAGES = 200
+
+
+def earlier_conversations(session: Session, conversation: Conversation) -> list[EarlierConversation]:
+    """The same customer's earlier conversations on this number with their last messages
+    (at most EARLIER_MESSAGES in all, the newest), oldest first; reactions are left out."""
+    earlier = select(Conversation.id).where(Conversation.wa_contact_id == conversation.wa_contact_id,
+                                            Conversation.phone_number_id == conversation.phone_number_id,
+                                            Conversation.id < conversation.id)
+    messages = list(reversed(session.scalars(
+        select(Message).where(Message.conversation_id.in_(earlier), Message.type != "reaction")
+        .order_by(Message.timestamp.desc(), Message.id.desc()).limit(EARLIER_MESSAGES)).all()))
+    if not messages:
+        return []
+    by_id = {c.id: c for c in session.scalars(select(Conversation).where(
+        Conversation.id.in_({m.conversation_id for m in messages})))}
+    groups: list[EarlierConversation] = []
+    for m in sorted(messages, key=lambda m: (m.conversation_id, m.timestamp, m.id)):
+        if not groups or groups[-1].conversation.id != m.conversation_id:
+            groups.append(EarlierConversation(by_id[m.conversation_id], []))
+        groups[-1].messages.append(m)
+    return groups
 
 
 def conversation_page(session: Session, crm: CRM, conversation_id: int, media_url=lambda m: None) -> ConversationPage | None:
@@ -162,7 +180,8 @@ def conversation_page(session: Session, crm: CRM, conversation_id: int, media_ur
         by_wamid.update({m.wamid: m for m in session.scalars(select(Message).where(Message.wamid.in_(missing)))})
     thread = [ThreadItem(m, by_wamid.get(m.reply_to_wamid) if m.reply_to_wamid else None, media_url(m))
               for m in messages if m.type != "reaction"]
-    return ConversationPage(conversation, contact, person, ticket, window_of(conversation, contact), thread)
+    return ConversationPage(conversation, contact, person, ticket, window_of(conversation, contact), thread,
+                            earlier_conversations(session, conversation))
 
 
 def conversations_of_person(session: Session, person_id: str) -> list[tuple[Conversation, WaContact]]:
