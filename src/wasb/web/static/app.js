@@ -7,8 +7,8 @@
   const csrf = () => ($('meta[name="csrf-token"]') || {}).content || "";
   const lang = document.body.dataset.lang || "en";
   const T = {
-    en: { closed: "closed", left: "left", sendFailed: "Could not send", offline: "Live updates paused, reconnecting…" },
-    it: { closed: "chiusa", left: "rimaste", sendFailed: "Invio non riuscito", offline: "Aggiornamenti in pausa, riconnessione…" },
+    en: { closed: "closed", left: "left", sendFailed: "Could not send", saveFailed: "Not saved", offline: "Live updates paused, reconnecting…" },
+    it: { closed: "chiusa", left: "rimaste", sendFailed: "Invio non riuscito", saveFailed: "Non salvato", offline: "Aggiornamenti in pausa, riconnessione…" },
   }[lang] || {};
 
   // --- toasts -----------------------------------------------------------------------------
@@ -140,8 +140,17 @@
       if (form.dataset.wired) return;
       form.dataset.wired = "1";
       form.addEventListener("change", async () => {
-        const data = await post(form);
+        let data;
+        try { data = await post(form); } catch (err) { data = { ok: false, message: T.saveFailed }; }
         toast(data.message, data.ok ? "ok" : "error");
+        // What the server kept becomes the form's default; a refused change goes back to it,
+        // so the page never shows a state that was not saved.
+        if (data.ok) {
+          $$("input[type=checkbox]", form).forEach((i) => { i.defaultChecked = i.checked; });
+          $$("option", form).forEach((o) => { o.defaultSelected = o.selected; });
+        } else {
+          form.reset();
+        }
       });
     });
   }
