@@ -90,6 +90,19 @@
     });
   }
 
+  // The ticket's status picker follows the status the facts show, unless the agent is choosing one.
+  function syncTicketStatus() {
+    const status = $("[data-ticket-status]")?.dataset.ticketStatus;
+    const picker = $("#ticket-status");
+    if (!status || !picker || document.activeElement === picker) return;
+    const shown = Array.from(picker.options).find((o) => o.defaultSelected);
+    if (shown && picker.value !== shown.value) return;  // picked, not set yet
+    let option = Array.from(picker.options).find((o) => o.value === status);
+    if (!option) { option = new Option(status, status); picker.add(option); }
+    Array.from(picker.options).forEach((o) => { o.defaultSelected = o === option; });
+    picker.value = status;
+  }
+
   let pending = null;
   const changed = new Set();
   function onChanges(ids) {
@@ -100,7 +113,7 @@
       if (conv && changed.has(conv.dataset.id)) refreshConversation();
       // Fragments that show messages of some conversations (a ticket's comments and their ticks).
       $$("[data-conversations]").forEach((el) => {
-        if (el.dataset.conversations.split(" ").some((id) => changed.has(id))) refresh(el);
+        if (el.dataset.conversations.split(" ").some((id) => changed.has(id))) refresh(el).then(syncTicketStatus);
       });
       refreshInbox();
       changed.clear();
