@@ -7,8 +7,10 @@ media, the children's logs, and `demo.env` with the channel's secrets (app secre
 verify token, access token — made up on the first run) and the demo users'
 passwords. The first run on a new database creates an admin (`admin`) and an agent
 (`agent`) with generated passwords and prints them; later runs show them again from
-`demo.env`. Contacts are added to the CRM and approved templates to the simulator on
-every run (both idempotent). Ctrl-C stops both children and waits for them.
+`demo.env`; `wasb` commands typed in the checkout read `var/demo/demo.env`, so they
+work on the demo's database (`wasb.cli.configuration`). Contacts are added to the CRM
+and approved templates to the simulator on every run (both idempotent). Ctrl-C stops
+both children and waits for them.
 
 The children are `wasb simulator` and `wasb serve`, each in a session of its own so
 that Ctrl-C reaches only this process, which then stops them in order.
@@ -27,6 +29,7 @@ from pathlib import Path
 import click
 import httpx
 
+from wasb.cli.configuration import DEMO_ENV, ENV_FILE_VARIABLE
 from wasb.simulator.simulator import DEFAULT_PHONE_NUMBER_ID, DEFAULT_WABA_ID
 
 ENV_FILE = "demo.env"
@@ -232,6 +235,14 @@ def agent_side_url(service_url: str) -> str:
     return service_url + "/docs"
 
 
+def command_line_hint(home: Path) -> str:
+    """How `wasb` commands (a token, a user) reach this demo's database."""
+    env_file = home / ENV_FILE
+    if env_file == (Path.cwd() / DEMO_ENV).resolve():
+        return f"`wasb token create NAME` and the like, typed in {Path.cwd()}, use this database ({DEMO_ENV})"
+    return f"{ENV_FILE_VARIABLE}={env_file} wasb token create NAME (and the like) use this database"
+
+
 # --- the command -----------------------------------------------------------------------
 
 
@@ -319,6 +330,7 @@ def print_banner(home: Path, service_url: str, sim_url: str, credentials: Creden
     for child in children:
         echo(f"  {child.name} (pid {child.process.pid}) logs to {child.log}")
     echo(f"  data:        {home}  (delete it to start over)")
+    echo(f"  command line: {command_line_hint(home)}")
     echo("Press Ctrl-C to stop.")
     sys.stdout.flush()
 

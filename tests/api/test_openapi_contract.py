@@ -85,3 +85,19 @@ def test_every_operation_with_an_id_documents_its_404(spec):
             continue
         for method, operation in operations.items():
             assert "404" in operation["responses"], f"{method.upper()} {path}"
+
+
+def test_the_document_declares_the_bearer_token_and_every_api_route_asks_for_it(srv, spec):
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "wasb_…",
+        "description": "An API token: `wasb token create NAME`, or Admin → Users & tokens in the UI."}
+    api = [(path, method, operation) for path, item in spec["paths"].items() for method, operation in item.items()
+           if path.startswith("/api/v1/")]
+    assert len(api) > 20
+    unguarded = [f"{method.upper()} {path}" for path, method, operation in api
+                 if operation.get("security") != [{"bearerAuth": []}]]
+    assert unguarded == []
+    assert "security" not in spec["paths"]["/healthz"]["get"]  # a load balancer asks without a token
+    # What the document promises: the token in that header opens a route; no token, 401.
+    assert srv.api("GET", "/api/v1/settings").status_code == 200
+    assert httpx.get(srv.url + "/api/v1/settings", timeout=30).status_code == 401

@@ -69,6 +69,35 @@ def test_an_uploaded_photo_goes_to_meta_first_and_is_sent_by_its_media_id(wasb, 
     assert sim.get(f"/_sim/media/{sent['media_id']}").content == photo
 
 
+def test_a_document_an_agent_sends_is_stored_and_opened_from_the_file_that_was_sent(wasb, sim):
+    conversation = customer_writes(sim, wasb)
+    pdf = b"%PDF-1.4\n" + b"preventivo " * 200
+    answer = wasb.api("POST", f"/api/v1/conversations/{conversation['id']}/messages",
+                      data={"type": "document"}, files={"file": ("preventivo.pdf", pdf, "application/pdf")})
+    assert answer.status_code == 201, answer.text
+    queued = answer.json()
+    assert queued["media"]["state"] == "stored" and queued["media"]["url"] == f"/api/v1/messages/{queued['id']}/media"
+    assert queued["media"]["filename"] == "preventivo.pdf" and queued["media"]["size"] == len(pdf)
+    sent = wait_status(wasb, conversation["id"], queued["id"], "read")
+    assert sent["media"]["state"] == "stored" and sent["media"]["url"] and sent["media"]["id"]  # Meta's id once uploaded
+    opened = wasb.api("GET", sent["media"]["url"], token=wasb.agent_token)
+    assert opened.status_code == 200 and opened.content == pdf
+    assert opened.headers["content-type"].startswith("application/pdf")
+    assert "preventivo.pdf" in opened.headers["content-disposition"]
+
+
+def test_a_crm_document_sent_by_its_id_is_kept_as_it_was_sent(wasb, sim):
+    conversation = customer_writes(sim, wasb)
+    original = b"%PDF-1.4\n" + b"contratto " * 100
+    document = wasb.api("POST", "/api/v1/documents", files={"file": ("contratto.pdf", original, "application/pdf")}).json()
+    answer = send(wasb, conversation["id"], type="document", document_id=str(document["id"]))
+    assert answer.status_code == 201, answer.text
+    sent = wait_status(wasb, conversation["id"], answer.json()["id"], "read")
+    assert sent["media"]["state"] == "stored" and sent["media"]["url"] is not None
+    opened = wasb.api("GET", sent["media"]["url"])
+    assert opened.status_code == 200 and opened.content == original
+
+
 def test_bad_messages_are_refused_with_a_reason_and_nothing_is_queued(wasb, sim):
     conversation = customer_writes(sim, wasb)
     cases = [({"type": "text", "body": ""}, 422, "needs a body"),

@@ -225,3 +225,50 @@ def test_the_retry_button_runs_a_failed_event_again(crm_down, page):
         time.sleep(0.05)
     page.goto(crm_down.url + "/ui/inbox")
     assert page.locator("#inbox-list .conv").count() == 1
+
+
+@pytest.mark.parametrize("language, switched_off, switched_on", [
+    ("en", "syncTemplates switched off.", "syncTemplates switched on."),
+    ("it", "syncTemplates disattivato.", "syncTemplates attivato."),
+])
+def test_the_job_switch_saves_on_change_and_a_reload_keeps_it(ui_server, page, language, switched_off, switched_on):
+    admin = add_admin(ui_server, language)
+    log_in(page, ui_server.url, admin, next_path="/ui/jobs")
+    switch = page.locator("#active-syncTemplates")
+    assert switch.is_checked()
+    page.locator("label.switch[for=active-syncTemplates]").click()  # no "Set" pressed
+    page.get_by_role("status").filter(has_text=switched_off).wait_for()  # the page says it was saved
+    assert ui_server.get("/api/v1/jobs/syncTemplates")["active"] is False
+    page.reload()
+    assert not page.locator("#active-syncTemplates").is_checked()
+    page.locator("label.switch[for=active-syncTemplates]").click()
+    page.get_by_role("status").filter(has_text=switched_on).wait_for()  # the page says it was saved
+    assert ui_server.get("/api/v1/jobs/syncTemplates")["active"] is True
+    page.reload()
+    assert page.locator("#active-syncTemplates").is_checked()
+
+
+def test_set_changes_the_schedule_and_leaves_the_switch_as_saved(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/jobs")
+    page.locator("label.switch[for=active-closeConversations]").click()
+    page.get_by_role("status").filter(has_text="closeConversations switched off.").wait_for()  # the page says it was saved
+    row = page.locator("#jobs-table tbody tr", has_text="closeConversations")
+    row.get_by_label("Schedule").fill("at 18:30")
+    row.get_by_role("button", name="Set", exact=True).click()
+    page.get_by_role("status").filter(has_text="closeConversations saved.").wait_for()
+    job = ui_server.get("/api/v1/jobs/closeConversations")
+    assert (job["active"], job["schedule"]["text"]) == (False, "at 18:30")
+
+
+def add_admin(server, language: str) -> tuple[str, str]:
+    from wasb.auth.service import create_user
+    from wasb.store.engine import open_database
+
+    who = (f"admin-{language}", "admin-password-2")
+    db = open_database(server.database_url)
+    try:
+        with db.sessions() as session, session.begin():
+            create_user(session, *who, is_admin=True, language=language)
+    finally:
+        db.dispose()
+    return who

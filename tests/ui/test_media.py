@@ -38,3 +38,37 @@ def test_a_customers_photo_appears_live_as_a_preview_served_to_the_logged_in_age
     served = page.request.get(wired.url + image.get_attribute("src"))
     assert served.status == 200 and served.body() == PNG
     shot(page, "conversation-media-laptop")
+
+
+@pytest.mark.parametrize("language, pending", [("en", "downloading…"), ("it", "download in corso…")])
+def test_a_document_the_agent_sends_is_shown_as_a_file_the_agent_opens(wired_ui, page, language, pending):
+    agent = (f"agent-{language}", "agent-password-2")
+    add_user(wired_ui.server, agent, language)
+    wired_ui.customer_writes("393331234567", "Mi manda il preventivo?", name="Giulia Verdi")
+    (conversation,) = wired_ui.server.wait_until(
+        lambda: wired_ui.server.get("/api/v1/conversations?phone=%2B393331234567"), what="the conversation")
+    log_in(page, wired_ui.url, agent, next_path=f"/ui/conversations/{conversation['id']}")
+    pdf = b"%PDF-1.4\n" + b"preventivo " * 200
+    page.locator("#attachment").set_input_files(files=[{"name": "preventivo.pdf", "mimeType": "application/pdf",
+                                                         "buffer": pdf}])
+    page.locator("#composer button[type=submit]").click()
+    link = page.locator("#thread .msg-out a.media-file", has_text="preventivo.pdf")
+    link.wait_for()
+    wired_ui.server.wait_until(lambda: wired_ui.sent_to("393331234567"), what="the document at the phone")
+    page.reload()  # after the sender uploaded it to Meta, still the agent's file
+    assert page.locator("#thread .msg-out", has_text="preventivo.pdf").locator(".media-pending").count() == 0
+    assert pending not in page.locator("#thread").inner_text()
+    served = page.request.get(wired_ui.url + link.get_attribute("href"))
+    assert served.status == 200 and served.body() == pdf
+
+
+def add_user(server, who: tuple[str, str], language: str) -> None:
+    from wasb.auth.service import create_user
+    from wasb.store.engine import open_database
+
+    db = open_database(server.database_url)
+    try:
+        with db.sessions() as session, session.begin():
+            create_user(session, *who, language=language)
+    finally:
+        db.dispose()

@@ -79,3 +79,20 @@ def test_the_simulators_phone_page_runs_under_the_same_policy(page):
         page.fill("#text", "Typed on the phone")
         page.click("#send")
         page.wait_for_selector("text=Typed on the phone")  # the page's script ran; the fixture checks the console
+
+
+def test_the_api_docs_offer_the_bearer_token_and_calls_made_with_it_succeed(ui_server, page):
+    page.goto(ui_server.url + "/docs")
+    page.get_by_role("button", name="Authorize").first.click()
+    dialog = page.locator(".dialog-ux")
+    assert "bearerAuth" in dialog.inner_text() and "wasb token create" in dialog.inner_text()
+    dialog.locator("input").first.fill(ui_server.admin_token)
+    dialog.locator(".auth-btn-wrapper button.authorize").click()
+    dialog.locator(".auth-btn-wrapper .btn-done").click()
+    operation = page.locator(".opblock-get", has=page.locator("[data-path='/api/v1/settings']")).first
+    operation.locator(".opblock-summary").first.click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    status = operation.locator(".live-responses-table tr.response .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "200"  # Swagger UI sent the token it was given

@@ -10,11 +10,11 @@ import click
 
 def _app():
     from wasb.bootstrap import build_app
-    from wasb.config import Config
+    from wasb.cli.configuration import load_config
     from wasb.scheduler.ticker import register_jobs
     from wasb.store.base import utcnow
 
-    app = build_app(Config())
+    app = build_app(load_config())
     register_jobs(app, utcnow())
     return app
 

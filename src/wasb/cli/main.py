@@ -7,11 +7,12 @@ import sys
 
 import click
 
+from wasb.cli.configuration import load_config
 from wasb.config import Config
 
 
 def _config() -> Config:
-    return Config()
+    return load_config()
 
 
 @click.group()
@@ -100,7 +101,7 @@ def simulator(host: str, port: int, webhook_url: str) -> None:
     """Run the WhatsApp simulator: Meta's Graph API wire format and a customer phone page."""
     from wasb.simulator.app import run
 
-    run(host=host, port=port, webhook_url=webhook_url, config=_config())
+    run(host=host, port=port, webhook_url=webhook_url, config=load_config(announce=False))  # no database
 
 
 @main.group()

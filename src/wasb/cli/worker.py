@@ -19,6 +19,7 @@ import threading
 
 from sqlalchemy.engine import make_url
 
+from wasb.cli.configuration import shown_database
 from wasb.config import Config
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,7 @@ def die_with_parent(parent: int) -> None:
 def describe(config: Config) -> str:
     """What an operator checks first in a process's log: which database (password hidden)
     and which job queue engine."""
-    url = make_url(config.database_url).render_as_string(hide_password=True)
-    return f"database {url}, queue {config.queue}"
+    return f"database {shown_database(config.database_url)}, queue {config.queue}"
 
 
 def build_or_exit(config: Config, *, migrate: bool = True):

@@ -49,7 +49,7 @@ class Message(Base):
     media_mime: Mapped[str | None] = mapped_column(String(100))
     media_filename: Mapped[str | None] = mapped_column(String(300))
     media_sha256: Mapped[str | None] = mapped_column(String(100))
-    # The inbound file's download (wasb.media): pending → stored, or failed / expired
+    # The inbound file's download (wasb.media): pending → stored, or failed / expired; a file we send is stored from the start
     # (Meta keeps media for 7 days). The path is relative to WASB_MEDIA_DIR.
     media_state: Mapped[str | None] = mapped_column(String(16), index=True)
     media_path: Mapped[str | None] = mapped_column(String(300))

@@ -14,10 +14,16 @@ from pathlib import Path
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _path(media_dir: Path, sha256: str) -> Path:
+def upload_path(sha256: str) -> str:
+    """The upload's path inside the media directory, as the media store names files: the
+    message that sent it serves it from there (GET /api/v1/messages/{id}/media)."""
     if not _SHA256.match(sha256):
         raise ValueError("not a sha256 digest")
-    return Path(media_dir) / "outbound" / sha256
+    return f"outbound/{sha256}"
+
+
+def _path(media_dir: Path, sha256: str) -> Path:
+    return Path(media_dir) / upload_path(sha256)
 
 
 def store_upload(media_dir: Path, content: bytes) -> str:

@@ -27,7 +27,8 @@ from wasb.domain.clock import window_now
 from wasb.domain.window import customer_window
 from wasb.jobs.queue import Task
 from wasb.outbound.channel import SEND_TASK
-from wasb.outbound.files import store_upload
+from wasb.media.downloads import STORED, media_store
+from wasb.outbound.files import store_upload, upload_path
 from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
@@ -272,6 +273,7 @@ def _attach(rt: Runtime, session: Session, message: Message, outgoing: Outgoing)
         message.media_sha256 = store_upload(rt.config.media_dir, outgoing.upload.content)
         message.media_filename = outgoing.upload.filename
         message.media_mime = outgoing.upload.mime_type
+        _keep_sent_file(message, upload_path(message.media_sha256), len(outgoing.upload.content))
         return
     document = rt.crm(session).get_document(outgoing.document_id)
     if document is None:
@@ -279,6 +281,15 @@ def _attach(rt: Runtime, session: Session, message: Message, outgoing: Outgoing)
     message.document_id = document.id
     message.media_filename = document.filename
     message.media_mime = document.mime_type
+    # A copy of what was sent: the CRM's document may change or go, the message keeps showing this file.
+    stored = media_store(rt.config).put_content(document.content)
+    _keep_sent_file(message, stored.path, stored.size)
+
+
+def _keep_sent_file(message: Message, path: str, size: int) -> None:
+    """The file we send is ours from the start: the agent opens it from the media store like a
+    customer's downloaded file, never waiting on a download that will not come."""
+    message.media_state, message.media_path, message.media_size = STORED, path, size
 
 
 # --- the ticket ------------------------------------------------------------------------

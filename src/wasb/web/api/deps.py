@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from wasb.auth.service import Principal, authenticate_token
 from wasb.bootstrap import App
@@ -14,12 +15,19 @@ def get_app(request: Request) -> App:
 
 
 
-def principal(request: Request, app: Annotated[App, Depends(get_app)]) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
+# Declared in the OpenAPI document (components.securitySchemes, and `security` on every route
+# that asks who is calling), so /docs offers "Authorize"; a missing header is not refused
+# here: a logged-in UI session may call the API too.
+bearer = HTTPBearer(scheme_name="bearerAuth", bearerFormat="wasb_…", auto_error=False,
+                    description="An API token: `wasb token create NAME`, or Admin → Users & tokens in the UI.")
+
+
+def principal(request: Request, app: Annotated[App, Depends(get_app)],
+              credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    token = credentials.credentials.strip() if credentials else ""
+    if token:
         with app.db.read_sessions() as session:
-            found = authenticate_token(session, token.strip())
+            found = authenticate_token(session, token)
         if found:
             return found
     user = getattr(request.state, "user", None)  # set by the web UI's session middleware

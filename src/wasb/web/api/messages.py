@@ -19,7 +19,7 @@ def get_media(message_id: RowId, app: AppDep, who: Caller):
     """The file of a media message (a customer's photo, document, voice note, video)."""
     with app.db.read_sessions() as session:
         message = session.get(Message, message_id)
-    if message is None or not message.media_id:
+    if message is None or not (message.media_id or message.media_path):  # ours has no id until it is sent
         raise HTTPException(404, f"message {message_id} has no media")
     if message.media_state != STORED or not message.media_path:
         raise HTTPException(409, f"the media of message {message_id} is {message.media_state or 'not stored'}"

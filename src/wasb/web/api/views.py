@@ -40,7 +40,7 @@ def message_view(m: Message) -> dict:
         "id": m.id, "wamid": m.wamid, "direction": m.direction, "type": m.type, "body": m.body,
         "status": m.status, "timestamp": m.timestamp, "error": (
             {"code": m.error_code, "message": m.error_message} if m.error_code or m.error_message else None),
-        "media": (media_view(m) if m.media_id else None),
+        "media": (media_view(m) if m.media_id or m.media_path else None),
         "reply_to": m.reply_to_wamid, "reaction": m.reaction, "author": m.author,
         "template": m.template_name, "pricing": m.pricing,
         "send_attempts": m.send_attempts, "crm_comment_id": m.crm_comment_id,
@@ -50,7 +50,7 @@ def message_view(m: Message) -> dict:
 
 def media_view(m: Message) -> dict:
     """Meta's media id and what the service did with it: `state` is pending, stored,
-    failed or expired; `url` (stored only) serves the file."""
+    failed or expired (a file we send is stored from the start); `url` (stored only) serves the file."""
     return {"id": m.media_id, "mime_type": m.media_mime, "filename": m.media_filename, "state": m.media_state,
             "size": m.media_size, "error": m.media_error,
             "url": f"/api/v1/messages/{m.id}/media" if m.media_state == "stored" else None}

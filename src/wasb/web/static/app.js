@@ -7,8 +7,8 @@
   const csrf = () => ($('meta[name="csrf-token"]') || {}).content || "";
   const lang = document.body.dataset.lang || "en";
   const T = {
-    en: { closed: "closed", left: "left", sendFailed: "Could not send", offline: "Live updates paused, reconnecting…" },
-    it: { closed: "chiusa", left: "rimaste", sendFailed: "Invio non riuscito", offline: "Aggiornamenti in pausa, riconnessione…" },
+    en: { closed: "closed", left: "left", sendFailed: "Could not send", saveFailed: "Not saved", offline: "Live updates paused, reconnecting…" },
+    it: { closed: "chiusa", left: "rimaste", sendFailed: "Invio non riuscito", saveFailed: "Non salvato", offline: "Aggiornamenti in pausa, riconnessione…" },
   }[lang] || {};
 
   // --- toasts -----------------------------------------------------------------------------
@@ -92,6 +92,19 @@
     });
   }
 
+  // The ticket's status picker follows the status the facts show, unless the agent is choosing one.
+  function syncTicketStatus() {
+    const status = $("[data-ticket-status]")?.dataset.ticketStatus;
+    const picker = $("#ticket-status");
+    if (!status || !picker || document.activeElement === picker) return;
+    const shown = Array.from(picker.options).find((o) => o.defaultSelected);
+    if (shown && picker.value !== shown.value) return;  // picked, not set yet
+    let option = Array.from(picker.options).find((o) => o.value === status);
+    if (!option) { option = new Option(status, status); picker.add(option); }
+    Array.from(picker.options).forEach((o) => { o.defaultSelected = o === option; });
+    picker.value = status;
+  }
+
   let pending = null;
   const changed = new Set();
   function onChanges(ids) {
@@ -102,7 +115,7 @@
       if (conv && changed.has(conv.dataset.id)) refreshConversation();
       // Fragments that show messages of some conversations (a ticket's comments and their ticks).
       $$("[data-conversations]").forEach((el) => {
-        if (el.dataset.conversations.split(" ").some((id) => changed.has(id))) refresh(el);
+        if (el.dataset.conversations.split(" ").some((id) => changed.has(id))) refresh(el).then(syncTicketStatus);
       });
       refreshInbox();
       changed.clear();
@@ -144,8 +157,17 @@
       if (form.dataset.wired) return;
       form.dataset.wired = "1";
       form.addEventListener("change", async () => {
-        const data = await post(form);
+        let data;
+        try { data = await post(form); } catch (err) { data = { ok: false, message: T.saveFailed }; }
         toast(data.message, data.ok ? "ok" : "error");
+        // What the server kept becomes the form's default; a refused change goes back to it,
+        // so the page never shows a state that was not saved.
+        if (data.ok) {
+          $$("input[type=checkbox]", form).forEach((i) => { i.defaultChecked = i.checked; });
+          $$("option", form).forEach((o) => { o.defaultSelected = o.selected; });
+        } else {
+          form.reset();
+        }
       });
     });
   }

@@ -180,8 +180,8 @@ def reset_job(app: App, name: str, *, actor: str) -> None:
             raise _job_refusal(exc) from exc
 
 
-def set_job(app: App, name: str, *, active: bool, schedule: str, actor: str) -> None:
-    """"Set": the active flag and the schedule ("at 17:45", "every 300 s")."""
+def set_job(app: App, name: str, *, actor: str, active: bool | None = None, schedule: str | None = None) -> None:
+    """The active switch, or "Set" with the schedule ("at 17:45", "every 300 s"); None leaves a field as it is."""
     from wasb.scheduler.service import update_job
     from wasb.store.base import utcnow
 

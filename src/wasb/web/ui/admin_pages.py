@@ -275,7 +275,7 @@ def jobs(request: Request, user: AdminUser):
 
 
 @router.post("/jobs/{name}/{action}")
-def job_action(request: Request, user: AdminUser, name: str, action: Literal["run", "reset", "set"],
+def job_action(request: Request, user: AdminUser, name: str, action: Literal["run", "reset", "set", "active"],
                schedule: str = Form(""), active: str = Form("")):
     _ = translator(user.language)
     app = request.app.state.wasb
@@ -287,8 +287,12 @@ def job_action(request: Request, user: AdminUser, name: str, action: Literal["ru
         elif action == "reset":
             actions.reset_job(app, name, actor=actor)
             done = _("{name} reset.", name=name)
+        elif action == "active":  # the switch, saved on its own as soon as it changes
+            on = active == "on"
+            actions.set_job(app, name, active=on, actor=actor)
+            done = _("{name} switched on.", name=name) if on else _("{name} switched off.", name=name)
         else:
-            actions.set_job(app, name, active=active == "on", schedule=schedule.strip(), actor=actor)
+            actions.set_job(app, name, schedule=schedule.strip(), actor=actor)
             done = _("{name} saved.", name=name)
     except LookupError as exc:
         raise HTTPException(404, str(exc))

@@ -220,6 +220,8 @@ IT: dict[str, str] = {
     "idle": "inattivo", "running": "in esecuzione", "stopped": "fermo", "next": "prossima",
     "at HH:MM or every N s": "alle HH:MM oppure ogni N s", "{name} will run in a moment.": "{name} partirà tra un momento.",
     "{name} reset.": "{name} azzerato.", "{name} saved.": "{name} salvato.",
+    "sent {time}": "inviato {time}", "written {time}": "scritto {time}",
+    "{name} switched on.": "{name} attivato.", "{name} switched off.": "{name} disattivato.",
     "Backlog": "Arretrato", "behind": "in ritardo", "keeping up": "al passo",
     "webhooks accepted, not yet processed": "webhook accettati, non ancora elaborati", "jobs due": "job da eseguire",
     "oldest waiting": "il più vecchio attende da",

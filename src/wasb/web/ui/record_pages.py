@@ -62,6 +62,18 @@ def ticket_comments(request: Request, user: User, ticket_id: CrmId):
     return render(request, "ui/_ticket_comments.html", page=data)
 
 
+@router.get("/tickets/{ticket_id}/facts")
+def ticket_facts(request: Request, user: User, ticket_id: CrmId):
+    """The ticket's status and dates again (live updates: a customer's reply changes the status)."""
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        ticket = app.crm(session).get_ticket(ticket_id)
+        person = app.crm(session).get_person(ticket.person_id) if ticket and ticket.person_id else None
+    if ticket is None:
+        raise HTTPException(404, f"no ticket {ticket_id}")
+    return render(request, "ui/_ticket_facts.html", ticket=ticket, person=person)
+
+
 @router.post("/tickets/{ticket_id}/status")
 def ticket_status(request: Request, user: User, ticket_id: CrmId, status: str = Form(...)):
     _ = translator(user.language)

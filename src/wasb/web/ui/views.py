@@ -211,8 +211,18 @@ def ticket_page(session: Session, crm: CRM, ticket_id: str) -> TicketPage | None
         return None
     person = crm.get_person(ticket.person_id) if ticket.person_id else None
     comments = crm.list_comments(ticket_id)
-    return TicketPage(ticket, person, comments, conversations_of_ticket(session, ticket_id),
-                      comment_messages(session, [c.id for c in comments if c.author_user]))
+    deliveries = comment_messages(session, [c.id for c in comments if c.author_user])
+    shown = {c.id: went_out_at(c, deliveries.get(c.id)) for c in comments}
+    if all(shown.values()):
+        # A comment held while the window was closed went out when the customer wrote again:
+        # it belongs after the reply that released it, where the customer read it.
+        comments.sort(key=lambda c: shown[c.id])
+    return TicketPage(ticket, person, comments, conversations_of_ticket(session, ticket_id), deliveries)
+
+
+def went_out_at(comment: Comment, message: Message | None) -> datetime | None:
+    """When the customer got an agent's comment on WhatsApp (when it was sent), else when it was written."""
+    return message.sent_at if message is not None and message.sent_at else comment.created_at
 
 
 # --- templates -------------------------------------------------------------------------
