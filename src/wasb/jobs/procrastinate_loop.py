@@ -13,6 +13,11 @@ and any living worker's stalled-job check puts them back once its heartbeat has 
 
 The loop is a procrastinate worker of its own (procrastinate_workers row, heartbeat every
 `heartbeat_seconds` from a thread of its own, so a long batch or group never looks dead).
+
+One process's loops take turns (`Turns`, first come first served), as the embedded worker runs its
+claim's batch, then its group: a batch of status updates holds its conversations' rows until
+its one commit, and a group's sends storing their answers in the same conversations would
+wait for it (on PostgreSQL, most of a group's time when both ran at once).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -91,6 +97,30 @@ def delete_done(session: Session, ids: list[int], worker: int) -> int:
     return len(session.scalars(_DELETE_DONE, {"ids": ids, "worker": worker}).all())
 
 
+class Turns:
+    """The loops of one process run their rounds one at a time, in the order they asked: a loop
+    that always has work never keeps the other waiting (a plain lock would let it take the
+    turn again as soon as it leaves it)."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._next = 0  # the ticket the next loop to ask gets
+        self._serving = 0  # the ticket whose turn it is
+
+    @contextmanager
+    def turn(self):
+        with self._changed:
+            ticket = self._next
+            self._next += 1
+            self._changed.wait_for(lambda: self._serving == ticket)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._serving += 1
+                self._changed.notify_all()
+
+
 class JobLoop:
     """Fetches up to `size` due jobs of `queue` and runs them (`_run`, a subclass's), in a
     thread of its own, as a procrastinate worker of its own."""
@@ -99,7 +129,8 @@ class JobLoop:
     kind: str  # for the threads' names and the logs
 
     def __init__(self, runtime, db: Database, tasks: dict[str, Task], settle: Settle, *, conninfo: str,
-                 size: int = 64, poll_seconds: float = 0.2, heartbeat_seconds: float = 2.0):
+                 size: int = 64, poll_seconds: float = 0.2, heartbeat_seconds: float = 2.0,
+                 turns: Turns | None = None):
         self.runtime = runtime
         self.db = db
         self.tasks = tasks
@@ -108,6 +139,7 @@ class JobLoop:
         self.size = size
         self.poll_seconds = poll_seconds
         self.heartbeat_seconds = heartbeat_seconds
+        self.turns = turns or Turns()
         self.worker_id: int | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -149,9 +181,10 @@ class JobLoop:
         return worker, sorted((Fetched(r.id, r.task_name, r.args, r.attempts) for r in rows), key=lambda j: j.id)
 
     def run_once(self) -> int:
-        worker, jobs = self.fetch(self.size)
-        if jobs:
-            self._run(jobs, worker)
+        with self.turns.turn():
+            worker, jobs = self.fetch(self.size)
+            if jobs:
+                self._run(jobs, worker)
         return len(jobs)
 
     def _run(self, jobs: list[Fetched], worker: int) -> None:

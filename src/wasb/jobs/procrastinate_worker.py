@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.procrastinate_batch import BatchLoop
 from wasb.jobs.procrastinate_group import GroupLoop
-from wasb.jobs.procrastinate_loop import JobLoop
+from wasb.jobs.procrastinate_loop import JobLoop, Turns
 from wasb.jobs.procrastinate_queue import QUEUE_NAME, notes
 from wasb.jobs.queue import R, Task, last_line
 from wasb.jobs.worker import Defer
@@ -209,8 +209,10 @@ class ProcrastinateWorker(Generic[R]):
         """The batch loop, then the group loop when a task runs by groups (a group of sends is
         as large as a batch): the order drain runs them in."""
         kinds = [BatchLoop] + ([GroupLoop] if any(t.run_group for t in self.tasks.values()) else [])
+        turns = Turns()  # they take turns (procrastinate_loop.py says why)
         return [kind(self.runtime, self.db, self.tasks, self._settle, conninfo=conninfo(self.db.url),
-                     size=self.batch_size, poll_seconds=self.poll_seconds, heartbeat_seconds=self.heartbeat_seconds)
+                     size=self.batch_size, poll_seconds=self.poll_seconds, heartbeat_seconds=self.heartbeat_seconds,
+                     turns=turns)
                 for kind in kinds]
 
     def start(self) -> None:
