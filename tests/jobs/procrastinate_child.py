@@ -1,5 +1,6 @@
 """A worker process of the procrastinate engine for the kill -9 test: its one task says it
-has started (a file) and never ends. `python -m tests.jobs.procrastinate_child URL DIR`."""
+has started (a file) and never ends; in mode `grouped` it runs by groups, and a group says
+each of its jobs has started. `python -m tests.jobs.procrastinate_child URL DIR [MODE]`."""
 from __future__ import annotations
 
 import sys
@@ -11,15 +12,22 @@ from wasb.jobs.queue import Task
 from wasb.store.engine import open_database
 
 
-def main(url: str, directory: str) -> None:
+def main(url: str, directory: str, mode: str = "single") -> None:
     forever = threading.Event()
 
     def hang(_app, _session, payload) -> None:
         (Path(directory) / f"started-{payload['lock']}{payload['n']}").touch()
         forever.wait()
 
+    def hang_group(_app, payloads) -> list:
+        for payload in payloads:
+            (Path(directory) / f"started-{payload['lock']}{payload['n']}").touch()
+        forever.wait()
+        return []
+
     db = open_database(url)
-    worker = ProcrastinateWorker(None, db, {"record": Task("record", hang)}, concurrency=4, poll_seconds=0.05,
+    task = Task("record", hang, run_group=hang_group if mode == "grouped" else None)
+    worker = ProcrastinateWorker(None, db, {"record": task}, concurrency=4, poll_seconds=0.05,
                                  heartbeat_seconds=0.5, stalled_worker_seconds=2, stalled_check_seconds=0.5)
     worker.start()
     (Path(directory) / "ready").touch()
@@ -27,4 +35,4 @@ def main(url: str, directory: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])

@@ -46,21 +46,38 @@ class Script:
         if outcome is not None:
             raise outcome
 
+    def run_group(self, app, payloads):
+        """The same tries, a group at once: one outcome per job."""
+        outcomes = []
+        for payload in payloads:
+            try:
+                self.run(app, None, payload)
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
     def give_up(self, _app, _session, payload, error):
         self.gave_up.append((payload, error))
 
 
-@pytest.fixture(params=["single", "batched"])
-def batched(request) -> bool:
-    """Each test runs its jobs through procrastinate's worker (one job per transaction) and
-    through the batch loop (the task in the batch queue): a try means the same on both."""
-    return request.param == "batched"
+@pytest.fixture(params=["single", "batched", "grouped"])
+def mode(request) -> str:
+    """Each test runs its jobs through procrastinate's worker (one job per transaction),
+    through the batch loop (the task in the batch queue) and through the group loop (a
+    `run_group` task, in the group queue): a try means the same on all three."""
+    return request.param
 
 
-def make(db, script: Script, max_attempts: int = 3, concurrency: int = 1, batched: bool = False):
-    tasks = {"record": Task("record", script.run, max_attempts=max_attempts, on_give_up=script.give_up,
-                            wait_on=(Outage,))}
-    queue = ProcrastinateQueue(tasks, batchable={"record"} if batched else ())
+def record_task(script: Script, mode: str, **options) -> Task:
+    return Task("record", script.run, run_group=script.run_group if mode == "grouped" else None, **options)
+
+
+def make(db, script: Script, max_attempts: int = 3, concurrency: int = 1, mode: str = "single"):
+    tasks = {"record": record_task(script, mode, max_attempts=max_attempts, on_give_up=script.give_up,
+                                   wait_on=(Outage,))}
+    queue = ProcrastinateQueue(tasks, batchable={"record"} if mode == "batched" else ())
     return queue, ProcrastinateWorker(None, db, tasks, concurrency=concurrency, poll_seconds=0.05)
 
 
@@ -80,9 +97,9 @@ def time_passes(db, queue):
         queue.run_now(s, ["record"])
 
 
-def test_jobs_of_one_lock_run_in_enqueue_order_with_several_at_once(db, batched):
+def test_jobs_of_one_lock_run_in_enqueue_order_with_several_at_once(db, mode):
     script = Script()
-    queue, worker = make(db, script, concurrency=4, batched=batched)
+    queue, worker = make(db, script, concurrency=4, mode=mode)
     jobs = [(lock, n) for n in range(1, 9) for lock in "abcd"]
     enqueue(db, queue, jobs)
     assert worker.drain()
@@ -92,10 +109,10 @@ def test_jobs_of_one_lock_run_in_enqueue_order_with_several_at_once(db, batched)
     assert all(state(db, queue, lock) == [] for lock in "abcd")  # finished jobs are gone
 
 
-def test_a_defer_and_an_outage_spend_no_attempt_a_failure_does(db, batched):
+def test_a_defer_and_an_outage_spend_no_attempt_a_failure_does(db, mode):
     script = Script(Defer(3600, "rate limit"), Outage("CRM down"), Defer(3600), RuntimeError("CRM said no"),
                     Outage("CRM down again"), None)
-    queue, worker = make(db, script, max_attempts=2, batched=batched)
+    queue, worker = make(db, script, max_attempts=2, mode=mode)
     enqueue(db, queue, [("a", 1), ("a", 2)])
     seen = []
     for _ in range(5):
@@ -112,9 +129,9 @@ def test_a_defer_and_an_outage_spend_no_attempt_a_failure_does(db, batched):
     assert script.calls == [("a", 1)] * 6 + [("a", 2)]  # the later job waited for the first
 
 
-def test_after_the_last_attempt_the_job_fails_once_keeps_its_error_and_frees_the_lock(db, batched):
+def test_after_the_last_attempt_the_job_fails_once_keeps_its_error_and_frees_the_lock(db, mode):
     script = Script(RuntimeError("no 1"), Outage("down"), RuntimeError("no 2"), RuntimeError("no 3"))
-    queue, worker = make(db, script, max_attempts=3, batched=batched)
+    queue, worker = make(db, script, max_attempts=3, mode=mode)
     enqueue(db, queue, [("a", 1), ("a", 2)])
     for _ in range(4):
         worker.drain()
@@ -140,17 +157,17 @@ def _stuck_locks(db, queue) -> int:
         return queue.lag(s).stuck_locks
 
 
-def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, database_url, tmp_path, batched):
+def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, database_url, tmp_path, mode):
     script = Script()
-    queue, _ = make(db, script, batched=batched)
+    queue, _ = make(db, script, mode=mode)
     enqueue(db, queue, [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("c", 1)])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    child = subprocess.Popen([sys.executable, "-m", "tests.jobs.procrastinate_child", database_url, str(tmp_path)],
-                             cwd=ROOT, env=env)
+    child = subprocess.Popen([sys.executable, "-m", "tests.jobs.procrastinate_child", database_url, str(tmp_path),
+                              mode], cwd=ROOT, env=env)
     try:
         # The child has taken the first job of each customer and hangs in it (a batch hangs
-        # in its first job, the two others taken with it).
-        wait_until(lambda: len(list(tmp_path.glob("started-*"))) == (1 if batched else 3) and
+        # in its first job, the two others taken with it; a group in the call that has them all).
+        wait_until(lambda: len(list(tmp_path.glob("started-*"))) == (1 if mode == "batched" else 3) and
                    len([j for lock in "abc" for j in state(db, queue, lock) if j.status == DOING]) == 3,
                    60, "the child running a, b and c's first jobs")
         os.kill(child.pid, signal.SIGKILL)
@@ -164,7 +181,7 @@ def test_the_jobs_of_a_worker_killed_9_are_back_in_the_queue_within_seconds(db, 
         if child.poll() is None:
             child.kill()
             child.wait()
-    tasks = {"record": Task("record", script.run)}
+    tasks = {"record": record_task(script, mode)}
     worker = ProcrastinateWorker(None, db, tasks, concurrency=2, poll_seconds=0.05, heartbeat_seconds=0.5,
                                  stalled_worker_seconds=2, stalled_check_seconds=0.5)
     worker.start()

@@ -2,6 +2,7 @@
 only (no job table), so a second engine runs these same tests by adding its harness."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import text, update
 
 from tests.support.databases import BACKEND
-from wasb.jobs.procrastinate_queue import BATCH_QUEUE, QUEUE_NAME, ProcrastinateQueue
+from wasb.jobs.procrastinate_queue import BATCH_QUEUE, GROUP_QUEUE, QUEUE_NAME, ProcrastinateQueue
 from wasb.jobs.procrastinate_worker import ProcrastinateWorker
 from wasb.jobs.liveness import process_name
 from wasb.jobs.queue import DOING, FAILED, TODO, EmbeddedQueue, JobQueue, Task
@@ -37,6 +38,22 @@ class Calls:
 def contract_tasks(calls: Calls) -> dict[str, Task]:
     return {"ok": Task("ok", calls.ok), "broken": Task("broken", calls.broken, max_attempts=2),
             "slow": Task("slow", calls.ok)}
+
+
+def by_groups(task: Task) -> Task:
+    """The task run by groups: each job of a group tried as `run` would, one outcome per job."""
+    def run_group(app, payloads: list[dict]) -> list:
+        outcomes = []
+        for payload in payloads:
+            try:
+                task.run(app, None, payload)
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    return dataclasses.replace(task, run_group=run_group)
 
 
 class EmbeddedHarness:
@@ -78,10 +95,13 @@ class ProcrastinateHarness:
     procrastinate's own fetch for a registered worker that never finishes it."""
 
     batchable: tuple[str, ...] = ()
+    grouped = False
 
     def __init__(self, db, calls: Calls):
         self.db = db
         tasks = contract_tasks(calls)
+        if self.grouped:
+            tasks = {name: by_groups(task) for name, task in tasks.items()}
         self.queue: JobQueue = ProcrastinateQueue(tasks, batchable=self.batchable)
         self.worker = ProcrastinateWorker(None, db, tasks, concurrency=1, poll_seconds=0.05)
 
@@ -92,8 +112,9 @@ class ProcrastinateHarness:
         with self.db.sessions() as s, s.begin():
             worker = s.scalar(text("SELECT worker_id FROM procrastinate_register_worker_v1()"))
             job = s.execute(text("SELECT (j).id, (j).task_name FROM procrastinate_fetch_job_v2("
-                                 "ARRAY[:queue, :batch]::varchar[], :worker) AS j"),
-                            {"queue": QUEUE_NAME, "batch": BATCH_QUEUE, "worker": worker}).one()
+                                 "ARRAY[:queue, :batch, :group]::varchar[], :worker) AS j"),
+                            {"queue": QUEUE_NAME, "batch": BATCH_QUEUE, "group": GROUP_QUEUE,
+                             "worker": worker}).one()
         assert job.task_name == task, f"no {task} job was due"
 
     def time_passes(self) -> None:
@@ -112,7 +133,14 @@ class ProcrastinateBatchHarness(ProcrastinateHarness):
     batchable = ("ok", "broken", "slow")
 
 
-ENGINES = ["embedded"] + (["procrastinate", "procrastinate-batch"] if BACKEND == "postgresql" else [])
+class ProcrastinateGroupHarness(ProcrastinateHarness):
+    """procrastinate with every task run by groups (the group queue): the group loop keeps the same contract."""
+
+    grouped = True
+
+
+ENGINES = ["embedded"] + (["procrastinate", "procrastinate-batch", "procrastinate-group"]
+                          if BACKEND == "postgresql" else [])
 
 
 @pytest.fixture(params=ENGINES)
@@ -120,7 +148,8 @@ def engine(request, database_url):
     db = open_database(database_url)
     calls = Calls()
     harness = {"embedded": EmbeddedHarness, "procrastinate": ProcrastinateHarness,
-               "procrastinate-batch": ProcrastinateBatchHarness}[request.param](db, calls)
+               "procrastinate-batch": ProcrastinateBatchHarness,
+               "procrastinate-group": ProcrastinateGroupHarness}[request.param](db, calls)
     harness.calls = calls
     yield harness
     db.dispose()

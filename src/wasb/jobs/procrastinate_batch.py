@@ -3,171 +3,51 @@ CRM policy lets share a transaction) run many at once, as the embedded worker ru
 
 procrastinate's own worker fetches one job per round trip and commits each job on its own:
 for the inbound jobs (a dozen statements each) the round trips and commits are most of
-the cost. Here one statement takes up to `batch_size` due jobs of the batch queue and marks
-them `doing` for this loop's procrastinate worker; one transaction runs them, each in a
-savepoint, and deletes the ones that succeeded (what procrastinate's delete_jobs="successful"
-ends in: the job's events go by cascade, as does our wasb_job_note; its periodic-defer link
-is cleared by procrastinate's delete trigger). A job that raised is rolled back to its
-savepoint alone; after the commit the worker's decision code (the one procrastinate's tasks
-use) says when it runs again, or that it has failed for good.
+the cost. Here one statement takes up to `size` due jobs of the batch queue and marks them
+`doing` for this loop's procrastinate worker (procrastinate_loop.py: the fetch rule, the
+worker, its heartbeat); one transaction runs them, each in a savepoint, and deletes the ones
+that succeeded. A job that raised is rolled back to its savepoint alone; after the commit
+the worker's decision code (the one procrastinate's tasks use) says when it runs again, or
+that it has failed for good.
 
-Due means what procrastinate_fetch_job_v2 means: no job of the same lock, in any queue,
-running, or waiting ahead of it (higher priority, or same priority and a lower id); rows
-other workers are taking are skipped (SKIP LOCKED). In one statement's snapshot only the
-first waiting job of a lock can qualify, so a batch holds at most one job per lock, which
-procrastinate's unique index on running locks requires anyway.
-
-The loop is a procrastinate worker of its own (procrastinate_workers row, heartbeat every
-`heartbeat_seconds` from a thread of its own, so a long batch never looks dead): a killed
-process's batch jobs are found by any living worker's stalled-job check, like those of
-procrastinate's worker. If this loop was itself taken for dead (its heartbeat failed for
-too long) and its jobs were put back meanwhile, the batch's deletes find fewer of its jobs
-than it ran: the whole batch is rolled back and what is still its own goes back to the queue
-untouched, so no job's work is kept twice.
+If this loop was taken for dead (its heartbeat failed for too long) and its jobs were put
+back meanwhile, the batch's deletes find fewer of its jobs than it ran: the whole batch is
+rolled back and what is still its own goes back to the queue untouched, so no job's work is
+kept twice.
 """
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wasb.jobs.procrastinate_queue import ANY_QUEUE_CHANNEL, BATCH_QUEUE
-from wasb.jobs.queue import Task, run_each_in_savepoint
-from wasb.store.base import utcnow
-from wasb.store.engine import Database
+from wasb.jobs.procrastinate_loop import Fetched, JobLoop, delete_done
+from wasb.jobs.procrastinate_queue import BATCH_QUEUE
+from wasb.jobs.queue import run_each_in_savepoint
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Fetched:
-    id: int
-    task: str
-    args: dict
-    attempts: int  # procrastinate's, before this try
-
-
-# procrastinate_fetch_job_v2's condition, LIMIT n instead of 1, for the batch queue only.
-_FETCH = text("""
-WITH candidate AS (
-    SELECT jobs.id
-      FROM procrastinate_jobs AS jobs
-     WHERE NOT EXISTS (
-               SELECT 1 FROM procrastinate_jobs AS other_jobs
-                WHERE jobs.lock IS NOT NULL
-                  AND other_jobs.lock = jobs.lock
-                  AND (other_jobs.status = 'doing'
-                       OR (other_jobs.status = 'todo'
-                           AND (other_jobs.priority > jobs.priority
-                                OR (other_jobs.priority = jobs.priority AND other_jobs.id < jobs.id)))))
-       AND jobs.status = 'todo'
-       AND jobs.queue_name = :queue
-       AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
-     ORDER BY jobs.priority DESC, jobs.id ASC
-     LIMIT :limit
-       FOR UPDATE OF jobs SKIP LOCKED
-)
-UPDATE procrastinate_jobs SET status = 'doing', worker_id = :worker
-  FROM candidate
- WHERE procrastinate_jobs.id = candidate.id
-RETURNING procrastinate_jobs.id, procrastinate_jobs.task_name, procrastinate_jobs.args,
-          procrastinate_jobs.attempts
-""")
-_DELETE_DONE = text("DELETE FROM procrastinate_jobs WHERE id = ANY(:ids) AND status = 'doing' "
-                    "AND worker_id = :worker RETURNING id")
 # A batch rolled back whole: its jobs wait again as they were (the try did not happen).
 _PUT_BACK = text("UPDATE procrastinate_jobs SET status = 'todo', worker_id = NULL "
                  "WHERE id = ANY(:ids) AND status = 'doing' AND worker_id = :worker")
-_RETRY = text("SELECT procrastinate_retry_job_v2(:id, :at, NULL, NULL, NULL)")
-_FAIL = text("SELECT procrastinate_finish_job_v1(:id, 'failed', false)")
-_REGISTER = text("SELECT worker_id FROM procrastinate_register_worker_v1()")
-_BEAT = text("UPDATE procrastinate_workers SET last_heartbeat = now() WHERE id = :worker RETURNING id")
-_UNREGISTER = text("SELECT procrastinate_unregister_worker_v1(:worker)")
-
-# After a try that raised: seconds until the next try, or None when the job has failed for
-# good (its on_give_up has run). The worker's own decision, shared with its single jobs.
-Settle = Callable[[Task, int, int, dict, Exception, str], "float | None"]
 
 
 class _Lost(Exception):
     """Some of the batch's jobs are no longer this worker's (put back by a stalled-job check)."""
 
 
-class BatchLoop:
-    def __init__(self, runtime, db: Database, tasks: dict[str, Task], settle: Settle, *, conninfo: str,
-                 batch_size: int = 64, poll_seconds: float = 0.2, heartbeat_seconds: float = 2.0):
-        self.runtime = runtime
-        self.db = db
-        self.tasks = tasks
-        self.settle = settle
-        self.conninfo = conninfo
-        self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
-        self.heartbeat_seconds = heartbeat_seconds
-        self.worker_id: int | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    # --- this loop as a procrastinate worker --------------------------------
-    def register(self) -> int:
-        with self.db.sessions() as s, s.begin():
-            self.worker_id = s.scalar(_REGISTER)
-        return self.worker_id
-
-    def beat(self) -> None:
-        """Tell the other workers this one is alive; registered again if it was taken for dead."""
-        with self.db.sessions() as s, s.begin():
-            if self.worker_id is not None and s.scalar(_BEAT, {"worker": self.worker_id}) is not None:
-                return
-        log.warning("batch worker %s was taken for dead: registered again", self.worker_id)
-        self.register()
-
-    def unregister(self) -> None:
-        if self.worker_id is None:
-            return
-        with self.db.sessions() as s, s.begin():
-            s.execute(_UNREGISTER, {"worker": self.worker_id})
-        self.worker_id = None
-
-    # --- one batch -----------------------------------------------------------
-    def fetch(self, limit: int) -> tuple[int, list[Fetched]]:
-        """Up to `limit` due jobs of the batch queue, marked running for this worker; and the
-        worker id they were marked for (the heartbeat may register anew meanwhile)."""
-        worker = self.worker_id if self.worker_id is not None else self.register()
-        try:
-            with self.db.sessions() as s, s.begin():
-                rows = s.execute(_FETCH, {"queue": BATCH_QUEUE, "limit": limit, "worker": worker}).all()
-        except IntegrityError:
-            # Another worker took a job of one of these locks between our snapshot and our
-            # update (the unique index on running locks said no): nothing taken, look again.
-            log.info("batch fetch raced another worker: fetching again")
-            return worker, []
-        return worker, sorted((Fetched(r.id, r.task_name, r.args, r.attempts) for r in rows), key=lambda j: j.id)
-
-    def run_once(self) -> int:
-        worker, jobs = self.fetch(self.batch_size)
-        if jobs:
-            self._run(jobs, worker)
-        return len(jobs)
+class BatchLoop(JobLoop):
+    queue = BATCH_QUEUE
+    kind = "batch"
 
     def _run(self, jobs: list[Fetched], worker: int) -> None:
         failures: list[tuple[Fetched, Exception, str]] = []
         try:
             with self.db.sessions() as s, s.begin():
                 done = self._run_in(s, jobs, failures)
-                if done:  # in the transaction that did the work
-                    deleted = s.scalars(_DELETE_DONE, {"ids": done, "worker": worker}).all()
-                    if len(deleted) != len(done):
-                        raise _Lost()
+                if done and delete_done(s, done, worker) != len(done):  # in the transaction that did the work
+                    raise _Lost()
         except _Lost:
             log.warning("batch of %d job(s) rolled back: some were put back while it ran", len(jobs))
             self._put_back(jobs, worker)
@@ -175,11 +55,7 @@ class BatchLoop:
         except Exception:  # the commit itself failed (the database away): nothing of it was kept
             self._put_back(jobs, worker)
             raise
-        for job, exc, error in failures:
-            try:
-                self._settle(job, exc, error)
-            except Exception:  # put back meanwhile by a stalled-job check, or the database away
-                log.exception("job %s: its failed try could not be recorded", job.id)
+        self._settle_all(failures)
 
     def _put_back(self, jobs: list[Fetched], worker: int) -> None:
         """A batch rolled back whole: its jobs wait again, the try not counted. If even that
@@ -198,75 +74,3 @@ class BatchLoop:
                                                            for j in jobs])
         failures.extend((job, *outcome) for job, outcome in zip(jobs, outcomes) if outcome is not None)
         return [job.id for job, outcome in zip(jobs, outcomes) if outcome is None]
-
-    def _settle(self, job: Fetched, exc: Exception, error: str) -> None:
-        task = self.tasks.get(job.task)
-        again = self.settle(task, job.id, job.attempts, job.args, exc, error) if task else None
-        with self.db.sessions() as s, s.begin():
-            if again is None:
-                s.execute(_FAIL, {"id": job.id})
-            else:
-                s.execute(_RETRY, {"id": job.id, "at": utcnow() + timedelta(seconds=again)})
-
-    def run_until_idle(self, deadline: float) -> int:
-        """Batches until nothing of the batch queue is due (drain); returns the jobs run."""
-        ran, beaten = 0, time.monotonic()
-        while time.monotonic() < deadline:
-            n = self.run_once()
-            if not n:
-                break
-            ran += n
-            if time.monotonic() - beaten > self.heartbeat_seconds:  # no heartbeat thread here
-                self.beat()
-                beaten = time.monotonic()
-        return ran
-
-    # --- lifecycle -----------------------------------------------------------
-    def start(self) -> None:
-        self.register()
-        for target, name in ((self._loop, "wasb-batch"), (self._beat_loop, "wasb-batch-heartbeat")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout)
-        try:
-            self.unregister()
-        except Exception:  # the database away: its heartbeat stops, the row is pruned later
-            log.exception("batch worker could not unregister")
-
-    def _beat_loop(self) -> None:
-        while not self._stop.wait(self.heartbeat_seconds):
-            try:
-                self.beat()
-            except Exception:
-                log.exception("batch worker heartbeat failed")
-
-    def _loop(self) -> None:
-        listener: psycopg.Connection | None = None
-        while not self._stop.is_set():
-            try:
-                if listener is None:
-                    listener = self._listen()
-                ran = self.run_once()
-                if not ran:
-                    # Woken by the insert trigger's NOTIFY (and run_now/retry's); the poll
-                    # covers jobs made due by time, or by the end of a job of their lock.
-                    for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
-                        pass
-            except Exception:  # the loop must survive a database hiccup
-                log.exception("batch loop error")
-                if listener is not None:
-                    listener.close()
-                    listener = None
-                self._stop.wait(1.0)
-        if listener is not None:
-            listener.close()
-
-    def _listen(self) -> psycopg.Connection:
-        conn = psycopg.connect(self.conninfo, autocommit=True)
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(ANY_QUEUE_CHANNEL)))
-        return conn

@@ -36,6 +36,9 @@ from wasb.store.base import UTCDateTime, utcnow
 QUEUE_NAME = "wasb"
 # The jobs of the tasks that may share a transaction: run by batches (procrastinate_batch.py).
 BATCH_QUEUE = "wasb.batch"
+# The jobs of the tasks with a `run_group` (the sends): run by groups through one call
+# (procrastinate_group.py).
+GROUP_QUEUE = "wasb.group"
 # The channel procrastinate's insert trigger notifies (a job made due by an UPDATE notifies it too).
 ANY_QUEUE_CHANNEL = "procrastinate_any_queue_v1"
 
@@ -99,7 +102,8 @@ class ProcrastinateQueue:
             raise KeyError(f"unknown task {task!r}")
         now = utcnow()
         args = job_args(payload, ref, max_attempts or self.tasks[task].max_attempts, now)
-        queue = BATCH_QUEUE if task in self.batchable else QUEUE_NAME
+        queue = (BATCH_QUEUE if task in self.batchable
+                 else GROUP_QUEUE if self.tasks[task].run_group is not None else QUEUE_NAME)
         return {"queue_name": queue, "task_name": task, "lock": lock, "args": args,
                 "scheduled_at": now + timedelta(seconds=delay_seconds)}
 

@@ -3,11 +3,11 @@ task per product Task, with the product's meaning of a try kept.
 
 Each job runs `task.run(runtime, session, payload)` in a session of its own and commits,
 like the embedded engine's jobs that run alone: each job of the "wasb" queue is its own
-transaction, and a `run_group` task (the sends) runs one job at a time through its `run`
-(procrastinate hands a worker one job per fetch; concurrency comes from `--concurrency`
-jobs at once instead). The jobs of the batch queue (tasks that may share a transaction)
-run beside it by batches, in a loop of its own (procrastinate_batch.py), with the same
-meaning of a try (`_settle`).
+transaction (procrastinate hands a worker one job per fetch; concurrency comes from
+`--concurrency` jobs at once). Beside it, each in a loop of its own with the same meaning
+of a try (`_settle`): the jobs of the batch queue (tasks that may share a transaction) by
+batches (procrastinate_batch.py), and those of the group queue (tasks with a `run_group`:
+the sends) by groups through one `run_group` call (procrastinate_group.py).
 
 What a try's outcome means, decided in the wrapper and handed to procrastinate as "retry
 at" or "failed":
@@ -42,6 +42,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.procrastinate_batch import BatchLoop
+from wasb.jobs.procrastinate_group import GroupLoop
+from wasb.jobs.procrastinate_loop import JobLoop, Turns
 from wasb.jobs.procrastinate_queue import QUEUE_NAME, notes
 from wasb.jobs.queue import R, Task, last_line
 from wasb.jobs.worker import Defer
@@ -92,7 +94,7 @@ class ProcrastinateWorker(Generic[R]):
         self.stalled_check_seconds = stalled_check_seconds
         self.name = name
         self.batch_size = batch_size
-        self._batch: BatchLoop | None = None
+        self._loops: list[JobLoop] = []  # the batch and group loops, while started
         self.ran = 0  # tries started by this object (drain: "nothing was due")
         self._count = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -178,7 +180,7 @@ class ProcrastinateWorker(Generic[R]):
     # --- dead workers' jobs --------------------------------------------------
     async def _recover_stalled(self, app: ProcrastinateApp) -> int:
         manager = app.job_manager
-        # Every queue: procrastinate's worker's jobs and the batch loops'.
+        # Every queue: procrastinate's worker's jobs and the batch and group loops'.
         stalled = await manager.get_stalled_jobs(queue=None, seconds_since_heartbeat=self.stalled_worker_seconds)
         back = 0
         for job in stalled:
@@ -203,14 +205,20 @@ class ProcrastinateWorker(Generic[R]):
     def wake(self) -> None:
         """Nothing to do: procrastinate's insert trigger notifies the workers at commit."""
 
-    def _new_batch_loop(self) -> BatchLoop:
-        return BatchLoop(self.runtime, self.db, self.tasks, self._settle, conninfo=conninfo(self.db.url),
-                         batch_size=self.batch_size, poll_seconds=self.poll_seconds,
-                         heartbeat_seconds=self.heartbeat_seconds)
+    def _new_loops(self) -> list[JobLoop]:
+        """The batch loop, then the group loop when a task runs by groups (a group of sends is
+        as large as a batch): the order drain runs them in."""
+        kinds = [BatchLoop] + ([GroupLoop] if any(t.run_group for t in self.tasks.values()) else [])
+        turns = Turns()  # they take turns (procrastinate_loop.py says why)
+        return [kind(self.runtime, self.db, self.tasks, self._settle, conninfo=conninfo(self.db.url),
+                     size=self.batch_size, poll_seconds=self.poll_seconds, heartbeat_seconds=self.heartbeat_seconds,
+                     turns=turns)
+                for kind in kinds]
 
     def start(self) -> None:
-        self._batch = self._new_batch_loop()
-        self._batch.start()
+        self._loops = self._new_loops()
+        for loop in self._loops:
+            loop.start()
         ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve(ready)), name="wasb-worker",
                                         daemon=True)
@@ -246,26 +254,29 @@ class ProcrastinateWorker(Generic[R]):
                 pass
         if self._thread:
             self._thread.join(timeout)
-        if self._batch is not None:
-            self._batch.stop(timeout)
+        for loop in self._loops:
+            loop.stop(timeout)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Run until nothing is due (tests and CLI); True when the queue is idle."""
         deadline = time.monotonic() + timeout
-        batch = self._new_batch_loop()
+        batch, *group = loops = self._new_loops()
         try:
             while time.monotonic() < deadline:
-                # The batch queue until a fetch finds nothing due, then procrastinate's: when
-                # the latter ran nothing either, nothing can have become due in the former.
+                # The batch queue until a fetch finds nothing due, then the group queue's, then
+                # procrastinate's: when the two latter ran nothing, nothing can have become due
+                # in the former.
                 batch.run_until_idle(deadline)
+                grouped = sum(loop.run_until_idle(deadline) for loop in group)
                 before = self.ran
                 if (left := deadline - time.monotonic()) > 0:
                     asyncio.run(self._run_until_idle(left))
-                if self.ran == before:
+                if self.ran == before and not grouped:
                     return time.monotonic() < deadline
             return False
         finally:
-            batch.unregister()
+            for loop in loops:
+                loop.unregister()
 
     async def _run_until_idle(self, timeout: float) -> None:
         app = self._new_app(3)

@@ -23,7 +23,7 @@ from wasb.store.engine import after_commit
 from wasb.store.base import utcnow
 
 __all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Lag", "Task", "checkpoint",
-           "last_line", "run_each_in_savepoint"]
+           "last_line", "run_as_group", "run_each_in_savepoint"]
 
 
 # What every job receives first: the process's runtime (wasb.runtime.Runtime, a floor
@@ -87,6 +87,21 @@ def run_each_in_savepoint(runtime, session: Session,
             continue
         outcomes.append(None)
     return outcomes
+
+
+def run_as_group(runtime, task: Task, payloads: list[dict]) -> list[tuple[Exception, str] | None]:
+    """Run a claim's jobs of a `run_group` task in one call, outside any transaction (the task
+    commits its own work). One outcome per job, in order, as run_each_in_savepoint gives them:
+    None (done), or the exception and its traceback (the engine decides what it means)."""
+    try:
+        outcomes = task.run_group(runtime, payloads)
+        if len(outcomes) != len(payloads):
+            raise RuntimeError(f"{task.name}: {len(outcomes)} outcome(s) for {len(payloads)} job(s)")
+    except Exception as exc:  # the whole group failed: each job counts an attempt
+        error = traceback.format_exc(limit=5)
+        return [(exc, error)] * len(payloads)
+    return [None if outcome is None else (outcome, "".join(traceback.format_exception(outcome, limit=5)))
+            for outcome in outcomes]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.liveness import host as _host, pid_of as _pid_of, process_name, running as _running
-from wasb.jobs.queue import R, Task, last_line, run_each_in_savepoint
+from wasb.jobs.queue import R, Task, last_line, run_as_group, run_each_in_savepoint
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
@@ -192,19 +192,19 @@ class Worker(Generic[R]):
         return len(jobs)
 
     def _run_group(self, task: Task[R], jobs: list[Claimed]) -> None:
-        try:
-            outcomes = task.run_group(self.runtime, [j.payload for j in jobs])
-        except Exception as exc:  # the whole group failed: each job counts an attempt
-            outcomes = [exc] * len(jobs)
+        outcomes = run_as_group(self.runtime, task, [j.payload for j in jobs])
         done = [j.id for j, outcome in zip(jobs, outcomes) if outcome is None]
         if done:
             with self.db.sessions() as s, s.begin():
                 s.execute(_jobs.delete().where(_jobs.c.id.in_(done)))
         for job, outcome in zip(jobs, outcomes):
-            if isinstance(outcome, Defer):
-                self._deferred(job, outcome)
-            elif outcome is not None:
-                self._failed(job, "".join(traceback.format_exception(outcome, limit=5)), outcome)
+            if outcome is None:
+                continue
+            exc, error = outcome
+            if isinstance(exc, Defer):
+                self._deferred(job, exc)
+            else:
+                self._failed(job, error, exc)
 
     def _batchable(self, job: Claimed) -> bool:
         task = self.tasks.get(job.task)

@@ -115,7 +115,7 @@ def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
     _set_conversation_status(session, message.conversation_id, FAILED)
 
 
-# The worker hands over every claimed send at once (one per customer): their attempts are
+# Either engine's worker hands over every claimed send at once (one per customer): their attempts are
 # recorded in one commit, the calls to Meta overlap, their wamids are stored in one commit.
 SEND = Task(name=SEND_TASK, run=_send_job, max_attempts=12, on_give_up=_give_up, run_group=_send_group)
 
