@@ -1,0 +1,42 @@
+"""0018_sent_files_stored: a file an agent sent before 0018 (kept under outbound/<sha256>)
+becomes openable, as new ones are; a customer's pending download and a CRM document sent
+without a copy stay as they were."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tests.store.test_template_sources_migration import empty_url  # noqa: F401  (fixture)
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import Conversation, Message
+from wasb.store.migrate import upgrade
+
+SHA = "ab" * 32
+
+
+def test_files_agents_sent_before_are_marked_stored_where_the_upload_is_kept(empty_url):  # noqa: F811
+    upgrade(empty_url, "0017_template_parameter_sources")
+    engine = sa.create_engine(empty_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with Session(engine) as s, s.begin():
+            contact = WaContact(phone_e164="+393351234567")
+            s.add(contact)
+            s.flush()
+            conversation = Conversation(name="Mario", phone_number_id="1", wa_contact_id=contact.id)
+            s.add(conversation)
+            s.flush()
+            s.add_all([
+                Message(conversation_id=conversation.id, direction="out", type="document", status="sent",
+                        media_sha256=SHA, media_filename="offer.pdf"),
+                Message(conversation_id=conversation.id, direction="out", type="document", status="sent",
+                        document_id="7x1", media_filename="contract.pdf"),
+                Message(conversation_id=conversation.id, direction="in", type="image", status="received",
+                        media_id="m1", media_sha256=SHA, media_state="pending")])
+        upgrade(empty_url)
+        with Session(engine) as s:
+            rows = [(m.media_filename or m.type, m.media_state, m.media_path)
+                    for m in s.scalars(sa.select(Message).order_by(Message.id))]
+        assert rows == [("offer.pdf", "stored", f"outbound/{SHA}"), ("contract.pdf", None, None),
+                        ("image", "pending", None)]
+    finally:
+        engine.dispose()
