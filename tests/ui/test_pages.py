@@ -33,10 +33,14 @@ def test_every_page_renders_with_real_data(ui_server, browser, size_name, size):
         shot(page, f"conversation-{size_name}")
 
         lucia = ui_server.get("/api/v1/conversations?phone=%2B393391112233")[0]
+        # An admin said {{1}} is the customer's first name; {{2}} is left to the agent.
+        (reply,) = [t for t in ui_server.get("/api/v1/templates") if t["name"] == "ticket_reply"]
+        assert ui_server.api("PUT", f"/api/v1/templates/{reply['id']}/parameter-sources",
+                             json={"1": "person.first_name"}).status_code == 200
         page.goto(ui_server.url + f"/ui/conversations/{lucia['id']}")
         page.select_option("#template-id", label="ticket_reply · it · utility")
         preview = page.locator(".tpl-params:not([hidden]) .tpl-preview-body")
-        assert "Lucia" in preview.inner_text()
+        assert "Gentile Lucia," in preview.inner_text() and "{{2}}" in preview.inner_text()
         shot(page, f"conversation-window-closed-{size_name}")
 
         page.goto(ui_server.url + f"/ui/tickets/{daniele['ticket_id']}")
