@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.jobs.test_queue_contract import try_each
 from tests.support.databases import BACKEND
 from tests.support.polling import wait_until
 from wasb.config import Config
@@ -48,15 +49,7 @@ class Script:
 
     def run_group(self, app, payloads):
         """The same tries, a group at once: one outcome per job."""
-        outcomes = []
-        for payload in payloads:
-            try:
-                self.run(app, None, payload)
-            except Exception as exc:
-                outcomes.append(exc)
-            else:
-                outcomes.append(None)
-        return outcomes
+        return try_each(self.run, app, payloads)
 
     def give_up(self, _app, _session, payload, error):
         self.gave_up.append((payload, error))

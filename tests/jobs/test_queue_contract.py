@@ -40,20 +40,23 @@ def contract_tasks(calls: Calls) -> dict[str, Task]:
             "slow": Task("slow", calls.ok)}
 
 
+def try_each(run, app, payloads: list[dict]) -> list:
+    """A group's outcomes as `run_group` gives them: each job tried as `run` would, None or
+    the exception it raised."""
+    outcomes = []
+    for payload in payloads:
+        try:
+            run(app, None, payload)
+        except Exception as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    return outcomes
+
+
 def by_groups(task: Task) -> Task:
     """The task run by groups: each job of a group tried as `run` would, one outcome per job."""
-    def run_group(app, payloads: list[dict]) -> list:
-        outcomes = []
-        for payload in payloads:
-            try:
-                task.run(app, None, payload)
-            except Exception as exc:
-                outcomes.append(exc)
-            else:
-                outcomes.append(None)
-        return outcomes
-
-    return dataclasses.replace(task, run_group=run_group)
+    return dataclasses.replace(task, run_group=lambda app, payloads: try_each(task.run, app, payloads))
 
 
 class EmbeddedHarness:

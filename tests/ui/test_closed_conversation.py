@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import log_in, shot
+from tests.ui.conftest import add_agent, log_in, shot
 from tests.ui.seed import conversation_of, customer_writes
 
 TEXTS = {
@@ -15,27 +15,13 @@ TEXTS = {
 }
 
 
-def agent_speaking(server, language: str) -> tuple[str, str]:
-    from wasb.auth.service import create_user
-    from wasb.store.engine import open_database
-
-    who = (f"agent-{language}", f"agent-password-{language}")
-    db = open_database(server.database_url)
-    try:
-        with db.sessions() as session, session.begin():
-            create_user(session, *who, language=language)
-    finally:
-        db.dispose()
-    return who
-
-
 @pytest.mark.parametrize("language", ["en", "it"])
 def test_a_closed_conversation_disables_the_composer_and_reopen_brings_it_back(ui_server, page, language):
     texts = TEXTS[language]
     customer_writes(ui_server, "393331234567", "Buongiorno", "wamid.C1", name="Giulia Verdi")
     ui_server.wait_idle()
     conversation = conversation_of(ui_server, "393331234567")
-    log_in(page, ui_server.url, agent_speaking(ui_server, language),
+    log_in(page, ui_server.url, add_agent(ui_server, language),
            next_path=f"/ui/conversations/{conversation['id']}")
     page.locator("#close-conversation").click()
     page.locator("#reopen-conversation").wait_for()
@@ -57,7 +43,7 @@ def test_a_new_conversation_shows_the_earlier_one_above_it(ui_server, page):
     customer_writes(ui_server, "393331234567", "Il pacco non è arrivato", "wamid.E1", name="Giulia Verdi")
     ui_server.wait_idle()
     first = conversation_of(ui_server, "393331234567")
-    log_in(page, ui_server.url, agent_speaking(ui_server, "it"), next_path=f"/ui/conversations/{first['id']}")
+    log_in(page, ui_server.url, add_agent(ui_server, "it"), next_path=f"/ui/conversations/{first['id']}")
     page.locator("#close-conversation").click()
     page.locator("#reopen-conversation").wait_for()
     customer_writes(ui_server, "393331234567", "Novità?", "wamid.E2", name="Giulia Verdi")

@@ -6,7 +6,7 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from tests.ui.conftest import log_in, shot
+from tests.ui.conftest import add_agent, log_in, shot
 from tests.ui.seed import add_outbound, conversation_of, customer_writes, shift_last_inbound, status
 
 
@@ -63,23 +63,9 @@ def test_a_failed_message_shows_metas_reason_live(ui_server, page):
     assert "131026" in error.inner_text() and "Message Undeliverable." in error.inner_text()
 
 
-def _add_agent(server, language: str) -> tuple[str, str]:
-    from wasb.auth.service import create_user
-    from wasb.store.engine import open_database
-
-    who = (f"agent-{language}", "agent-password-2")
-    db = open_database(server.database_url)
-    try:
-        with db.sessions() as session, session.begin():
-            create_user(session, *who, language=language)
-    finally:
-        db.dispose()
-    return who
-
-
 @pytest.mark.parametrize("language, status_label", [("en", "Status"), ("it", "Stato")])
 def test_the_ticket_status_changes_live_with_the_customers_reply(ui_server, page, language, status_label):
-    agent = _add_agent(ui_server, language)
+    agent = add_agent(ui_server, language)
     customer_writes(ui_server, "393331234567", "Il pacco non è arrivato", "wamid.S1", name="Giulia Verdi")
     ui_server.wait_idle()
     ticket_id = conversation_of(ui_server, "393331234567")["ticket_id"]
@@ -102,7 +88,7 @@ def test_the_ticket_status_changes_live_with_the_customers_reply(ui_server, page
 @pytest.mark.parametrize("language, sent, written", [("en", "sent", "written"), ("it", "inviato", "scritto")])
 def test_a_held_comment_shows_after_the_reply_that_released_it_and_when_it_was_sent(
         wired_ui, page, language, sent, written):
-    agent = _add_agent(wired_ui.server, language)
+    agent = add_agent(wired_ui.server, language)
     wired_ui.customer_writes("393331234567", "Il pacco è arrivato rotto", name="Giulia Verdi")
     (conversation,) = wired_ui.server.wait_until(
         lambda: wired_ui.server.get("/api/v1/conversations?phone=%2B393331234567"), what="the conversation")

@@ -6,7 +6,7 @@ import base64
 import pytest
 
 from tests.support.wired import wired_service
-from tests.ui.conftest import ADMIN, log_in, shot
+from tests.ui.conftest import ADMIN, add_agent, log_in, shot
 
 # A real 1x1 PNG.
 PNG = base64.b64decode(
@@ -42,8 +42,7 @@ def test_a_customers_photo_appears_live_as_a_preview_served_to_the_logged_in_age
 
 @pytest.mark.parametrize("language, pending", [("en", "downloading…"), ("it", "download in corso…")])
 def test_a_document_the_agent_sends_is_shown_as_a_file_the_agent_opens(wired_ui, page, language, pending):
-    agent = (f"agent-{language}", "agent-password-2")
-    add_user(wired_ui.server, agent, language)
+    agent = add_agent(wired_ui.server, language)
     wired_ui.customer_writes("393331234567", "Mi manda il preventivo?", name="Giulia Verdi")
     (conversation,) = wired_ui.server.wait_until(
         lambda: wired_ui.server.get("/api/v1/conversations?phone=%2B393331234567"), what="the conversation")
@@ -62,13 +61,3 @@ def test_a_document_the_agent_sends_is_shown_as_a_file_the_agent_opens(wired_ui,
     assert served.status == 200 and served.body() == pdf
 
 
-def add_user(server, who: tuple[str, str], language: str) -> None:
-    from wasb.auth.service import create_user
-    from wasb.store.engine import open_database
-
-    db = open_database(server.database_url)
-    try:
-        with db.sessions() as session, session.begin():
-            create_user(session, *who, language=language)
-    finally:
-        db.dispose()
