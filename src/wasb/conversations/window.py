@@ -6,7 +6,7 @@ from datetime import datetime
 
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation
-from wasb.domain.window import customer_window, window_closes_at
+from wasb.domain.window import customer_window
 from wasb.domain.clock import window_now
 
 
@@ -30,6 +30,6 @@ def window_of(conversation: Conversation, contact: WaContact | None, now: dateti
     last_inbound = max(filter(None, [conversation.last_inbound_at, contact.last_inbound_at if contact else None]),
                        default=None)
     window = customer_window(last_inbound, contact.window_closed_at if contact else None, now)
-    if window.open:  # the customer's last message counts no later than now (see customer_window)
-        return Window(window_closes_at(min(last_inbound, now)), True, now)
+    if window.open:
+        return Window(window.closes_at, True, now)
     return Window(window.closed_at, False, now)

@@ -32,6 +32,7 @@ class Window:
     open: bool
     closed_at: datetime | None  # None while open, and when the customer never wrote
     never_opened: bool = False
+    closes_at: datetime | None = None  # while open: when it will close
 
 
 def customer_window(last_inbound_at: datetime | None, closed_by_meta_at: datetime | None,
@@ -51,5 +52,5 @@ def customer_window(last_inbound_at: datetime | None, closed_by_meta_at: datetim
     if closed_by_meta_at is not None and closed_by_meta_at >= last_inbound_at:
         return Window(open=False, closed_at=min(closed_by_meta_at, closes))
     if now < closes:
-        return Window(open=True, closed_at=None)
+        return Window(open=True, closed_at=None, closes_at=closes)
     return Window(open=False, closed_at=closes)
