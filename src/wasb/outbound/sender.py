@@ -42,7 +42,7 @@ from wasb.outbound.channel import (
 from wasb.outbound.tables import HEALTHY
 from wasb.outbound.files import read_upload
 from wasb.outbound.held import hold_refused_comment
-from wasb.outbound.statuses import apply_pending_statuses
+from wasb.outbound.statuses import apply_pending_statuses, mark_template_of
 from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
@@ -50,7 +50,6 @@ from wasb.store.conflicts import run_again_if_aborted
 from wasb.store.engine import Database
 from wasb.whatsapp import messages
 from wasb.whatsapp.messages import SendResult
-from wasb.templates.service import mark_status_from_meta
 from wasb.whatsapp.errors import (
     ACCOUNT_CODES, TEMPLATE_STATUS_BY_CODE, AuthError, GraphError, OutcomeUnknownError, PermanentError,
     RetryableError, WindowClosedError, agent_message, human_message,
@@ -370,8 +369,7 @@ def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Mes
             if row.id in held:
                 # Accepted but held by Meta: sent-pending, not failed; its status webhook decides.
                 if held[row.id] == "paused":  # the template was paused while the message waited
-                    mark_status_from_meta(s, row.template_name, (row.template_params or {}).get("language"),
-                                          "PAUSED")
+                    mark_template_of(s, row, "PAUSED")
                 if row.status == SENDING:
                     row.error_code, row.error_message = None, HELD_NOTE
                 continue
@@ -428,8 +426,7 @@ def _note_meta_state(rt: Runtime, channel: Channel, row: Message, error: GraphEr
             mark_unhealthy(s, channel.phone_number_id, human_message(error), error.code, None)
             log.error("WhatsApp restricted the account or number (code %s)", error.code)
         elif row.type == "template":
-            mark_status_from_meta(s, row.template_name, (row.template_params or {}).get("language"),
-                                  TEMPLATE_STATUS_BY_CODE[error.code])
+            mark_template_of(s, row, TEMPLATE_STATUS_BY_CODE[error.code])
 
 
 def _back_to_queue(session: Session, message_id: int, error: GraphError) -> int:

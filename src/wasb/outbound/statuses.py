@@ -37,8 +37,7 @@ def apply_status(session: Session, message: Message, data: dict) -> None:
         if message.error_code == WINDOW_CLOSED:
             _close_window(session, message, at)
         if message.error_code in TEMPLATE_STATUS_BY_CODE and message.type == "template":
-            mark_status_from_meta(session, message.template_name, (message.template_params or {}).get("language"),
-                                  TEMPLATE_STATUS_BY_CODE[message.error_code])
+            mark_template_of(session, message, TEMPLATE_STATUS_BY_CODE[message.error_code])
     elif message.status == statuses.SENDING and new != statuses.SENDING:
         # Out of `sending` at last (a send held by Meta, or one whose answer was lost): the
         # note about the wait, or an earlier try's problem, is over.
@@ -68,3 +67,9 @@ def apply_pending_statuses(session: Session, message: Message) -> int:
     if pending:
         session.execute(delete(PendingStatus).where(PendingStatus.wamid == message.wamid))
     return len(pending)
+
+
+def mark_template_of(session: Session, message: Message, status: str) -> None:
+    """What Meta said of a template message tells the catalogue its template's state (paused,
+    disabled)."""
+    mark_status_from_meta(session, message.template_name, (message.template_params or {}).get("language"), status)
