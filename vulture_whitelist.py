@@ -10,7 +10,8 @@ added here under its kind. Nothing else belongs here.
 _ = object()
 
 # --- read by the Jinja templates (web/templates/ui) ---------------------------------------
-last_used_at  # ApiToken.last_used_at, users.html (note: nothing writes it yet)
+last_used_at  # ApiToken.last_used_at, users.html
+last_login_at  # User.last_login_at, users.html
 last_run  # JobRow.last_run, jobs.html
 choices  # settings fields, settings.html
 closes_at  # the window badge, _icons.html

@@ -42,18 +42,18 @@ def browser():
 
 def add_users(server: WasbServer) -> None:
     """An admin and an agent, written with the auth service (test_auth covers `wasb user create`)."""
-    _create_users(server, [dict(username=ADMIN[0], password=ADMIN[1], is_admin=True),
+    create_users(server, [dict(username=ADMIN[0], password=ADMIN[1], is_admin=True),
                            dict(username=AGENT[0], password=AGENT[1])])
 
 
 def add_agent(server: WasbServer, language: str) -> tuple[str, str]:
     """An agent who speaks `language` (the UI's language follows the user's); returns who logs in."""
     who = (f"agent-{language}", f"agent-password-{language}")
-    _create_users(server, [dict(username=who[0], password=who[1], language=language)])
+    create_users(server, [dict(username=who[0], password=who[1], language=language)])
     return who
 
 
-def _create_users(server: WasbServer, users: list[dict]) -> None:
+def create_users(server: WasbServer, users: list[dict]) -> None:
     from wasb.auth.service import create_user
     from wasb.store.engine import open_database
 

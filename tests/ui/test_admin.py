@@ -8,7 +8,8 @@ import pytest
 
 from tests.conftest import fixture_bytes
 from tests.support.server import APP_SECRET
-from tests.ui.conftest import ADMIN, AGENT, log_in, shot
+from tests.support.ui_http import logged_in, try_login
+from tests.ui.conftest import ADMIN, AGENT, create_users, log_in, shot
 from wasb.crm.embedded.crm import EmbeddedCRM
 from wasb.crm.port import CRMError
 from wasb.whatsapp.signature import sign_body
@@ -272,3 +273,28 @@ def add_admin(server, language: str) -> tuple[str, str]:
     finally:
         db.dispose()
     return who
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("Manage", "New password", "Reset password", "Password reset: the user is logged out everywhere.")),
+    ("it", ("Gestisci", "Nuova password", "Reimposta password", "Password reimpostata: l'utente è disconnesso ovunque.")),
+])
+def test_an_admin_resets_an_agents_forgotten_password_from_the_users_page(ui_server, page, language, texts):
+    manage, label, button, done = texts
+    who = ADMIN
+    if language != "en":
+        who = ("adele", "admin-password-it")
+        create_users(ui_server, [dict(username=who[0], password=who[1], is_admin=True, language=language)])
+    log_in(page, ui_server.url, who, next_path="/ui/users")
+    row = page.locator("tr", has_text=AGENT[0])
+    assert row.locator("[data-last-login]").inner_text() == ("never" if language == "en" else "mai")
+    row.get_by_text(manage).click()
+    row.get_by_label(label).fill("fresh-password-9")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=button).click()
+    page.wait_for_url("**/ui/users")
+    assert page.get_by_role("status").inner_text() == done
+    shot(page, f"user-password-reset-{language}")
+    with httpx.Client(base_url=ui_server.url) as client:
+        assert try_login(client, *AGENT).status_code == 401
+    assert logged_in(ui_server.url, AGENT[0], "fresh-password-9").get("/ui/inbox").status_code == 200

@@ -111,7 +111,8 @@ def finish_attempt(session: Session, attempt: Attempt, correct: bool) -> User | 
     given back); None otherwise: the failure was already counted."""
     if not correct or attempt.user_id is None:
         return None
-    session.execute(update(User).where(User.id == attempt.user_id).values(failed_logins=0, locked_until=None))
+    session.execute(update(User).where(User.id == attempt.user_id).values(
+        failed_logins=0, locked_until=None, last_login_at=utcnow()))
     session.execute(update(LoginThrottle).where(LoginThrottle.client == attempt.client, LoginThrottle.attempts > 0)
                     .values(attempts=LoginThrottle.attempts - 1))
     user = session.get(User, attempt.user_id)

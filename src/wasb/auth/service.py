@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -26,6 +27,8 @@ class Principal:
     name: str
     is_admin: bool
     user_id: int | None = None
+    # Set when a token's "last used" is due to be written (see note_token_use).
+    token_id: int | None = None
 
 
 def create_user(session: Session, username: str, password: str, *, is_admin: bool = False,
@@ -53,13 +56,25 @@ def create_token(session: Session, name: str, *, is_admin: bool = False, user_id
     return token
 
 
+# "Last used" is kept to the minute or so an admin needs to tell a live token from a dead
+# one, not per request: a write per API call would queue every call behind the write lock.
+TOKEN_USE_GRANULARITY = timedelta(minutes=5)
+
+
 def authenticate_token(session: Session, token: str) -> Principal | None:
     row = session.scalars(select(ApiToken).outerjoin(User, ApiToken.user_id == User.id).where(
         ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None),
         or_(ApiToken.user_id.is_(None), User.active.is_(True)))).first()
     if row is None:
         return None
-    return Principal(name=f"token:{row.name}", is_admin=row.is_admin, user_id=row.user_id)
+    stale = row.last_used_at is None or row.last_used_at < utcnow() - TOKEN_USE_GRANULARITY
+    return Principal(name=f"token:{row.name}", is_admin=row.is_admin, user_id=row.user_id,
+                     token_id=row.id if stale else None)
+
+
+def note_token_use(session: Session, token_id: int) -> None:
+    """The token's "last used", for a token whose last noted use is older than the granularity."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
 
 
 # --- sessions, passwords, deactivation (logging in: auth.login) ----------------
@@ -85,6 +100,12 @@ def set_active(session: Session, user_id: int, active: bool) -> bool:
     """Deactivate (no login, sessions and the user's API tokens stop working) or reactivate."""
     result = session.execute(update(User).where(User.id == user_id).values(
         active=active, session_generation=_next_generation()))
+    return result.rowcount > 0
+
+
+def set_role(session: Session, user_id: int, is_admin: bool) -> bool:
+    """Admin or agent; the user's next request already has the new role (sessions read it)."""
+    result = session.execute(update(User).where(User.id == user_id).values(is_admin=is_admin))
     return result.rowcount > 0
 
 

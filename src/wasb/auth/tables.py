@@ -20,6 +20,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by a successful password login (not by API tokens, which have their own last use).
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A deactivated user cannot log in, and their sessions end at once.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Every session cookie carries the generation it was issued in; logging out, a new

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from wasb.auth.service import Principal, authenticate_token
+from wasb.auth.service import Principal, authenticate_token, note_token_use
 from wasb.bootstrap import App
 
 
@@ -28,6 +28,9 @@ def principal(request: Request, app: Annotated[App, Depends(get_app)],
     if token:
         with app.db.read_sessions() as session:
             found = authenticate_token(session, token)
+        if found and found.token_id is not None:
+            with app.db.sessions() as session, session.begin():
+                note_token_use(session, found.token_id)
         if found:
             return found
     user = getattr(request.state, "user", None)  # set by the web UI's session middleware

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from wasb.auth.service import (
-    UserExists, create_token, create_user, list_tokens, list_users, revoke_token, set_active, unlock_user,
+    UserExists, create_token, create_user, list_tokens, list_users, revoke_token, set_active, set_password, set_role,
+    unlock_user,
 )
 from wasb.inbound.service import EventNotFound, list_events, retry_event
 from wasb.crm.port import PERSON_KINDS
@@ -382,6 +383,31 @@ def user_activate(request: Request, user: AdminUser, user_id: int):
     with request.app.state.wasb.db.sessions() as session, session.begin():
         set_active(session, user_id, True)
     return redirect(request, "/ui/users", ok=_("Activated."))
+
+
+@router.post("/users/{user_id}/role")
+def user_role(request: Request, user: AdminUser, user_id: RowId, role: Literal["admin", "agent"] = Form(...)):
+    _ = translator(user.language)
+    if user_id == user.id:  # an admin demoting themself could leave nobody to manage the users
+        return redirect(request, "/ui/users", error=_("You cannot change your own role."))
+    with request.app.state.wasb.db.sessions() as session, session.begin():
+        changed = set_role(session, user_id, role == "admin")
+    return redirect(request, "/ui/users", ok=_("Role changed.") if changed else None,
+                    error=None if changed else _("No such user."))
+
+
+@router.post("/users/{user_id}/password")
+def user_password(request: Request, user: AdminUser, user_id: RowId, password: str = Form("")):
+    """An admin sets a new password for someone who forgot theirs: their sessions end, the
+    lockout is lifted; the admin tells them the password by a channel of their own."""
+    _ = translator(user.language)
+    try:
+        with request.app.state.wasb.db.sessions() as session, session.begin():
+            changed = set_password(session, user_id, password)
+    except ValueError as exc:
+        return _users_page(request, error=_(str(exc)), status_code=422)
+    return redirect(request, "/ui/users", ok=_("Password reset: the user is logged out everywhere.") if changed
+                    else None, error=None if changed else _("No such user."))
 
 
 @router.post("/tokens")

@@ -253,6 +253,13 @@ IT: dict[str, str] = {
     "Deactivated: logged out everywhere.": "Disattivato: disconnesso ovunque.", "Activated.": "Riattivato.",
     "You cannot deactivate yourself.": "Non puoi disattivare te stesso.", "A token needs a name.": "Un token ha bisogno di un nome.", "Token revoked.": "Token revocato.",
     "a password needs at least 8 characters": "una password deve avere almeno 8 caratteri",
+    "Last login": "Ultimo accesso", "never": "mai", "Manage": "Gestisci", "Change role": "Cambia ruolo",
+    "New password": "Nuova password", "Reset password": "Reimposta password",
+    "Set this password? The user is logged out everywhere and must use the new one.":
+        "Impostare questa password? L'utente viene disconnesso ovunque e deve usare quella nuova.",
+    "You cannot change your own role.": "Non puoi cambiare il tuo ruolo.", "Role changed.": "Ruolo cambiato.",
+    "No such user.": "Utente inesistente.",
+    "Password reset: the user is logged out everywhere.": "Password reimpostata: l'utente è disconnesso ovunque.",
 }
 
 
