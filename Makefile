@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres install browser clean bench coverage
+.PHONY: run test test-sqlite test-postgres suite-sqlite suite-postgres install browser clean bench coverage
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,20 @@ browser:
 run: $(STAMP)
 	$(BIN)/python -m wasb.demo
 
+# The two runs go side by side: most of a test's time is spent waiting on servers and
+# browsers, so two suites fill two cores where one leaves them half idle. Each run's output
+# is printed whole when it ends (--output-sync), not interleaved.
 test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/vulture
+	@$(MAKE) --no-print-directory -j2 --output-sync=target suite-sqlite suite-postgres
+
+suite-sqlite:
+	@echo "=== the suite on SQLite"
 	$(BIN)/pytest -q -p no:cacheprovider
+
+suite-postgres:
+	@echo "=== the suite on PostgreSQL"
 	WASB_TEST_DATABASE=$$(scripts/ensure-postgres.sh) $(BIN)/pytest -q -p no:cacheprovider
 
 test-sqlite: $(STAMP)
