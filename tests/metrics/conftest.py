@@ -1,0 +1,21 @@
+"""The service with `/metrics` switched on (WASB_METRICS_TOKEN), served in the test's process
+(real HTTP, its worker in threads of this process, so its counters are the ones scraped) and
+wired both ways to the simulator."""
+from __future__ import annotations
+
+import pytest
+
+from tests.outbound.conftest import server_env
+from tests.support.inprocess import InProcessService
+from tests.support.simulator_fixtures import *  # noqa: F403 - sim, simulator_url, sim_settings, …
+
+METRICS_TOKEN = "test-metrics-token"
+
+
+@pytest.fixture
+def wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
+    overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
+    service = InProcessService(database_url, tmp_path, metrics_token=METRICS_TOKEN, **overrides).start()
+    sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp"}).raise_for_status()
+    yield service
+    service.stop()
