@@ -7,6 +7,7 @@ import pytest
 
 from tests.outbound.conftest import server_env
 from tests.support.inprocess import InProcessService
+from tests.support.server import WasbServer
 from tests.support.simulator_fixtures import *  # noqa: F403 - sim, simulator_url, sim_settings, …
 
 METRICS_TOKEN = "test-metrics-token"
@@ -19,3 +20,13 @@ def wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
     sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp"}).raise_for_status()
     yield service
     service.stop()
+
+
+@pytest.fixture
+def served(database_url, tmp_path, sim, simulator_url, sim_settings):
+    """A real `wasb serve` (its worker a child process), wired both ways to the simulator."""
+    server = WasbServer(database_url, tmp_path,
+                        extra_env=server_env(simulator_url, sim_settings, WASB_METRICS_TOKEN=METRICS_TOKEN)).start()
+    sim.post("/_sim/config", json={"webhook_url": server.url + "/webhooks/whatsapp"}).raise_for_status()
+    yield server
+    server.stop()

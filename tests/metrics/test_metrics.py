@@ -105,3 +105,16 @@ def test_without_a_metrics_token_there_is_no_metrics_page(database_url, tmp_path
             assert "wasb_" not in answer.text
     finally:
         service.stop()
+
+
+def test_wasb_serve_shows_what_its_worker_process_counted(served, sim):
+    # `wasb serve` runs the jobs in a child process only: a send is counted there, and the
+    # web's scrape shows it (prometheus_client's multiprocess mode, set up by serve).
+    conversation = customer_writes(sim, served)
+    row = send(served, conversation["id"], type="text", body="Dal processo del worker").json()
+    wait_status(served, conversation["id"], row["id"], *DONE, timeout=30)
+    scraped = samples(served)
+    assert value(scraped, "wasb_messages_sent_total") == 1
+    assert value(scraped, "wasb_webhooks_received_total") >= 2  # the customer's message, then Meta's statuses
+    assert value(scraped, "wasb_conversations_open") == 1
+    assert value(scraped, "wasb_jobs_pending", task="outbound.send") == 0
