@@ -14,12 +14,25 @@ METRICS_TOKEN = "test-metrics-token"
 
 
 @pytest.fixture
-def wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
-    overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
-    service = InProcessService(database_url, tmp_path, metrics_token=METRICS_TOKEN, **overrides).start()
-    sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp"}).raise_for_status()
-    yield service
-    service.stop()
+def start_metered(database_url, tmp_path, sim, simulator_url, sim_settings):
+    """Start the service in the test's process with these config overrides (e.g. the queue engine)."""
+    services: list[InProcessService] = []
+
+    def start(**extra) -> InProcessService:
+        overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
+        service = InProcessService(database_url, tmp_path, metrics_token=METRICS_TOKEN, **overrides, **extra).start()
+        services.append(service)
+        sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp"}).raise_for_status()
+        return service
+
+    yield start
+    for service in services:
+        service.stop()
+
+
+@pytest.fixture
+def wasb(start_metered):
+    return start_metered()
 
 
 @pytest.fixture

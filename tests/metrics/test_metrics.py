@@ -3,10 +3,12 @@ real traffic (signed and forged webhooks, messages sent through the simulator, M
 from __future__ import annotations
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.metrics.conftest import METRICS_TOKEN
 from tests.outbound.flows import CUSTOMER, customer_writes, send, wait_status
+from tests.support.databases import BACKEND
 from tests.support.inprocess import InProcessService
 
 DONE = ("sent", "delivered", "read")
@@ -118,3 +120,20 @@ def test_wasb_serve_shows_what_its_worker_process_counted(served, sim):
     assert value(scraped, "wasb_webhooks_received_total") >= 2  # the customer's message, then Meta's statuses
     assert value(scraped, "wasb_conversations_open") == 1
     assert value(scraped, "wasb_jobs_pending", task="outbound.send") == 0
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="procrastinate runs on PostgreSQL only")
+def test_on_procrastinate_job_failures_and_the_backlog_per_task_show_too(start_metered, sim):
+    wasb = start_metered(queue="procrastinate")
+    conversation = customer_writes(sim, wasb)
+    start = samples(wasb)
+    inject(sim, code=131000, to=CUSTOMER, count=1)
+    row = send(wasb, conversation["id"], type="text", body="Secondo tentativo").json()
+    assert wait_status(wasb, conversation["id"], row["id"], *DONE, "failed", timeout=30)["status"] in DONE
+    end = samples(wasb)
+    assert moved(start, end, "wasb_job_failures_total", task="outbound.send", given_up="false") == 1
+    assert moved(start, end, "wasb_messages_sent_total") == 1
+    assert moved(start, end, "wasb_meta_errors_total", code="131000") == 1
+    shown = {dict(labels)["task"] for (n, labels) in end if n == "wasb_jobs_oldest_pending_age_seconds"}
+    assert shown == set(wasb.app.tasks)
+    assert value(end, "wasb_jobs_pending", task="inbound.process") == 0
