@@ -24,7 +24,7 @@ def samples(service) -> dict[tuple[str, tuple], float]:
     """Every sample of a scrape, by (name, sorted labels)."""
     answer = scrape(service)
     assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(answer.text) for s in family.samples}
 

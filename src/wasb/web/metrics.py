@@ -16,7 +16,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 CRM_STATES = ("ok", "unavailable", "auth_failure", "misconfigured")
+# What generate_latest writes: the classic text format, which every Prometheus reads
+# (prometheus_client's own server names it so; its CONTENT_TYPE_LATEST says 1.0.0 since 0.22).
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @router.get("/metrics")
@@ -50,7 +53,7 @@ def metrics(request: Request) -> Response:
     cluster = CollectorRegistry(auto_describe=False)
     cluster.register(ClusterCollector(app))
     return Response(generate_latest(_process_registry()) + generate_latest(cluster),
-                    media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+                    media_type=TEXT_FORMAT, headers={"Cache-Control": "no-store"})
 
 
 def _process_registry() -> CollectorRegistry:
