@@ -58,6 +58,7 @@ _.isolation_level  # sqlite3 connection: we issue BEGIN ourselves
 _.msg  # logging.LogRecord, rewritten by the redacting filter
 _.should_exit  # uvicorn.Server, set to stop a server run in a thread
 get_retry_decision  # procrastinate's worker asks jobs.procrastinate_worker._Decide after a try raised
+collect  # prometheus_client's registry reads web.metrics.ClusterCollector at each scrape
 
 # --- tables read and written by SQL text only (outbound.shared_limits), declared for the schema
 SendSlot

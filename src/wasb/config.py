@@ -110,6 +110,9 @@ class Config(BaseSettings):
     body_timeout_seconds: float = Field(default=60.0, gt=0)
     max_connections: int = Field(default=1000, gt=0)
     session_secret: SecretStr = SecretStr("")
+    # `GET /metrics` (Prometheus) asks for `Authorization: Bearer <this>`; while it is empty
+    # the endpoint does not exist (404): figures about the service are not public by default.
+    metrics_token: SecretStr = SecretStr("")
 
     @field_validator("timezone")
     @classmethod

@@ -35,6 +35,14 @@ def main() -> None:
 def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the web service and, in a child process it keeps running, the worker
     (migrates the database first)."""
+    from wasb.cli.metrics_dir import shared_metrics_dir
+
+    # Before anything imports prometheus_client: the worker's counters are shared with the web.
+    with shared_metrics_dir():
+        _serve(host, port, no_worker)
+
+
+def _serve(host: str, port: int, no_worker: bool) -> None:
     import uvicorn
 
     from wasb.cli.supervisor import Supervisor

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
 from wasb.crm.port import CRMAuthError, CRMUnavailable
+from wasb.metrics import CRM_CALL_SECONDS
 from wasb.store.base import utcnow
 
 
@@ -72,16 +74,20 @@ class GuardedCRM:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
             try:
                 result = attr(*args, **kwargs)
             except (CRMUnavailable, CRMAuthError) as exc:
+                CRM_CALL_SECONDS.labels(name, "fault").observe(time.perf_counter() - started)
                 if self._health is not None:
                     self._health.failed(exc, self._settled())
                 raise
             except Exception:
+                CRM_CALL_SECONDS.labels(name, "ok").observe(time.perf_counter() - started)
                 if self._health is not None:
                     self._health.ok(self._settled())
                 raise
+            CRM_CALL_SECONDS.labels(name, "ok").observe(time.perf_counter() - started)
             if self._health is not None:
                 self._health.ok(self._settled())
             return result

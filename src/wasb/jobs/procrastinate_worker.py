@@ -47,6 +47,7 @@ from wasb.jobs.procrastinate_loop import JobLoop, Turns
 from wasb.jobs.procrastinate_queue import QUEUE_NAME, notes
 from wasb.jobs.queue import R, Task, last_line
 from wasb.jobs.worker import Defer
+from wasb.metrics import JOB_FAILURES
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
 
@@ -161,6 +162,7 @@ class ProcrastinateWorker(Generic[R]):
         spent = attempts - waits + 1
         limit = args.get("max_attempts") or task.max_attempts
         log.warning("job %s (%s) attempt %s/%s failed: %s", job_id, task.name, spent, limit, last_line(error))
+        JOB_FAILURES.labels(task.name, str(spent >= limit).lower()).inc()
         if spent < limit:
             return backoff_seconds(spent)
         if task.on_give_up:

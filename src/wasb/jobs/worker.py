@@ -23,6 +23,7 @@ from wasb.jobs.backoff import backoff_seconds, waiting_seconds
 from wasb.jobs.liveness import host as _host, pid_of as _pid_of, process_name, running as _running
 from wasb.jobs.queue import R, Task, last_line, run_as_group, run_each_in_savepoint
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
+from wasb.metrics import JOB_FAILURES
 from wasb.store.base import utcnow
 from wasb.store.engine import Database
 
@@ -264,6 +265,7 @@ class Worker(Generic[R]):
             return
         log.warning("job %s (%s) attempt %s/%s failed: %s", job.id, job.task, job.attempts, job.max_attempts,
                     last_line(error))
+        JOB_FAILURES.labels(job.task, str(job.attempts >= job.max_attempts).lower()).inc()
         with self.db.sessions() as s, s.begin():
             if job.attempts >= job.max_attempts:
                 s.execute(update(Job).where(Job.id == job.id).values(status=FAILED, last_error=error))

@@ -35,6 +35,7 @@ from wasb.domain.statuses import FAILED, QUEUED, SENDING, SENT
 from wasb.jobs.backoff import backoff_seconds
 from wasb.jobs.queue import JobQueue, Task, last_line
 from wasb.jobs.worker import Defer
+from wasb.metrics import MESSAGES_SENT
 from wasb.outbound.channel import (
     AUTH_RETRY_SECONDS, SEND_TASK, Channel, auth_wait_seconds, channel_for, channel_health, mark_healthy,
     mark_unhealthy,
@@ -217,6 +218,7 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
         with _in_flight_lock:
             _in_flight.difference_update(taken)
     accepted = [(row, answer) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
+    MESSAGES_SENT.inc(len(accepted))
     if accepted:
         _store_results(rt.db, channel, accepted, unhealthy)
     for (row, _), answer in zip(ready, answers):

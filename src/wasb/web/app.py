@@ -14,7 +14,7 @@ from wasb.web.crm_status import crm_status
 from wasb.outbound.channel import channel_health
 from wasb.outbound.tables import HEALTHY
 from wasb.live.feed import Poller
-from wasb.web import public, webhooks
+from wasb.web import metrics, public, webhooks
 from wasb.web.errors import install_openapi
 from wasb.web.api import (
     conversations, documents, events, jobs, messages, outbox, people, reports, sending, settings, templates, tickets,
@@ -85,6 +85,7 @@ def create_app(wasb: App, *, start: bool = True, worker_threads: bool | None = N
 
     app.include_router(webhooks.router)
     app.include_router(public.router)
+    app.include_router(metrics.router)
     for module in (people, conversations, sending, messages, documents, tickets, events, settings, crm_api, jobs,
                    reports, templates, outbox):
         app.include_router(module.router)

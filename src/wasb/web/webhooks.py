@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from wasb.metrics import BAD_SIGNATURE, INTAKE_SECONDS, NOT_STORED, TOO_LARGE, WEBHOOKS_RECEIVED, WEBHOOKS_REFUSED
 from wasb.whatsapp.signature import HEADER, verify_signature
 
 log = logging.getLogger(__name__)
@@ -51,10 +53,15 @@ class WebhookIntake:
         except ClientGone:
             return
         if body is None:
+            WEBHOOKS_REFUSED.labels(TOO_LARGE).inc()
             return await _answer(send, 413, {"error": "body larger than 5 MB"})
+        # The intake's latency: from the whole body in hand to the answer (what we control;
+        # the network before it is the client's).
+        started = time.perf_counter()
         signature = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-hub-signature-256"), None)
         if not verify_signature(body, signature, config.app_secret.get_secret_value()):
             log.warning("webhook refused: missing or wrong %s", HEADER)
+            WEBHOOKS_REFUSED.labels(BAD_SIGNATURE).inc()
             return await _answer(send, 401, {"error": "invalid signature"})
         try:
             await self.wasb.intake.store(body)
@@ -62,7 +69,10 @@ class WebhookIntake:
             # Nothing took the body (the intake keeps any body it can, failed or not): a
             # proper answer, on a connection that stays usable, and Meta redelivers.
             log.exception("webhook not stored")
+            WEBHOOKS_REFUSED.labels(NOT_STORED).inc()
             return await _answer(send, 503, {"error": "not stored, deliver again"}, [(b"retry-after", b"5")])
+        WEBHOOKS_RECEIVED.inc()
+        INTAKE_SECONDS.observe(time.perf_counter() - started)
         # Durable: the worker makes an event of it (once, whatever is redelivered) and applies it.
         await send({"type": "http.response.start", "status": 200,
                     "headers": _JSON + [(b"content-length", str(len(_ACCEPTED)).encode())]})

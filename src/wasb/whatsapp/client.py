@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from wasb.metrics import META_ERRORS
 from wasb.whatsapp import messages
 from wasb.whatsapp.errors import (
     GraphError, OutcomeUnknownError, PermanentError, RetryableError, error_from_response,
@@ -143,7 +144,9 @@ class GraphClient:
         """The bytes behind a URL from `get_media` (Meta wants the bearer token here too)."""
         response = self._send_http("GET", url)
         if response.status_code != 200:
-            raise error_from_response(response.status_code, _parse(response))
+            error = error_from_response(response.status_code, _parse(response))
+            META_ERRORS.labels(_code_label(error)).inc()
+            raise error
         return response.content
 
     # -- templates -----------------------------------------------------------------------
@@ -182,12 +185,18 @@ class GraphClient:
         body = _parse(response)
         if response.status_code >= 400:
             error = error_from_response(response.status_code, body)
+            META_ERRORS.labels(_code_label(error)).inc()
             log.info("graph %s %s -> %s code=%s fbtrace_id=%s", method, _where(url),
                      response.status_code, error.code, error.fbtrace_id)
             raise error
         if not isinstance(body, dict):
             raise RetryableError(None, f"non-JSON answer from {_where(url)}", http_status=response.status_code)
         return body
+
+
+def _code_label(error: GraphError) -> str:
+    """Meta's error code as a metric label (`http_<status>` when its answer carried none)."""
+    return str(error.code) if error.code is not None else f"http_{error.http_status}"
 
 
 def _parse(response: httpx.Response) -> Any:
