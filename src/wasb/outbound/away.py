@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import OPEN, Conversation, Message
 from wasb.domain.business_hours import closed_since
 from wasb.domain.clock import window_now
@@ -50,6 +51,8 @@ def send_away_message(rt: Runtime, session: Session, settings: AdminSettings, me
     conversation = session.get(Conversation, written.conversation_id, populate_existing=True)
     if conversation is None or conversation.status != OPEN or conversation.away_sent_for == period:
         return None
+    # The intake wrote the customer's new window with Core statements: the window check reads it fresh.
+    session.get(WaContact, conversation.wa_contact_id, populate_existing=True)
     try:
         away = queue_message(rt, session, conversation.id, Outgoing(
             type="text", body=settings.away_message, origin=AWAY_ORIGIN, mirror=False), author=None)
