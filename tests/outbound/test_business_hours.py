@@ -15,7 +15,7 @@ from tests.support.databases import create_database, drop_database
 from tests.support.inprocess import InProcessService
 from tests.support.ui_http import add_user, logged_in, page_csrf
 from wasb.domain.business_hours import WEEKDAYS
-from wasb.domain.clock import window_now
+from wasb.domain.clock import follow_offset_file, window_now, write_offset
 
 AWAY = "Siamo chiusi: le rispondiamo appena riapriamo."
 ALWAYS_OPEN = {day: ["00:00-24:00"] for day in WEEKDAYS}
@@ -104,16 +104,32 @@ def test_a_holiday_today_closes_even_an_always_open_week(service, wired):
     assert [t["text"] for t in texts_to(wired, wa_id)] == [AWAY]
 
 
-def test_a_new_closed_period_sends_it_again_to_the_same_conversation(service, wired):
-    set_hours(service, business_hours=closed_now(), holidays=[], away_message=AWAY)
+def test_the_next_closed_period_sends_it_again_to_the_same_conversation(service, wired, tmp_path):
+    """One hour open every day, twelve hours from now: closed now and a day later, with an
+    opening between. A day passes on the product's clock (the demo's offset file) and the
+    simulator's, as the phone page's "+24 h" does."""
+    opens = (window_now() + timedelta(hours=12)).astimezone(timezone.utc)
+    daily = [f"{opens.hour:02d}:00-{(opens.hour + 1) % 24:02d}:00"]
+    set_hours(service, business_hours={day: daily for day in WEEKDAYS}, holidays=[], away_message=AWAY)
     wa_id = "393351000004"
-    customer_writes(wired, service, "Ciao", wa_id=wa_id)
+    conversation = customer_writes(wired, service, "Ciao", wa_id=wa_id)
     service.wait_until(lambda: texts_to(wired, wa_id), what="the first away message")
-    # Another schedule, closed since another instant: the same conversation is in a new closed period.
-    yesterday = (window_now() - timedelta(days=1)).astimezone(timezone.utc)
-    set_hours(service, business_hours={WEEKDAYS[yesterday.weekday()]: ["00:00-00:01"]})
     customer_writes(wired, service, "Ci siete?", wa_id=wa_id)
-    service.wait_until(lambda: len(texts_to(wired, wa_id)) == 2, what="a second away message")
+    service.wait_idle()
+    assert len(texts_to(wired, wa_id)) == 1  # the same closed period
+    clock_file = tmp_path / "clock_offset"
+    follow_offset_file(clock_file)
+    try:
+        write_offset(clock_file, 24 * 3600)
+        wired.post("/_sim/clock", json={"advance_seconds": 24 * 3600}).raise_for_status()
+        customer_writes(wired, service, "Buongiorno, di nuovo", wa_id=wa_id)
+        service.wait_until(lambda: len(texts_to(wired, wa_id)) == 2, what="the next period's away message")
+        service.wait_idle()
+        assert [t["text"] for t in texts_to(wired, wa_id)] == [AWAY, AWAY]
+        messages = service.get(f"/api/v1/conversations/{conversation['id']}")["messages"]
+        assert sum(m["origin"] == "away_message" for m in messages) == 2
+    finally:
+        follow_offset_file(None)
 
 
 def test_settings_refuse_bad_hours_per_field_and_default_to_always_open(service, ui):
