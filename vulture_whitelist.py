@@ -21,6 +21,7 @@ last_direction
 last_status
 deliveries  # ticket comments, _ticket_comments.html
 footer  # template preview, _template_fields.html
+part_errors  # settings fields: the business hours' reason per weekday, settings.html
 
 # --- reported as a dict (dataclass __dict__ / asdict) in a job's result ------------------
 unlinked  # CustomerSyncReport (syncCustomers)

@@ -22,15 +22,16 @@ def test_files_agents_sent_before_are_marked_stored_where_the_upload_is_kept(emp
             contact = WaContact(phone_e164="+393351234567")
             s.add(contact)
             s.flush()
-            conversation = Conversation(name="Mario", phone_number_id="1", wa_contact_id=contact.id)
-            s.add(conversation)
-            s.flush()
+            # Only the columns 0017 has (a later migration's column would not be there yet).
+            conversation_id = s.execute(sa.insert(Conversation.__table__).values(
+                name="Mario", phone_number_id="1", wa_contact_id=contact.id, status="open", unread=0)
+                .returning(Conversation.__table__.c.id)).scalar_one()
             s.add_all([
-                Message(conversation_id=conversation.id, direction="out", type="document", status="sent",
+                Message(conversation_id=conversation_id, direction="out", type="document", status="sent",
                         media_sha256=SHA, media_filename="offer.pdf"),
-                Message(conversation_id=conversation.id, direction="out", type="document", status="sent",
+                Message(conversation_id=conversation_id, direction="out", type="document", status="sent",
                         document_id="7x1", media_filename="contract.pdf"),
-                Message(conversation_id=conversation.id, direction="in", type="image", status="received",
+                Message(conversation_id=conversation_id, direction="in", type="image", status="received",
                         media_id="m1", media_sha256=SHA, media_state="pending")])
         upgrade(empty_url)
         with Session(engine) as s:

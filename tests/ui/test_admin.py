@@ -30,15 +30,20 @@ def test_an_admin_changes_a_setting(ui_server, page):
 
 def test_saving_stores_only_what_changed_and_structured_settings_have_their_own_controls(ui_server, page):
     log_in(page, ui_server.url, next_path="/ui/settings")
-    assert page.locator(".settings-form textarea").count() == 0  # no setting is typed as JSON
+    assert page.locator(".settings-form .setting-json").count() == 0  # no setting is typed as JSON
     fields = page.get_by_role("group", name="CRM phone fields per kind of record")
     assert fields.get_by_label("leads").input_value() == "mobile"
     fields.get_by_label("leads").fill("mobile, phone")
+    hours = page.get_by_role("group", name="Business hours")
+    assert hours.get_by_label("Monday").input_value() == ""  # no hours: always open
+    hours.get_by_label("Saturday").fill("22:00-02:00")
     page.get_by_role("button", name="Save settings").click()
     page.wait_for_url("**/ui/settings")
-    assert ui_server.get("/api/v1/settings")["crm_phone_fields"]["lead"] == ["mobile", "phone"]
+    saved = ui_server.get("/api/v1/settings")
+    assert saved["crm_phone_fields"]["lead"] == ["mobile", "phone"]
+    assert saved["business_hours"] == {"sat": ["22:00-02:00"]}
     stored = stored_setting_keys(ui_server)
-    assert stored == {"crm_phone_fields"}  # the defaults the form showed were not pinned
+    assert stored == {"crm_phone_fields", "business_hours"}  # the defaults the form showed were not pinned
 
 
 def stored_setting_keys(server) -> set[str]:

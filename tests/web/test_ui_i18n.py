@@ -9,6 +9,7 @@ import pytest
 import wasb.web.ui as ui_package
 from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS
+from wasb.domain.business_hours import WEEKDAYS
 from wasb.settings.service import AdminSettings
 from wasb.web.ui.admin_pages import channel_view
 from wasb.web.ui.i18n import IT, translator
@@ -33,6 +34,7 @@ def shown_by_value() -> set[str]:
                "pending", "processed", "idle", "running", "stopped"}
     values |= {f"setting:{key}" for key in AdminSettings.model_fields}
     values |= {f"source:{source}" for source in SOURCES}
+    values |= {f"day:{day}" for day in WEEKDAYS}
     values |= {f"health:{state}" for state in ("ok", "unhealthy", "unknown")}
     values |= {f"media:{state}" for state in ("pending", "failed", "expired")}
     values |= {label for label, _ in channel_view(Config(_env_file=None))}

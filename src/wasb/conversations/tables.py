@@ -32,6 +32,8 @@ class Conversation(Base):
     unread: Mapped[int] = mapped_column(Integer, default=0)
     # Set when the number matches more than one CRM record: we guess nothing.
     association_error: Mapped[str | None] = mapped_column(Text)
+    # The closed period (its start, UTC) the away message last went out for: once per period.
+    away_sent_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_conversation_contact_status", "wa_contact_id", "status"),)
 

@@ -19,6 +19,7 @@ from wasb.inbound.statuses import receive_status
 from wasb.inbound.tables import FAILED, PENDING, PROCESSED, InboundEvent
 from wasb.jobs.queue import Task, checkpoint, last_line
 from wasb.jobs.worker import Defer
+from wasb.outbound.away import send_away_message
 from wasb.outbound.held import hold_failed_comment, release_held_comments
 from wasb.outbound.statuses import WINDOW_CLOSED
 from wasb.runtime import Runtime
@@ -105,7 +106,10 @@ def _attempt(rt: Runtime, session: Session, ctx: Inbound, item: Item, apply) -> 
 
 def _apply(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> None:
     if item.kind == MESSAGE:
-        _window_reopened(rt, session, receive_message(ctx, item))
+        received = receive_message(ctx, item)
+        _window_reopened(rt, session, received)
+        if received is not None and ctx.settings.business_hours:
+            send_away_message(rt, session, ctx.settings, received.message_id)
     elif item.kind == STATUS:
         receive_status(session, item)
         if item.data.get("status") == "failed":

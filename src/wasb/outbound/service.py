@@ -100,7 +100,9 @@ def send_lock(phone_number_id: str, contact: WaContact) -> str:
 
 # --- queueing --------------------------------------------------------------------------
 
-def queue_message(rt: Runtime, session: Session, conversation_id: int, outgoing: Outgoing, author: str) -> Message:
+def queue_message(rt: Runtime, session: Session, conversation_id: int, outgoing: Outgoing,
+                  author: str | None) -> Message:
+    """Queue `outgoing` in the conversation; `author` is the agent, None for the system (the away message)."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise NotFound(f"no conversation {conversation_id}")
@@ -154,7 +156,7 @@ def conversation_for_person(rt: Runtime, session: Session, person: Person) -> tu
 
 
 def _queue(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, outgoing: Outgoing,
-           author: str) -> Message:
+           author: str | None) -> Message:
     settings = settings_for_transaction(session, rt.config)
     _check_shape(outgoing)
     now, window_clock = utcnow(), window_now()

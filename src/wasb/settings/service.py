@@ -6,6 +6,7 @@ rather than stored, so a typo never looks like a saved setting.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,9 +17,14 @@ from sqlalchemy.orm import Session
 from wasb.auth.tables import User
 from wasb.config import Config
 from wasb.crm.port import PersonKind
+from wasb.domain.business_hours import WEEKDAYS, BusinessHours, InvalidHours, parse_intervals
 from wasb.settings.tables import Setting
 from wasb.store.upsert import insert_for
 
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_AWAY_MESSAGE = 4096  # a WhatsApp text's limit
+MAX_HOLIDAYS = 366
 
 PHONE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 WEBSERVICE_ID = re.compile(r"^[0-9]+x[0-9]+$")
@@ -104,6 +110,45 @@ class AdminSettings(BaseModel):
     # it started (the original plugin's rule).
     close_after: Literal["window", "created"] = "window"
     close_after_hours: int = Field(default=24, ge=1, le=24 * 365)
+    # Business hours, in the service's time zone (WASB_TIMEZONE): per weekday its open
+    # intervals "HH:MM-HH:MM" (an end before the start runs past midnight), and the
+    # holidays (dates closed all day). No interval on any day: always open, no away message.
+    business_hours: dict[Weekday, list[str]] = Field(default_factory=dict)
+    holidays: list[date] = Field(default_factory=list, max_length=MAX_HOLIDAYS)
+    # Sent once per conversation per closed period to a customer who writes outside the
+    # hours (empty: nothing is sent; the inbox still says the business is closed).
+    away_message: str = Field(default="", max_length=MAX_AWAY_MESSAGE)
+
+    @field_validator("business_hours")
+    @classmethod
+    def _intervals(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        problems, days = [], {}
+        for day in WEEKDAYS:  # in week order, whatever order they came in
+            if day not in value:
+                continue
+            try:
+                intervals = parse_intervals(", ".join(value[day]))
+            except InvalidHours as exc:
+                problems.append(f"{day}: {exc}")
+                continue
+            if intervals:
+                days[day] = [i.text() for i in sorted(intervals, key=lambda i: i.start)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return days
+
+    @field_validator("holidays")
+    @classmethod
+    def _sorted_dates(cls, value: list[date]) -> list[date]:
+        return sorted(set(value))
+
+    @field_validator("away_message")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        return value.strip()
+
+    def business_hours_rule(self) -> BusinessHours:
+        return BusinessHours.from_texts(self.business_hours, self.holidays)
 
 
 class SettingsError(ValueError):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -16,6 +17,7 @@ from wasb.auth.service import (
 )
 from wasb.inbound.service import EventNotFound, list_events, retry_event
 from wasb.crm.port import PERSON_KINDS
+from wasb.domain.business_hours import WEEKDAYS, InvalidHours, parse_intervals
 from wasb.templates.service import APPROVED, list_templates
 from wasb.settings.service import (
     SECRET_KEYS, AdminSettings, SettingsError, load_settings, mask_secret, update_settings,
@@ -36,7 +38,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(
 class SettingField:
     key: str
     # "bool", "choice", "int", "text", "user", "template" (an approved template), "kinds" (a
-    # set of choices, one box each), "phones" (field names per kind of record), "json" (a
+    # set of choices, one box each), "phones" (field names per kind of record), "hours" (open
+    # intervals per weekday), "dates" (one date a line), "longtext" (a message), "json" (a
     # structure no control fits yet)
     kind: str
     value: Any
@@ -45,14 +48,20 @@ class SettingField:
     error: str | None = None
     low: int | None = None
     high: int | None = None
+    # "hours": the reason per weekday, shown beside that day's intervals.
+    part_errors: dict[str, str] = field(default_factory=dict)
 
 
 TEMPLATE_SEPARATOR = "|"  # between a template's name and its language (Meta allows neither in a name)
 
 
+SPECIAL_KINDS = {"fallback_template": "template", "crm_phone_fields": "phones", "business_hours": "hours",
+                 "holidays": "dates", "away_message": "longtext"}
+
+
 def _kind_of(key: str) -> str:
-    if key == "fallback_template":
-        return "template"
+    if key in SPECIAL_KINDS:
+        return SPECIAL_KINDS[key]
     if key == "crm_phone_fields":
         return "phones"
     annotation = AdminSettings.model_fields[key].annotation
@@ -86,6 +95,10 @@ def _shown(key: str, kind: str, value: Any) -> Any:
         return f"{value.name}{TEMPLATE_SEPARATOR}{value.language}" if value else ""
     if kind == "phones":
         return {k: ", ".join(names) for k, names in value.items()}
+    if kind == "hours":
+        return {day: ", ".join(value.get(day, [])) for day in WEEKDAYS}
+    if kind == "dates":
+        return "\n".join(d.isoformat() for d in value)
     if kind == "kinds":
         return list(value)
     if kind == "json":
@@ -103,6 +116,8 @@ def _typed(key: str, kind: str, form) -> Any:
         return list(form.getlist(key))
     if kind == "phones":
         return {k: str(form.get(f"{key}.{k}") or "") for k in PERSON_KINDS}
+    if kind == "hours":
+        return {day: str(form.get(f"{key}.{day}") or "") for day in WEEKDAYS}
     return str(form.get(key))
 
 
@@ -111,7 +126,19 @@ def _typed_present(key: str, kind: str, form) -> bool:
         return True
     if kind == "phones":
         return any(f"{key}.{k}" in form for k in PERSON_KINDS)
+    if kind == "hours":
+        return any(f"{key}.{day}" in form for day in WEEKDAYS)
     return key in form
+
+
+def _day_errors(error: str | None) -> dict[str, str]:
+    """The business hours' reason ("mon: …; sat: …") split per weekday."""
+    parts: dict[str, str] = {}
+    for part in (error or "").split("; "):
+        day, _, why = part.partition(": ")
+        if day in WEEKDAYS and why:
+            parts[day] = why
+    return parts
 
 
 def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_wasb_users: bool,
@@ -139,8 +166,11 @@ def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_w
                 choices += ((value, value.replace(TEMPLATE_SEPARATOR, " · ")),)
         elif kind == "phones":
             choices = tuple(PERSON_KINDS)
+        elif kind == "hours":
+            choices = WEEKDAYS
         low, high = _bounds(key) if kind == "int" else (None, None)
-        fields.append(SettingField(key, kind, value, choices, info.description or "", errors.get(key), low, high))
+        fields.append(SettingField(key, kind, value, choices, info.description or "", errors.get(key), low, high,
+                                   _day_errors(errors.get(key)) if kind == "hours" else {}))
     return fields
 
 
@@ -164,7 +194,40 @@ def _parse(key: str, kind: str, form) -> Any:
                 for k in PERSON_KINDS if f"{key}.{k}" in form}
     if kind == "kinds":
         return list(form.getlist(key))
+    if kind == "hours":
+        return _hours(key, form)
+    if kind == "dates":
+        return _dates(str(form.get(key)))
     return str(form.get(key)).strip()
+
+
+def _hours(key: str, form) -> dict[str, list[str]]:
+    """Each day's intervals; every day that cannot be read is named ("tue: …"), for its field."""
+    days, problems = {}, []
+    for day in WEEKDAYS:
+        text = str(form.get(f"{key}.{day}") or "")
+        try:
+            intervals = parse_intervals(text)
+        except InvalidHours as exc:
+            problems.append(f"{day}: {exc}")
+            continue
+        if intervals:
+            days[day] = [i.text() for i in intervals]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return days
+
+
+def _dates(text: str) -> list[date]:
+    days, bad = [], []
+    for word in text.replace(",", " ").split():
+        try:
+            days.append(date.fromisoformat(word))
+        except ValueError:
+            bad.append(word)
+    if bad:
+        raise ValueError(f"not a date (YYYY-MM-DD): {', '.join(map(repr, bad))}")
+    return sorted(set(days))
 
 
 def changed_settings(current: AdminSettings, form) -> dict[str, Any]:
@@ -193,7 +256,7 @@ def changed_settings(current: AdminSettings, form) -> dict[str, Any]:
                 value = {**{k: list(v) for k, v in now.items()}, **value}
             elif kind == "kinds" and set(value) == set(now):
                 continue
-            elif kind in ("text", "choice", "int", "user") and (
+            elif kind in ("text", "longtext", "choice", "int", "user") and (
                     str(now) == value or (now is None and value == "")):  # an empty field shows "not set"
                 continue
         if value != now:

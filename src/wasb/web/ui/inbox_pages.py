@@ -11,7 +11,11 @@ from wasb.conversations.service import (
     AnotherConversationOpen, ConversationNotFound, assign_conversation, close_conversation, mark_read,
     reopen_conversation,
 )
+from wasb.domain.business_hours import opens_next
+from wasb.domain.clock import window_now
+from wasb.outbound.away import closed_period
 from wasb.outbound.service import ConversationClosed
+from wasb.settings.service import load_settings
 from wasb.store.ids import MAX_ROW_ID
 from wasb.web.params import QueryText, RowId
 from wasb.web.ui import actions
@@ -30,21 +34,33 @@ def _inbox(request: Request, user, view: str, q: str):
     with app.db.read_sessions() as session:
         rows = inbox_rows(session, view=view, q=q, me=user.username, country=app.config.default_country)
         counts = inbox_counts(session, user.username)
-    return view, rows, counts
+        closed = _closed_hours(app, session)
+    return view, rows, counts, closed
+
+
+def _closed_hours(app, session) -> dict | None:
+    """Outside business hours: since when, and when the business opens again (None while open)."""
+    settings = load_settings(session, app.config)
+    since = closed_period(app, settings)
+    if since is None:
+        return None
+    return {"since": since, "opens": opens_next(settings.business_hours_rule(), window_now(), app.tz)}
 
 
 @router.get("/inbox")
 def inbox(request: Request, user: User, view: str = "open", q: QueryText = ""):
-    view, rows, counts = _inbox(request, user, view, q)
-    return render(request, "ui/inbox.html", view=view, q=q, rows=rows, counts=counts, page=None, current=None)
+    view, rows, counts, closed = _inbox(request, user, view, q)
+    return render(request, "ui/inbox.html", view=view, q=q, rows=rows, counts=counts, page=None, current=None,
+                  closed_hours=closed)
 
 
 @router.get("/inbox/list")
 def inbox_list(request: Request, user: User, view: str = "open", q: QueryText = "",
                current: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None):
     """The list alone, fetched again by the page when something changes."""
-    view, rows, counts = _inbox(request, user, view, q)
-    return render(request, "ui/_inbox_list.html", view=view, q=q, rows=rows, counts=counts, current=current)
+    view, rows, counts, closed = _inbox(request, user, view, q)
+    return render(request, "ui/_inbox_list.html", view=view, q=q, rows=rows, counts=counts, current=current,
+                  closed_hours=closed)
 
 
 def _page(request: Request, conversation_id: int, *, read: bool):
@@ -69,9 +85,9 @@ def _page(request: Request, conversation_id: int, *, read: bool):
 @router.get("/conversations/{conversation_id}")
 def conversation(request: Request, user: User, conversation_id: RowId, view: str = "open", q: QueryText = ""):
     page, templates, agents = _page(request, conversation_id, read=True)
-    view, rows, counts = _inbox(request, user, view, q)
+    view, rows, counts, closed = _inbox(request, user, view, q)
     return render(request, "ui/conversation.html", page=page, templates=templates, agents=agents,
-                  view=view, q=q, rows=rows, counts=counts, current=conversation_id)
+                  view=view, q=q, rows=rows, counts=counts, current=conversation_id, closed_hours=closed)
 
 
 @router.get("/conversations/{conversation_id}/thread")
