@@ -14,6 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wasb.contacts.consent import MARKETING
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import find_open_conversation
@@ -56,6 +57,15 @@ class ConversationClosed(OutboundError):
 
 class InvalidMessage(OutboundError):
     pass
+
+
+class MarketingOptedOut(OutboundError):
+    """A marketing template to a customer who opted out: refused before it reaches Meta."""
+
+    def __init__(self, message: str, changed_at: datetime | None, source: str | None):
+        super().__init__(message)
+        self.changed_at = changed_at
+        self.source = source
 
 
 class WindowClosed(OutboundError):
@@ -200,6 +210,7 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
                                     outgoing.template_values, header_document=bool(outgoing.header_document_id))
     except TemplateError as exc:
         raise InvalidMessage(str(exc)) from None
+    _check_consent(rt, contact, prepared.template)
     message.template_name = outgoing.template_name
     message.template_params = {"language": outgoing.template_language, **prepared.parts}
     message.body = message.body or prepared.rendered
@@ -213,6 +224,19 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
     if conversation.starting_template is None and not customer_window(
             contact.last_inbound_at, contact.window_closed_at, window_clock).open:
         conversation.starting_template = outgoing.template_name
+
+
+def _check_consent(rt: Runtime, contact: WaContact, template: Template | None) -> None:
+    """Marketing needs the customer's consent; service replies, utility and authentication
+    templates do not. (A template never synced is Meta's to judge: 131050 opts them out.)"""
+    if template is None or (template.category or "").upper() != MARKETING or not contact.marketing_opted_out:
+        return
+    since = (f" since {local_stamp(contact.opt_changed_at, rt.config.tz)} ({rt.config.timezone})"
+             if contact.opt_changed_at else "")
+    how = f", source: {contact.opt_source}" if contact.opt_source else ""
+    raise MarketingOptedOut(f"The customer opted out of marketing messages{since}{how}: the marketing template "
+                            f"{template.name} ({template.language}) is not sent. Service replies and utility "
+                            f"templates still go.", contact.opt_changed_at, contact.opt_source)
 
 
 def _check_shape(outgoing: Outgoing) -> None:

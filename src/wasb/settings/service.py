@@ -24,6 +24,24 @@ PHONE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 WEBSERVICE_ID = re.compile(r"^[0-9]+x[0-9]+$")
 
 
+def _default_opt_out_keywords() -> dict[str, list[str]]:
+    return {"en": ["STOP", "STOP ALL", "UNSUBSCRIBE"], "it": ["ANNULLA", "BASTA", "DISISCRIVIMI"]}
+
+
+def _default_opt_in_keywords() -> dict[str, list[str]]:
+    return {"en": ["START"], "it": ["ISCRIVIMI"]}
+
+
+def _default_opt_out_replies() -> dict[str, str]:
+    return {"en": "You will no longer receive marketing messages from us. Reply START to receive them again.",
+            "it": "Non riceverai più messaggi promozionali da noi. Rispondi ISCRIVIMI per riceverli di nuovo."}
+
+
+def _default_opt_in_replies() -> dict[str, str]:
+    return {"en": "You will receive our marketing messages again. Reply STOP to stop them.",
+            "it": "Riceverai di nuovo i nostri messaggi promozionali. Rispondi ANNULLA per non riceverli più."}
+
+
 def _default_phone_fields() -> dict[str, list[str]]:
     # Accounts have no `mobile` on vtenext or vtiger: their number is in `phone`.
     return {"lead": ["mobile"], "contact": ["mobile"], "account": ["phone"]}
@@ -104,6 +122,42 @@ class AdminSettings(BaseModel):
     # it started (the original plugin's rule).
     close_after: Literal["window", "created"] = "window"
     close_after_hours: int = Field(default=24, ge=1, le=24 * 365)
+    # Consent (wasb.contacts.consent): a customer's whole message equal to one of these words
+    # (any case, spaces around ignored) opts them out of marketing, or back in; per language,
+    # the language the confirmation reply is written in. The default language answers a word
+    # several languages share.
+    opt_out_keywords: dict[str, list[str]] = Field(default_factory=_default_opt_out_keywords)
+    opt_in_keywords: dict[str, list[str]] = Field(default_factory=_default_opt_in_keywords)
+    opt_out_replies: dict[str, str] = Field(default_factory=_default_opt_out_replies)
+    opt_in_replies: dict[str, str] = Field(default_factory=_default_opt_in_replies)
+    consent_default_language: str = Field(default="it", min_length=2, max_length=16)
+    # The CRM checkbox kept equal to the opt-out (e.g. vtenext's `emailoptout` or a custom
+    # `cf_123`); empty: the CRM is not told.
+    consent_crm_field: str = Field(default="", max_length=64)
+
+    @field_validator("opt_out_keywords", "opt_in_keywords")
+    @classmethod
+    def _keywords(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        cleaned = {lang: [" ".join(w.split()) for w in words if w.strip()] for lang, words in value.items()}
+        too_long = [w for words in cleaned.values() for w in words if len(w) > 64]
+        if too_long:
+            raise ValueError(f"a keyword is at most 64 characters: {too_long[0][:70]!r}")
+        return cleaned
+
+    @field_validator("opt_out_replies", "opt_in_replies")
+    @classmethod
+    def _replies(cls, value: dict[str, str]) -> dict[str, str]:
+        if any(not text.strip() or len(text) > 1024 for text in value.values()):
+            raise ValueError("each reply is a text of 1 to 1024 characters")
+        return value
+
+    @field_validator("consent_crm_field")
+    @classmethod
+    def _crm_field(cls, value: str) -> str:
+        value = value.strip()
+        if value and not PHONE_FIELD.match(value):
+            raise ValueError(f"not a field name: {value!r}")
+        return value
 
 
 class SettingsError(ValueError):
