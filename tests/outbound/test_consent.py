@@ -209,6 +209,7 @@ def test_the_conversation_page_shows_the_opt_out_and_an_agent_can_change_it(wasb
         page = client.get(f"/ui/conversations/{conversation['id']}")
         assert 'id="opted-out-badge"' in page.text and "Opted out of marketing" in page.text
         assert "keyword written by the customer" in page.text
+        assert 'id="opted-out-badge"' in client.get(f"/ui/people/{conversation['person_id']}").text
         refused = client.post(f"/ui/conversations/{conversation['id']}/consent", data={"opted_out": "no"})
         assert refused.status_code in (400, 403), refused.status_code  # no CSRF token: refused
         assert consent_of(wasb, conversation["id"])["marketing_opted_out"] is True

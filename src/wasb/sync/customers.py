@@ -13,6 +13,10 @@ CRM → address book (`people_modified_since`):
 - a deleted or number-less record unlinks the entries linked by number (a BSUID-only
   customer, linked through their conversation, keeps the link while the record lives).
 
+- the admin's consent checkbox (`consent_crm_field`), read for the page in one call, moves
+  the linked entries' marketing opt-out when the record changed after WASB's last consent
+  change (source `crm`; WASB's own changes are written to the CRM as they happen).
+
 Address book → CRM (`wa_contact.modified_at`): WhatsApp fills only what the CRM
 lacks — the profile name of a record named after its number (or BSUID), a phone
 learnt for a BSUID-only customer. The CRM stays authoritative for what people typed.
