@@ -210,6 +210,12 @@ def test_the_conversation_page_shows_the_opt_out_and_an_agent_can_change_it(wasb
         assert 'id="opted-out-badge"' in page.text and "Opted out of marketing" in page.text
         assert "keyword written by the customer" in page.text
         assert 'id="opted-out-badge"' in client.get(f"/ui/people/{conversation['person_id']}").text
+        (promo,) = wasb.get("/api/v1/templates?name=promo")
+        csrf = page_csrf(client, f"/ui/conversations/{conversation['id']}")
+        picked = client.post(f"/ui/conversations/{conversation['id']}/template", headers={"X-Requested-With": "fetch"},
+                             data={"csrf": csrf, "template_id": promo["id"], "param_1": "Daniele"})
+        assert picked.status_code == 409, picked.text  # the agent is told, in words, before anything is queued
+        assert "opted out of marketing messages" in picked.json()["message"]
         refused = client.post(f"/ui/conversations/{conversation['id']}/consent", data={"opted_out": "no"})
         assert refused.status_code in (400, 403), refused.status_code  # no CSRF token: refused
         assert consent_of(wasb, conversation["id"])["marketing_opted_out"] is True

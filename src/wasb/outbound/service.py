@@ -34,7 +34,7 @@ from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.store.ids import row_id
-from wasb.templates.service import TemplateError, prepare_template
+from wasb.templates.service import TemplateError, find_template, prepare_template
 from wasb.templates.tables import Template
 
 MessageType = Literal["text", "image", "document", "template"]
@@ -205,12 +205,13 @@ def enqueue_send(rt: Runtime, session: Session, conversation: Conversation, cont
 def _template(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, message: Message,
               outgoing: Outgoing, window_clock: datetime) -> None:
     """Checked against the synced template (approved, parameters) before anything is queued."""
+    if contact.marketing_opted_out:  # first: no parameter is worth filling for a refused template
+        _check_consent(rt, contact, find_template(session, outgoing.template_name, outgoing.template_language))
     try:
         prepared = prepare_template(session, outgoing.template_name, outgoing.template_language,
                                     outgoing.template_values, header_document=bool(outgoing.header_document_id))
     except TemplateError as exc:
         raise InvalidMessage(str(exc)) from None
-    _check_consent(rt, contact, prepared.template)
     message.template_name = outgoing.template_name
     message.template_params = {"language": outgoing.template_language, **prepared.parts}
     message.body = message.body or prepared.rendered
@@ -229,7 +230,7 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
 def _check_consent(rt: Runtime, contact: WaContact, template: Template | None) -> None:
     """Marketing needs the customer's consent; service replies, utility and authentication
     templates do not. (A template never synced is Meta's to judge: 131050 opts them out.)"""
-    if template is None or (template.category or "").upper() != MARKETING or not contact.marketing_opted_out:
+    if template is None or (template.category or "").upper() != MARKETING:
         return
     since = (f" since {local_stamp(contact.opt_changed_at, rt.config.tz)} ({rt.config.timezone})"
              if contact.opt_changed_at else "")
