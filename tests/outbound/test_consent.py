@@ -226,3 +226,16 @@ def test_the_conversation_page_shows_the_opt_out_and_an_agent_can_change_it(wasb
     finally:
         client.close()
     assert consent_of(wasb, conversation["id"])["source"] == "agent"
+
+
+def test_a_marketing_template_queued_before_the_opt_out_never_reaches_meta(wasb, sim):
+    customer = "393351000707"
+    conversation = customer_writes(sim, wasb, text="Buongiorno", wa_id=customer)
+    # Meta has a bad moment: the template waits in the queue for its next try.
+    assert sim.post("/_sim/inject", json={"code": 131000, "to": customer}).status_code == 200
+    row = template(wasb, conversation["id"], "promo").json()
+    opted = wasb.api("PUT", f"/api/v1/conversations/{conversation['id']}/consent", json={"marketing_opted_out": True})
+    assert opted.status_code == 200, opted.text
+    failed = wait_status(wasb, conversation["id"], row["id"], "failed", *DONE, timeout=30)
+    assert failed["status"] == "failed" and "opted out of marketing" in failed["error"]["message"]
+    assert [s for s in sent_to(sim, customer) if s["type"] == "template"] == []
