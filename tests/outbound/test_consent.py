@@ -181,6 +181,7 @@ def test_an_agent_opts_a_person_out_and_back_in_through_the_api(wasb, sim):
                     json={"marketing_opted_out": True}).status_code == 404
     assert wasb.api("PUT", f"/api/v1/conversations/{conversation['id']}/consent",
                     json={"marketing_opted_out": "perhaps"}).status_code == 422
+    assert wasb.api("PUT", f"/api/v1/people/{person_id}/consent", json={"marketing_opted_out": 1}).status_code == 422
 
 
 def test_the_crm_checkbox_ticked_in_the_crm_opts_out_at_the_next_sync_customers(wasb, sim):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -67,10 +67,11 @@ def reopen(conversation_id: RowId, app: AppDep, who: Caller):
 
 
 class ConsentIn(BaseModel):
-    marketing_opted_out: bool
+    # Strict: `0` or "no" is a client's mistake to hear about, not a consent to guess.
+    marketing_opted_out: StrictBool
 
 
-@router.put("/{conversation_id}/consent", responses=errors(404))
+@router.put("/{conversation_id}/consent", responses=errors(400, 404))
 def set_consent(conversation_id: RowId, body: ConsentIn, app: AppDep, who: Caller):
     """An agent opts the customer out of marketing templates (or back in), e.g. after a phone
     call. Recorded with the agent's name in the audit log (source `agent`), and written to

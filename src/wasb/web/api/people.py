@@ -12,6 +12,7 @@ from wasb.crm.port import DuplicateMobile
 from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, find_people
 from wasb.settings.service import load_settings
+from wasb.web.api.conversations import ConsentIn
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import person_view
 from wasb.web.errors import errors, links
@@ -76,11 +77,7 @@ def get(person_id: CrmId, app: AppDep, who: Caller):
     return person_view(person, consent)
 
 
-class ConsentIn(BaseModel):
-    marketing_opted_out: bool
-
-
-@router.put("/{person_id}/consent", responses=errors(404))
+@router.put("/{person_id}/consent", responses=errors(400, 404))
 def set_consent(person_id: CrmId, body: ConsentIn, app: AppDep, who: Caller):
     """Opt a CRM person out of marketing templates (or back in) by hand: every WhatsApp entry
     of theirs, or a new one from their mobile when they have none yet (source `agent`)."""

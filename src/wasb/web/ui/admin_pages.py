@@ -35,7 +35,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(
 class SettingField:
     key: str
     # "bool", "choice", "int", "text", "user", "template" (an approved template), "kinds" (a
-    # set of choices, one box each), "phones" (field names per kind of record), "json" (a
+    # set of choices, one box each), "phones" (field names per kind of record), "words"
+    # (comma-separated words per language), "texts" (a text per language), "json" (a
     # structure no control fits yet)
     kind: str
     value: Any
@@ -46,6 +47,9 @@ class SettingField:
     high: int | None = None
 
 
+PER_LANGUAGE_WORDS = ("opt_out_keywords", "opt_in_keywords")
+PER_LANGUAGE_TEXTS = ("opt_out_replies", "opt_in_replies")
+PER_LANGUAGE = ("words", "texts")
 TEMPLATE_SEPARATOR = "|"  # between a template's name and its language (Meta allows neither in a name)
 
 
@@ -54,6 +58,10 @@ def _kind_of(key: str) -> str:
         return "template"
     if key == "crm_phone_fields":
         return "phones"
+    if key in PER_LANGUAGE_WORDS:
+        return "words"
+    if key in PER_LANGUAGE_TEXTS:
+        return "texts"
     annotation = AdminSettings.model_fields[key].annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
@@ -83,8 +91,10 @@ def _shown(key: str, kind: str, value: Any) -> Any:
     """A stored value as its control shows it."""
     if kind == "template":
         return f"{value.name}{TEMPLATE_SEPARATOR}{value.language}" if value else ""
-    if kind == "phones":
+    if kind in ("phones", "words"):
         return {k: ", ".join(names) for k, names in value.items()}
+    if kind == "texts":
+        return dict(value)
     if kind == "kinds":
         return list(value)
     if kind == "json":
@@ -102,7 +112,14 @@ def _typed(key: str, kind: str, form) -> Any:
         return list(form.getlist(key))
     if kind == "phones":
         return {k: str(form.get(f"{key}.{k}") or "") for k in PERSON_KINDS}
+    if kind in PER_LANGUAGE:
+        return {lang: str(form.get(f"{key}.{lang}") or "") for lang in _languages_in(key, form)}
     return str(form.get(key))
+
+
+def _languages_in(key: str, form) -> list[str]:
+    """The languages a per-language setting's fields name (`opt_out_keywords.it`)."""
+    return [name.removeprefix(f"{key}.") for name in form.keys() if name.startswith(f"{key}.")]
 
 
 def _typed_present(key: str, kind: str, form) -> bool:
@@ -110,6 +127,8 @@ def _typed_present(key: str, kind: str, form) -> bool:
         return True
     if kind == "phones":
         return any(f"{key}.{k}" in form for k in PERSON_KINDS)
+    if kind in PER_LANGUAGE:
+        return bool(_languages_in(key, form))
     return key in form
 
 
@@ -138,6 +157,8 @@ def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_w
                 choices += ((value, value.replace(TEMPLATE_SEPARATOR, " · ")),)
         elif kind == "phones":
             choices = tuple(PERSON_KINDS)
+        elif kind in PER_LANGUAGE:  # the languages set, and the UI's own (to add words for one)
+            choices = tuple((lang, LANGUAGES.get(lang, lang)) for lang in dict.fromkeys([*value, *LANGUAGES]))
         low, high = _bounds(key) if kind == "int" else (None, None)
         fields.append(SettingField(key, kind, value, choices, info.description or "", errors.get(key), low, high))
     return fields
@@ -163,6 +184,11 @@ def _parse(key: str, kind: str, form) -> Any:
                 for k in PERSON_KINDS if f"{key}.{k}" in form}
     if kind == "kinds":
         return list(form.getlist(key))
+    if kind == "words":
+        return {lang: [w.strip() for w in str(form.get(f"{key}.{lang}") or "").split(",") if w.strip()]
+                for lang in _languages_in(key, form)}
+    if kind == "texts":
+        return {lang: str(form.get(f"{key}.{lang}") or "").strip() for lang in _languages_in(key, form)}
     return str(form.get(key)).strip()
 
 
@@ -188,8 +214,10 @@ def changed_settings(current: AdminSettings, form) -> dict[str, Any]:
                 continue
             if kind == "template":
                 now = now.model_dump() if now else None
-            elif kind == "phones":
+            elif kind in ("phones", "words"):
                 value = {**{k: list(v) for k, v in now.items()}, **value}
+            elif kind == "texts":  # an emptied language has no reply of its own (the default language's goes)
+                value = {k: v for k, v in {**now, **value}.items() if v}
             elif kind == "kinds" and set(value) == set(now):
                 continue
             elif kind in ("text", "choice", "int", "user") and (
