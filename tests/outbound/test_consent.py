@@ -240,3 +240,10 @@ def test_a_marketing_template_queued_before_the_opt_out_never_reaches_meta(wasb,
     failed = wait_status(wasb, conversation["id"], row["id"], "failed", *DONE, timeout=30)
     assert failed["status"] == "failed" and "opted out of marketing" in failed["error"]["message"]
     assert [s for s in sent_to(sim, customer) if s["type"] == "template"] == []
+
+
+def test_a_word_cannot_both_opt_out_and_opt_back_in(wasb):
+    refused = wasb.api("PUT", "/api/v1/settings", json={"opt_in_keywords": {"en": ["START", "stop"]}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == "a word cannot both opt out and opt back in: stop"
+    assert wasb.get("/api/v1/settings")["opt_in_keywords"]["en"] == ["START"]

@@ -206,7 +206,7 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
               outgoing: Outgoing, window_clock: datetime) -> None:
     """Checked against the synced template (approved, parameters) before anything is queued."""
     if contact.marketing_opted_out:  # first: no parameter is worth filling for a refused template
-        _check_consent(rt, contact, find_template(session, outgoing.template_name, outgoing.template_language))
+        check_consent(rt, contact, find_template(session, outgoing.template_name, outgoing.template_language))
     try:
         prepared = prepare_template(session, outgoing.template_name, outgoing.template_language,
                                     outgoing.template_values, header_document=bool(outgoing.header_document_id))
@@ -227,10 +227,10 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
         conversation.starting_template = outgoing.template_name
 
 
-def _check_consent(rt: Runtime, contact: WaContact, template: Template | None) -> None:
+def check_consent(rt: Runtime, contact: WaContact, template: Template | None) -> None:
     """Marketing needs the customer's consent; service replies, utility and authentication
     templates do not. (A template never synced is Meta's to judge: 131050 opts them out.)"""
-    if template is None or (template.category or "").upper() != MARKETING:
+    if not contact.marketing_opted_out or template is None or (template.category or "").upper() != MARKETING:
         return
     since = (f" since {local_stamp(contact.opt_changed_at, rt.config.tz)} ({rt.config.timezone})"
              if contact.opt_changed_at else "")

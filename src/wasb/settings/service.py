@@ -9,7 +9,7 @@ import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -151,6 +151,15 @@ class AdminSettings(BaseModel):
             raise ValueError("each reply is a text of 1 to 1024 characters")
         return value
 
+    @model_validator(mode="after")
+    def _keywords_mean_one_thing(self) -> "AdminSettings":
+        out = {w.casefold() for words in self.opt_out_keywords.values() for w in words}
+        back = {w.casefold() for words in self.opt_in_keywords.values() for w in words}
+        both = sorted(out & back)
+        if both:
+            raise ValueError(f"a word cannot both opt out and opt back in: {', '.join(both)}")
+        return self
+
     @field_validator("consent_crm_field")
     @classmethod
     def _crm_field(cls, value: str) -> str:
@@ -176,6 +185,12 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
         message = error["msg"].removeprefix("Value error, ")
         fields[key] = "; ".join(filter(None, [fields.get(key), f"{where}: {message}" if where else message]))
     return fields
+
+
+def _described(error: dict) -> str:
+    """`field.sub: reason`, or the reason alone for a rule across settings."""
+    where = ".".join(map(str, error["loc"]))
+    return f"{where}: {error['msg']}" if where else error["msg"].removeprefix("Value error, ")
 
 
 def defaults(config: Config) -> dict[str, Any]:
@@ -240,8 +255,7 @@ def update_settings(session: Session, config: Config, changes: dict[str, Any]) -
     try:
         updated = AdminSettings(**{**current, **changes})
     except ValidationError as exc:
-        raise SettingsError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
-                            _field_errors(exc)) from exc
+        raise SettingsError("; ".join(_described(e) for e in exc.errors()), _field_errors(exc)) from exc
     if config.crm != "embedded" and updated.reference_user and not WEBSERVICE_ID.match(updated.reference_user):
         why = (f"on {config.crm} it is the CRM user's webservice id like 19x5 "
                f"(or empty for the login user), not {updated.reference_user!r}")
