@@ -220,7 +220,10 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
             _in_flight.difference_update(taken)
     accepted = [(row, answer) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
     if accepted:
-        _store_results(rt.db, channel, accepted, unhealthy)
+        stopped = _store_results(rt.db, channel, accepted, unhealthy)
+        for row, _ in accepted:
+            if row.id in stopped:  # Meta's 131050 arrived before its answer did
+                _stopped_marketing(rt, row)
     for (row, _), answer in zip(ready, answers):
         if isinstance(answer, SendResult):
             outcome[row.id] = None
@@ -355,17 +358,19 @@ def _record_attempts_once(db: Database, rows: list[Message]) -> set[int]:
     return taken
 
 
-def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]], unhealthy: bool) -> None:
+def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]],
+                   unhealthy: bool) -> set[int]:
     """A group's wamids in one transaction (a handful of statements, not a few per message).
 
     Meta has these messages already: were this transaction lost, each would wait
     IN_FLIGHT and its customer's later messages behind it. So when PostgreSQL aborts it for a
     deadlock with another worker applying the statuses of the same messages, it runs again."""
-    run_again_if_aborted(lambda: _store_results_once(db, channel, accepted, unhealthy))
+    return run_again_if_aborted(lambda: _store_results_once(db, channel, accepted, unhealthy))
 
 
 def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]],
-                        unhealthy: bool) -> None:
+                        unhealthy: bool) -> set[int]:
+    """Returns the messages a raced status failed with 131050 (the customer stopped marketing)."""
     wamid_of = {message.id: result.wamid for message, result in accepted}
     held = {message.id: result.message_status for message, result in accepted
             if result.message_status in HELD_ANSWERS}
@@ -396,6 +401,7 @@ def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Mes
         _set_conversation_statuses(s, {row.conversation_id: row.status for row in rows})
         if unhealthy:
             mark_healthy(s, channel.phone_number_id)
+        return {row.id for row in rows if row.status == FAILED and row.error_code == STOPPED_MARKETING}
 
 
 def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> None:
