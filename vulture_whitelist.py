@@ -27,9 +27,11 @@ part_errors  # settings fields: the business hours' reason per weekday, settings
 unlinked  # CustomerSyncReport (syncCustomers)
 crm_names_filled
 crm_mobiles_filled
+consent_changes
 _.unlinked
 _.crm_names_filled
 _.crm_mobiles_filled
+_.consent_changes
 not_whatsapp  # PollSummary (syncMessages, the agent-comment poll)
 already_known
 handed_over

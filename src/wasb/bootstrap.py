@@ -17,6 +17,7 @@ from wasb.crm.port import CRM
 from wasb.crm.vtenext.link import VtenextLink
 from wasb.documents.links import REMOVE_LINK
 from wasb.inbound.intake import IntakeWriter
+from wasb.contacts.consent import CRM_FIELD as CONSENT_TO_CRM
 from wasb.inbound.journal import JournalMover, JournalWriter, journal_path
 from wasb.inbound.process import PROCESS
 from wasb.jobs.procrastinate_queue import ProcrastinateQueue
@@ -42,8 +43,8 @@ log = logging.getLogger(__name__)
 
 
 def all_tasks() -> dict[str, Task[Runtime]]:
-    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR, DOWNLOAD, REMOVE_LINK,
-                                         SCHEDULED_RUN)}
+    return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR, CONSENT_TO_CRM,
+                                         DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN)}
 
 
 @dataclass(eq=False)

@@ -58,3 +58,33 @@ def test_sync_templates_reaches_meta_with_a_vtenext_crm(wired_crm, vtenext_fake)
     answer = srv.api("POST", "/api/v1/templates/sync")
     assert answer.status_code == 200, answer.text
     assert [t["name"] for t in srv.get("/api/v1/templates")] == ["order_update"]
+
+
+def test_a_customers_stop_ticks_the_crm_checkbox_and_unticking_it_in_the_crm_opts_them_back_in(
+        wired_crm, vtenext_fake):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tests.support.jobs import run_job
+
+    srv, sim = wired_crm
+    saved = srv.api("PUT", "/api/v1/settings", json={"consent_crm_field": "emailoptout"})
+    assert saved.status_code == 200, saved.text
+    sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Daniele", "text": "STOP"}).raise_for_status()
+    (conversation,) = srv.wait_until(lambda: srv.get(f"/api/v1/conversations?phone=%2B{CUSTOMER}"),
+                                     what="the customer's conversation")
+    person_id = conversation["person_id"]
+    # Written by a job of its own (an external CRM is never called inside the message's transaction).
+    srv.wait_until(lambda: vtenext_fake.row(person_id).get("emailoptout") == "1", what="the CRM checkbox ticked")
+    assert srv.get(f"/api/v1/people/{person_id}")["consent"]["source"] == "keyword"
+
+    # Someone unticks it in the CRM, later than WASB's change: the next syncCustomers brings it back.
+    later = datetime.now(ZoneInfo(vtenext_fake.zone)) + timedelta(minutes=1)
+    vtenext_fake.set_time(later.strftime("%Y-%m-%d %H:%M:%S"))
+    with vtenext_fake.lock:
+        vtenext_fake._row(person_id)["emailoptout"] = "0"
+    vtenext_fake.touch(person_id)
+    run_job(srv, "syncCustomers")
+    consent = srv.get(f"/api/v1/people/{person_id}")["consent"]
+    assert consent["marketing_opted_out"] is False and consent["source"] == "crm"
+    assert vtenext_fake.row(person_id)["emailoptout"] == "0"  # not written back by the sync itself

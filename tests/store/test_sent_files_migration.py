@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.store.test_template_sources_migration import empty_url  # noqa: F401  (fixture)
-from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
+from wasb.store.base import utcnow
 from wasb.store.migrate import upgrade
 
 SHA = "ab" * 32
@@ -19,12 +19,12 @@ def test_files_agents_sent_before_are_marked_stored_where_the_upload_is_kept(emp
     engine = sa.create_engine(empty_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         with Session(engine) as s, s.begin():
-            contact = WaContact(phone_e164="+393351234567")
-            s.add(contact)
-            s.flush()
-            # Only the columns 0017 has (a later migration's column would not be there yet).
+            # The address book and conversations as 0017 has them (the models have columns of later migrations).
+            contact_id = s.execute(sa.text("INSERT INTO wa_contact (phone_e164, created_at, modified_at) "
+                                           "VALUES ('+393351234567', :now, :now) RETURNING id"),
+                                   {"now": utcnow()}).scalar_one()
             conversation_id = s.execute(sa.insert(Conversation.__table__).values(
-                name="Mario", phone_number_id="1", wa_contact_id=contact.id, status="open", unread=0)
+                name="Mario", phone_number_id="1", wa_contact_id=contact_id, status="open", unread=0)
                 .returning(Conversation.__table__.c.id)).scalar_one()
             s.add_all([
                 Message(conversation_id=conversation_id, direction="out", type="document", status="sent",

@@ -303,3 +303,18 @@ def test_an_admin_resets_an_agents_forgotten_password_from_the_users_page(ui_ser
     with httpx.Client(base_url=ui_server.url) as client:
         assert try_login(client, *AGENT).status_code == 401
     assert logged_in(ui_server.url, AGENT[0], "fresh-password-9").get("/ui/inbox").status_code == 200
+
+
+def test_consent_keywords_and_replies_have_a_field_per_language(ui_server, page):
+    log_in(page, ui_server.url, next_path="/ui/settings")
+    keywords = page.get_by_role("group", name="Opt-out keywords per language (the customer's whole message)")
+    assert keywords.get_by_label("Italiano").input_value() == "ANNULLA, BASTA, DISISCRIVIMI"
+    keywords.get_by_label("Italiano").fill("ANNULLA, BASTA, STOP")
+    replies = page.get_by_role("group", name="Reply to an opt-out keyword, per language")
+    replies.get_by_label("English").fill("")  # no English reply of its own: the default language's goes
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_url("**/ui/settings")
+    saved = ui_server.get("/api/v1/settings")
+    assert saved["opt_out_keywords"] == {"en": ["STOP", "STOP ALL", "UNSUBSCRIBE"], "it": ["ANNULLA", "BASTA", "STOP"]}
+    assert list(saved["opt_out_replies"]) == ["it"]
+    assert stored_setting_keys(ui_server) == {"opt_out_keywords", "opt_out_replies"}

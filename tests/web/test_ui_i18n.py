@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import wasb.web.ui as ui_package
+from wasb.contacts.consent import SOURCES as CONSENT_SOURCES
 from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS
 from wasb.domain.business_hours import WEEKDAYS
@@ -35,6 +36,7 @@ def shown_by_value() -> set[str]:
     values |= {f"setting:{key}" for key in AdminSettings.model_fields}
     values |= {f"source:{source}" for source in SOURCES}
     values |= {f"day:{day}" for day in WEEKDAYS}
+    values |= {f"consent:{source}" for source in CONSENT_SOURCES}
     values |= {f"health:{state}" for state in ("ok", "unhealthy", "unknown")}
     values |= {f"media:{state}" for state in ("pending", "failed", "expired")}
     values |= {label for label, _ in channel_view(Config(_env_file=None))}

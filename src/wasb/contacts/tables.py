@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.store.base import Base, UTCDateTime, utcnow
@@ -27,5 +27,10 @@ class WaContact(Base):
     # Set when Meta answered 131047: the window is closed whatever our clock says,
     # until the customer writes again.
     window_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Consent (wasb.contacts.consent): opted out of marketing templates, since when and
+    # why (keyword, agent, meta_error, crm). Service replies and utility templates still go.
+    marketing_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    opt_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opt_source: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)

@@ -153,6 +153,13 @@ class CRM(Protocol):
     def people_modified_since(self, cursor: str | None, limit: int = 100) -> Page:
         """People modified after the cursor (None: from the beginning), oldest first."""
 
+    # --- consent (a checkbox field an admin names) --------------------------
+    def set_person_flag(self, person_id: str, field: str, value: bool) -> None:
+        """Tick (True) or untick a checkbox field of the person's record. Raises CRMNotFound."""
+
+    def person_flags(self, person_ids: list[str], field: str) -> dict[str, bool]:
+        """That checkbox field of these people, in one call; a person not found is left out."""
+
     # --- tickets ----------------------------------------------------------
     def find_open_ticket(self, person_id: str, closed_status: str) -> Ticket | None:
         """The person's most recent ticket whose status is not `closed_status`."""

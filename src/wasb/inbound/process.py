@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.tables import WaContact
 from wasb.crm.port import CRMAuthError, CRMError, CRMUnavailable
 from wasb.inbound.checks import item_problem, without_nul
+from wasb.inbound.consent import answer_keyword, stopped_marketing
 from wasb.whatsapp.webhook import MESSAGE, STATUS, TEMPLATE, Item, first_error, parse_envelope
 from wasb.inbound.intake import PROCESS_TASK
 from wasb.inbound.messages import AlreadyStored, Inbound, Received, receive_again, receive_message
@@ -108,12 +109,15 @@ def _apply(rt: Runtime, session: Session, ctx: Inbound, item: Item) -> None:
     if item.kind == MESSAGE:
         received = receive_message(ctx, item)
         _window_reopened(rt, session, received)
-        if received is not None and ctx.settings.business_hours:
+        answered = answer_keyword(rt, session, ctx.settings, item, received)
+        if received is not None and ctx.settings.business_hours and not answered:
+            # A customer who just wrote STOP has their answer: no away message on top of it.
             send_away_message(rt, session, ctx.settings, received.message_id)
     elif item.kind == STATUS:
         receive_status(session, item)
         if item.data.get("status") == "failed":
             _window_closed(rt, session, item)
+            stopped_marketing(rt, session, item)
     elif item.kind == TEMPLATE:
         receive_template_event(session, item)
     else:

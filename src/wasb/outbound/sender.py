@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from wasb.contacts.service import display_number
+from wasb.contacts.consent import MARKETING, META_ERROR, STOPPED_MARKETING, set_marketing_consent
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message, PendingStatus
 from wasb.documents.links import create_link
@@ -49,6 +50,7 @@ from wasb.settings.service import AdminSettings
 from wasb.store.base import utcnow
 from wasb.store.conflicts import run_again_if_aborted
 from wasb.store.engine import Database
+from wasb.templates.service import find_template
 from wasb.whatsapp import messages
 from wasb.whatsapp.messages import SendResult
 from wasb.whatsapp.errors import (
@@ -220,7 +222,10 @@ def send_group(rt: Runtime, message_ids: list[int]) -> list[BaseException | None
     accepted = [(row, answer) for (row, _), answer in zip(ready, answers) if isinstance(answer, SendResult)]
     MESSAGES_SENT.inc(len(accepted))
     if accepted:
-        _store_results(rt.db, channel, accepted, unhealthy)
+        stopped = _store_results(rt.db, channel, accepted, unhealthy)
+        for row, _ in accepted:
+            if row.id in stopped:  # Meta's 131050 arrived before its answer did
+                _stopped_marketing(rt, row)
     for (row, _), answer in zip(ready, answers):
         if isinstance(answer, SendResult):
             outcome[row.id] = None
@@ -270,6 +275,9 @@ def _prepare(rt: Runtime, channel: Channel, row: Message, contact: WaContact, se
                                      reply_to=reply_to, user_id=user_id)
     elif row.type == "template":
         params = row.template_params or {}
+        if contact.marketing_opted_out and _is_marketing(rt, row.template_name, params.get("language")):
+            raise _CannotSend("The customer opted out of marketing messages after this marketing template was "
+                              "queued: it was not sent.")
         components = []
         if params.get("header_media"):
             kind = params["header_media"]
@@ -294,6 +302,12 @@ def _prepare(rt: Runtime, channel: Channel, row: Message, contact: WaContact, se
         raise _CannotSend(f"messages of type {row.type!r} cannot be sent")
     body["biz_opaque_callback_data"] = callback_data(row.id)
     return body
+
+
+def _is_marketing(rt: Runtime, name: str | None, language: str | None) -> bool:
+    with rt.db.read_sessions() as s:
+        template = find_template(s, name or "", language or "") if name and language else None
+    return template is not None and (template.category or "").upper() == MARKETING
 
 
 def _file_bytes(rt: Runtime, row: Message) -> bytes:
@@ -346,17 +360,19 @@ def _record_attempts_once(db: Database, rows: list[Message]) -> set[int]:
     return taken
 
 
-def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]], unhealthy: bool) -> None:
+def _store_results(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]],
+                   unhealthy: bool) -> set[int]:
     """A group's wamids in one transaction (a handful of statements, not a few per message).
 
     Meta has these messages already: were this transaction lost, each would wait
     IN_FLIGHT and its customer's later messages behind it. So when PostgreSQL aborts it for a
     deadlock with another worker applying the statuses of the same messages, it runs again."""
-    run_again_if_aborted(lambda: _store_results_once(db, channel, accepted, unhealthy))
+    return run_again_if_aborted(lambda: _store_results_once(db, channel, accepted, unhealthy))
 
 
 def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Message, SendResult]],
-                        unhealthy: bool) -> None:
+                        unhealthy: bool) -> set[int]:
+    """Returns the messages a raced status failed with 131050 (the customer stopped marketing)."""
     wamid_of = {message.id: result.wamid for message, result in accepted}
     held = {message.id: result.message_status for message, result in accepted
             if result.message_status in HELD_ANSWERS}
@@ -387,6 +403,7 @@ def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Mes
         _set_conversation_statuses(s, {row.conversation_id: row.status for row in rows})
         if unhealthy:
             mark_healthy(s, channel.phone_number_id)
+        return {row.id for row in rows if row.status == FAILED and row.error_code == STOPPED_MARKETING}
 
 
 def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> None:
@@ -415,6 +432,8 @@ def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, tok
         _fail(rt, row.id, error.code, reason, window_closed=isinstance(error, WindowClosedError))
         if error.code in ACCOUNT_CODES or error.code in TEMPLATE_STATUS_BY_CODE:
             _note_meta_state(rt, channel, row, error)
+        if error.code == STOPPED_MARKETING:
+            _stopped_marketing(rt, row)
         return Sent(row.id, "failed", reason)
     raise error
 
@@ -429,6 +448,16 @@ def _note_meta_state(rt: Runtime, channel: Channel, row: Message, error: GraphEr
             log.error("WhatsApp restricted the account or number (code %s)", error.code)
         elif row.type == "template":
             mark_template_of(s, row, TEMPLATE_STATUS_BY_CODE[error.code])
+
+
+def _stopped_marketing(rt: Runtime, row: Message) -> None:
+    """Meta says the customer stopped marketing messages in WhatsApp: they are opted out here
+    too, so the next marketing template is refused before it reaches Meta."""
+    with rt.db.sessions() as s, s.begin():
+        conversation = s.get(Conversation, row.conversation_id)
+        contact = s.get(WaContact, conversation.wa_contact_id) if conversation else None
+        if contact is not None:
+            set_marketing_consent(rt, s, contact, opted_out=True, source=META_ERROR, actor="meta")
 
 
 def _back_to_queue(session: Session, message_id: int, error: GraphError) -> int:

@@ -14,6 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wasb.contacts.consent import MARKETING
 from wasb.contacts.service import display_number, find_contact
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import find_open_conversation
@@ -33,7 +34,7 @@ from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
 from wasb.store.ids import row_id
-from wasb.templates.service import TemplateError, prepare_template
+from wasb.templates.service import TemplateError, find_template, prepare_template
 from wasb.templates.tables import Template
 
 MessageType = Literal["text", "image", "document", "template"]
@@ -56,6 +57,15 @@ class ConversationClosed(OutboundError):
 
 class InvalidMessage(OutboundError):
     pass
+
+
+class MarketingOptedOut(OutboundError):
+    """A marketing template to a customer who opted out: refused before it reaches Meta."""
+
+    def __init__(self, message: str, changed_at: datetime | None, source: str | None):
+        super().__init__(message)
+        self.changed_at = changed_at
+        self.source = source
 
 
 class WindowClosed(OutboundError):
@@ -197,6 +207,8 @@ def enqueue_send(rt: Runtime, session: Session, conversation: Conversation, cont
 def _template(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, message: Message,
               outgoing: Outgoing, window_clock: datetime) -> None:
     """Checked against the synced template (approved, parameters) before anything is queued."""
+    if contact.marketing_opted_out:  # first: no parameter is worth filling for a refused template
+        check_consent(rt, contact, find_template(session, outgoing.template_name, outgoing.template_language))
     try:
         prepared = prepare_template(session, outgoing.template_name, outgoing.template_language,
                                     outgoing.template_values, header_document=bool(outgoing.header_document_id))
@@ -215,6 +227,19 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
     if conversation.starting_template is None and not customer_window(
             contact.last_inbound_at, contact.window_closed_at, window_clock).open:
         conversation.starting_template = outgoing.template_name
+
+
+def check_consent(rt: Runtime, contact: WaContact, template: Template | None) -> None:
+    """Marketing needs the customer's consent; service replies, utility and authentication
+    templates do not. (A template never synced is Meta's to judge: 131050 opts them out.)"""
+    if not contact.marketing_opted_out or template is None or (template.category or "").upper() != MARKETING:
+        return
+    since = (f" since {local_stamp(contact.opt_changed_at, rt.config.tz)} ({rt.config.timezone})"
+             if contact.opt_changed_at else "")
+    how = f", source: {contact.opt_source}" if contact.opt_source else ""
+    raise MarketingOptedOut(f"The customer opted out of marketing messages{since}{how}: the marketing template "
+                            f"{template.name} ({template.language}) is not sent. Service replies and utility "
+                            f"templates still go.", contact.opt_changed_at, contact.opt_source)
 
 
 def _check_shape(outgoing: Outgoing) -> None:

@@ -22,7 +22,9 @@ from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
-from wasb.outbound.service import InvalidMessage, NotFound, Outgoing, conversation_for_person, queue_message
+from wasb.outbound.service import (
+    InvalidMessage, NotFound, Outgoing, check_consent, conversation_for_person, queue_message,
+)
 from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
@@ -48,6 +50,7 @@ def send_template(rt: Runtime, session: Session, template_id: int, request: Temp
     template = get_template(session, template_id)
     check_sendable(template)
     person, conversation, contact = _target(rt, session, request)
+    check_consent(rt, contact, template)  # before any CRM field is read for a template that cannot go
     values = _values(rt, session, template, request, person, conversation)
     outgoing = Outgoing(type="template", template_name=template.name, template_language=template.language,
                         template_values=values, header_document_id=request.header_document_id)

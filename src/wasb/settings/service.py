@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,24 @@ MAX_HOLIDAYS = 366
 
 PHONE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 WEBSERVICE_ID = re.compile(r"^[0-9]+x[0-9]+$")
+
+
+def _default_opt_out_keywords() -> dict[str, list[str]]:
+    return {"en": ["STOP", "STOP ALL", "UNSUBSCRIBE"], "it": ["ANNULLA", "BASTA", "DISISCRIVIMI"]}
+
+
+def _default_opt_in_keywords() -> dict[str, list[str]]:
+    return {"en": ["START"], "it": ["ISCRIVIMI"]}
+
+
+def _default_opt_out_replies() -> dict[str, str]:
+    return {"en": "You will no longer receive marketing messages from us. Reply START to receive them again.",
+            "it": "Non riceverai più messaggi promozionali da noi. Rispondi ISCRIVIMI per riceverli di nuovo."}
+
+
+def _default_opt_in_replies() -> dict[str, str]:
+    return {"en": "You will receive our marketing messages again. Reply STOP to stop them.",
+            "it": "Riceverai di nuovo i nostri messaggi promozionali. Rispondi ANNULLA per non riceverli più."}
 
 
 def _default_phone_fields() -> dict[str, list[str]]:
@@ -149,6 +167,51 @@ class AdminSettings(BaseModel):
 
     def business_hours_rule(self) -> BusinessHours:
         return BusinessHours.from_texts(self.business_hours, self.holidays)
+    # Consent (wasb.contacts.consent): a customer's whole message equal to one of these words
+    # (any case, spaces around ignored) opts them out of marketing, or back in; per language,
+    # the language the confirmation reply is written in. The default language answers a word
+    # several languages share.
+    opt_out_keywords: dict[str, list[str]] = Field(default_factory=_default_opt_out_keywords)
+    opt_in_keywords: dict[str, list[str]] = Field(default_factory=_default_opt_in_keywords)
+    opt_out_replies: dict[str, str] = Field(default_factory=_default_opt_out_replies)
+    opt_in_replies: dict[str, str] = Field(default_factory=_default_opt_in_replies)
+    consent_default_language: str = Field(default="it", min_length=2, max_length=16)
+    # The CRM checkbox kept equal to the opt-out (e.g. vtenext's `emailoptout` or a custom
+    # `cf_123`); empty: the CRM is not told.
+    consent_crm_field: str = Field(default="", max_length=64)
+
+    @field_validator("opt_out_keywords", "opt_in_keywords")
+    @classmethod
+    def _keywords(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        cleaned = {lang: [" ".join(w.split()) for w in words if w.strip()] for lang, words in value.items()}
+        too_long = [w for words in cleaned.values() for w in words if len(w) > 64]
+        if too_long:
+            raise ValueError(f"a keyword is at most 64 characters: {too_long[0][:70]!r}")
+        return cleaned
+
+    @field_validator("opt_out_replies", "opt_in_replies")
+    @classmethod
+    def _replies(cls, value: dict[str, str]) -> dict[str, str]:
+        if any(not text.strip() or len(text) > 1024 for text in value.values()):
+            raise ValueError("each reply is a text of 1 to 1024 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _keywords_mean_one_thing(self) -> "AdminSettings":
+        out = {w.casefold() for words in self.opt_out_keywords.values() for w in words}
+        back = {w.casefold() for words in self.opt_in_keywords.values() for w in words}
+        both = sorted(out & back)
+        if both:
+            raise ValueError(f"a word cannot both opt out and opt back in: {', '.join(both)}")
+        return self
+
+    @field_validator("consent_crm_field")
+    @classmethod
+    def _crm_field(cls, value: str) -> str:
+        value = value.strip()
+        if value and not PHONE_FIELD.match(value):
+            raise ValueError(f"not a field name: {value!r}")
+        return value
 
 
 class SettingsError(ValueError):
@@ -167,6 +230,12 @@ def _field_errors(exc: ValidationError) -> dict[str, str]:
         message = error["msg"].removeprefix("Value error, ")
         fields[key] = "; ".join(filter(None, [fields.get(key), f"{where}: {message}" if where else message]))
     return fields
+
+
+def _described(error: dict) -> str:
+    """`field.sub: reason`, or the reason alone for a rule across settings."""
+    where = ".".join(map(str, error["loc"]))
+    return f"{where}: {error['msg']}" if where else error["msg"].removeprefix("Value error, ")
 
 
 def defaults(config: Config) -> dict[str, Any]:
@@ -231,8 +300,7 @@ def update_settings(session: Session, config: Config, changes: dict[str, Any]) -
     try:
         updated = AdminSettings(**{**current, **changes})
     except ValidationError as exc:
-        raise SettingsError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
-                            _field_errors(exc)) from exc
+        raise SettingsError("; ".join(_described(e) for e in exc.errors()), _field_errors(exc)) from exc
     if config.crm != "embedded" and updated.reference_user and not WEBSERVICE_ID.match(updated.reference_user):
         why = (f"on {config.crm} it is the CRM user's webservice id like 19x5 "
                f"(or empty for the login user), not {updated.reference_user!r}")

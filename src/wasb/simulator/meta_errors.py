@@ -58,6 +58,9 @@ CATALOGUE: dict[int, tuple[int, str, str]] = {
              "blocked or flagged as spam."),
     131049: (400, "Meta chose not to deliver.",
              "This message was not delivered to maintain healthy ecosystem engagement."),
+    131050: (400, "Unable to deliver the message",
+             "Unable to deliver the message. This recipient has chosen to stop receiving marketing "
+             "messages on WhatsApp from your business."),
     131051: (400, "Unsupported message type", "Message type is not currently supported."),
     131052: (400, "Media download error", "Unable to download the media sent by the user."),
     131053: (400, "Media upload error", "Media upload error"),

@@ -13,6 +13,10 @@ CRM → address book (`people_modified_since`):
 - a deleted or number-less record unlinks the entries linked by number (a BSUID-only
   customer, linked through their conversation, keeps the link while the record lives).
 
+- the admin's consent checkbox (`consent_crm_field`), read for the page in one call, moves
+  the linked entries' marketing opt-out when the record changed after WASB's last consent
+  change (source `crm`; WASB's own changes are written to the CRM as they happen).
+
 Address book → CRM (`wa_contact.modified_at`): WhatsApp fills only what the CRM
 lacks — the profile name of a record named after its number (or BSUID), a phone
 learnt for a BSUID-only customer. The CRM stays authoritative for what people typed.
@@ -37,6 +41,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from wasb.audit.service import record_change
+from wasb.contacts.consent import FROM_CRM, record_consent
 from wasb.contacts.tables import WaContact
 from wasb.crm.port import CRM, DuplicateMobile, Person
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164, wa_id_to_e164, with_prefix
@@ -63,6 +68,7 @@ class CustomerSyncReport:
     linked: int = 0
     updated: int = 0
     unlinked: int = 0
+    consent_changes: int = 0
     book_changes: int = 0
     crm_names_filled: int = 0
     crm_mobiles_filled: int = 0
@@ -123,6 +129,8 @@ class _Run:
     actor: str
     now: datetime
     report: CustomerSyncReport
+    # The admin's consent checkbox of the page's people, as the CRM answered (empty: no field named).
+    consent: dict[str, bool] = field(default_factory=dict)
 
     def audit(self, entity: str, entity_id: Any, name: str, old: Any, new: Any) -> None:
         record_change(self.session, actor=self.actor, entity=entity, entity_id=entity_id, field=name,
@@ -172,12 +180,14 @@ def crm_to_address_book(rt: Runtime, ctx, settings: AdminSettings, window_start:
         # HTTP): the write lock is held only while the page is applied.
         with rt.crm_calls() as crm:
             page = crm.people_modified_since(cursor, limit=PAGE)
+            consent = (crm.person_flags([p.id for p in page.items], settings.consent_crm_field)
+                       if settings.consent_crm_field and page.items else {})
         known = _KnownPeople()
         while True:
             applied = CustomerSyncReport()
             try:
                 with rt.db.sessions() as s, s.begin():
-                    run = _Run(s, known, settings, rt.config.default_country, ctx.actor, now, applied)
+                    run = _Run(s, known, settings, rt.config.default_country, ctx.actor, now, applied, consent)
                     apply_crm_people(run, page.items)
                     if known.missing:
                         raise _NotAllKnown()
@@ -226,6 +236,23 @@ def apply_crm_people(run: _Run, people: list[Person]) -> None:
             _drop_number(run, person, linked.get(person.id, []))
         else:
             _keep_number(run, person, number, numbers, linked.get(person.id, []), by_number)
+    if run.consent:
+        _apply_consent(run, {p.id: p for p in people})
+
+
+def _apply_consent(run: _Run, people: dict[str, Person]) -> None:
+    """The CRM's consent checkbox onto the entries linked to its people. A change made in
+    WASB after the record's last modification wins (the CRM has not been told yet, or is
+    being told): only a newer CRM edit moves the consent."""
+    for entry in run.session.scalars(select(WaContact).where(WaContact.crm_person_id.in_(list(run.consent)))):
+        wanted = run.consent.get(entry.crm_person_id)
+        person = people.get(entry.crm_person_id)
+        if wanted is None or person is None or bool(entry.marketing_opted_out) == wanted:
+            continue
+        if entry.opt_changed_at and person.modified_at and person.modified_at <= entry.opt_changed_at:
+            continue
+        if record_consent(run.session, entry, opted_out=wanted, source=FROM_CRM, actor=run.actor, at=run.now):
+            run.report.consent_changes += 1
 
 
 def _drop_number(run: _Run, person: Person, entries: list[WaContact]) -> None:

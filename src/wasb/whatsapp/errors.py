@@ -72,6 +72,8 @@ HUMAN_MESSAGES: dict[int, str] = {
     131048: "WhatsApp limited this number because earlier messages were reported as spam.",
     131049: "WhatsApp did not deliver this marketing message to keep customer engagement healthy; "
             "try again later.",
+    131050: "The customer stopped marketing messages from this business in WhatsApp: "
+            "they are marked opted out of marketing.",
     131051: "WhatsApp does not support this type of message.",
     131052: "The media sent by the customer could not be downloaded.",
     131053: "The attachment could not be uploaded or fetched by WhatsApp; "

@@ -177,6 +177,25 @@ class EmbeddedCRM:
         self._people.pop(row.id, None)
         return _person(row)
 
+    def set_person_flag(self, person_id: str, field: str, value: bool) -> None:
+        row = self._live_person(person_id)
+        if row is None:
+            raise CRMNotFound(f"no person {person_id}")
+        if (row.custom_fields or {}).get(field) is value:
+            return
+        row.custom_fields = {**(row.custom_fields or {}), field: value}  # a new dict: the JSON column is written
+        row.modified_at = utcnow()
+        self.session.flush()
+        self._people.pop(row.id, None)
+
+    def person_flags(self, person_ids: list[str], field: str) -> dict[str, bool]:
+        ids = [pk for pk in map(_int_id, person_ids) if pk is not None]
+        if not ids:
+            return {}
+        rows = self.session.execute(select(_people.c.id, _people.c.custom_fields)
+                                    .where(_people.c.id.in_(ids), _people.c.deleted.is_(False)))
+        return {str(pk): bool((fields or {}).get(field)) for pk, fields in rows}
+
     def delete_person(self, person_id: str) -> None:
         row = self._live_person(person_id)
         if row is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.store.base import Base, UTCDateTime, utcnow
@@ -22,6 +22,8 @@ class CrmPerson(Base):
     mobile_e164: Mapped[str | None] = mapped_column(String(32), unique=True)
     assigned_user: Mapped[str | None] = mapped_column(String(100))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Fields an admin names in the settings (the consent checkbox), as vtenext's custom fields.
+    custom_fields: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

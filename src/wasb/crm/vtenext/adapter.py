@@ -63,6 +63,11 @@ from wasb.crm.vtenext.webservice import Webservice, WebserviceError
 
 log = logging.getLogger(__name__)
 
+def _checked(value: object) -> bool:
+    """A checkbox as the webservice returns it: "1"/"0" (vtiger), sometimes "on", "yes", "true"."""
+    return str(value or "").strip().lower() in ("1", "on", "yes", "true")
+
+
 KIND_MODULE: dict[PersonKind, str] = {"lead": "Leads", "contact": "Contacts", "account": "Accounts"}
 MODULE_KIND: dict[str, PersonKind] = {m: k for k, m in KIND_MODULE.items()}
 PEOPLE_MODULES = tuple(KIND_MODULE.values())
@@ -221,6 +226,46 @@ class VtenextCRM:
             element[fields[0]] = mobile
         row = self._revise(element, self._name_fields(kind))
         return self._person(kind, row)
+
+    # --- consent (a checkbox field an admin names) ----------------------------------
+
+    def set_person_flag(self, person_id: str, field: str, value: bool) -> None:
+        kind = self._kind_of(person_id)
+        if kind is None:
+            raise CRMNotFound(f"no person {person_id}")
+        module = KIND_MODULE[kind]
+        self._flag_field(module, field)
+        self._may(module, "updateable")
+        try:
+            # A checkbox is "1" or "0" in the webservice, whatever the CRM shows.
+            self.ws.revise({"id": person_id, field: "1" if value else "0"})
+        except WebserviceError as exc:
+            if exc.code in NOT_FOUND_CODES:
+                raise CRMNotFound(f"no person {person_id}") from exc
+            raise
+
+    def person_flags(self, person_ids: list[str], field: str) -> dict[str, bool]:
+        by_module: dict[str, list[str]] = {}
+        for person_id in dict.fromkeys(person_ids):
+            kind = self._kind_of(person_id)
+            if kind is not None:
+                by_module.setdefault(KIND_MODULE[kind], []).append(person_id)
+        flags: dict[str, bool] = {}
+        for module, ids in by_module.items():
+            if not self.schema.module(module).has(field):
+                continue  # Accounts may lack a field Contacts have: nothing to read there
+            for start in range(0, len(ids), vtql.MAX_PAGE):
+                chunk = ids[start:start + vtql.MAX_PAGE]
+                where = vtql.any_of(*(vtql.condition("id", "=", vtql.quote_id(i)) for i in chunk))
+                for row in self.ws.query(vtql.select(module, [field], where, limit=len(chunk), offset=0)):
+                    flags[row["id"]] = _checked(row.get(field))
+        return flags
+
+    def _flag_field(self, module: str, field: str) -> None:
+        """The CRM drops a field it does not have without a word: refuse to write one instead."""
+        if not self.schema.module(module).has(field):
+            raise CRMConfigError(f"{module} has no field {field!r} (the consent field of the settings): "
+                                 f"create it in the CRM or name another one")
 
     def search_people(
         self, text: str = "", kind: PersonKind | None = None, limit: int = 50, offset: int = 0

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, StrictBool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from wasb.contacts.consent import AGENT, set_marketing_consent
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import AnotherConversationOpen, ConversationNotFound, reopen_conversation
 from wasb.conversations.tables import Conversation, Message
@@ -61,4 +63,24 @@ def reopen(conversation_id: RowId, app: AppDep, who: Caller):
         except AnotherConversationOpen as exc:
             return JSONResponse(status_code=409, content={"detail": str(exc), "open_conversation_id": exc.open_id})
         contact = session.get(WaContact, conversation.wa_contact_id)
+        return conversation_view(conversation, contact)
+
+
+class ConsentIn(BaseModel):
+    # Strict: `0` or "no" is a client's mistake to hear about, not a consent to guess.
+    marketing_opted_out: StrictBool
+
+
+@router.put("/{conversation_id}/consent", responses=errors(400, 404))
+def set_consent(conversation_id: RowId, body: ConsentIn, app: AppDep, who: Caller):
+    """An agent opts the customer out of marketing templates (or back in), e.g. after a phone
+    call. Recorded with the agent's name in the audit log (source `agent`), and written to
+    the admin's CRM field; unchanged consent is answered as it is."""
+    with app.db.sessions() as session, session.begin():
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise HTTPException(404, f"no conversation {conversation_id}")
+        contact = session.get(WaContact, conversation.wa_contact_id)
+        set_marketing_consent(app, session, contact, opted_out=body.marketing_opted_out, source=AGENT,
+                              actor=who.name)
         return conversation_view(conversation, contact)

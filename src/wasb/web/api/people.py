@@ -6,11 +6,13 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from wasb.contacts.consent import AGENT, entries_of, person_consent, set_marketing_consent
 from wasb.contacts.push import PersonNotFound, PushError, push_person
 from wasb.crm.port import DuplicateMobile
 from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, find_people
 from wasb.settings.service import load_settings
+from wasb.web.api.conversations import ConsentIn
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import person_view
 from wasb.web.errors import errors, links
@@ -69,9 +71,30 @@ def search(app: AppDep, who: Caller, phone: OptionalQueryText = None, q: QueryTe
 def get(person_id: CrmId, app: AppDep, who: Caller):
     with app.db.read_sessions() as session:
         person = app.crm(session).get_person(person_id)
+        consent = person_consent(session, person_id) if person is not None else None
     if person is None:
         raise HTTPException(404, f"no person {person_id}")
-    return person_view(person)
+    return person_view(person, consent)
+
+
+@router.put("/{person_id}/consent", responses=errors(400, 404))
+def set_consent(person_id: CrmId, body: ConsentIn, app: AppDep, who: Caller):
+    """Opt a CRM person out of marketing templates (or back in) by hand: every WhatsApp entry
+    of theirs, or a new one from their mobile when they have none yet (source `agent`)."""
+    with app.db.sessions() as session, session.begin():
+        person = app.crm(session).get_person(person_id)
+        if person is None:
+            raise HTTPException(404, f"no person {person_id}")
+        entries = entries_of(session, person_id)
+        if not entries:
+            try:
+                entries = [push_person(app, session, person_id).contact]
+            except PushError as exc:
+                raise HTTPException(422, f"{exc}: the consent is kept on the WhatsApp address book")
+        for entry in entries:
+            set_marketing_consent(app, session, entry, opted_out=body.marketing_opted_out, source=AGENT,
+                                  actor=who.name)
+        return person_view(person, person_consent(session, person_id))
 
 
 @router.post("/{person_id}/push", responses=errors(404))

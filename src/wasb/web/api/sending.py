@@ -2,8 +2,9 @@
 
 JSON `{type: text|image|document|template, body?, document_id?, reply_to?, template?}` or
 multipart form data with the same fields and a `file`. 201 with the queued row; 409 on a
-closed conversation (reopen it first: `POST /api/v1/conversations/{id}/reopen`) and for a
-free-form message outside the 24-hour window.
+closed conversation (reopen it first: `POST /api/v1/conversations/{id}/reopen`), for a
+free-form message outside the 24-hour window, and for a marketing template to a customer who
+opted out of marketing (`reason: marketing_opted_out`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from wasb.outbound.service import (
-    ConversationClosed, InvalidMessage, NotFound, Outgoing, Upload, WindowClosed, queue_message, queue_message_to_person,
+    ConversationClosed, InvalidMessage, MarketingOptedOut, NotFound, Outgoing, Upload, WindowClosed, queue_message, queue_message_to_person,
 )
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import message_view
@@ -84,6 +85,14 @@ async def _queue(app, call: Callable, outgoing: Outgoing):
     except WindowClosed as exc:
         return JSONResponse(status_code=409, content=_jsonable({
             "detail": str(exc), "window_closed_at": exc.closed_at, "templates": exc.templates}))
+    except MarketingOptedOut as exc:
+        return opted_out_answer(exc)
+
+
+def opted_out_answer(exc: MarketingOptedOut) -> JSONResponse:
+    """409: the customer opted out of marketing; when and how they did."""
+    return JSONResponse(status_code=409, content=_jsonable({
+        "detail": str(exc), "reason": "marketing_opted_out", "opted_out_at": exc.changed_at, "source": exc.source}))
 
 
 def _jsonable(value: Any) -> Any:

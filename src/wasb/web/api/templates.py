@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException
 from pydantic import BaseModel, Field
 
-from wasb.outbound.service import InvalidMessage, NotFound
+from wasb.outbound.service import InvalidMessage, MarketingOptedOut, NotFound
 from wasb.crm.mapping import MappingError
 from wasb.outbound.templates import TemplateSend, send_template
 from wasb.sync.templates import sync_from_meta
@@ -15,6 +15,7 @@ from wasb.templates.service import (
     TemplateError, TemplateNotFound, get_template, list_templates, set_parameter_sources, template_view,
 )
 from wasb.web.api.deps import Admin, AppDep, Caller
+from wasb.web.api.sending import opted_out_answer
 from wasb.web.api.views import message_view
 from wasb.web.errors import errors
 from wasb.web.params import BodyText, OptionalQueryText, RowId, contains_nul
@@ -79,7 +80,7 @@ class TemplateSendIn(BaseModel):
     ticket_id: BodyText | None = Field(default=None, max_length=64)
 
 
-@router.post("/{template_id:int}/send", status_code=201, responses=errors(400, 404))
+@router.post("/{template_id:int}/send", status_code=201, responses=errors(400, 404, 409))
 def send(template_id: RowId, body: TemplateSendIn, app: AppDep, who: Caller):
     if contains_nul(body.params) or contains_nul(body.mapping):
         raise HTTPException(422, "params and mapping must not contain the NUL character (\\u0000)")
@@ -93,3 +94,5 @@ def send(template_id: RowId, body: TemplateSendIn, app: AppDep, who: Caller):
         raise HTTPException(404, str(exc))
     except (TemplateError, MappingError, InvalidMessage) as exc:
         raise HTTPException(422, str(exc))
+    except MarketingOptedOut as exc:
+        return opted_out_answer(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
+from wasb.contacts.consent import consent_view
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.conversations.window import window_of
@@ -15,8 +16,12 @@ from wasb.scheduler.service import schedule_of
 from wasb.scheduler.tables import ScheduledJob
 
 
-def person_view(person: Person) -> dict:
-    return asdict(person)
+def person_view(person: Person, consent: dict | None = None) -> dict:
+    """`consent` (when looked up): whether the person opted out of marketing, since when, why."""
+    view = asdict(person)
+    if consent is not None:
+        view["consent"] = consent
+    return view
 
 
 def ticket_view(ticket: Ticket) -> dict:
@@ -81,7 +86,8 @@ def conversation_view(c: Conversation, contact: WaContact | None = None, now: da
     }
     if contact is not None:
         view["contact"] = {"id": contact.id, "wa_id": contact.wa_id, "user_id": contact.user_id,
-                           "phone": contact.phone_e164, "profile_name": contact.profile_name}
+                           "phone": contact.phone_e164, "profile_name": contact.profile_name,
+                           "consent": consent_view(contact)}
     return view
 
 

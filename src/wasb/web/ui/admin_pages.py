@@ -39,7 +39,8 @@ class SettingField:
     key: str
     # "bool", "choice", "int", "text", "user", "template" (an approved template), "kinds" (a
     # set of choices, one box each), "phones" (field names per kind of record), "hours" (open
-    # intervals per weekday), "dates" (one date a line), "longtext" (a message), "json" (a
+    # intervals per weekday), "dates" (one date a line), "longtext" (a message), "words"
+    # (comma-separated words per language), "texts" (a text per language), "json" (a
     # structure no control fits yet)
     kind: str
     value: Any
@@ -52,18 +53,20 @@ class SettingField:
     part_errors: dict[str, str] = field(default_factory=dict)
 
 
+PER_LANGUAGE_WORDS = ("opt_out_keywords", "opt_in_keywords")
+PER_LANGUAGE_TEXTS = ("opt_out_replies", "opt_in_replies")
+PER_LANGUAGE = ("words", "texts")
 TEMPLATE_SEPARATOR = "|"  # between a template's name and its language (Meta allows neither in a name)
 
 
 SPECIAL_KINDS = {"fallback_template": "template", "crm_phone_fields": "phones", "business_hours": "hours",
-                 "holidays": "dates", "away_message": "longtext"}
+                 "holidays": "dates", "away_message": "longtext",
+                 **dict.fromkeys(PER_LANGUAGE_WORDS, "words"), **dict.fromkeys(PER_LANGUAGE_TEXTS, "texts")}
 
 
 def _kind_of(key: str) -> str:
     if key in SPECIAL_KINDS:
         return SPECIAL_KINDS[key]
-    if key == "crm_phone_fields":
-        return "phones"
     annotation = AdminSettings.model_fields[key].annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
@@ -93,12 +96,14 @@ def _shown(key: str, kind: str, value: Any) -> Any:
     """A stored value as its control shows it."""
     if kind == "template":
         return f"{value.name}{TEMPLATE_SEPARATOR}{value.language}" if value else ""
-    if kind == "phones":
+    if kind in ("phones", "words"):
         return {k: ", ".join(names) for k, names in value.items()}
     if kind == "hours":
         return {day: ", ".join(value.get(day, [])) for day in WEEKDAYS}
     if kind == "dates":
         return "\n".join(d.isoformat() for d in value)
+    if kind == "texts":
+        return dict(value)
     if kind == "kinds":
         return list(value)
     if kind == "json":
@@ -118,7 +123,14 @@ def _typed(key: str, kind: str, form) -> Any:
         return {k: str(form.get(f"{key}.{k}") or "") for k in PERSON_KINDS}
     if kind == "hours":
         return {day: str(form.get(f"{key}.{day}") or "") for day in WEEKDAYS}
+    if kind in PER_LANGUAGE:
+        return {lang: str(form.get(f"{key}.{lang}") or "") for lang in _languages_in(key, form)}
     return str(form.get(key))
+
+
+def _languages_in(key: str, form) -> list[str]:
+    """The languages a per-language setting's fields name (`opt_out_keywords.it`)."""
+    return [name.removeprefix(f"{key}.") for name in form.keys() if name.startswith(f"{key}.")]
 
 
 def _typed_present(key: str, kind: str, form) -> bool:
@@ -128,6 +140,8 @@ def _typed_present(key: str, kind: str, form) -> bool:
         return any(f"{key}.{k}" in form for k in PERSON_KINDS)
     if kind == "hours":
         return any(f"{key}.{day}" in form for day in WEEKDAYS)
+    if kind in PER_LANGUAGE:
+        return bool(_languages_in(key, form))
     return key in form
 
 
@@ -168,6 +182,8 @@ def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_w
             choices = tuple(PERSON_KINDS)
         elif kind == "hours":
             choices = WEEKDAYS
+        elif kind in PER_LANGUAGE:  # the languages set, and the UI's own (to add words for one)
+            choices = tuple((lang, LANGUAGES.get(lang, lang)) for lang in dict.fromkeys([*value, *LANGUAGES]))
         low, high = _bounds(key) if kind == "int" else (None, None)
         fields.append(SettingField(key, kind, value, choices, info.description or "", errors.get(key), low, high,
                                    _day_errors(errors.get(key)) if kind == "hours" else {}))
@@ -198,6 +214,11 @@ def _parse(key: str, kind: str, form) -> Any:
         return _hours(key, form)
     if kind == "dates":
         return _dates(str(form.get(key)))
+    if kind == "words":
+        return {lang: [w.strip() for w in str(form.get(f"{key}.{lang}") or "").split(",") if w.strip()]
+                for lang in _languages_in(key, form)}
+    if kind == "texts":
+        return {lang: str(form.get(f"{key}.{lang}") or "").strip() for lang in _languages_in(key, form)}
     return str(form.get(key)).strip()
 
 
@@ -252,8 +273,10 @@ def changed_settings(current: AdminSettings, form) -> dict[str, Any]:
                 continue
             if kind == "template":
                 now = now.model_dump() if now else None
-            elif kind == "phones":
+            elif kind in ("phones", "words"):
                 value = {**{k: list(v) for k, v in now.items()}, **value}
+            elif kind == "texts":  # an emptied language has no reply of its own (the default language's goes)
+                value = {k: v for k, v in {**now, **value}.items() if v}
             elif kind == "kinds" and set(value) == set(now):
                 continue
             elif kind in ("text", "longtext", "choice", "int", "user") and (

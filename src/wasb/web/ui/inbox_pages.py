@@ -7,10 +7,13 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from starlette.concurrency import run_in_threadpool
 
 from wasb.auth.service import list_users
+from wasb.contacts.consent import AGENT, set_marketing_consent
+from wasb.contacts.tables import WaContact
 from wasb.conversations.service import (
     AnotherConversationOpen, ConversationNotFound, assign_conversation, close_conversation, mark_read,
     reopen_conversation,
 )
+from wasb.conversations.tables import Conversation
 from wasb.domain.business_hours import opens_next
 from wasb.domain.clock import window_now
 from wasb.outbound.away import closed_period
@@ -120,6 +123,24 @@ def close(request: Request, user: User, conversation_id: RowId):
     return outcome(request, f"/ui/conversations/{conversation_id}", ok=_("Conversation closed."))
 
 
+@router.post("/conversations/{conversation_id}/consent")
+def consent(request: Request, user: User, conversation_id: RowId, opted_out: str = Form("")):
+    """The agent's control: opt the customer out of marketing templates, or back in."""
+    _ = translator(user.language)
+    if opted_out not in ("yes", "no"):
+        return outcome(request, f"/ui/conversations/{conversation_id}", error=_("Choose opt out or opt in."),
+                       status=422)
+    app = request.app.state.wasb
+    with app.db.sessions() as session, session.begin():
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise HTTPException(404, f"no conversation {conversation_id}")
+        contact = session.get(WaContact, conversation.wa_contact_id)
+        set_marketing_consent(app, session, contact, opted_out=opted_out == "yes", source=AGENT, actor=user.username)
+    text = _("Opted out of marketing.") if opted_out == "yes" else _("Opted back in to marketing.")
+    return outcome(request, f"/ui/conversations/{conversation_id}", ok=text)
+
+
 @router.post("/conversations/{conversation_id}/reopen")
 def reopen(request: Request, user: User, conversation_id: RowId):
     _ = translator(user.language)
@@ -158,6 +179,7 @@ async def send_message(request: Request, user: User, conversation_id: RowId, bod
     except ConversationClosed:  # closed since the page was loaded
         return outcome(request, back, error=_("This conversation is closed: reopen it to write to the customer."),
                        status=409)
+
     except (ValueError, LookupError) as exc:  # the sending service's refusals, e.g. the window closed
         return outcome(request, back, error=str(exc), status=409)
     return outcome(request, back, ok=_("Message queued."))

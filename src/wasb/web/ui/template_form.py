@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from wasb.outbound.service import MarketingOptedOut
 from wasb.store.ids import row_id
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.render import outcome, wants_json
@@ -35,6 +36,10 @@ async def send_template_form(request: Request, user, back: str, send: Callable[.
 
     try:
         await run_in_threadpool(queue)
+    except MarketingOptedOut:  # refused before reaching Meta: the agent is told why, in their language
+        return outcome(request, back, error=_("The customer opted out of marketing messages: marketing templates "
+                                              "are not sent to them. Service replies and utility templates "
+                                              "still go."), status=409)
     except (ValueError, LookupError) as exc:
         return outcome(request, back, error=str(exc), status=422)
     return outcome(request, back, ok=_("Template queued."))
