@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from wasb.domain.schedule import MAX_EVERY_SECONDS, MIN_EVERY_SECONDS, InvalidSchedule, parse_schedule
 from wasb.auth.service import (
     UserExists, create_token, create_user, list_tokens, list_users, revoke_token, set_active, unlock_user,
 )
@@ -292,11 +293,21 @@ def job_action(request: Request, user: AdminUser, name: str, action: Literal["ru
             actions.set_job(app, name, active=on, actor=actor)
             done = _("{name} switched on.", name=name) if on else _("{name} switched off.", name=name)
         else:
+            try:
+                parse_schedule(schedule.strip())
+            except InvalidSchedule:
+                return outcome(request, "/ui/jobs", status=422, error=_(
+                    "A schedule is “every N s” (N from {low} to {high}) or “at HH:MM”, not “{value}”.",
+                    low=MIN_EVERY_SECONDS, high=MAX_EVERY_SECONDS, value=schedule.strip()))
             actions.set_job(app, name, schedule=schedule.strip(), actor=actor)
             done = _("{name} saved.", name=name)
     except LookupError as exc:
         raise HTTPException(404, str(exc))
-    except ValueError as exc:  # a schedule it cannot read, a job already running or stopped
+    except actions.JobRefused as exc:
+        why = (_("{name} stopped after too many failed runs: reset it to run it again.", name=name)
+               if exc.why == "stopped" else _("{name} is running or queued: try again once the run is over.", name=name))
+        return outcome(request, "/ui/jobs", error=why, status=409)
+    except ValueError as exc:  # what the scheduler refuses for a reason the page does not know
         return outcome(request, "/ui/jobs", error=str(exc), status=409)
     return outcome(request, "/ui/jobs", ok=done)
 

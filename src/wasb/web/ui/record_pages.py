@@ -152,8 +152,8 @@ def person_create(request: Request, user: User, kind: str = Form("lead"), name: 
                                        name=name, mobile=mobile.strip() or None, email=email.strip() or None,
                                        company=company.strip() or None)
             return redirect(request, f"/ui/people/{person.id}", ok=_("Saved."))
-        except InvalidPhone as exc:
-            error = str(exc)
+        except InvalidPhone:  # the domain's reason is English: the page says it in the user's language
+            error = _("“{value}” is not a valid phone number.", value=mobile.strip())
         except DuplicateMobile as exc:
             error = _("The mobile {mobile} already belongs to {kind} {name}.", mobile=mobile,
                       kind=_(exc.existing.kind), name=exc.existing.name)
@@ -206,8 +206,8 @@ def person_update(request: Request, user: User, person_id: CrmId, name: str = Fo
                 edit_person(app.crm(session), app.config, load_settings(session, app.config), person_id, name=name,
                             mobile=mobile.strip() or None)
             return redirect(request, f"/ui/people/{person_id}", ok=_("Saved."))
-        except InvalidPhone as exc:
-            error = str(exc)
+        except InvalidPhone:  # the domain's reason is English: the page says it in the user's language
+            error = _("“{value}” is not a valid phone number.", value=mobile.strip())
         except DuplicateMobile as exc:
             error = _("The mobile {mobile} already belongs to {kind} {name}.", mobile=mobile,
                       kind=_(exc.existing.kind), name=exc.existing.name)

@@ -43,21 +43,33 @@ class InboxRow:
     association_error: str | None
     window: Window
     last_at: datetime | None
-    last_body: str
+    last: "Preview"
     last_direction: str | None
     last_status: str | None
 
 
-def _preview(message: Message | None) -> str:
+@dataclass(frozen=True)
+class Preview:
+    """The inbox's line for a conversation's last message: its kind (the page shows an icon
+    and the kind's name in the user's language, never "[image]") and its text."""
+    kind: str  # "text", a media kind, "template", or another WhatsApp type ("location", …)
+    text: str
+
+
+def preview_of(message: Message | None) -> Preview:
     if message is None:
-        return ""
-    if message.type in MEDIA_KINDS:
-        return f"[{message.type}] {message.body or message.media_filename or ''}".strip()
-    if message.body:
-        return message.body  # other kinds are stored already rendered ("[location] …")
-    if message.template_name:
-        return f"[template] {message.template_name}"
-    return f"[{message.type}]"
+        return Preview("text", "")
+    if message.type in MEDIA_KINDS:  # the caption, else the file's name
+        return Preview(message.type, message.body or message.media_filename or "")
+    if message.type == "template" or (message.template_name and not message.body):
+        return Preview("template", message.body or message.template_name or "")
+    body = message.body or ""
+    if message.type == "text":
+        return Preview("text", body)
+    # Other kinds are stored already rendered for the ticket ("[location] Via Roma 1"): the
+    # prefix becomes the icon and the kind's name.
+    prefix = f"[{message.type}]"
+    return Preview(message.type, body[len(prefix):].strip() if body.startswith(prefix) else body)
 
 
 def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "", country: str = "IT",
@@ -99,7 +111,7 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
         rows.append(InboxRow(
             id=c.id, name=display_name(contact), phone=contact.phone_e164, status=c.status, unread=c.unread or 0,
             assigned_user=c.assigned_user, association_error=c.association_error, window=window_of(c, contact, now),
-            last_at=c.last_message_at, last_body=_preview(m), last_direction=m.direction if m else None,
+            last_at=c.last_message_at, last=preview_of(m), last_direction=m.direction if m else None,
             last_status=m.status if m else None))
     return rows
 
