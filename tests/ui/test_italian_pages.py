@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.databases import create_database, drop_database
 from tests.support.server import WasbServer
-from tests.ui.conftest import ADMIN, _create_users, add_users
+from tests.ui.conftest import ADMIN, LAPTOP, PHONE, _create_users, add_users, shot
 from tests.ui.seed import add_outbound, conversation_of, customer_writes, demo
 from wasb.web.ui.i18n import EN, IT, translator
 
@@ -227,3 +227,44 @@ def test_metas_failure_reason_is_shown_with_our_sentence_in_italian(italian):
         page = text_nodes(client.get(f"/ui/conversations/{data['daniele']['id']}").text)
     # The demo's failed message (131026): our part of the line is Italian.
     assert any(node.startswith("Non consegnato (131026)") for node in page), page
+
+
+def test_a_template_message_on_the_ticket_shows_a_tag_not_the_stored_prefix(italian):
+    srv, data = italian
+    ticket_id = data["daniele"]["ticket_id"]
+    # What the mirror of an agent's template message writes into the CRM (outbound.service.comment_text).
+    assert srv.api("POST", f"/api/v1/tickets/{ticket_id}/comments",
+                   json={"body": "[template ticket_reply] Gentile Daniele, abbiamo risposto."}).status_code == 201
+    with closing(_session(srv, ITALIAN_ADMIN)) as client:
+        nodes = text_nodes(client.get(f"/ui/tickets/{ticket_id}").text)
+    assert "Gentile Daniele, abbiamo risposto." in nodes
+    assert "template · ticket_reply" in nodes, nodes
+    assert not any(node.startswith("[template") for node in nodes)
+
+
+@pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_every_inbox_tab_is_whole_in_italian(italian, browser, size):
+    srv, _ = italian
+    ctx = browser.new_context(viewport=size, locale="it-IT")
+    try:
+        page = ctx.new_page()
+        log_in_italian(page, srv.url)
+        tabs = page.locator(".pane-list .tabs")
+        box = tabs.bounding_box()
+        for label in ("Aperte", "Mie", "Non assegnate", "Chiuse"):
+            tab = tabs.get_by_role("link", name=label)
+            edge = tab.bounding_box()
+            # Whole inside the bar, nothing scrolled or clipped away.
+            assert edge["x"] >= box["x"] - 0.5 and edge["x"] + edge["width"] <= box["x"] + box["width"] + 0.5, (label, edge, box)
+        assert tabs.evaluate("el => el.scrollWidth <= el.clientWidth")
+        shot(page, f"inbox-tabs-it-{'laptop' if size == LAPTOP else 'phone'}")
+    finally:
+        ctx.close()
+
+
+def log_in_italian(page, base_url: str) -> None:
+    page.goto(f"{base_url}/ui/login")
+    page.locator("#username").fill(ITALIAN_ADMIN[0])
+    page.locator("#password").fill(ITALIAN_ADMIN[1])
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/ui/inbox*")

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from wasb.store.base import utcnow
 from wasb.web.ui.i18n import language_of, translator
 from wasb.web.ui.meta_reasons import reason_in
+from wasb.web.ui.views import comment_parts
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 FLASH_COOKIE = "wasb_flash"
@@ -26,6 +27,7 @@ def _iso(value: datetime | None) -> str:
 
 
 env.filters["iso"] = _iso
+env.globals["comment_parts"] = comment_parts
 
 
 # Month abbreviations by language: strftime's %b follows the process's locale, not the user's.

@@ -2,6 +2,7 @@
 write goes through a service."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -70,6 +71,30 @@ def preview_of(message: Message | None) -> Preview:
     # prefix becomes the icon and the kind's name.
     prefix = f"[{message.type}]"
     return Preview(message.type, body[len(prefix):].strip() if body.startswith(prefix) else body)
+
+
+# An agent's WhatsApp message mirrored on the ticket (wasb.outbound.service.comment_text):
+# "[template name] text" or "[image: file.jpg] caption", stored so in the CRM.
+_COMMENT_LABEL = re.compile(r"^\[(?:(?P<template>template) (?P<name>[^\]]+)|(?P<kind>[a-z]+): (?P<file>[^\]]*))\] ?(?P<text>.*)$",
+                            re.S)
+
+
+@dataclass(frozen=True)
+class CommentParts:
+    kind: str  # "text", "template" or a media kind
+    label: str  # the template's or the file's name
+    text: str
+
+
+def comment_parts(body: str | None) -> CommentParts:
+    """A ticket comment as the page shows it: the stored "[template …]" prefix becomes a tag
+    in the user's language (the CRM keeps its text as it is)."""
+    match = _COMMENT_LABEL.match(body or "")
+    if not match:
+        return CommentParts("text", "", body or "")
+    if match["template"]:
+        return CommentParts("template", match["name"], match["text"])
+    return CommentParts(match["kind"], "" if match["file"] == "file" else match["file"], match["text"])
 
 
 def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "", country: str = "IT",
