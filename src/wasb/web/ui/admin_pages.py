@@ -24,6 +24,7 @@ from wasb.web.backlog import service_backlog
 from wasb.web.params import RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, csrf_protected
+from wasb.web.ui.event_rows import event_row
 from wasb.web.ui.i18n import LANGUAGES, translator
 from wasb.web.ui.render import outcome, redirect, render
 
@@ -319,7 +320,7 @@ def inbound_events(request: Request, user: AdminUser, state: str = "failed"):
     app = request.app.state.wasb
     state = state if state in ("failed", "pending", "processed", "all") else "failed"
     with app.db.read_sessions() as session:
-        events = list_events(session, None if state == "all" else state, 200, 0)
+        events = [event_row(e) for e in list_events(session, None if state == "all" else state, 200, 0)]
     return render(request, "ui/inbound_events.html", events=events, state=state)
 
 
@@ -356,12 +357,15 @@ def users(request: Request, user: AdminUser):
 
 @router.post("/users")
 def user_create(request: Request, user: AdminUser, username: str = Form(""), password: str = Form(""),
-                role: str = Form("agent"), language: str = Form("en")):
+                role: str = Form("agent"), language: str = Form("")):
     _ = translator(user.language)
+    # A new user speaks the language of the admin who creates them unless the form says
+    # otherwise (the form preselects it too): colleagues of an Italian admin are Italian.
+    if language not in LANGUAGES:
+        language = user.language if user.language in LANGUAGES else "en"
     try:
         with request.app.state.wasb.db.sessions() as session, session.begin():
-            create_user(session, username, password, is_admin=role == "admin",
-                        language=language if language in LANGUAGES else "en")
+            create_user(session, username, password, is_admin=role == "admin", language=language)
     except UserExists:
         return _users_page(request, error=_("A user named {name} already exists.", name=username), status_code=409)
     except ValueError as exc:

@@ -67,7 +67,7 @@ EN: dict[str, str] = {
 
 # Values that belong to the CRM or to Meta: stored as they come, shown translated. A value
 # the catalogue does not know is shown as it is (`kind:value` -> `value`).
-VALUE_KINDS = ("ticket-status", "priority", "template-status", "template-category", "quality", "choice", "type")
+VALUE_KINDS = ("event", "ticket-status", "priority", "template-status", "template-category", "quality", "choice", "type")
 
 IT: dict[str, str] = {
     # navigation and layout
@@ -298,6 +298,11 @@ IT: dict[str, str] = {
     "type:interactive": "risposta interattiva", "type:button": "pulsante", "type:reaction": "reazione",
     "type:unsupported": "non supportato", "type:text": "testo",
     "Buttons": "Pulsanti",
+    "Type": "Tipo", "Detail": "Dettaglio", "Payload": "Contenuto",
+    "event:message": "messaggio", "event:status": "stato di consegna", "event:mixed": "messaggi e stati",
+    "event:unreadable": "illeggibile", "event:unknown": "sconosciuto",
+    "event:message_template_status_update": "stato di un template", "event:account_update": "aggiornamento account",
+    "event:phone_number_quality_update": "qualità del numero", "event:template_category_update": "categoria di un template",
 }
 
 

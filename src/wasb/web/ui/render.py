@@ -14,6 +14,7 @@ from wasb.store.base import utcnow
 from wasb.web.ui.i18n import language_of, translator
 from wasb.web.ui.meta_reasons import reason_in
 from wasb.web.ui.views import comment_parts
+from wasb.web.ui.avatars import avatar_tone
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 FLASH_COOKIE = "wasb_flash"
@@ -28,6 +29,7 @@ def _iso(value: datetime | None) -> str:
 
 env.filters["iso"] = _iso
 env.globals["comment_parts"] = comment_parts
+env.globals["avatar_tone"] = avatar_tone
 
 
 # Month abbreviations by language: strftime's %b follows the process's locale, not the user's.

@@ -110,17 +110,7 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
         query = query.where(Conversation.assigned_user.is_(None))
     q = q.strip()
     if q:
-        like, escape = contains_pattern(q.lower())
-        digits, digits_escape = contains_pattern(q.replace(" ", ""))
-        conditions = [func.lower(WaContact.profile_name).like(like, escape=escape),
-                      func.lower(Conversation.name).like(like, escape=escape),
-                      WaContact.phone_e164.like(digits, escape=digits_escape),
-                      has_message_containing(session, q)]
-        try:
-            conditions.append(WaContact.phone_e164 == to_e164(q, country))
-        except InvalidPhone:
-            pass
-        query = query.where(or_(*conditions))
+        query = query.where(_matching(session, q, country))
     query = query.order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()).limit(limit)
     pairs = session.execute(query).all()
     ids = [c.id for c, _ in pairs]
@@ -141,13 +131,33 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
     return rows
 
 
-def inbox_counts(session: Session, me: str) -> dict[str, int]:
-    """How many open conversations each tab holds (closed ones are not counted: they only grow)."""
+def _matching(session: Session, q: str, country: str):
+    """Conversations the search finds: by name, number or a message's text."""
+    like, escape = contains_pattern(q.lower())
+    digits, digits_escape = contains_pattern(q.replace(" ", ""))
+    conditions = [func.lower(WaContact.profile_name).like(like, escape=escape),
+                  func.lower(Conversation.name).like(like, escape=escape),
+                  WaContact.phone_e164.like(digits, escape=digits_escape),
+                  has_message_containing(session, q)]
+    try:
+        conditions.append(WaContact.phone_e164 == to_e164(q, country))
+    except InvalidPhone:
+        pass
+    return or_(*conditions)
+
+
+def inbox_counts(session: Session, me: str, *, q: str = "", country: str = "IT") -> dict[str, int]:
+    """How many open conversations each tab holds, among those the search finds (the tabs
+    then say what the list under them will show); closed ones are not counted: they only grow."""
     is_open = Conversation.status == OPEN
-    total, mine, unassigned = session.execute(select(
+    query = select(
         func.count().filter(is_open),
         func.count().filter(is_open, Conversation.assigned_user == me),
-        func.count().filter(is_open, Conversation.assigned_user.is_(None)))).one()
+        func.count().filter(is_open, Conversation.assigned_user.is_(None))).select_from(Conversation)
+    if q.strip():
+        query = query.join(WaContact, WaContact.id == Conversation.wa_contact_id).where(
+            _matching(session, q.strip(), country))
+    total, mine, unassigned = session.execute(query).one()
     return {"open": total, "mine": mine, "unassigned": unassigned}
 
 
@@ -280,6 +290,7 @@ class TemplateChoice:
     deleted: bool = False
     sources: dict[str, str] = field(default_factory=dict)  # the admin's mapping (slot key -> source)
     prefill: dict[str, str] = field(default_factory=dict)
+    buttons: list[str] = field(default_factory=list)  # the buttons' labels, shown under the preview
 
 
 def _component_text(components: list | None, kind: str) -> str:
@@ -290,11 +301,19 @@ def _component_text(components: list | None, kind: str) -> str:
     return ""
 
 
+def _button_labels(components: list | None) -> list[str]:
+    labels = []
+    for component in components or []:
+        if isinstance(component, dict) and str(component.get("type", "")).upper() == "BUTTONS":
+            labels += [str(b.get("text")) for b in component.get("buttons") or [] if isinstance(b, dict) and b.get("text")]
+    return labels
+
+
 def template_choice(t: Template) -> TemplateChoice:
     header, body = _component_text(t.components, "HEADER"), _component_text(t.components, "BODY")
     return TemplateChoice(t.id, t.name, t.language, t.category, t.status, t.quality, header, body,
                           _component_text(t.components, "FOOTER"), describe_parameters(t).slots,
-                          t.rejected_reason, t.deleted, parameter_sources(t))
+                          t.rejected_reason, t.deleted, parameter_sources(t), buttons=_button_labels(t.components))
 
 
 def all_templates(session: Session) -> list[TemplateChoice]:
