@@ -268,3 +268,15 @@ def log_in_italian(page, base_url: str) -> None:
     page.locator("#password").fill(ITALIAN_ADMIN[1])
     page.locator("button[type=submit]").click()
     page.wait_for_url("**/ui/inbox*")
+
+
+def test_why_a_comment_waits_is_said_in_italian_with_the_templates_name_kept():
+    from wasb.web.ui.meta_reasons import reason_in
+
+    italian = reason_in("it")
+    assert italian("no fallback template is configured (setting fallback_template); the comment waits") == \
+        "nessun template di riserva configurato (impostazione fallback_template); il commento attende"
+    assert italian("the fallback template ticket_update (it) could not be sent: not approved") == \
+        "il template di riserva ticket_update (it) non si è potuto inviare: not approved"
+    assert italian("not sent: " + "A value in the message is not valid.") == "non inviato: Un valore del messaggio non è valido."
+    assert italian("Something Meta says that we do not know") == "Something Meta says that we do not know"

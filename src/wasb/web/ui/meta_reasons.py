@@ -60,6 +60,20 @@ IT_REASONS: dict[str, str] = {
         "WhatsApp trattiene questo messaggio per un controllo di qualità del template; non è ancora inviato.",
 }
 
+# Why an agent's comment waits (wasb.outbound.held): the template's name and parameters stay as they are.
+_HELD = [
+    (re.compile(r"^no fallback template is configured \(setting fallback_template\); the comment waits$"),
+     "nessun template di riserva configurato (impostazione fallback_template); il commento attende"),
+    (re.compile(r"^the fallback template already went out for an earlier comment$"),
+     "il template di riserva è già partito per un commento precedente"),
+    (re.compile(r"^the fallback template (?P<name>.+?) \((?P<lang>[^)]+)\) was not sent: no source is set for its "
+                r"parameter\(s\) (?P<names>.+) \(an admin sets them on the template's page\); the comment waits for the customer$"),
+     "il template di riserva {name} ({lang}) non è partito: nessuna fonte per i parametri {names} "
+     "(la imposta un amministratore nella pagina del template); il commento attende il cliente"),
+    (re.compile(r"^the fallback template (?P<name>.+?) \((?P<lang>[^)]+)\) could not be sent: (?P<why>.*)$", re.S),
+     "il template di riserva {name} ({lang}) non si è potuto inviare: {why}"),
+]
+
 # Our framing around what Meta said: "… WhatsApp: “…” (code N)." and "WhatsApp refused the message (code N): …".
 _META_SAYS = re.compile(r"^(?P<ours>.*?)(?P<sep> ?)WhatsApp: “(?P<meta>.*)” \(code (?P<code>\d+)\)\.$", re.S)
 _REFUSED = re.compile(r"^WhatsApp refused the message \(code (?P<code>[^)]*)\): (?P<meta>.*)$", re.S)
@@ -78,6 +92,9 @@ def reason_in(lang: str) -> Callable[[str | None], str]:
 
 
 def _italian(text: str) -> str:
+    for pattern, italian in _HELD:
+        if match := pattern.match(text):
+            return italian.format(**match.groupdict())
     if text.startswith(_NOT_SENT):
         return "non inviato: " + _italian(text[len(_NOT_SENT):])
     if match := _REFUSED.match(text):

@@ -14,6 +14,7 @@ from wasb.templates.service import TemplateError, TemplateNotFound, get_template
 from wasb.web.params import CrmId, PageNumber, QueryText, RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, User, csrf_protected
+from wasb.web.ui.meta_reasons import reason_in
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.template_form import send_template_form
 from wasb.web.ui.render import outcome, redirect, render
@@ -108,11 +109,11 @@ def ticket_comment(request: Request, user: User, ticket_id: CrmId, body: str = F
                      name=template)
         else:
             said = _("Comment added. The customer's window is closed: it waits for their reply ({reason}).",
-                     reason=delivery.reason or "")
+                     reason=reason_in(user.language)(delivery.reason))
         return outcome(request, back, ok=said)
     if delivery.outcome == "not_sent":
         return outcome(request, back, error=_("Comment added, but not sent on WhatsApp: {reason}",
-                                              reason=delivery.reason or ""))
+                                              reason=reason_in(user.language)(delivery.reason)))
     return outcome(request, back, ok=_("Comment added and sent on WhatsApp."))
 
 
