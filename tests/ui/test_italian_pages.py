@@ -149,6 +149,9 @@ def every_page(srv: WasbServer, data: dict) -> list[str]:
     pages += [f"/ui/tickets/{t['id']}" for t in _items(tickets)]
     pages += [f"/ui/people/{p['id']}" for p in _items(people)] + [f"/ui/people/{p['id']}/edit" for p in _items(people)[:1]]
     pages += [f"/ui/templates/{t['id']}" for t in templates]
+    # The fragments live updates swap in.
+    pages += [f"/ui/conversations/{i}/thread" for i in conversations[:2]] + ["/ui/inbox/list?view=closed"]
+    pages += [f"/ui/tickets/{t['id']}/{part}" for t in _items(tickets)[:2] for part in ("comments", "facts")]
     return pages
 
 
@@ -168,6 +171,9 @@ def test_every_page_in_italian_shows_no_english_from_the_catalogue(italian):
             found = english_in(text_nodes(page.text))
             if found:
                 leaks[path] = sorted(set(found))
+        login = httpx.get(srv.url + "/ui/login", headers={"accept-language": "it-IT"})
+        if found := english_in(text_nodes(login.text)):
+            leaks["/ui/login"] = found
         assert leaks == {}, "\n".join(f"{path}: {found}" for path, found in leaks.items())
 
 
