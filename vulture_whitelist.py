@@ -76,3 +76,8 @@ _.__test__  # test_config is a helper, not a test: pytest reads __test__ = False
 
 # --- public helpers documented for people who embed the simulator (simulator/README.md) -
 serve  # wasb.simulator.testing.serve: run the simulator in a thread of one's own tests
+
+# --- html.parser.HTMLParser calls these overrides (tests/ui/test_italian_pages.py) ---------
+_.handle_starttag
+_.handle_endtag
+_.handle_data

@@ -70,3 +70,19 @@ def test_schedules_are_read_as_the_panel_writes_them(text, expected):
 def test_nonsense_schedules_are_refused_with_a_reason(text):
     with pytest.raises(InvalidSchedule):
         parse_schedule(text)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("ogni 300 s", Schedule.every(300)), ("Ogni 60 secondi", Schedule.every(60)), ("ogni 45", Schedule.every(45)),
+    ("alle 17:45", Schedule.daily("17:45")), ("alle ore 7:05", Schedule.daily("07:05")),
+    ("ogni giorno alle 06:30", Schedule.daily("06:30")),
+])
+def test_the_italian_wording_of_a_schedule_is_accepted_too(text, expected):
+    assert parse_schedule(text) == expected
+
+
+def test_an_italian_schedule_out_of_range_is_refused_like_an_english_one():
+    with pytest.raises(InvalidSchedule):
+        parse_schedule("ogni 5 s")
+    with pytest.raises(InvalidSchedule):
+        parse_schedule("alle 25:00")

@@ -48,7 +48,7 @@ def test_unknown_number_becomes_lead_conversation_and_ticket(server):
     assert person["mobile"] == "+16505551234"
     assert person["assigned_user"] is None or isinstance(person["assigned_user"], str)
     conversation = only_conversation(server)
-    assert conversation["name"] == "2025-06-08 20:59:43 - 16505551234"
+    assert conversation["name"] == "2025-06-08 20:59:43 - +16505551234"  # the number as the ticket writes it
     assert conversation["person_id"] == person["id"]
     (message,) = conversation["messages"]
     assert message["wamid"].startswith("wamid.") and message["direction"] == "in"

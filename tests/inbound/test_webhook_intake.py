@@ -123,4 +123,4 @@ def test_a_burst_of_valid_and_malformed_signed_webhooks_each_ends_on_its_own(ser
     assert len(processed) == 60 and len(failed) == 15
     assert all("not a string" in event["error"] for event in failed), [e["error"] for e in failed]
     stored = {c["name"].split(" - ")[-1] for c in server.get("/api/v1/conversations?limit=1000")}
-    assert stored == {f"39350{i:07d}" for i in range(60)}
+    assert stored == {f"+39350{i:07d}" for i in range(60)}

@@ -57,3 +57,17 @@ def test_a_setting_added_later_gets_a_readable_label_before_it_is_translated():
     assert translator("en")("setting:reply_reminder_minutes") == "Reply reminder minutes"
     assert translator("it")("Inbox") == "Posta in arrivo"
     assert translator("en")("Inbox") == "Inbox"
+
+
+def test_the_jobs_english_descriptions_are_the_registrys():
+    from wasb.scheduler.registry import default_specs
+
+    for name, spec in default_specs().items():
+        assert translator("en")(f"job:{name}") == spec.description
+        assert IT.get(f"job:{name}"), name
+
+
+def test_crm_and_meta_values_unknown_to_the_catalogue_show_as_they_are():
+    assert translator("it")("ticket-status:Open") == "Aperto"
+    assert translator("it")("ticket-status:Escalated") == "Escalated"
+    assert translator("en")("priority:High") == "High"

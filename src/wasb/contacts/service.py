@@ -115,6 +115,12 @@ def phone_of(wa_id: str | None) -> str | None:
         return None
 
 
+def named_number(contact: WaContact | WriterRow) -> str:
+    """The number in a conversation's name: written as the ticket writes it (+39…), so the
+    two read the same; a customer known only by a BSUID is named by it."""
+    return contact.phone_e164 or display_number(contact)
+
+
 def display_number(contact: WaContact | WriterRow) -> str:
     """How the plugin names a customer in conversation names: the wa_id, or the BSUID."""
     return contact.wa_id or contact.user_id or f"contact-{contact.id}"

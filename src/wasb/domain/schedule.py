@@ -22,8 +22,11 @@ DAILY = "daily"
 MIN_EVERY_SECONDS = 10
 MAX_EVERY_SECONDS = 31 * 24 * 3600
 
-_EVERY = re.compile(r"^\s*every\s+(\d+)\s*(?:s|sec|secs|seconds?)?\s*$", re.I)
-_DAILY = re.compile(r"^\s*(?:daily\s+)?(?:at\s+)?([01]?\d|2[0-3]):([0-5]\d)\s*$", re.I)
+# English and Italian wordings ("every 300 s" / "ogni 300 s", "at 17:45" / "alle 17:45"):
+# the admin types the schedule the way the panel shows it in their language.
+_EVERY = re.compile(r"^\s*(?:every|ogni)\s+(\d+)\s*(?:s|sec|secs|seconds?|secondi|secondo)?\s*$", re.I)
+_DAILY = re.compile(r"^\s*(?:(?:daily|ogni\s+giorno)\s+)?(?:(?:at|alle(?:\s+ore)?)\s+)?([01]?\d|2[0-3]):([0-5]\d)\s*$",
+                    re.I)
 
 
 class InvalidSchedule(ValueError):
@@ -58,7 +61,8 @@ class Schedule:
 
 
 def parse_schedule(value: str | dict) -> Schedule:
-    """"every 300 s", "every 300", "at 17:45", "17:45", or {"every_seconds": 300} / {"at": "17:45"}."""
+    """"every 300 s", "every 300", "at 17:45", "17:45" (or in Italian "ogni 300 s", "alle 17:45"),
+    or {"every_seconds": 300} / {"at": "17:45"}."""
     if isinstance(value, dict):
         if value.get("every_seconds") is not None and value.get("at") is None:
             return Schedule.every(value["every_seconds"])

@@ -17,7 +17,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from wasb.config import Config
-from wasb.contacts.service import WriterRow, add_writer, customer_wrote, display_number, link_person, phone_of
+from wasb.contacts.service import (
+    WriterRow, add_writer, customer_wrote, display_number, link_person, named_number, phone_of,
+)
 from wasb.contacts.tables import WaContact
 from wasb.conversations.search import due_for_indexing, index_new
 from wasb.conversations.service import OpenRow, customer_wrote_in, follow_ticket, held_comments_wait, \
@@ -211,7 +213,7 @@ def _conversation_id(ctx: Inbound, contact: WriterRow, conversation: OpenRow, ph
                      ticket_id: str | None) -> int:
     if conversation.id is None:
         return start_conversation(
-            ctx.session, name=conversation_name(at, display_number(contact), ctx.config.tz),
+            ctx.session, name=conversation_name(at, named_number(contact), ctx.config.tz),
             phone_number_id=phone_number_id, contact_id=contact.id, crm_person_id=conversation.crm_person_id,
             ticket_id=ticket_id, association_error=conversation.association_error, at=at)
     if ticket_id != conversation.ticket_id:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wasb.contacts.consent import MARKETING
-from wasb.contacts.service import display_number, find_contact
+from wasb.contacts.service import display_number, find_contact, named_number
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import find_open_conversation
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
@@ -158,7 +158,7 @@ def conversation_for_person(rt: Runtime, session: Session, person: Person) -> tu
     if conversation is None:
         now = utcnow()
         conversation = Conversation(
-            name=conversation_name(now, display_number(contact), rt.config.tz), phone_number_id=phone_number_id,
+            name=conversation_name(now, named_number(contact), rt.config.tz), phone_number_id=phone_number_id,
             wa_contact_id=contact.id, crm_person_id=person.id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)
         session.flush()

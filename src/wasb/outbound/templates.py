@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wasb.contacts.service import display_number, find_contact
+from wasb.contacts.service import find_contact, named_number
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import find_open_conversation
 from wasb.conversations.tables import OPEN, Conversation, Message
@@ -85,7 +85,7 @@ def _target(rt: Runtime, session: Session, request: TemplateSend) -> tuple[Perso
     if conversation is None:
         now = utcnow()
         conversation = Conversation(
-            name=conversation_name(now, display_number(contact), rt.config.tz),
+            name=conversation_name(now, named_number(contact), rt.config.tz),
             phone_number_id=rt.config.phone_number_id, wa_contact_id=contact.id,
             crm_person_id=contact.crm_person_id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)

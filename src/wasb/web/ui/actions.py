@@ -132,11 +132,13 @@ class JobRow:
     attempts: int
     max_attempts: int
     last_run: datetime | None
-    schedule: str  # "at 17:45" / "every 300 s"
+    schedule: str  # "at 17:45" / "every 300 s" (English, as the API says it)
     last_error: str | None = None
     next_run: datetime | None = None
     queued: bool = False
     last_duration_seconds: float | None = None
+    every_seconds: int | None = None  # the schedule's parts, for the page to word it in the user's language
+    daily_at: str | None = None
 
 
 def list_jobs(app: App, session: Session) -> list[JobRow]:
@@ -148,12 +150,23 @@ def list_jobs(app: App, session: Session) -> list[JobRow]:
     return [JobRow(name=row.name, description=specs[row.name].description, active=row.active, status=row.status,
                    attempts=row.attempts, max_attempts=row.max_attempts, last_run=row.last_run_at,
                    schedule=schedule_of(row).describe(), last_error=row.last_error, next_run=row.next_run_at,
-                   queued=row.requested_at is not None, last_duration_seconds=row.last_duration_seconds)
+                   queued=row.requested_at is not None, last_duration_seconds=row.last_duration_seconds,
+                   every_seconds=schedule_of(row).every_seconds, daily_at=schedule_of(row).at)
             for row in scheduled(session, specs)]
 
 
+class JobRefused(ValueError):
+    """A run or reset refused: `busy` (running or queued) or `stopped` (reset it first)."""
+
+    def __init__(self, message: str, why: str):
+        super().__init__(message)
+        self.why = why
+
+
 def _job_refusal(exc: Exception) -> ValueError:
-    return ValueError(str(exc))
+    from wasb.scheduler.service import JobStopped
+
+    return JobRefused(str(exc), "stopped" if isinstance(exc, JobStopped) else "busy")
 
 
 def run_job(app: App, name: str, *, actor: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from wasb.domain.schedule import MAX_EVERY_SECONDS, MIN_EVERY_SECONDS, InvalidSchedule, parse_schedule
 from wasb.auth.service import (
     UserExists, create_token, create_user, list_tokens, list_users, revoke_token, set_active, set_password, set_role,
     unlock_user,
@@ -26,6 +27,7 @@ from wasb.web.backlog import service_backlog
 from wasb.web.params import RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, csrf_protected
+from wasb.web.ui.event_rows import event_row
 from wasb.web.ui.i18n import LANGUAGES, translator
 from wasb.web.ui.render import outcome, redirect, render
 
@@ -379,11 +381,21 @@ def job_action(request: Request, user: AdminUser, name: str, action: Literal["ru
             actions.set_job(app, name, active=on, actor=actor)
             done = _("{name} switched on.", name=name) if on else _("{name} switched off.", name=name)
         else:
+            try:
+                parse_schedule(schedule.strip())
+            except InvalidSchedule:
+                return outcome(request, "/ui/jobs", status=422, error=_(
+                    "A schedule is “every N s” (N from {low} to {high}) or “at HH:MM”, not “{value}”.",
+                    low=MIN_EVERY_SECONDS, high=MAX_EVERY_SECONDS, value=schedule.strip()))
             actions.set_job(app, name, schedule=schedule.strip(), actor=actor)
             done = _("{name} saved.", name=name)
     except LookupError as exc:
         raise HTTPException(404, str(exc))
-    except ValueError as exc:  # a schedule it cannot read, a job already running or stopped
+    except actions.JobRefused as exc:
+        why = (_("{name} stopped after too many failed runs: reset it to run it again.", name=name)
+               if exc.why == "stopped" else _("{name} is running or queued: try again once the run is over.", name=name))
+        return outcome(request, "/ui/jobs", error=why, status=409)
+    except ValueError as exc:  # what the scheduler refuses for a reason the page does not know
         return outcome(request, "/ui/jobs", error=str(exc), status=409)
     return outcome(request, "/ui/jobs", ok=done)
 
@@ -395,7 +407,7 @@ def inbound_events(request: Request, user: AdminUser, state: str = "failed"):
     app = request.app.state.wasb
     state = state if state in ("failed", "pending", "processed", "all") else "failed"
     with app.db.read_sessions() as session:
-        events = list_events(session, None if state == "all" else state, 200, 0)
+        events = [event_row(e) for e in list_events(session, None if state == "all" else state, 200, 0)]
     return render(request, "ui/inbound_events.html", events=events, state=state)
 
 
@@ -432,12 +444,15 @@ def users(request: Request, user: AdminUser):
 
 @router.post("/users")
 def user_create(request: Request, user: AdminUser, username: str = Form(""), password: str = Form(""),
-                role: str = Form("agent"), language: str = Form("en")):
+                role: str = Form("agent"), language: str = Form("")):
     _ = translator(user.language)
+    # A new user speaks the language of the admin who creates them unless the form says
+    # otherwise (the form preselects it too): colleagues of an Italian admin are Italian.
+    if language not in LANGUAGES:
+        language = user.language if user.language in LANGUAGES else "en"
     try:
         with request.app.state.wasb.db.sessions() as session, session.begin():
-            create_user(session, username, password, is_admin=role == "admin",
-                        language=language if language in LANGUAGES else "en")
+            create_user(session, username, password, is_admin=role == "admin", language=language)
     except UserExists:
         return _users_page(request, error=_("A user named {name} already exists.", name=username), status_code=409)
     except ValueError as exc:

@@ -71,7 +71,21 @@ EN: dict[str, str] = {
     "health:ok": "Working",
     "health:unhealthy": "Not working",
     "health:unknown": "Not checked yet",
+    # Scheduled jobs (the registry's descriptions; a test keeps them equal).
+    "job:syncCustomers": "Two-way sync of the WhatsApp address book with the CRM's people (changes within the time window)",
+    "job:syncMessages": "Reconciliation: retry inbound events, apply early statuses, send queued messages",
+    "job:syncTemplates": "Fetch the message templates from Meta",
+    "job:closeConversations": "Close conversations by the close_after policy (tickets stay open)",
+    # Keys on the keyboard, as printed on an English keyboard.
+    "key:Enter": "Enter", "key:Shift": "Shift",
+    # Settings' choices (the stored value is the key's second part).
+    "choice:window": "window: after the customer's last message", "choice:created": "created: after the start",
+    "choice:upload": "upload to Meta", "choice:link": "temporary link",
 }
+
+# Values that belong to the CRM or to Meta: stored as they come, shown translated. A value
+# the catalogue does not know is shown as it is (`kind:value` -> `value`).
+VALUE_KINDS = ("event", "ticket-status", "priority", "template-status", "template-category", "quality", "choice", "type")
 
 IT: dict[str, str] = {
     # navigation and layout
@@ -218,7 +232,7 @@ IT: dict[str, str] = {
     "This template has no parameters.": "Questo template non ha parametri.",
     "A parameter asked of the agent is left empty in the picker, and the fallback template is not sent while one is.":
         "Un parametro chiesto all'operatore resta vuoto nel selettore, e il template di riserva non parte finché ce n'è uno.",
-    "help:close_after": "window: N ore dopo l'ultimo messaggio del cliente; created: N ore dopo l'avvio (la regola del plugin).",
+    "help:close_after": "finestra: N ore dopo l'ultimo messaggio del cliente; creazione: N ore dopo l'avvio (la regola del plugin).",
     "setting:crm_timezone": "Fuso orario del CRM",
     "setting:opt_out_keywords": "Parole chiave per disiscriversi, per lingua (l'intero messaggio del cliente)",
     "setting:opt_in_keywords": "Parole chiave per iscriversi di nuovo, per lingua",
@@ -266,7 +280,7 @@ IT: dict[str, str] = {
     # jobs
     "Cron jobs": "Cron job", "Scheduled synchronisation with Meta and the CRM.": "Sincronizzazioni pianificate con Meta e il CRM.",
     "Active": "Attivo", "Attempts": "Tentativi", "Last run": "Ultima esecuzione", "Schedule": "Esegui",
-    "Actions": "Azioni", "on": "sì", "off": "no", "Reset": "Reset", "Run now": "Esegui ora", "Done.": "Fatto.",
+    "Actions": "Azioni", "on": "sì", "off": "no", "Reset": "Azzera", "Run now": "Esegui ora", "Done.": "Fatto.",
     "idle": "inattivo", "running": "in esecuzione", "stopped": "fermo", "next": "prossima",
     "at HH:MM or every N s": "alle HH:MM oppure ogni N s", "{name} will run in a moment.": "{name} partirà tra un momento.",
     "{name} reset.": "{name} azzerato.", "{name} saved.": "{name} salvato.",
@@ -310,6 +324,42 @@ IT: dict[str, str] = {
     "You cannot change your own role.": "Non puoi cambiare il tuo ruolo.", "Role changed.": "Ruolo cambiato.",
     "No such user.": "Utente inesistente.",
     "Password reset: the user is logged out everywhere.": "Password reimpostata: l'utente è disconnesso ovunque.",
+    # issue 16: what was still English
+    "job:syncCustomers": "Sincronizzazione bidirezionale della rubrica WhatsApp con le anagrafiche del CRM (modifiche nella finestra temporale)",
+    "job:syncMessages": "Riconciliazione: riprova gli eventi in arrivo, applica gli stati arrivati prima, invia i messaggi in coda",
+    "job:syncTemplates": "Scarica i template di messaggio da Meta",
+    "job:closeConversations": "Chiude le conversazioni secondo la regola close_after (i ticket restano aperti)",
+    "every {n} s": "ogni {n} s", "at {time}": "alle {time}",
+    "A schedule is “every N s” (N from {low} to {high}) or “at HH:MM”, not “{value}”.":
+        "Una pianificazione è “ogni N s” (N da {low} a {high}) oppure “alle HH:MM”, non “{value}”.",
+    "{name} stopped after too many failed runs: reset it to run it again.":
+        "{name} si è fermato dopo troppe esecuzioni fallite: azzeralo per eseguirlo di nuovo.",
+    "{name} is running or queued: try again once the run is over.":
+        "{name} è in esecuzione o in coda: riprova a esecuzione finita.",
+    "“{value}” is not a valid phone number.": "“{value}” non è un numero di telefono valido.",
+    "key:Enter": "Invio", "key:Shift": "Maiusc",
+    "choice:window": "finestra: dopo l'ultimo messaggio del cliente", "choice:created": "creazione: dopo l'avvio",
+    "choice:upload": "caricamento su Meta", "choice:link": "link temporaneo",
+    "ticket-status:Open": "Aperto", "ticket-status:In Progress": "In lavorazione",
+    "ticket-status:Wait For Response": "In attesa di risposta", "ticket-status:Answered by customer": "Risposto dal cliente",
+    "ticket-status:Closed": "Chiuso",
+    "priority:Low": "Bassa", "priority:Normal": "Normale", "priority:High": "Alta", "priority:Urgent": "Urgente",
+    "template-status:approved": "approvato", "template-status:pending": "in revisione",
+    "template-status:rejected": "rifiutato", "template-status:paused": "in pausa", "template-status:disabled": "disattivato",
+    "template-status:deleted": "eliminato", "template-status:in_appeal": "in ricorso",
+    "template-category:utility": "servizio", "template-category:marketing": "marketing",
+    "template-category:authentication": "autenticazione",
+    "quality:green": "alta", "quality:yellow": "media", "quality:red": "bassa", "quality:unknown": "sconosciuta",
+    "type:image": "immagine", "type:video": "video", "type:audio": "audio", "type:document": "documento",
+    "type:sticker": "sticker", "type:location": "posizione", "type:contacts": "contatti", "type:template": "template",
+    "type:interactive": "risposta interattiva", "type:button": "pulsante", "type:reaction": "reazione",
+    "type:unsupported": "non supportato", "type:text": "testo",
+    "Buttons": "Pulsanti",
+    "Type": "Tipo", "Detail": "Dettaglio", "Payload": "Contenuto",
+    "event:message": "messaggio", "event:status": "stato di consegna", "event:mixed": "messaggi e stati",
+    "event:unreadable": "illeggibile", "event:unknown": "sconosciuto",
+    "event:message_template_status_update": "stato di un template", "event:account_update": "aggiornamento account",
+    "event:phone_number_quality_update": "qualità del numero", "event:template_category_update": "categoria di un template",
 }
 
 
@@ -329,8 +379,13 @@ def translator(lang: str) -> Callable[..., str]:
     def _(text: str, **values) -> str:
         translated = catalog.get(text) or EN.get(text)
         if translated is None:
-            # A setting a later issue adds shows a readable label until it is translated.
-            translated = _humanize(text) if text.startswith("setting:") else text
+            kind, colon, value = text.partition(":")
+            if text.startswith("setting:"):  # a setting a later issue adds: readable until translated
+                translated = _humanize(text)
+            elif colon and kind in VALUE_KINDS:
+                translated = value
+            else:
+                translated = text
         return translated.format(**values) if values else translated
 
     return _

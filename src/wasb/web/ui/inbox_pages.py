@@ -36,7 +36,7 @@ def _inbox(request: Request, user, view: str, q: str):
     view = view if view in FILTERS else "open"
     with app.db.read_sessions() as session:
         rows = inbox_rows(session, view=view, q=q, me=user.username, country=app.config.default_country)
-        counts = inbox_counts(session, user.username)
+        counts = inbox_counts(session, user.username, q=q, country=app.config.default_country)
         closed = _closed_hours(app, session)
     return view, rows, counts, closed
 

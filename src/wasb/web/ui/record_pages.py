@@ -14,6 +14,7 @@ from wasb.templates.service import TemplateError, TemplateNotFound, get_template
 from wasb.web.params import CrmId, PageNumber, QueryText, RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, User, csrf_protected
+from wasb.web.ui.meta_reasons import reason_in
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.template_form import send_template_form
 from wasb.web.ui.render import outcome, redirect, render
@@ -108,11 +109,11 @@ def ticket_comment(request: Request, user: User, ticket_id: CrmId, body: str = F
                      name=template)
         else:
             said = _("Comment added. The customer's window is closed: it waits for their reply ({reason}).",
-                     reason=delivery.reason or "")
+                     reason=reason_in(user.language)(delivery.reason))
         return outcome(request, back, ok=said)
     if delivery.outcome == "not_sent":
         return outcome(request, back, error=_("Comment added, but not sent on WhatsApp: {reason}",
-                                              reason=delivery.reason or ""))
+                                              reason=reason_in(user.language)(delivery.reason)))
     return outcome(request, back, ok=_("Comment added and sent on WhatsApp."))
 
 
@@ -152,8 +153,8 @@ def person_create(request: Request, user: User, kind: str = Form("lead"), name: 
                                        name=name, mobile=mobile.strip() or None, email=email.strip() or None,
                                        company=company.strip() or None)
             return redirect(request, f"/ui/people/{person.id}", ok=_("Saved."))
-        except InvalidPhone as exc:
-            error = str(exc)
+        except InvalidPhone:  # the domain's reason is English: the page says it in the user's language
+            error = _("“{value}” is not a valid phone number.", value=mobile.strip())
         except DuplicateMobile as exc:
             error = _("The mobile {mobile} already belongs to {kind} {name}.", mobile=mobile,
                       kind=_(exc.existing.kind), name=exc.existing.name)
@@ -206,8 +207,8 @@ def person_update(request: Request, user: User, person_id: CrmId, name: str = Fo
                 edit_person(app.crm(session), app.config, load_settings(session, app.config), person_id, name=name,
                             mobile=mobile.strip() or None)
             return redirect(request, f"/ui/people/{person_id}", ok=_("Saved."))
-        except InvalidPhone as exc:
-            error = str(exc)
+        except InvalidPhone:  # the domain's reason is English: the page says it in the user's language
+            error = _("“{value}” is not a valid phone number.", value=mobile.strip())
         except DuplicateMobile as exc:
             error = _("The mobile {mobile} already belongs to {kind} {name}.", mobile=mobile,
                       kind=_(exc.existing.kind), name=exc.existing.name)

@@ -12,6 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wasb.store.base import utcnow
 from wasb.web.ui.i18n import language_of, translator
+from wasb.web.ui.meta_reasons import reason_in
+from wasb.web.ui.views import comment_parts
+from wasb.web.ui.avatars import avatar_tone
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 FLASH_COOKIE = "wasb_flash"
@@ -25,15 +28,27 @@ def _iso(value: datetime | None) -> str:
 
 
 env.filters["iso"] = _iso
+env.globals["comment_parts"] = comment_parts
+env.globals["avatar_tone"] = avatar_tone
 
 
-def _local(tz):
+# Month abbreviations by language: strftime's %b follows the process's locale, not the user's.
+MONTHS = {"en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+          "it": ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic")}
+
+
+def strftime_in(value: datetime, fmt: str, lang: str) -> str:
+    months = MONTHS.get(lang, MONTHS["en"])
+    return value.strftime(fmt.replace("%b", months[value.month - 1]))
+
+
+def _local(tz, lang: str = "en"):
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return value.astimezone(tz).strftime(fmt) if value else ""
+        return strftime_in(value.astimezone(tz), fmt, lang) if value else ""
     return local
 
 
-def _short(tz):
+def _short(tz, lang: str = "en"):
     """Today: the time; this year: day and month; else the date."""
     def short(value: datetime | None) -> str:
         if not value:
@@ -42,7 +57,7 @@ def _short(tz):
         if local.date() == now.date():
             return local.strftime("%H:%M")
         if local.year == now.year:
-            return local.strftime("%d %b")
+            return strftime_in(local, "%d %b", lang)
         return local.strftime("%Y-%m-%d")
     return short
 
@@ -55,7 +70,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     flash = _read_flash(request)
     html = env.get_template(name).render(
         request=request, user=user, csrf=getattr(request.state, "csrf", ""), lang=lang, _=translator(lang),
-        local=_local(tz), short=_short(tz), tzname=app.config.timezone, now=utcnow(), flash=flash,
+        local=_local(tz, lang), short=_short(tz, lang), reason=reason_in(lang), tzname=app.config.timezone, now=utcnow(), flash=flash,
         path=request.url.path, **context)
     response = HTMLResponse(html, status_code=status_code)
     if flash:

@@ -2,6 +2,7 @@
 write goes through a service."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,21 +44,57 @@ class InboxRow:
     association_error: str | None
     window: Window
     last_at: datetime | None
-    last_body: str
+    last: "Preview"
     last_direction: str | None
     last_status: str | None
 
 
-def _preview(message: Message | None) -> str:
+@dataclass(frozen=True)
+class Preview:
+    """The inbox's line for a conversation's last message: its kind (the page shows an icon
+    and the kind's name in the user's language, never "[image]") and its text."""
+    kind: str  # "text", a media kind, "template", or another WhatsApp type ("location", …)
+    text: str
+
+
+def preview_of(message: Message | None) -> Preview:
     if message is None:
-        return ""
-    if message.type in MEDIA_KINDS:
-        return f"[{message.type}] {message.body or message.media_filename or ''}".strip()
-    if message.body:
-        return message.body  # other kinds are stored already rendered ("[location] …")
-    if message.template_name:
-        return f"[template] {message.template_name}"
-    return f"[{message.type}]"
+        return Preview("text", "")
+    if message.type in MEDIA_KINDS:  # the caption, else the file's name
+        return Preview(message.type, message.body or message.media_filename or "")
+    if message.type == "template" or (message.template_name and not message.body):
+        return Preview("template", message.body or message.template_name or "")
+    body = message.body or ""
+    if message.type == "text":
+        return Preview("text", body)
+    # Other kinds are stored already rendered for the ticket ("[location] Via Roma 1"): the
+    # prefix becomes the icon and the kind's name.
+    prefix = f"[{message.type}]"
+    return Preview(message.type, body[len(prefix):].strip() if body.startswith(prefix) else body)
+
+
+# An agent's WhatsApp message mirrored on the ticket (wasb.outbound.service.comment_text):
+# "[template name] text" or "[image: file.jpg] caption", stored so in the CRM.
+_COMMENT_LABEL = re.compile(r"^\[(?:(?P<template>template) (?P<name>[^\]]+)|(?P<kind>[a-z]+): (?P<file>[^\]]*))\] ?(?P<text>.*)$",
+                            re.S)
+
+
+@dataclass(frozen=True)
+class CommentParts:
+    kind: str  # "text", "template" or a media kind
+    label: str  # the template's or the file's name
+    text: str
+
+
+def comment_parts(body: str | None) -> CommentParts:
+    """A ticket comment as the page shows it: the stored "[template …]" prefix becomes a tag
+    in the user's language (the CRM keeps its text as it is)."""
+    match = _COMMENT_LABEL.match(body or "")
+    if not match:
+        return CommentParts("text", "", body or "")
+    if match["template"]:
+        return CommentParts("template", match["name"], match["text"])
+    return CommentParts(match["kind"], "" if match["file"] == "file" else match["file"], match["text"])
 
 
 def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "", country: str = "IT",
@@ -73,17 +110,7 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
         query = query.where(Conversation.assigned_user.is_(None))
     q = q.strip()
     if q:
-        like, escape = contains_pattern(q.lower())
-        digits, digits_escape = contains_pattern(q.replace(" ", ""))
-        conditions = [func.lower(WaContact.profile_name).like(like, escape=escape),
-                      func.lower(Conversation.name).like(like, escape=escape),
-                      WaContact.phone_e164.like(digits, escape=digits_escape),
-                      has_message_containing(session, q)]
-        try:
-            conditions.append(WaContact.phone_e164 == to_e164(q, country))
-        except InvalidPhone:
-            pass
-        query = query.where(or_(*conditions))
+        query = query.where(_matching(session, q, country))
     query = query.order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()).limit(limit)
     pairs = session.execute(query).all()
     ids = [c.id for c, _ in pairs]
@@ -99,18 +126,38 @@ def inbox_rows(session: Session, *, view: str = "open", q: str = "", me: str = "
         rows.append(InboxRow(
             id=c.id, name=display_name(contact), phone=contact.phone_e164, status=c.status, unread=c.unread or 0,
             assigned_user=c.assigned_user, association_error=c.association_error, window=window_of(c, contact, now),
-            last_at=c.last_message_at, last_body=_preview(m), last_direction=m.direction if m else None,
+            last_at=c.last_message_at, last=preview_of(m), last_direction=m.direction if m else None,
             last_status=m.status if m else None))
     return rows
 
 
-def inbox_counts(session: Session, me: str) -> dict[str, int]:
-    """How many open conversations each tab holds (closed ones are not counted: they only grow)."""
+def _matching(session: Session, q: str, country: str):
+    """Conversations the search finds: by name, number or a message's text."""
+    like, escape = contains_pattern(q.lower())
+    digits, digits_escape = contains_pattern(q.replace(" ", ""))
+    conditions = [func.lower(WaContact.profile_name).like(like, escape=escape),
+                  func.lower(Conversation.name).like(like, escape=escape),
+                  WaContact.phone_e164.like(digits, escape=digits_escape),
+                  has_message_containing(session, q)]
+    try:
+        conditions.append(WaContact.phone_e164 == to_e164(q, country))
+    except InvalidPhone:
+        pass
+    return or_(*conditions)
+
+
+def inbox_counts(session: Session, me: str, *, q: str = "", country: str = "IT") -> dict[str, int]:
+    """How many open conversations each tab holds, among those the search finds (the tabs
+    then say what the list under them will show); closed ones are not counted: they only grow."""
     is_open = Conversation.status == OPEN
-    total, mine, unassigned = session.execute(select(
+    query = select(
         func.count().filter(is_open),
         func.count().filter(is_open, Conversation.assigned_user == me),
-        func.count().filter(is_open, Conversation.assigned_user.is_(None)))).one()
+        func.count().filter(is_open, Conversation.assigned_user.is_(None))).select_from(Conversation)
+    if q.strip():
+        query = query.join(WaContact, WaContact.id == Conversation.wa_contact_id).where(
+            _matching(session, q.strip(), country))
+    total, mine, unassigned = session.execute(query).one()
     return {"open": total, "mine": mine, "unassigned": unassigned}
 
 
@@ -243,6 +290,7 @@ class TemplateChoice:
     deleted: bool = False
     sources: dict[str, str] = field(default_factory=dict)  # the admin's mapping (slot key -> source)
     prefill: dict[str, str] = field(default_factory=dict)
+    buttons: list[str] = field(default_factory=list)  # the buttons' labels, shown under the preview
 
 
 def _component_text(components: list | None, kind: str) -> str:
@@ -253,11 +301,19 @@ def _component_text(components: list | None, kind: str) -> str:
     return ""
 
 
+def _button_labels(components: list | None) -> list[str]:
+    labels = []
+    for component in components or []:
+        if isinstance(component, dict) and str(component.get("type", "")).upper() == "BUTTONS":
+            labels += [str(b.get("text")) for b in component.get("buttons") or [] if isinstance(b, dict) and b.get("text")]
+    return labels
+
+
 def template_choice(t: Template) -> TemplateChoice:
     header, body = _component_text(t.components, "HEADER"), _component_text(t.components, "BODY")
     return TemplateChoice(t.id, t.name, t.language, t.category, t.status, t.quality, header, body,
                           _component_text(t.components, "FOOTER"), describe_parameters(t).slots,
-                          t.rejected_reason, t.deleted, parameter_sources(t))
+                          t.rejected_reason, t.deleted, parameter_sources(t), buttons=_button_labels(t.components))
 
 
 def all_templates(session: Session) -> list[TemplateChoice]:
