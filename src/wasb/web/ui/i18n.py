@@ -253,6 +253,9 @@ IT: dict[str, str] = {
     "Deactivated: logged out everywhere.": "Disattivato: disconnesso ovunque.", "Activated.": "Riattivato.",
     "You cannot deactivate yourself.": "Non puoi disattivare te stesso.", "A token needs a name.": "Un token ha bisogno di un nome.", "Token revoked.": "Token revocato.",
     "a password needs at least 8 characters": "una password deve avere almeno 8 caratteri",
+    "Number or title": "Numero o titolo", "Any status": "Qualsiasi stato", "Anyone": "Chiunque",
+    "Untouched for": "Fermo da", "Any time": "Qualsiasi data", "{n}+ days": "{n}+ giorni", "1+ day": "1+ giorno",
+    "Apply filters": "Applica filtri", "Clear": "Azzera", "No ticket matches these filters.": "Nessun ticket corrisponde a questi filtri.",
 }
 
 
