@@ -1,7 +1,7 @@
 """Tickets in HelpDesk and comments in ModComments, both ways."""
 import pytest
 
-from wasb.crm.port import CommentAuthor, CRMError, CRMNotFound, NewPerson, NewTicket
+from wasb.crm.port import CommentAuthor, CRMError, CRMNotFound, NewPerson, NewTicket, TicketQuery
 
 
 def new_ticket(person_id, description="Buongiorno, vorrei contattarvi"):
@@ -172,3 +172,32 @@ def test_documents_are_not_downloadable_through_the_webservice(vtenext_crm, vten
         vtenext_crm.get_document(doc)
     prefix = doc.split("x")[0]
     assert vtenext_crm.get_document(f"{prefix}x99999") is None
+
+
+def test_the_tickets_list_filters_and_sorts_in_vtql(vtenext_crm, vtenext_fake, customer):
+    def ticket(title, status):
+        return vtenext_crm.create_ticket(NewTicket(title=title, status=status, priority="Low",
+                                                   description="...", person_id=customer.id))
+
+    broken = ticket("Broken screen", "Open")
+    late = ticket("Late delivery", "Closed")
+    refund = ticket("Refund for the broken case", "Open")
+    for minute, made in enumerate((broken, late, refund)):  # a minute apart, as people write
+        vtenext_fake.set_fields(made.id, createdtime=f"2026-01-01 10:0{minute}:00")
+    vtenext_fake.set_fields(late.id, modifiedtime="2020-01-01 10:00:00")
+
+    def ids(**wanted):
+        return [t.id for t in vtenext_crm.list_tickets(query=TicketQuery(**wanted))]
+
+    assert ids(text="broken") == [refund.id, broken.id]  # newest first
+    assert ids(text="broken", sort="number", descending=False) == [broken.id, refund.id]
+    assert ids(status="Closed") == [late.id]
+    assert ids(text=late.number) == [late.id]
+    assert ids(text=late.number.removeprefix("TT")) == [late.id]
+    assert ids(untouched_days=30) == [late.id]
+    assert ids(sort="status", descending=False)[0] == late.id  # Closed < Open
+    assert ids(assigned_user="not-an-id") == []
+    owner = vtenext_fake.row(broken.id)["assigned_user_id"]
+    assert set(ids(assigned_user=owner)) == {broken.id, late.id, refund.id}
+    assert ids(text="broken", status="Closed") == []
+    assert ids(sort="modified")[-1] == late.id

@@ -229,6 +229,11 @@ class FakeCRM:
         with self.lock:
             self._row(record_id)["modifiedtime"] = self.now()
 
+    def set_fields(self, record_id: str, **values) -> None:
+        """Fields written behind the webservice's back (e.g. a record's times in the past)."""
+        with self.lock:
+            self._row(record_id).update(values)
+
     def row(self, record_id: str) -> dict:
         with self.lock:
             return dict(self._row(record_id))

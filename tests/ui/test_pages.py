@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import LAPTOP, PHONE, log_in, shot
+from tests.support.tickets import three_tickets
+from tests.ui.conftest import LAPTOP, PHONE, add_agent, log_in, shot
 from tests.ui.seed import demo
 
 
@@ -64,3 +65,25 @@ def test_every_page_renders_with_real_data(ui_server, browser, size_name, size):
         shot(page, f"person-{size_name}")
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", ("Status", "Apply filters", "Status", "Clear")),
+    ("it", ("Stato", "Applica filtri", "Stato", "Azzera")),
+])
+def test_an_agent_filters_the_tickets_by_status_and_sorts_them_by_a_column(ui_server, page, language, texts):
+    status_label, apply, status_head, clear = texts
+    made = three_tickets(ui_server.database_url)
+    log_in(page, ui_server.url, add_agent(ui_server, language), next_path="/ui/tickets")
+    rows = page.locator("#tickets-table tbody tr a.strong")
+    assert rows.all_inner_texts() == [made["refund"], made["late"], made["screen"]]
+    page.locator("#tickets-status").select_option("Open")
+    page.get_by_role("button", name=apply).click()
+    page.wait_for_url("**status=Open*")
+    assert rows.all_inner_texts() == [made["screen"]]
+    page.get_by_role("link", name=clear).click()
+    page.wait_for_url("**/ui/tickets?sort=number&order=desc")
+    page.locator("#tickets-table thead").get_by_role("link", name=status_head).click()
+    page.wait_for_url("**sort=status*")
+    assert rows.all_inner_texts() == [made["screen"], made["late"], made["refund"]]  # Open, Closed, Answered
+    shot(page, f"tickets-filtered-{language}")

@@ -7,6 +7,7 @@ embedded CRM, "4x123" in vtenext); the service never parses them.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -50,6 +51,27 @@ class Ticket:
     assigned_user: str | None = None
     created_at: datetime | None = None
     modified_at: datetime | None = None
+
+
+TICKET_SORTS = ("modified", "created", "number", "status", "priority")
+_TICKET_NUMBER = re.compile(r"(?i)(tt)?\d{1,18}")
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """What the tickets list asks for: every filter optional, combined with AND."""
+    text: str = ""  # a ticket number ("TT12", "12"), else words of the title
+    status: str | None = None
+    assigned_user: str | None = None  # the CRM's own owner value (embedded: a username)
+    untouched_days: int | None = None  # not modified for at least this many days
+    sort: str = "number"  # one of TICKET_SORTS; by number, descending: newest first
+    descending: bool = True
+
+    @property
+    def by_number(self) -> bool:
+        """A number is looked for among numbers, anything else among titles: one rule for every
+        CRM (VTQL cannot group an OR inside an AND)."""
+        return bool(_TICKET_NUMBER.fullmatch(self.text.strip()))
 
 
 @dataclass(frozen=True)
@@ -166,7 +188,9 @@ class CRM(Protocol):
 
     def get_ticket(self, ticket_id: str) -> Ticket | None: ...
 
-    def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Ticket]: ...
+    def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0,
+                     query: TicketQuery | None = None) -> list[Ticket]:
+        """Newest first, or as `query` filters and sorts them."""
 
     def create_ticket(self, new: NewTicket) -> Ticket: ...
 

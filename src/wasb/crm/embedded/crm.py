@@ -6,7 +6,7 @@ ticket are written in one transaction.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from wasb.crm.embedded.tables import CrmComment, CrmDocument, CrmPerson, CrmTicket
 from wasb.crm.port import (
     Comment, CommentAuthor, CRMNotFound, Document, DuplicateMobile, NewPerson, NewTicket, Page, Person, PersonKind,
-    Ticket,
+    Ticket, TicketQuery,
 )
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.store.base import utcnow
@@ -270,11 +270,28 @@ class EmbeddedCRM:
         row = self.session.execute(_ticket_by_id, {"id": pk}).first()
         return self._keep_ticket(_ticket_of(row)) if row is not None else None
 
-    def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Ticket]:
-        query = select(*_TICKET)
+    def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0,
+                     query: TicketQuery | None = None) -> list[Ticket]:
+        wanted = query or TicketQuery()
+        statement = select(*_TICKET)
         if person_id is not None:
-            query = query.where(_tickets.c.person_id == _int_id(person_id))
-        rows = self.session.execute(query.order_by(_tickets.c.id.desc()).limit(limit).offset(offset))
+            statement = statement.where(_tickets.c.person_id == _int_id(person_id))
+        text = wanted.text.strip()
+        if text and wanted.by_number:
+            statement = statement.where(_tickets.c.id == int(text.upper().removeprefix("TT")))
+        elif text:
+            pattern, escape = contains_pattern(text)
+            statement = statement.where(_tickets.c.title.like(pattern, escape=escape))
+        if wanted.status:
+            statement = statement.where(_tickets.c.status == wanted.status)
+        if wanted.assigned_user:
+            statement = statement.where(_tickets.c.assigned_user == wanted.assigned_user)
+        if wanted.untouched_days:
+            statement = statement.where(_modified < utcnow() - timedelta(days=wanted.untouched_days))
+        column = {"modified": _modified, "created": _tickets.c.created_at, "number": _tickets.c.id,
+                  "status": _tickets.c.status, "priority": _tickets.c.priority}[wanted.sort]
+        order = (column.desc(), _tickets.c.id.desc()) if wanted.descending else (column.asc(), _tickets.c.id.asc())
+        rows = self.session.execute(statement.order_by(*order).limit(limit).offset(offset))
         return [_ticket_of(r) for r in rows]
 
     def create_ticket(self, new: NewTicket) -> Ticket:

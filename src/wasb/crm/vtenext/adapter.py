@@ -33,7 +33,7 @@ import logging
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
@@ -54,6 +54,7 @@ from wasb.crm.port import (
     Person,
     PersonKind,
     Ticket,
+    TicketQuery,
 )
 from wasb.crm.vtenext import changes, vtql
 from wasb.crm.vtenext.describe import Schema
@@ -336,14 +337,37 @@ class VtenextCRM:
         row = self._retrieve(ticket_id)
         return self._ticket(row) if row else None
 
-    def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Ticket]:
-        where = ""
+    def list_tickets(self, person_id: str | None = None, limit: int = 50, offset: int = 0,
+                     query: TicketQuery | None = None) -> list[Ticket]:
+        wanted = query or TicketQuery()
+        conditions = []
         if person_id is not None:
             link = self._ticket_link(person_id, create=False)
             if link is None:
                 return []
-            where = vtql.condition(link[0], "=", vtql.quote_id(link[1]))
-        rows = self._query_range("HelpDesk", where, "createdtime", offset, limit, descending=True)
+            conditions.append(vtql.condition(link[0], "=", vtql.quote_id(link[1])))
+        text = wanted.text.strip()
+        if text and wanted.by_number and not text.isdigit():
+            conditions.append(vtql.condition("ticket_no", "=", vtql.quote(text.upper())))
+        elif text and wanted.by_number:
+            # The CRM numbers tickets with a prefix of its own ("TT" unless an admin changed it).
+            conditions.append(vtql.condition("ticket_no", "LIKE", vtql.quote(f"%{text}")))
+        elif text:
+            conditions.append(vtql.condition("ticket_title", "LIKE", vtql.quote(f"%{text}%")))
+        if wanted.status:
+            conditions.append(vtql.condition("ticketstatus", "=", vtql.quote(wanted.status)))
+        if wanted.assigned_user:
+            if not vtql.is_record_id(wanted.assigned_user):
+                return []  # owners are Users ids here
+            conditions.append(vtql.condition("assigned_user_id", "=", vtql.quote_id(wanted.assigned_user)))
+        if wanted.untouched_days:
+            before = (datetime.now(timezone.utc) - timedelta(days=wanted.untouched_days)).astimezone(self.zone)
+            conditions.append(vtql.condition("modifiedtime", "<", vtql.quote_time(before)))
+        # Numbers follow creation; ticket_no itself would sort as text (TT9 after TT10).
+        order = {"modified": "modifiedtime", "created": "createdtime", "number": "createdtime",
+                 "status": "ticketstatus", "priority": "ticketpriorities"}[wanted.sort]
+        rows = self._query_range("HelpDesk", vtql.all_of(*conditions), order, offset, limit,
+                                 descending=wanted.descending)
         return [self._ticket(r) for r in rows]
 
     def create_ticket(self, new: NewTicket) -> Ticket:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation
+from wasb.crm.port import TICKET_SORTS, TicketQuery
 from wasb.tickets.process import CommentError, TicketNotFound, comment_messages, comment_to_whatsapp
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import comment_view, conversation_view, ticket_view
@@ -16,9 +19,17 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=errors(
 
 
 @router.get("")
-def list_tickets(app: AppDep, who: Caller, person: OptionalQueryText = None, limit: Limit = 50, offset: Offset = 0):
+def list_tickets(app: AppDep, who: Caller, person: OptionalQueryText = None, limit: Limit = 50, offset: Offset = 0,
+                 q: OptionalQueryText = None, status: OptionalQueryText = None, assigned_user: OptionalQueryText = None,
+                 untouched_days: Annotated[int | None, Query(ge=1, le=3650)] = None,
+                 sort: Literal[TICKET_SORTS] = "number", order: Literal["asc", "desc"] = "desc"):
+    """Newest first by default. `q`: a ticket number (TT12, 12) or words of the title;
+    `assigned_user`: the CRM's owner (a username in the embedded CRM, a Users id such as 19x1
+    in vtenext); `untouched_days`: not modified for at least this many days."""
+    query = TicketQuery(text=q or "", status=status or None, assigned_user=assigned_user or None,
+                        untouched_days=untouched_days, sort=sort, descending=order == "desc")
     with app.db.read_sessions() as session:
-        return [ticket_view(t) for t in app.crm(session).list_tickets(person, min(limit, 500), offset)]
+        return [ticket_view(t) for t in app.crm(session).list_tickets(person, min(limit, 500), offset, query=query)]
 
 
 @router.get("/{ticket_id}", responses=errors(404))

@@ -360,6 +360,9 @@ IT: dict[str, str] = {
     "event:unreadable": "illeggibile", "event:unknown": "sconosciuto",
     "event:message_template_status_update": "stato di un template", "event:account_update": "aggiornamento account",
     "event:phone_number_quality_update": "qualità del numero", "event:template_category_update": "categoria di un template",
+    "Number or title": "Numero o titolo", "Any status": "Qualsiasi stato", "Anyone": "Chiunque",
+    "Untouched for": "Fermo da", "Any time": "Qualsiasi data", "{n}+ days": "{n}+ giorni", "1+ day": "1+ giorno",
+    "Apply filters": "Applica filtri", "Clear": "Azzera", "No ticket matches these filters.": "Nessun ticket corrisponde a questi filtri.",
 }
 
 

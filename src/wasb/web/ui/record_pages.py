@@ -1,17 +1,21 @@
 """Tickets, people and templates: the CRM records agents look up while answering."""
 from __future__ import annotations
 
+from typing import Literal
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from wasb.auth.service import list_users
 from wasb.crm.mapping import SOURCES
-from wasb.crm.port import PERSON_KINDS, CRMNotFound, DuplicateMobile
+from wasb.crm.port import PERSON_KINDS, TICKET_SORTS, CRMNotFound, DuplicateMobile, TicketQuery
 from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, edit_person
 from wasb.settings.service import load_settings
 from wasb.tickets.service import change_ticket_status, ticket_statuses
 from wasb.templates.service import TemplateError, TemplateNotFound, get_template, set_parameter_sources
-from wasb.web.params import CrmId, PageNumber, QueryText, RowId
+from wasb.web.params import CrmId, OptionalQueryText, PageNumber, QueryText, RowId
 from wasb.web.ui import actions
 from wasb.web.ui.deps import AdminUser, User, csrf_protected
 from wasb.web.ui.meta_reasons import reason_in
@@ -27,15 +31,35 @@ router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(
 
 # --- tickets -----------------------------------------------------------------------------
 
+UNTOUCHED_DAYS = (1, 7, 30)
+
+
 @router.get("/tickets")
-def tickets(request: Request, user: User, page: PageNumber = 1):
+def tickets(request: Request, user: User, page: PageNumber = 1, q: OptionalQueryText = None,
+            status: OptionalQueryText = None, assigned: OptionalQueryText = None, age: OptionalQueryText = None,
+            sort: Literal[TICKET_SORTS] = "number", order: Literal["asc", "desc"] = "desc"):
+    """The tickets, filtered (a number or words of the title, status, assignee, untouched for
+    N days) and sorted by a column; the filters stay in every link of the page."""
     app = request.app.state.wasb
     page = max(page, 1)
+    query = TicketQuery(text=q or "", status=status or None, assigned_user=assigned or None,
+                        untouched_days=int(age) if age in {str(d) for d in UNTOUCHED_DAYS} else None,
+                        sort=sort, descending=order == "desc")
     with app.db.read_sessions() as session:
         crm = app.crm(session)
-        rows = crm.list_tickets(None, 51, (page - 1) * 50)
+        rows = crm.list_tickets(None, 51, (page - 1) * 50, query=query)
         people = {pid: crm.get_person(pid) for pid in {t.person_id for t in rows[:50] if t.person_id}}
-    return render(request, "ui/tickets.html", tickets=rows[:50], people=people, page=page, more=len(rows) > 50)
+        statuses = ticket_statuses(load_settings(session, app.config))
+        assignees = [u.username for u in list_users(session)] if app.config.crm == "embedded" else []
+    filters = {"q": q or "", "status": status or "", "assigned": assigned or "", "age": age or "",
+               "sort": sort, "order": order}
+
+    def link(**changes) -> str:
+        return "/ui/tickets?" + urlencode({k: v for k, v in {**filters, **changes}.items() if v not in ("", None)})
+
+    return render(request, "ui/tickets.html", tickets=rows[:50], people=people, page=page, more=len(rows) > 50,
+                  filters=filters, statuses=statuses, assignees=assignees, ages=UNTOUCHED_DAYS, link=link,
+                  filtered=any(filters[k] for k in ("q", "status", "assigned", "age")))
 
 
 @router.get("/tickets/{ticket_id}")
