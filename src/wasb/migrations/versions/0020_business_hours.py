@@ -1,7 +1,7 @@
 """business hours: the closed period a conversation's away message went out for
 
 Revision ID: 0020_business_hours
-Revises: 0018_sent_files_stored
+Revises: 0019_consent
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import wasb.store.base
 
 revision = "0020_business_hours"
-down_revision = "0018_sent_files_stored"
+down_revision = "0019_consent"
 branch_labels = None
 depends_on = None
 

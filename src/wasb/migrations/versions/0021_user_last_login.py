@@ -1,15 +1,15 @@
 """user management: when each user last logged in
 
-Revision ID: 0022_user_last_login
-Revises: 0018_sent_files_stored
+Revision ID: 0021_user_last_login
+Revises: 0020_business_hours
 """
 from alembic import op
 import sqlalchemy as sa
 
 from wasb.store.base import UTCDateTime
 
-revision = "0022_user_last_login"
-down_revision = "0018_sent_files_stored"
+revision = "0021_user_last_login"
+down_revision = "0020_business_hours"
 branch_labels = None
 depends_on = None
 
