@@ -210,6 +210,7 @@ def test_the_conversation_page_shows_the_opt_out_and_an_agent_can_change_it(wasb
         page = client.get(f"/ui/conversations/{conversation['id']}")
         assert 'id="opted-out-badge"' in page.text and "Opted out of marketing" in page.text
         assert "keyword written by the customer" in page.text
+        assert "System: consent confirmation" in page.text  # the reply is the system's, not an agent's
         assert 'id="opted-out-badge"' in client.get(f"/ui/people/{conversation['person_id']}").text
         (promo,) = wasb.get("/api/v1/templates?name=promo")
         csrf = page_csrf(client, f"/ui/conversations/{conversation['id']}")

@@ -276,6 +276,8 @@ IT: dict[str, str] = {
     "Outside business hours": "Fuori orario di apertura", "opens again {time}": "riapre {time}",
     "System: away message": "Sistema: messaggio di assenza",
     "Sent automatically outside business hours": "Inviato automaticamente fuori orario di apertura",
+    "System: consent confirmation": "Sistema: conferma del consenso",
+    "Sent automatically when the customer opted out or back in": "Inviato automaticamente quando il cliente ha revocato o ridato il consenso",
     "health:ok": "Funzionante", "health:unhealthy": "Non funzionante", "health:unknown": "Non ancora verificato",
     # jobs
     "Cron jobs": "Cron job", "Scheduled synchronisation with Meta and the CRM.": "Sincronizzazioni pianificate con Meta e il CRM.",
