@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.databases import create_database, drop_database
 from tests.support.server import WasbServer
-from tests.ui.conftest import ADMIN, LAPTOP, PHONE, _create_users, add_users, shot
+from tests.ui.conftest import ADMIN, LAPTOP, PHONE, create_users, add_users, shot
 from tests.ui.seed import add_outbound, conversation_of, customer_writes, demo
 from wasb.web.ui.i18n import EN, IT, translator
 
@@ -109,7 +109,7 @@ def italian(tmp_path_factory):
     srv = WasbServer(url, tmp, extra_env={"WASB_GRAPH_URL": "http://127.0.0.1:9"}).start()
     try:
         add_users(srv)
-        _create_users(srv, [dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1], is_admin=True,
+        create_users(srv, [dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1], is_admin=True,
                                  language="it")])
         data = demo(srv)
         # A media message, a template message and a closed conversation, for their labels.

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tests.support.databases import create_database, drop_database
 from tests.support.server import WasbServer
-from tests.ui.conftest import ADMIN, LAPTOP, PHONE, _create_users, add_users, log_in, shot
+from tests.ui.conftest import ADMIN, LAPTOP, PHONE, create_users, add_users, log_in, shot
 from tests.ui.seed import conversation_of, customer_writes, demo, envelope
 from tests.ui.test_italian_pages import _session, text_nodes
 
@@ -67,7 +67,7 @@ def workspace(tmp_path_factory):
     srv = WasbServer(url, tmp, extra_env={"WASB_GRAPH_URL": "http://127.0.0.1:9"}).start()
     try:
         add_users(srv)
-        _create_users(srv, [dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1], is_admin=True, language="it")])
+        create_users(srv, [dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1], is_admin=True, language="it")])
         data = demo(srv)
         assert srv.post_webhook(_media("393401111111", "Paolo", "wamid.P1", "image",
                                        {"id": "MEDIA-P1", "mime_type": "image/jpeg", "caption": "Foto del pacco"})).status_code == 200
