@@ -121,9 +121,9 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
     if change is not None:
         # The entry (and the CRM record) follow the customer to the new number first; the
         # message is then theirs, shown in their conversation and written on their ticket.
-        follow_number(ctx.session, ctx.crm, old_wa_id=change[0], new_wa_id=change[1],
-                      phone_prefix=ctx.settings.phone_prefix, default_country=ctx.config.default_country)
-        item = replace(item, wa_id=change[1])
+        if follow_number(ctx.session, ctx.crm, old_wa_id=change[0], new_wa_id=change[1],
+                         phone_prefix=ctx.settings.phone_prefix, default_country=ctx.config.default_country):
+            item = replace(item, wa_id=change[1])
     contact, match = _customer(ctx, item, at)
     conversation = _open_conversation(ctx, contact, match, item.phone_number_id, at, lead_source(data))
     row = _message_row(item, at)

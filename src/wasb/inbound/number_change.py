@@ -27,8 +27,10 @@ CRM_NOT_UPDATED = "mobile_not_updated"
 
 
 def follow_number(session: Session, crm: CRM, *, old_wa_id: str, new_wa_id: str, phone_prefix: str,
-                  default_country: str) -> None:
+                  default_country: str) -> bool:
     """Move the customer's entry from the old number to the new one, then their CRM mobile.
+    False when the entry cannot move (the new number is another customer's): the message
+    then stays with the old number's customer.
 
     Safe to run again (a retried job): an entry already moved is left as it is, and the
     CRM is only written when its mobile is not the new number yet.
@@ -38,19 +40,23 @@ def follow_number(session: Session, crm: CRM, *, old_wa_id: str, new_wa_id: str,
     if contact is not None and holder is not None and holder.id != contact.id:
         record_change(session, actor=ACTOR, entity="wa_contact", entity_id=contact.id, field="wa_id",
                       old=old_wa_id, new=f"not moved: +{new_wa_id} is already address-book entry {holder.id}")
-        return
+        return False
     if contact is not None:
         _move(session, contact, old_wa_id, new_wa_id)
     else:
         contact = holder  # moved by an earlier attempt, or never known
     if contact is None or not contact.crm_person_id:
-        return
+        return True
     new_e164 = phone_of(new_wa_id)
     if new_e164 is None:
-        return
+        return True
     person = crm.get_person(contact.crm_person_id)
-    if person is None or same_number(person.mobile, new_e164, default_country):
-        return
+    if person is None:
+        record_change(session, actor=ACTOR, entity="crm_person", entity_id=contact.crm_person_id,
+                      field=CRM_NOT_UPDATED, old=None, new=f"+{new_wa_id}: the CRM record is gone")
+        return True
+    if same_number(person.mobile, new_e164, default_country):
+        return True
     mobile = with_prefix(new_e164, phone_prefix)
     try:
         crm.update_person(person.id, mobile=mobile)
@@ -60,9 +66,10 @@ def follow_number(session: Session, crm: CRM, *, old_wa_id: str, new_wa_id: str,
         log.warning("number change of %s: the CRM record %s kept its mobile: %s", old_wa_id, person.id, exc)
         record_change(session, actor=ACTOR, entity="crm_person", entity_id=person.id, field=CRM_NOT_UPDATED,
                       old=person.mobile, new=f"{mobile}: {exc}")
-        return
+        return True
     record_change(session, actor=ACTOR, entity="crm_person", entity_id=person.id, field="mobile",
                   old=person.mobile, new=mobile)
+    return True
 
 
 def _move(session: Session, contact: WaContact, old_wa_id: str, new_wa_id: str) -> None:
