@@ -20,6 +20,7 @@ last_direction
 last_status
 deliveries  # ticket comments, _ticket_comments.html
 footer  # template preview, _template_fields.html
+map_url  # ThreadItem.map_url: the "Open map" link of a location, _conversation_live.html
 
 # --- reported as a dict (dataclass __dict__ / asdict) in a job's result ------------------
 unlinked  # CustomerSyncReport (syncCustomers)
