@@ -195,7 +195,7 @@ class VtenextCRM:
                 raise DuplicateMobile(existing[0])
         element = self._person_element(kind, new.name, new.mobile, new.email, new.company)
         element["assigned_user_id"] = self._owner(new.assigned_user)
-        if new.source and kind != "account":
+        if new.source and kind != "account" and self.schema.module(KIND_MODULE[kind]).has("leadsource"):
             # Leads and Contacts both have the standard `leadsource` picklist; the ad's
             # headline is written as it is (a picklist value the admin may add).
             element["leadsource"] = new.source
