@@ -34,6 +34,22 @@ def wired(tmp_path_factory):
         drop_database(url)
 
 
+@pytest.fixture(scope="module")
+def ui(wired):
+    """An agent who reads Italian, logged in to the UI."""
+    db = open_database(wired.database_url)
+    try:
+        with db.sessions() as session, session.begin():
+            create_user(session, "agnese", "agent-password-1", language="it")
+    finally:
+        db.dispose()
+    with httpx.Client(base_url=wired.url, timeout=30) as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/ui/login").text).group(1)
+        assert client.post("/ui/login", data={"username": "agnese", "password": "agent-password-1",
+                                              "csrf": csrf}).status_code == 303
+        yield client
+
+
 def say(w, **spec) -> dict:
     """The customer sends it from the simulator; the service has taken and applied it."""
     answer = w.sim.post("/_sim/inbound", json=spec)
@@ -83,7 +99,7 @@ def test_interactive_replies_read_as_what_the_customer_picked(wired):
     assert comments(ticket) == ["Priority Mail Express", flow]
 
 
-def test_a_location_shows_place_coordinates_and_a_map_link(wired):
+def test_a_location_shows_place_coordinates_and_a_map_link(wired, ui):
     wa_id = "393330000002"
     say(wired, **{"from": wa_id, "name": "Lia", "type": "location", "location": {
         "latitude": 45.4642, "longitude": 9.19, "name": "Duomo", "address": "Piazza del Duomo, Milano"}})
@@ -94,6 +110,9 @@ def test_a_location_shows_place_coordinates_and_a_map_link(wired):
     assert message["map_url"] in message["body"]
     ticket = ticket_of(wired, conversation_of(wired, wa_id))
     assert line in ticket["description"] and message["map_url"] in ticket["description"]
+    page = ui.get(f"/ui/conversations/{conversation_of(wired, wa_id)['id']}").text
+    href = message["map_url"].replace("&", "&amp;")
+    assert f'<a href="{href}" target="_blank" rel="noopener noreferrer">Apri la mappa</a>' in page
 
 
 def test_contact_cards_show_each_name_and_number(wired):
@@ -110,7 +129,7 @@ def test_contact_cards_show_each_name_and_number(wired):
     assert ticket_of(wired, conversation_of(wired, wa_id))["description"].endswith("\n" + text)
 
 
-def test_an_ad_click_is_shown_and_becomes_the_leads_source(wired):
+def test_an_ad_click_is_shown_and_becomes_the_leads_source(wired, ui):
     wa_id = "393330000004"
     ad = {"source_url": "https://fb.me/3cr4Wqqkv", "source_id": "120214", "source_type": "ad",
           "headline": "Winter sale", "body": "Everything -30%", "media_type": "image",
@@ -129,17 +148,7 @@ def test_an_ad_click_is_shown_and_becomes_the_leads_source(wired):
     assert (person["kind"], person["source"]) == ("lead", "WhatsApp ad: Winter sale")
 
     # The agent sees it in the conversation, in their language.
-    db = open_database(wired.database_url)
-    try:
-        with db.sessions() as session, session.begin():
-            create_user(session, "agnese", "agent-password-1", language="it")
-    finally:
-        db.dispose()
-    with httpx.Client(base_url=wired.url, timeout=30) as ui:
-        csrf = re.search(r'name="csrf" value="([^"]+)"', ui.get("/ui/login").text).group(1)
-        assert ui.post("/ui/login", data={"username": "agnese", "password": "agent-password-1",
-                                          "csrf": csrf}).status_code == 303
-        page = ui.get(f"/ui/conversations/{conversation['id']}").text
+    page = ui.get(f"/ui/conversations/{conversation['id']}").text
     assert 'Iniziata da un annuncio: <a href="https://fb.me/3cr4Wqqkv"' in page and ">Winter sale</a>" in page
 
 
