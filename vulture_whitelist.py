@@ -22,6 +22,7 @@ last_status
 deliveries  # ticket comments, _ticket_comments.html
 footer  # template preview, _template_fields.html
 part_errors  # settings fields: the business hours' reason per weekday, settings.html
+map_url  # ThreadItem.map_url: the "Open map" link of a location, _conversation_live.html
 
 # --- reported as a dict (dataclass __dict__ / asdict) in a job's result ------------------
 unlinked  # CustomerSyncReport (syncCustomers)

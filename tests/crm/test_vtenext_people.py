@@ -58,6 +58,14 @@ def test_unknown_number_becomes_lead_with_lastname_and_company(vtenext_crm, vten
     assert vtenext_fake.ignored_fields == []
 
 
+def test_a_lead_from_an_ad_records_it_as_its_lead_source(vtenext_crm, vtenext_fake):
+    person = vtenext_crm.create_person(NewPerson(kind="lead", name="Ada", mobile="+393351032247",
+                                                 source="WhatsApp ad: Winter sale"))
+    assert vtenext_fake.row(person.id)["leadsource"] == "WhatsApp ad: Winter sale"
+    assert person.source == "WhatsApp ad: Winter sale"
+    assert vtenext_fake.ignored_fields == []
+
+
 def test_a_second_person_with_the_same_mobile_is_refused(vtenext_crm, vtenext_fake):
     first = vtenext_fake.insert("Contacts", lastname="First", mobile="+39 335 103 2246")
     with pytest.raises(DuplicateMobile) as dup:

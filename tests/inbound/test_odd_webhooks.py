@@ -136,7 +136,8 @@ def test_messages_without_an_id_fail_with_the_reason_and_are_never_stored(server
 
 def test_an_unforeseen_shape_fails_its_item_alone_and_the_rest_of_the_body_applies(server):
     customer = "393336667777"
-    body = message(customer, "wamid.cards", type="contacts", contacts=["not a card"])
+    # A reaction that is a list, not an object: no check foresees it, applying it fails.
+    body = message(customer, "wamid.cards", type="reaction", reaction=["not a reaction"])
     value = body["entry"][0]["changes"][0]["value"]
     value["messages"].append({"from": customer, "id": "wamid.after", "timestamp": "1764000001", "type": "text",
                               "text": {"body": "after the odd one"}})
@@ -182,7 +183,7 @@ def test_with_an_external_crm_a_bad_item_fails_alone_and_the_customers_next_mess
     body = message(customer, "wamid.x1", "first")
     value = body["entry"][0]["changes"][0]["value"]
     value["messages"] += [
-        {"from": customer, "id": "wamid.x2", "timestamp": "1764000001", "type": "contacts", "contacts": ["odd"]},
+        {"from": customer, "id": "wamid.x2", "timestamp": "1764000001", "type": "reaction", "reaction": ["odd"]},
         {"from": customer, "id": "wamid.x3", "timestamp": "1764000002", "type": "text", "text": {"body": "third"}}]
     (event,) = post_all(crm_server, body)
     assert event["state"] == "failed" and "message wamid.x2: AttributeError" in event["error"], event
@@ -195,3 +196,11 @@ def test_with_an_external_crm_a_bad_item_fails_alone_and_the_customers_next_mess
     assert ticket["description"].endswith("first")
     assert sorted(comments) == ["Customer wrote:\nfourth", "Customer wrote:\nthird"]
     assert jobs_left(crm_server) == []
+
+
+def test_contact_cards_of_an_odd_shape_are_still_shown(server):
+    """A card that is not an object is shown as a card without details, not dropped."""
+    customer = "393336667700"
+    (event,) = post_all(server, message(customer, "wamid.cards", type="contacts", contacts=["not a card"]))
+    assert event["state"] == "processed", event
+    assert [(m["type"], m["body"]) for m in messages_of(server, customer)] == [("contacts", "👤 Contact card: —")]

@@ -43,3 +43,39 @@ def test_typing_on_the_phone_posts_a_signed_inbound_webhook(sim, simulator_url, 
     message = received[0].body["entry"][0]["changes"][0]["value"]["messages"][0]
     assert received[0].signature_valid
     assert (message["from"], message["type"], message["text"]["body"]) == ("393331234567", "text", "Typed on the phone")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_the_phone_page_sends_every_other_kind_of_message(sim, simulator_url, webhook_recorder):
+    """The buttons under the composer: each posts Meta's shape of its kind (the prompts
+    answered with their suggested values; a number change follows the customer)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    sim.post("/_sim/customers", json={"wa_id": "393331234500", "name": "Mario Rossi"})
+    kinds = [("location", "location"), ("contacts", "contacts"), ("button_reply", "interactive"),
+             ("list_reply", "interactive"), ("nfm_reply", "interactive"), ("sticker", "sticker"),
+             ("order", "order"), ("ad", "text"), ("unsupported", "unsupported"), ("system", "system")]
+
+    def messages():
+        return [m for w in webhook_recorder.received
+                for m in w.body["entry"][0]["changes"][0]["value"].get("messages", [])]
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: d.accept(d.default_value or "393339990001") if d.type == "prompt"
+                    else d.accept())
+            page.goto(f"{simulator_url}/phone#customer=393331234500")
+            for n, (button, kind) in enumerate(kinds, start=1):
+                page.click(f"#more [data-kind={button}]:not([disabled])")
+                webhook_recorder.wait_for(lambda _: len(messages()) >= n)
+                assert messages()[-1]["type"] == kind, (button, messages()[-1])
+        finally:
+            browser.close()
+    sent = messages()
+    assert sent[7]["referral"]["headline"] == "Winter sale"
+    assert sent[4]["interactive"]["type"] == "nfm_reply"
+    assert sent[-1]["system"] == {"body": "User Mario Rossi changed from 393331234500 to 393339990001",
+                                  "wa_id": "393339990001", "type": "user_changed_number"}
+    assert sim.get("/phone/api/state", params={"customer": "393339990001"}).json()["customer"]["wa_id"] == "393339990001"

@@ -27,6 +27,7 @@ class Person:
     assigned_user: str | None = None
     created_at: datetime | None = None
     modified_at: datetime | None = None
+    source: str | None = None  # the lead source (e.g. the WhatsApp ad the customer came from)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class NewPerson:
     email: str | None = None
     company: str | None = None
     assigned_user: str | None = None
+    source: str | None = None  # the lead source: where the customer came from (a WhatsApp ad)
 
 
 @dataclass(frozen=True)

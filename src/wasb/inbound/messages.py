@@ -9,7 +9,7 @@ ticket, the conversation, the message.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +29,11 @@ from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, Comment, NewPerson, Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
-from wasb.domain.rendering import render_message
+from wasb.domain.rendering import changed_number, lead_source, message_text, render_message
 from wasb.domain.statuses import RECEIVED
 from wasb.domain.clock import offset
 from wasb.domain.window import window_opened_at
+from wasb.inbound.number_change import follow_number
 from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import PENDING as MEDIA_PENDING, enqueue_download
 from wasb.settings.service import AdminSettings
@@ -118,8 +119,15 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
     if ctx.received_at is not None:
         # Stored, shown and counted in the window at this time: never later than we received it.
         at = window_opened_at(at, ctx.received_at + offset())
+    change = changed_number(data)
+    if change is not None:
+        # The entry (and the CRM record) follow the customer to the new number first; the
+        # message is then theirs, shown in their conversation and written on their ticket.
+        if follow_number(ctx.session, ctx.crm, old_wa_id=change[0], new_wa_id=change[1],
+                         phone_prefix=ctx.settings.phone_prefix, default_country=ctx.config.default_country):
+            item = replace(item, wa_id=change[1])
     contact, match = _customer(ctx, item, at)
-    conversation = _open_conversation(ctx, contact, match, item.phone_number_id, at)
+    conversation = _open_conversation(ctx, contact, match, item.phone_number_id, at, lead_source(data))
     row = _message_row(item, at)
     writes_ticket = (row["type"] != "reaction" and conversation.association_error is None
                      and bool(conversation.crm_person_id) and ctx.settings.auto_ticket)
@@ -159,7 +167,8 @@ def _customer(ctx: Inbound, item: Item, at: datetime) -> tuple[WriterRow, tuple[
     if known is not None:
         return known, None
     e164 = phone_of(item.wa_id)
-    match = match_person(ctx, None, e164, item.profile_name, item.wa_id or item.user_id or "")
+    match = match_person(ctx, None, e164, item.profile_name, item.wa_id or item.user_id or "",
+                         source=lead_source(item.data))
     person = match[0]
     contact = add_writer(ctx.session, wa_id=item.wa_id, user_id=item.user_id, profile_name=item.profile_name, at=at,
                          crm_person_id=person.id if person else None, crm_kind=person.kind if person else None)
@@ -167,8 +176,9 @@ def _customer(ctx: Inbound, item: Item, at: datetime) -> tuple[WriterRow, tuple[
 
 
 def match_person(ctx: Inbound, linked_id: str | None, e164: str | None, profile_name: str | None,
-                 number: str) -> tuple[Person | None, str | None]:
-    """The CRM record of this customer, created as a lead when there is none.
+                 number: str, source: str | None = None) -> tuple[Person | None, str | None]:
+    """The CRM record of this customer, created as a lead when there is none (with
+    `source` as its lead source: the ad the customer came from).
 
     Returns (person, association error). With several candidates nothing is guessed.
     """
@@ -186,12 +196,13 @@ def match_person(ctx: Inbound, linked_id: str | None, e164: str | None, profile_
         mobile=with_prefix(e164, ctx.settings.phone_prefix) if e164 else None,
         company=profile_name or None,
         assigned_user=ctx.settings.reference_user or None,
+        source=source,
     ))
     return person, None
 
 
 def _open_conversation(ctx: Inbound, contact: WriterRow, match: tuple[Person | None, str | None] | None,
-                       phone_number_id: str, at: datetime) -> OpenRow:
+                       phone_number_id: str, at: datetime, source: str | None = None) -> OpenRow:
     """The customer's open conversation on this number with the message counted in it, or
     the one to start (id None: written once its ticket is known)."""
     if not contact.created:
@@ -200,7 +211,7 @@ def _open_conversation(ctx: Inbound, contact: WriterRow, match: tuple[Person | N
             return found
     if match is None:
         match = match_person(ctx, contact.crm_person_id, contact.phone_e164, contact.profile_name,
-                             display_number(contact))
+                             display_number(contact), source=source)
         person = match[0]
         if person is not None and (person.id, person.kind) != (contact.crm_person_id, contact.crm_kind):
             link_person(ctx.session, contact.id, person.id, person.kind)
@@ -229,7 +240,8 @@ def _message_row(item: Item, at: datetime) -> dict[str, Any]:
     error_code, error_message = first_error(data.get("errors") or item.value_errors)
     text = body.get("body") if kind == "text" else body.get("caption")
     if kind not in ("text",) + MEDIA_KINDS:
-        text = render_message(data)
+        # Shown as the customer would read it; a referral's ad is shown beside (from `raw`).
+        text = message_text(data)
     media = kind in MEDIA_KINDS
     media_id = body.get("id") if media else None
     return dict(

@@ -152,7 +152,8 @@ def _item_failed(session: Session, event_id: int, reason: str) -> None:
 
 def _window_reopened(rt: Runtime, session: Session, received: Received | None) -> None:
     """The customer wrote: ticket comments that waited for the window go out now."""
-    if received is None or received.type == "reaction" or not received.held_waiting:
+    # A number change is Meta's notice, not the customer writing: what waits keeps waiting.
+    if received is None or received.type in ("reaction", "system") or not received.held_waiting:
         return
     contact = session.get(WaContact, received.contact_id, populate_existing=True)
     released = release_held_comments(rt, session, contact)

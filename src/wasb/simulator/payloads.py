@@ -47,6 +47,14 @@ def inbound_message(customer: Customer, message: Message, display_phone_number: 
     item["type"] = message.type
     if message.type == "text":
         item["text"] = {"body": message.text or ""}
+        if message.referral:  # the click-to-WhatsApp ad the customer came from
+            item["referral"] = dict(message.referral)
+    elif message.type == "contacts":
+        item["contacts"] = copy.deepcopy(message.part)
+    elif message.type == "unsupported":
+        item["errors"] = copy.deepcopy(message.errors)
+    elif message.part is not None:  # interactive, location, order, system: Meta's shape as built
+        item[message.type] = copy.deepcopy(message.part)
     elif message.type == "button":
         payload = (message.template or {}).get("payload") or message.text or ""
         item["button"] = {"payload": payload, "text": message.text or ""}
@@ -66,16 +74,19 @@ def inbound_message(customer: Customer, message: Message, display_phone_number: 
         body["id"] = media.id
         if media_url:
             body["url"] = media_url
-        if message.type == "audio":  # Meta always says whether it is a recorded voice note
+        if message.type == "audio" and message.voice is not None:  # whether it is a recorded voice note
             body["voice"] = message.voice
+        if message.type == "sticker":
+            body["animated"] = message.animated
         item[message.type] = body
     return item
 
 
 def inbound(waba_id: str, phone_number_id: str, display_phone_number: str, customer: Customer,
-            item: dict[str, Any]) -> dict[str, Any]:
+            item: dict[str, Any], *, with_contacts: bool = True) -> dict[str, Any]:
     value = _value(display_phone_number, phone_number_id)
-    value["contacts"] = [contact(customer)]
+    if with_contacts:
+        value["contacts"] = [contact(customer)]
     value["messages"] = [item]
     return envelope(waba_id, value)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
+import copy
 import hashlib
 import hmac
 import random
@@ -24,7 +25,7 @@ from urllib.parse import urlencode
 import httpx
 
 from wasb.domain.clock import write_offset
-from wasb.simulator import payloads
+from wasb.simulator import inbound_shapes, payloads
 from wasb.simulator.delivery import WebhookPoster
 from wasb.simulator.meta_errors import CATALOGUE, MetaError, unknown_object
 from wasb.simulator.state import PLACEHOLDER, Behaviour, Customer, Injection, Limits, Media, Message, Template
@@ -32,7 +33,8 @@ from wasb.simulator.state import PLACEHOLDER, Behaviour, Customer, Injection, Li
 WINDOW_SECONDS = 24 * 3600
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 SENDABLE_TYPES = ("text", "template", "reaction", "interactive", "location", "contacts") + MEDIA_TYPES
-INBOUND_TYPES = ("text", "button", "reaction", "image", "document", "audio", "video")
+INBOUND_TYPES = ("text", "button", "reaction", "image", "document", "audio", "video", "sticker",
+                 *inbound_shapes.SHAPED_TYPES)
 # What Meta's answer to a template send may say besides "accepted" (template pacing).
 HELD_STATUSES = ("held_for_quality_assessment", "paused")
 # A template's state as /_sim/template-state sets it: (status, quality score).
@@ -543,14 +545,21 @@ class Simulator:
             if not spec.get("text"):
                 raise ValueError("a text message needs text")
             message.text = str(spec["text"])
+            message.referral = inbound_shapes.referral(spec)
+        elif kind in inbound_shapes.SHAPED_TYPES:
+            self._shaped(customer, message, spec)
         elif kind == "button":
             message.text = str(spec.get("text") or "")
             message.template = {"payload": spec.get("payload") or message.text}
             if not message.text:
                 raise ValueError("a button tap needs the button's text")
-            # Meta always names the template a quick reply answers (`context: {from, id}`).
-            message.context = message.context or self._last_template_to(customer)
-            if not message.context:
+            # Meta names the template a quick reply answers (`context: {from, id}`), but
+            # not always: `without_context` sends the tap as Meta sometimes does, bare.
+            if spec.get("without_context"):
+                message.context = None
+            else:
+                message.context = message.context or self._last_template_to(customer)
+            if not message.context and not spec.get("without_context"):
                 raise ValueError("a button tap answers a template: send one to this customer first, "
                                  "or give `context` (its wamid)")
         elif kind == "reaction":
@@ -563,19 +572,70 @@ class Simulator:
                 target.reactions["customer"] = message.emoji
         else:
             media = self._inbound_media(spec)
-            message.voice = kind == "audio" and bool(spec.get("voice"))
+            # `"voice": null` leaves Meta's key out (older clients' audio carries none).
+            message.voice = None if kind == "audio" and "voice" in spec and spec["voice"] is None \
+                else kind == "audio" and bool(spec.get("voice"))
+            message.animated = kind == "sticker" and bool(spec.get("animated"))
             message.media_id = media.id
             message.mime_type = media.mime_type
             message.caption = spec.get("caption")
             message.filename = media.filename
-        customer.last_inbound_at = message.timestamp
+        sender = copy.copy(customer)  # as the message names them (a number change moves them next)
+        if kind == "system":
+            self._rekey(customer, message.part["wa_id"])
+        else:
+            customer.last_inbound_at = message.timestamp
         self.messages[message.wamid] = message
         self.changed()
-        item = payloads.inbound_message(customer, message, self.settings.display_phone_number, media,
+        item = payloads.inbound_message(sender, message, self.settings.display_phone_number, media,
                                         self.media_url(media, base_url) if media else None)
         body = payloads.inbound(self.settings.waba_id, self.settings.phone_number_id,
-                                self.settings.display_phone_number, customer, item)
+                                self.settings.display_phone_number, sender, item,
+                                with_contacts=kind != "system")  # Meta sends none with a system message
         return message, body
+
+    def _shaped(self, customer: Customer, message: Message, spec: dict[str, Any]) -> None:
+        """The kinds whose content is data (inbound_shapes), checked as Meta would build them."""
+        kind = message.type
+        if kind == "interactive":
+            message.part = inbound_shapes.interactive(spec)
+            reply = message.part.get(message.part["type"], {})
+            message.text = reply.get("title") or "Form sent"
+            # A reply answers the interactive message it was tapped in.
+            message.context = message.context or self._last_outbound_to(customer)
+        elif kind == "location":
+            message.part = inbound_shapes.location(spec)
+            message.text = "📍 " + (message.part.get("name") or f"{message.part['latitude']}, {message.part['longitude']}")
+        elif kind == "contacts":
+            message.part = inbound_shapes.contacts(spec)
+            message.text = "👤 " + ", ".join(card["name"]["formatted_name"] for card in message.part)
+        elif kind == "order":
+            message.part = inbound_shapes.order(spec)
+            message.text = f"🛒 {len(message.part['product_items'])} item(s)"
+        elif kind == "system":
+            new_wa_id = str(spec.get("new_wa_id") or "").lstrip("+")
+            if not customer.wa_id or not new_wa_id.isdigit() or new_wa_id == customer.wa_id:
+                raise ValueError("a number change needs a customer with a phone and new_wa_id, another number (digits)")
+            if self.find_customer(new_wa_id) is not None:
+                raise ValueError(f"another customer has the number {new_wa_id} already")
+            message.part = inbound_shapes.number_change(customer.name, customer.wa_id, new_wa_id)
+            message.text = f"changed number to {new_wa_id}"
+        elif kind == "unsupported":
+            message.errors = [dict(inbound_shapes.UNSUPPORTED_ERROR)]
+
+    def _rekey(self, customer: Customer, new_wa_id: str) -> None:
+        """The customer's number changed: the thread follows them to the new one."""
+        old_key = customer.key
+        self.customers.pop(old_key, None)
+        customer.wa_id = new_wa_id
+        self.customers[customer.key] = customer
+        for m in self.messages.values():
+            if m.customer == old_key:
+                m.customer = customer.key
+
+    def _last_outbound_to(self, customer: Customer) -> str | None:
+        sent = [m for m in self.messages.values() if m.direction == "out" and m.customer == customer.key]
+        return max(sent, key=lambda m: m.timestamp).wamid if sent else None
 
     def _last_template_to(self, customer: Customer) -> str | None:
         sent = [m for m in self.messages.values()

@@ -44,7 +44,10 @@ class Message:
     mime_type: str | None = None
     context: str | None = None               # the wamid this one replies/reacts to
     emoji: str | None = None
-    voice: bool = False                      # in, audio: a recorded voice note (Meta's `voice`)
+    voice: bool | None = False               # in, audio: a recorded voice note (Meta's `voice`); None: key left out
+    animated: bool = False                   # in, sticker: Meta's `animated`
+    part: Any = None                         # in: the typed part of a shaped kind (inbound_shapes), as Meta sends it
+    referral: dict[str, Any] | None = None   # in: the click-to-WhatsApp ad the message came from
     status: str = "accepted"                 # out: accepted → sent → delivered → read | failed
     message_status: str = "accepted"         # out: the send answer's (template pacing)
     errors: list[dict[str, Any]] = field(default_factory=list)

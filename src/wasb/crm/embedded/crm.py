@@ -26,7 +26,7 @@ from wasb.store.upsert import insert_or_nothing
 def _person(row: CrmPerson) -> Person:
     return Person(id=str(row.id), kind=row.kind, name=row.name, mobile=row.mobile, email=row.email,
                   company=row.company, assigned_user=row.assigned_user, created_at=row.created_at,
-                  modified_at=row.modified_at)
+                  modified_at=row.modified_at, source=row.source)
 
 
 def _comment(row: CrmComment) -> Comment:
@@ -53,7 +53,7 @@ _people = CrmPerson.__table__
 _tickets = CrmTicket.__table__
 _comments = CrmComment.__table__
 _PERSON = (_people.c.id, _people.c.kind, _people.c.name, _people.c.mobile, _people.c.email, _people.c.company,
-           _people.c.assigned_user, _people.c.created_at, _people.c.modified_at)
+           _people.c.assigned_user, _people.c.created_at, _people.c.modified_at, _people.c.source)
 # A ticket's modified time counts its comments: read from its last comment rather than
 # written on the ticket by each one, so a comment costs one INSERT (the inbound worker
 # writes one per customer message).
@@ -68,7 +68,7 @@ _TICKET = (_tickets.c.id, _tickets.c.title, _tickets.c.status, _tickets.c.priori
 def _person_of(row) -> Person:
     return Person(id=str(row.id), kind=row.kind, name=row.name, mobile=row.mobile, email=row.email,
                   company=row.company, assigned_user=row.assigned_user, created_at=row.created_at,
-                  modified_at=row.modified_at)
+                  modified_at=row.modified_at, source=row.source)
 
 
 def _ticket_of(row) -> Ticket:
@@ -149,7 +149,8 @@ class EmbeddedCRM:
         add = insert_or_nothing(self.session.get_bind().dialect.name, _people, _PERSON)
         row = self.session.execute(add, {
             "kind": new.kind, "name": new.name, "mobile": new.mobile, "mobile_e164": e164, "email": new.email,
-            "company": new.company, "assigned_user": new.assigned_user, "deleted": False, "created_at": now,
+            "company": new.company, "assigned_user": new.assigned_user, "source": new.source, "deleted": False,
+            "created_at": now,
             "modified_at": now}).first()
         if row is None:  # the mobile is held (only it can conflict)
             raise DuplicateMobile(_person(self._holder_of(e164)))

@@ -21,6 +21,8 @@ class CrmPerson(Base):
     # The mobile read as E.164: what matching compares, unique across all people.
     mobile_e164: Mapped[str | None] = mapped_column(String(32), unique=True)
     assigned_user: Mapped[str | None] = mapped_column(String(100))
+    # The lead source (vtenext's `leadsource`): where the customer came from, e.g. a WhatsApp ad.
+    source: Mapped[str | None] = mapped_column(String(200))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # Fields an admin names in the settings (the consent checkbox), as vtenext's custom fields.
     custom_fields: Mapped[dict | None] = mapped_column(JSON)

@@ -201,6 +201,10 @@ class VtenextCRM:
                 raise DuplicateMobile(existing[0])
         element = self._person_element(kind, new.name, new.mobile, new.email, new.company)
         element["assigned_user_id"] = self._owner(new.assigned_user)
+        if new.source and kind != "account" and self.schema.module(KIND_MODULE[kind]).has("leadsource"):
+            # Leads and Contacts both have the standard `leadsource` picklist; the ad's
+            # headline is written as it is (a picklist value the admin may add).
+            element["leadsource"] = new.source
         row = self._create(KIND_MODULE[kind], element, self._name_fields(kind))
         return self._person(kind, row)
 
@@ -505,6 +509,7 @@ class VtenextCRM:
             assigned_user=row.get("assigned_user_id") or None,
             created_at=self._time(row.get("createdtime")),
             modified_at=self._time(row.get("modifiedtime")),
+            source=(row.get("leadsource") or None) if kind != "account" else None,
         )
 
     def _ticket(self, row: dict) -> Ticket:

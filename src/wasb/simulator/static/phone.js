@@ -95,7 +95,7 @@ function content(m) {
     if (m.template.header) parts.push(el("div", { class: "header" }, m.template.header));
     parts.push(el("div", {}, m.template.rendered));
     if (m.template.footer) parts.push(el("div", { class: "footer" }, m.template.footer));
-  } else if (m.type === "image" && m.media_id) {
+  } else if ((m.type === "image" || m.type === "sticker") && m.media_id) {
     parts.push(el("img", { src: `/_sim/media/${m.media_id}`, alt: m.caption || "photo" }));
     if (m.caption) parts.push(el("div", {}, m.caption));
   } else if (m.media_id) {
@@ -170,6 +170,7 @@ function drawHeader(state) {
   $("#text").disabled = !enabled;
   $("#send").disabled = !enabled;
   $("#file").disabled = !enabled;
+  document.querySelectorAll("#more [data-kind]").forEach((b) => { b.disabled = !enabled; });
 }
 
 function draw(state) {
@@ -305,6 +306,77 @@ document.querySelectorAll("[data-advance]").forEach((button) =>
   button.addEventListener("click", async () => {
     await api("/_sim/clock", { body: { advance_seconds: Number(button.dataset.advance) } });
     refresh(true);
+  }));
+
+// A 1×1 WebP, the sticker the "Sticker" button sends.
+const STICKER_WEBP = "UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==";
+
+// Each kind of message a customer can send besides text and files, asked for with prompts
+// (Meta's shapes are built by the simulator: /_sim/inbound).
+const MORE = {
+  location: () => {
+    const name = prompt("Place name", "Duomo di Milano");
+    if (name === null) return null;
+    return { type: "location", location: { latitude: 45.4642, longitude: 9.19, name,
+                                           address: prompt("Address", "Piazza del Duomo, Milano") || "" } };
+  },
+  contacts: () => {
+    const name = prompt("Contact's name", "Chandler Bing");
+    if (!name) return null;
+    const phone = prompt("Contact's phone", "+1 555-555-5555") || "";
+    return { type: "contacts", contacts: [{ name: { formatted_name: name, first_name: name.split(" ")[0] },
+                                            phones: phone ? [{ phone, type: "CELL" }] : [] }] };
+  },
+  button_reply: () => {
+    const title = prompt("Reply button tapped", "Yes");
+    return title ? { type: "interactive", button_reply: { id: title.toLowerCase().replace(/\W+/g, "-"), title } } : null;
+  },
+  list_reply: () => {
+    const title = prompt("List row picked", "Priority Mail Express");
+    return title ? { type: "interactive", list_reply: { id: title.toLowerCase().replace(/\W+/g, "_"), title,
+                                                        description: "Next Day to 2 Days" } } : null;
+  },
+  nfm_reply: () => {
+    const raw = prompt("Flow answers (JSON)", '{"name": "Mario", "size": "M"}');
+    if (!raw) return null;
+    let answers;
+    try { answers = JSON.parse(raw); } catch (e) { alert("Not JSON: " + e.message); return null; }
+    return { type: "interactive", nfm_reply: { response_json: { flow_token: "sim-flow", ...answers } } };
+  },
+  sticker: () => ({ type: "sticker", animated: confirm("Animated sticker? (OK: animated, Cancel: still)"),
+                    media: { content_base64: STICKER_WEBP, mime_type: "image/webp" } }),
+  order: () => {
+    const sku = prompt("Product (retailer id)", "SKU-1");
+    if (!sku) return null;
+    const quantity = Number(prompt("Quantity", "2")) || 1;
+    const price = Number(prompt("Unit price (EUR)", "10")) || 0;
+    return { type: "order", order: { catalog_id: "sim-catalog",
+                                     product_items: [{ product_retailer_id: sku, quantity, item_price: price, currency: "EUR" }] } };
+  },
+  ad: () => {
+    const headline = prompt("The ad's headline", "Winter sale");
+    if (headline === null) return null;
+    const text = prompt("What the customer writes", "Hi! Is this still available?");
+    return text ? { type: "text", text, referral: {
+      source_url: "https://fb.me/sim-ad", source_id: "120210000000001", source_type: "ad", headline,
+      body: "Tap to chat with us on WhatsApp", media_type: "image", image_url: "https://example.com/ad.jpg",
+      ctwa_clid: "sim-" + Date.now() } } : null;
+  },
+  system: () => {
+    const number = prompt("The customer's new number (digits)", "");
+    return number ? { type: "system", new_wa_id: number.replace(/[^0-9]/g, "") } : null;
+  },
+  unsupported: () => ({ type: "unsupported" }),
+};
+
+document.querySelectorAll("#more [data-kind]").forEach((button) =>
+  button.addEventListener("click", async () => {
+    const body = MORE[button.dataset.kind]();
+    if (!body) return;
+    const before = page.key;
+    await inbound(body);
+    // A number change moves the customer to the new number: follow them there.
+    if (body.type === "system" && before === page.key) select(body.new_wa_id);
   }));
 
 refresh(true);

@@ -9,6 +9,7 @@ from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.conversations.window import window_of
 from wasb.crm.port import Comment, Document, Person, Ticket
+from wasb.domain.rendering import map_link, referral, referral_line
 from wasb.documents.links import DocumentLink
 from wasb.inbound.tables import InboundEvent
 from wasb.scheduler.registry import JobSpec
@@ -50,7 +51,15 @@ def message_view(m: Message) -> dict:
         "template": m.template_name, "pricing": m.pricing,
         "send_attempts": m.send_attempts, "crm_comment_id": m.crm_comment_id,
         "origin": m.origin, "note": WHATSAPP_NOTES.get(m.status),
+        # A customer's message: the click-to-WhatsApp ad it came from (Meta's `referral`,
+        # as sent) and that ad in a line; where a shared location opens on a map.
+        **_inbound_extras(m),
     }
+
+
+def _inbound_extras(m: Message) -> dict:
+    raw = m.raw if isinstance(m.raw, dict) and m.direction == "in" else {}
+    return {"referral": referral(raw), "started_from": referral_line(raw), "map_url": map_link(raw)}
 
 
 def media_view(m: Message) -> dict:

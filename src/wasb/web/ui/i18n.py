@@ -128,6 +128,8 @@ IT: dict[str, str] = {
     "Last message status": "Stato ultimo messaggio", "Window closes": "La finestra chiude",
     "Messages": "Messaggi", "You": "Tu", "Reply to a message not in WASB": "Risposta a un messaggio non presente in WASB",
     "The file is not in the media store yet": "Il file non è ancora nell'archivio media", "image": "immagine",
+    "Started from ad": "Iniziata da un annuncio", "Started from post": "Iniziata da un post",
+    "Open map": "Apri la mappa",
     "{seen} templates at Meta: {new} new, {changed} changed, {gone} gone":
         "{seen} template su Meta: {new} nuovi, {changed} modificati, {gone} rimossi",
     "held": "in attesa",

@@ -16,6 +16,7 @@ from wasb.conversations.window import Window, window_of
 from wasb.domain.clock import window_now
 from wasb.crm.port import CRM, Comment, Person, Ticket
 from wasb.domain.phones import InvalidPhone, to_e164
+from wasb.domain.rendering import map_link, referral
 from wasb.store.like import contains_pattern
 from wasb.crm.mapping import resolve_available
 from wasb.templates.parameters import Slot, describe_parameters
@@ -166,6 +167,20 @@ class ThreadItem:
     message: Message
     quote: Message | None = None
     media_url: str | None = None
+    ad: dict | None = None        # the click-to-WhatsApp ad the message came from (Meta's `referral`)
+    map_url: str | None = None    # where a shared location opens
+
+
+def thread_item(message: Message, quote: Message | None, media_url: str | None) -> ThreadItem:
+    raw = message.raw if isinstance(message.raw, dict) and message.direction == "in" else {}
+    ad = referral(raw)
+    if ad is not None:
+        url = ad.get("source_url")
+        # Only a web address becomes a link (never `javascript:` or the like).
+        ad = {"post": ad.get("source_type") == "post",
+              "title": ad.get("headline") or ad.get("body") or ad.get("source_id") or "—",
+              "url": url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None}
+    return ThreadItem(message, quote, media_url, ad, map_link(raw))
 
 
 @dataclass
@@ -225,7 +240,7 @@ def conversation_page(session: Session, crm: CRM, conversation_id: int, media_ur
     missing = {m.reply_to_wamid for m in messages if m.reply_to_wamid and m.reply_to_wamid not in by_wamid}
     if missing:  # a reply to a message of an earlier conversation
         by_wamid.update({m.wamid: m for m in session.scalars(select(Message).where(Message.wamid.in_(missing)))})
-    thread = [ThreadItem(m, by_wamid.get(m.reply_to_wamid) if m.reply_to_wamid else None, media_url(m))
+    thread = [thread_item(m, by_wamid.get(m.reply_to_wamid) if m.reply_to_wamid else None, media_url(m))
               for m in messages if m.type != "reaction"]
     return ConversationPage(conversation, contact, person, ticket, window_of(conversation, contact), thread,
                             earlier_conversations(session, conversation))

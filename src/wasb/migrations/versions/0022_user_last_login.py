@@ -1,15 +1,15 @@
 """user management: when each user last logged in
 
-Revision ID: 0021_user_last_login
-Revises: 0020_business_hours
+Revision ID: 0022_user_last_login
+Revises: 0021_inbound_types
 """
 from alembic import op
 import sqlalchemy as sa
 
 from wasb.store.base import UTCDateTime
 
-revision = "0021_user_last_login"
-down_revision = "0020_business_hours"
+revision = "0022_user_last_login"
+down_revision = "0021_inbound_types"
 branch_labels = None
 depends_on = None
 
