@@ -17,6 +17,11 @@ def server_env(simulator_url: str, sim_settings: dict, **extra: str) -> dict[str
             **extra}
 
 
+def sim_overrides(simulator_url: str, sim_settings: dict) -> dict[str, str]:
+    """server_env as the configuration overrides of a service served in the test's process."""
+    return {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
+
+
 @pytest.fixture
 def start_wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
     """Start (or restart) `wasb serve` on one database with the simulator wired both ways."""
@@ -39,8 +44,7 @@ def start_wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
 
 @pytest.fixture
 def wasb(database_url, tmp_path, sim, simulator_url, sim_settings):
-    overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
-    service = InProcessService(database_url, tmp_path, **overrides).start()
+    service = InProcessService(database_url, tmp_path, **sim_overrides(simulator_url, sim_settings)).start()
     sim.post("/_sim/config", json={"webhook_url": service.url + "/webhooks/whatsapp"}).raise_for_status()
     yield service
     service.stop()

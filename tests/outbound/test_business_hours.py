@@ -5,14 +5,13 @@ relative to the service's own clock (no time is patched). One service for the mo
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 
-from tests.outbound.conftest import server_env
+from tests.outbound.conftest import sim_overrides
 from tests.outbound.flows import customer_writes, sent_to
-from tests.support.databases import create_database, drop_database
-from tests.support.inprocess import InProcessService
+from tests.support.inprocess import module_service
 from tests.support.ui_http import add_user, logged_in, page_csrf
 from wasb.domain.business_hours import WEEKDAYS
 from wasb.domain.clock import follow_offset_file, window_now, write_offset
@@ -23,14 +22,9 @@ ALWAYS_OPEN = {day: ["00:00-24:00"] for day in WEEKDAYS}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, simulator_url, sim_settings):
-    workdir = tmp_path_factory.mktemp("hours")
-    url = create_database(workdir)
-    overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
-    srv = InProcessService(url, workdir, **overrides).start()
-    add_user(url, "ada", "admin-password-1", is_admin=True)
-    yield srv
-    srv.stop()
-    drop_database(url)
+    with module_service(tmp_path_factory, "hours", **sim_overrides(simulator_url, sim_settings)) as srv:
+        add_user(srv.database_url, "ada", "admin-password-1", is_admin=True)
+        yield srv
 
 
 @pytest.fixture(scope="module")

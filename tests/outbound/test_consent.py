@@ -9,10 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from tests.outbound.conftest import server_env
-from tests.outbound.flows import customer_writes, message, send, sent_to, wait_status
-from tests.support.databases import create_database, drop_database
-from tests.support.inprocess import InProcessService
+from tests.outbound.conftest import sim_overrides
+from tests.outbound.flows import customer_writes, send, sent_to, wait_status
+from tests.support.inprocess import module_service
 from tests.support.jobs import run_job
 from tests.support.ui_http import add_user, logged_in, page_csrf
 from wasb.audit.tables import AuditEntry
@@ -30,15 +29,10 @@ DONE = ("sent", "delivered", "read")
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory, simulator_url, sim_settings):
-    workdir = tmp_path_factory.mktemp("consent")
-    url = create_database(workdir)
-    overrides = {k.removeprefix("WASB_").lower(): v for k, v in server_env(simulator_url, sim_settings).items()}
-    service = InProcessService(url, workdir, **overrides).start()
-    saved = service.api("PUT", "/api/v1/settings", json={"consent_crm_field": CRM_FIELD})
-    assert saved.status_code == 200, saved.text
-    yield service
-    service.stop()
-    drop_database(url)
+    with module_service(tmp_path_factory, "consent", **sim_overrides(simulator_url, sim_settings)) as service:
+        saved = service.api("PUT", "/api/v1/settings", json={"consent_crm_field": CRM_FIELD})
+        assert saved.status_code == 200, saved.text
+        yield service
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 (e.g. to make the CRM fail on purpose). Still real HTTP."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.support.databases import create_database, drop_database
 from tests.support.harness import ThreadServer
 from tests.support.runtime import App, build, test_config, time_passes
 from tests.support.server import ServiceClient, base_env, make_tokens
@@ -52,6 +54,19 @@ class InProcessService(InProcessServer, ServiceClient):
     def env(self) -> dict[str, str]:
         """The environment of a `wasb` command on this service's database."""
         return base_env(self.database_url, self.workdir)
+
+
+@contextmanager
+def module_service(tmp_path_factory, name: str, **overrides):
+    """An InProcessService shared by a module's tests, on a database of its own dropped afterwards."""
+    workdir = tmp_path_factory.mktemp(name)
+    url = create_database(workdir)
+    service = InProcessService(url, workdir, **overrides).start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        drop_database(url)
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.databases import create_database, drop_database
 from tests.support.server import ROOT, WasbServer, run_cli
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,6 +66,22 @@ def create_users(server: WasbServer, users: list[dict]) -> None:
                 create_user(session, **user)
     finally:
         db.dispose()
+
+
+@contextmanager
+def module_ui_server(tmp_path_factory, name: str, *users: dict):
+    """A `wasb serve` shared by a module's tests (Meta unreachable), with the admin, the agent
+    and `users`; its database dropped afterwards."""
+    tmp = tmp_path_factory.mktemp(name)
+    url = create_database(tmp)
+    srv = WasbServer(url, tmp, extra_env={"WASB_GRAPH_URL": "http://127.0.0.1:9"}).start()
+    try:
+        add_users(srv)
+        create_users(srv, list(users))
+        yield srv
+    finally:
+        srv.stop()
+        drop_database(url)
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from tests.support.databases import create_database, drop_database
 from tests.support.server import WasbServer
-from tests.ui.conftest import ADMIN, LAPTOP, PHONE, create_users, add_users, shot
+from tests.ui.conftest import ADMIN, LAPTOP, PHONE, module_ui_server, shot
 from tests.ui.seed import add_outbound, conversation_of, customer_writes, demo
 from wasb.web.ui.i18n import EN, IT, translator
 
@@ -104,13 +103,8 @@ def test_the_check_sees_english_and_lets_italian_pass():
 
 @pytest.fixture(scope="module")
 def italian(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("italian")
-    url = create_database(tmp)
-    srv = WasbServer(url, tmp, extra_env={"WASB_GRAPH_URL": "http://127.0.0.1:9"}).start()
-    try:
-        add_users(srv)
-        create_users(srv, [dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1], is_admin=True,
-                                 language="it")])
+    with module_ui_server(tmp_path_factory, "italian", dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1],
+                                                              is_admin=True, language="it")) as srv:
         data = demo(srv)
         # A media message, a template message and a closed conversation, for their labels.
         customer_writes(srv, "393400000001", "Chiusa ieri", "wamid.C1", name="Carla")
@@ -122,9 +116,6 @@ def italian(tmp_path_factory):
             closed = client.post(f"/ui/conversations/{carla['id']}/close", data={"csrf": csrf})
             assert closed.status_code == 303, closed.text
         yield srv, data
-    finally:
-        srv.stop()
-        drop_database(url)
 
 
 def _session(srv: WasbServer, who) -> httpx.Client:

@@ -12,9 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.support.databases import create_database, drop_database
 from tests.support.server import WasbServer
-from tests.ui.conftest import ADMIN, LAPTOP, PHONE, create_users, add_users, log_in, shot
+from tests.ui.conftest import ADMIN, LAPTOP, PHONE, log_in, module_ui_server, shot
 from tests.ui.seed import conversation_of, customer_writes, demo, envelope
 from tests.ui.test_italian_pages import _session, text_nodes
 
@@ -62,12 +61,8 @@ def _csrf(client: httpx.Client, path: str = "/ui/inbox") -> str:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("workspace")
-    url = create_database(tmp)
-    srv = WasbServer(url, tmp, extra_env={"WASB_GRAPH_URL": "http://127.0.0.1:9"}).start()
-    try:
-        add_users(srv)
-        create_users(srv, [dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1], is_admin=True, language="it")])
+    with module_ui_server(tmp_path_factory, "workspace", dict(username=ITALIAN_ADMIN[0], password=ITALIAN_ADMIN[1],
+                                                                is_admin=True, language="it")) as srv:
         data = demo(srv)
         assert srv.post_webhook(_media("393401111111", "Paolo", "wamid.P1", "image",
                                        {"id": "MEDIA-P1", "mime_type": "image/jpeg", "caption": "Foto del pacco"})).status_code == 200
@@ -84,9 +79,6 @@ def workspace(tmp_path_factory):
         srv.wait_idle()
         _add_template_with_buttons(srv)
         yield srv, data
-    finally:
-        srv.stop()
-        drop_database(url)
 
 
 @pytest.mark.parametrize("size", [LAPTOP, PHONE], ids=["laptop", "phone"])

@@ -73,7 +73,6 @@ class ClusterCollector:
         self.app = app
 
     def collect(self):
-        app = self.app
         up = GaugeMetricFamily("wasb_database_up", "1 when this scrape could read the service database")
         # SSE streams are held by this web process: its own figure, not the database's.
         yield GaugeMetricFamily("wasb_sse_clients", "Open pages' live event streams served by this process",
