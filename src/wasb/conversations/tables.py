@@ -91,6 +91,21 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ConversationNote(Base):
+    """An agent's private note in a conversation: never sent to WhatsApp, never a CRM comment.
+
+    A table of its own, not a kind of `message`: the sender, the ticket mirror and every
+    query of messages cannot pick a note by mistake, whatever they filter on."""
+
+    __tablename__ = "conversation_note"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversation.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PendingStatus(Base):
     """A status webhook for a wamid we do not know yet (it raced the send response)."""
 

@@ -1,6 +1,6 @@
 """Notice changed conversations in any write transaction, record them, tell the pages.
 
-Session listeners see every change to a message or a conversation, whatever statement
+Session listeners see every change to a message, a private note or a conversation, whatever statement
 made it: objects a flush writes (`after_flush`), and INSERT, UPDATE and DELETE
 statements run through `Session.execute` (`do_orm_execute`: closeConversations' bulk
 close, the sender's status updates, the agent-comment poll's upsert, the inbound
@@ -25,7 +25,7 @@ from datetime import timedelta
 from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from wasb.conversations.tables import Conversation, Message
+from wasb.conversations.tables import Conversation, ConversationNote, Message
 from wasb.live.tables import LiveChange
 from wasb.store.base import utcnow
 
@@ -89,7 +89,7 @@ hub = Hub()
 def _notice(session: Session, _flush_context) -> None:
     touched: set[int] = session.info.setdefault(_PENDING, set())
     for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Message) and obj.conversation_id:
+        if isinstance(obj, (Message, ConversationNote)) and obj.conversation_id:
             touched.add(obj.conversation_id)
         elif isinstance(obj, Conversation) and obj.id:
             touched.add(obj.id)
@@ -97,7 +97,8 @@ def _notice(session: Session, _flush_context) -> None:
 
 # The watched tables, each with the column that names the conversation a row belongs to.
 _CONVERSATION_OF = {Conversation.__table__.name: Conversation.__table__.c.id,
-                    Message.__table__.name: Message.__table__.c.conversation_id}
+                    Message.__table__.name: Message.__table__.c.conversation_id,
+                    ConversationNote.__table__.name: ConversationNote.__table__.c.conversation_id}
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -12,7 +12,8 @@ from wasb.conversations.tables import Conversation, Message
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.domain.clock import window_now
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.api.views import conversation_view, message_view
+from wasb.conversations.notes import notes_of
+from wasb.web.api.views import conversation_view, message_view, note_view
 from wasb.web.errors import errors
 from wasb.web.params import Limit, Offset, OptionalQueryText, RowId
 
@@ -47,6 +48,7 @@ def get_conversation(conversation_id: RowId, app: AppDep, who: Caller):
                                    .order_by(Message.timestamp, Message.id)).all()
         view = conversation_view(conversation, contact)
         view["messages"] = [message_view(m) for m in messages]
+        view["notes"] = [note_view(n) for n in notes_of(session, conversation_id)]
         return view
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from wasb.contacts.consent import consent_view
 from wasb.contacts.tables import WaContact
-from wasb.conversations.tables import Conversation, Message
+from wasb.conversations.tables import Conversation, ConversationNote, Message
 from wasb.conversations.window import window_of
 from wasb.crm.port import Comment, Document, Person, Ticket
 from wasb.domain.rendering import map_link, referral, referral_line
@@ -39,6 +39,12 @@ def comment_view(comment: Comment, message: Message | None = None) -> dict:
         view["whatsapp"] = {"message_id": message.id, "direction": message.direction, "status": message.status,
                             "note": WHATSAPP_NOTES.get(message.status), "reason": message.error_message}
     return view
+
+
+def note_view(n: ConversationNote) -> dict:
+    """A private note: who wrote it and when (never sent, so no status)."""
+    return {"id": n.id, "conversation_id": n.conversation_id, "author": n.author, "body": n.body,
+            "created_at": n.created_at}
 
 
 def message_view(m: Message) -> dict:

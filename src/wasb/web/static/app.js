@@ -189,6 +189,37 @@
       name.hidden = !f;
       name.textContent = f ? `📎 ${f.name}` : "";
     });
+    // "Reply" on a message: its quote above the composer, its id sent as reply_to.
+    const replyTo = $("#reply-to", form);
+    const preview = $("#reply-preview");
+    const cancelReply = () => {
+      if (replyTo) replyTo.value = "";
+      if (preview) preview.hidden = true;
+    };
+    document.addEventListener("click", (e) => {
+      const button = e.target.closest(".msg-reply");
+      if (!button || !replyTo || !preview) return;
+      if (noteToggle?.checked) { noteToggle.checked = false; setNoteMode(); }
+      replyTo.value = button.dataset.replyTo;
+      $("#reply-preview-who", preview).textContent = button.dataset.replyWho || "";
+      $("#reply-preview-text", preview).textContent = button.dataset.replyText || "";
+      preview.hidden = false;
+      body.focus();
+    });
+    $("#reply-cancel")?.addEventListener("click", () => { cancelReply(); body.focus(); });
+    // "Private note": the same field writes a note (its own route), never a message.
+    const noteToggle = $("#note-toggle", form);
+    const sendAction = form.action, sendPlaceholder = body.placeholder;
+    function setNoteMode() {
+      const on = !!noteToggle?.checked;
+      form.action = on ? form.dataset.noteAction : sendAction;
+      form.classList.toggle("composer-note-mode", on);
+      body.placeholder = on ? form.dataset.notePlaceholder : sendPlaceholder;
+      if (file) file.disabled = on;
+      if (on) cancelReply();
+    }
+    noteToggle?.addEventListener("change", () => { setNoteMode(); body.focus(); });
+    setNoteMode();
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       if (!body.value.trim() && !(file && file.files.length)) return;
@@ -199,6 +230,7 @@
         if (data.ok) {
           body.value = ""; grow();
           if (file) { file.value = ""; name.hidden = true; }
+          cancelReply();
           refreshConversation();
         } else {
           toast(data.message || T.sendFailed, "error");

@@ -13,6 +13,7 @@ from wasb.conversations.service import (
     AnotherConversationOpen, ConversationNotFound, assign_conversation, close_conversation, mark_read,
     reopen_conversation,
 )
+from wasb.conversations.notes import InvalidNote, add_note
 from wasb.conversations.tables import Conversation
 from wasb.domain.business_hours import opens_next
 from wasb.domain.clock import window_now
@@ -156,11 +157,34 @@ def reopen(request: Request, user: User, conversation_id: RowId):
     return outcome(request, back, ok=_("Conversation reopened."))
 
 
-@router.post("/conversations/{conversation_id}/messages")
-async def send_message(request: Request, user: User, conversation_id: RowId, body: str = Form(""),
-                       reply_to: str = Form(""), attachment: UploadFile | None = File(None)):
+@router.post("/conversations/{conversation_id}/notes")
+def note(request: Request, user: User, conversation_id: RowId, body: str = Form("")):
+    """A private note: stored for agents, never sent, never on the ticket."""
+    return _note(request, user, conversation_id, body)
+
+
+def _note(request: Request, user, conversation_id: int, body: str):
     _ = translator(user.language)
     back = f"/ui/conversations/{conversation_id}"
+    with request.app.state.wasb.db.sessions() as session, session.begin():
+        try:
+            add_note(session, conversation_id, user.username, body)
+        except InvalidNote:
+            return outcome(request, back, error=_("Write the note first."), status=422)
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc))
+    return outcome(request, back, ok=_("Private note saved."))
+
+
+@router.post("/conversations/{conversation_id}/messages")
+async def send_message(request: Request, user: User, conversation_id: RowId, body: str = Form(""),
+                       reply_to: str = Form(""), attachment: UploadFile | None = File(None), note: str = Form("")):
+    _ = translator(user.language)
+    back = f"/ui/conversations/{conversation_id}"
+    if note == "on":  # the composer's "Private note" box, posted without JavaScript: nothing is sent
+        if attachment is not None and attachment.filename:
+            return outcome(request, back, error=_("A private note cannot carry a file."), status=422)
+        return await run_in_threadpool(_note, request, user, conversation_id, body)
     file = None
     if attachment is not None and attachment.filename:
         file = actions.Attachment(attachment.filename, attachment.content_type or "application/octet-stream",

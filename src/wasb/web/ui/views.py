@@ -10,8 +10,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
+from wasb.conversations.notes import notes_of
 from wasb.conversations.search import has_message_containing
-from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
+from wasb.conversations.tables import CLOSED, OPEN, Conversation, ConversationNote, Message
 from wasb.conversations.window import Window, window_of
 from wasb.domain.clock import window_now
 from wasb.crm.port import CRM, Comment, Person, Ticket
@@ -164,11 +165,16 @@ def inbox_counts(session: Session, me: str, *, q: str = "", country: str = "IT")
 
 @dataclass
 class ThreadItem:
-    message: Message
+    message: Message | None       # None: the item is a private note
     quote: Message | None = None
     media_url: str | None = None
     ad: dict | None = None        # the click-to-WhatsApp ad the message came from (Meta's `referral`)
     map_url: str | None = None    # where a shared location opens
+    note: ConversationNote | None = None
+
+    @property
+    def when(self) -> datetime:
+        return self.note.created_at if self.note is not None else self.message.timestamp
 
 
 def thread_item(message: Message, quote: Message | None, media_url: str | None) -> ThreadItem:
@@ -242,6 +248,9 @@ def conversation_page(session: Session, crm: CRM, conversation_id: int, media_ur
         by_wamid.update({m.wamid: m for m in session.scalars(select(Message).where(Message.wamid.in_(missing)))})
     thread = [thread_item(m, by_wamid.get(m.reply_to_wamid) if m.reply_to_wamid else None, media_url(m))
               for m in messages if m.type != "reaction"]
+    # Private notes take their place in time among the messages (a stable sort keeps a message first on a tie).
+    thread = sorted(thread + [ThreadItem(None, note=n) for n in notes_of(session, conversation_id)],
+                    key=lambda item: item.when)
     return ConversationPage(conversation, contact, person, ticket, window_of(conversation, contact), thread,
                             earlier_conversations(session, conversation))
 
