@@ -138,3 +138,17 @@ def test_a_reply_from_the_ui_names_the_customers_message_to_whatsapp(wired, ui):
     html = ui.get(page).text
     quoted = re.search(r'<blockquote class="quote">(.*?)</blockquote>', html, re.S)
     assert quoted and "Which colour?" in quoted.group(1)
+
+
+def test_a_closed_conversation_still_takes_a_note_and_sends_nothing(wired, ui):
+    wa_id = "393331110005"
+    conversation = customer_writes(wired, wa_id, "Grazie, tutto risolto")
+    page = f"/ui/conversations/{conversation['id']}"
+    csrf = _csrf(ui.get(page).text)
+    assert ui.post(f"{page}/close", data={"csrf": csrf}).status_code == 303
+    html = ui.get(page).text
+    assert 'id="note-form"' in html and 'id="composer"' not in html
+    assert ui.post(f"{page}/notes", data={"body": "Solved on the phone", "csrf": _csrf(html)}).status_code == 303
+    assert [n["body"] for n in wired.get(f"/api/v1/conversations/{conversation['id']}/notes")] == ["Solved on the phone"]
+    assert wired.get(f"/api/v1/conversations/{conversation['id']}")["status"] == "closed"  # a note reopens nothing
+    assert sent_to(wired, wa_id) == []
