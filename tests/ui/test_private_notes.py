@@ -7,7 +7,7 @@ import pytest
 
 from tests.support.databases import create_database, drop_database
 from tests.support.wired import wired_service
-from tests.ui.conftest import create_users, log_in
+from tests.ui.conftest import create_users, log_in, shot
 
 WORDS = {"en": {"note": "Private note", "reply": "Reply"}, "it": {"note": "Nota privata", "reply": "Rispondi"}}
 
@@ -60,6 +60,7 @@ def test_a_private_note_and_a_reply_to_a_customer_message(wired, page, lang):
     preview = page.locator("#reply-preview")
     preview.wait_for(state="visible")
     assert "Is it waterproof?" in preview.inner_text()
+    shot(page, f"private-note-and-reply-{lang}")
     assert not page.locator("#note-toggle").is_checked()  # a reply is a message: note mode is off
     page.locator("#message-body").fill("Yes, IP67")
     page.keyboard.press("Enter")
