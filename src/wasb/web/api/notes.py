@@ -24,7 +24,7 @@ class NoteIn(BaseModel):
                       description="What the agent notes; seen by agents only.")
 
 
-@router.post("/{conversation_id}/notes", status_code=201)
+@router.post("/{conversation_id}/notes", status_code=201, responses=errors(400))
 async def create_note(conversation_id: RowId, note: NoteIn, app: AppDep, who: Caller):
     """A private note in the conversation, by the caller: never sent to the customer, never a
     comment on the ticket. 422 on an empty note."""
