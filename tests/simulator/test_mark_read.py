@@ -1,0 +1,34 @@
+"""The business marks a customer's message read (blue ticks on their side), perhaps with a
+typing indicator, as Meta takes it: `status: read` on the messages endpoint."""
+from __future__ import annotations
+
+CUSTOMER = "393331234567"
+
+
+def mark(sim, sim_settings, body):
+    return sim.post(f"/{sim_settings['graph_version']}/{sim_settings['phone_number_id']}/messages",
+                    headers={"Authorization": f"Bearer {sim_settings['access_token']}"},
+                    json={"messaging_product": "whatsapp", "status": "read", **body})
+
+
+def test_marking_a_received_message_read_answers_success_and_is_recorded_with_its_typing_indicator(sim, sim_settings):
+    wamid = sim.post("/_sim/inbound", json={"from": CUSTOMER, "text": "ciao"}).json()["wamid"]
+    answer = mark(sim, sim_settings, {"message_id": wamid, "typing_indicator": {"type": "text"}})
+    assert answer.status_code == 200 and answer.json() == {"success": True}
+    assert mark(sim, sim_settings, {"message_id": wamid}).json() == {"success": True}
+    marks = sim.get("/_sim/read").json()
+    assert [(m["wamid"], m["customer"], m["typing"]) for m in marks] == [
+        (wamid, CUSTOMER, True), (wamid, CUSTOMER, False)]
+    state = sim.get("/phone/api/state", params={"customer": CUSTOMER}).json()
+    assert state["business_read_until"] == state["thread"][0]["timestamp"] and state["business_typing"]
+
+
+def test_an_unknown_message_id_is_metas_invalid_parameter_and_nothing_is_recorded(sim, sim_settings):
+    answer = mark(sim, sim_settings, {"message_id": "wamid.NOPE"})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == 100 and error["message"] == "(#100) Invalid parameter"
+    assert error["error_data"]["details"] == "Invalid message_id."
+    bad_typing = mark(sim, sim_settings, {"message_id": "wamid.NOPE", "typing_indicator": {"type": "audio"}})
+    assert bad_typing.status_code == 400 and bad_typing.json()["error"]["code"] == 100
+    assert sim.get("/_sim/read").json() == []
