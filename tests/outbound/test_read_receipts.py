@@ -1,0 +1,98 @@
+"""Read receipts to the customer: an agent opening a conversation marks the customer's last
+message read at Meta (blue ticks on their side), once; an agent writing shows them "typing…".
+Through a real server (served in the test's process) and the simulator, which records every
+mark-as-read it is asked for (GET /_sim/read); one server for the module, a customer per test."""
+from __future__ import annotations
+
+import pytest
+
+from tests.outbound.conftest import sim_overrides
+from tests.outbound.flows import customer_writes
+from tests.support.inprocess import module_service
+from tests.support.ui_http import add_user, logged_in, page_csrf
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, simulator_url, sim_settings):
+    with module_service(tmp_path_factory, "readreceipts", **sim_overrides(simulator_url, sim_settings)) as service:
+        add_user(service.database_url, "giulia", "giulia-password")
+        yield service
+
+
+@pytest.fixture
+def wasb(shared, sim):
+    sim.post("/_sim/config", json={"webhook_url": shared.url + "/webhooks/whatsapp"}).raise_for_status()
+    return shared
+
+
+@pytest.fixture
+def agent(wasb):
+    client = logged_in(wasb.url, "giulia", "giulia-password")
+    yield client
+    client.close()
+
+
+def writes(sim, wasb, wa_id, text):
+    """The customer writes; the wamid Meta gave their message, and their conversation."""
+    answer = sim.post("/_sim/inbound", json={"from": wa_id, "name": "Daniele", "text": text})
+    assert answer.status_code == 200 and answer.json()["webhook_status"] == 200, answer.text
+    wasb.wait_idle()
+    (conversation,) = [c for c in wasb.get("/api/v1/conversations") if c["contact"]["wa_id"] == wa_id]
+    return answer.json()["wamid"], conversation
+
+
+def marks(sim):
+    return [(m["wamid"], m["typing"]) for m in sim.get("/_sim/read").json()]
+
+
+def test_opening_the_conversation_marks_the_last_customer_message_read_once(wasb, sim, agent):
+    customer = "393351000701"
+    customer_writes(sim, wasb, text="Buongiorno", wa_id=customer)
+    last, conversation = writes(sim, wasb, customer, "ci sentiamo?")
+    page = agent.get(f"/ui/conversations/{conversation['id']}")
+    assert page.status_code == 200
+    wasb.wait_until(lambda: marks(sim), 20, "a mark-as-read at the simulator")
+    # Opened again, and its live refresh: the message is marked already.
+    assert agent.get(f"/ui/conversations/{conversation['id']}").status_code == 200
+    assert agent.get(f"/ui/conversations/{conversation['id']}/thread").status_code == 200
+    wasb.wait_idle()
+    assert marks(sim) == [(last, False)]  # the last message only (Meta marks the earlier ones with it)
+    # A new message from the customer, read through the API as an agent's screen shows it: marked too.
+    newer, _ = writes(sim, wasb, customer, "ci sono")
+    assert wasb.api("GET", f"/api/v1/conversations/{conversation['id']}?mark_read=true").status_code == 200
+    wasb.wait_until(lambda: (newer, False) in marks(sim), 20, "the newer message marked read")
+    assert wasb.get(f"/api/v1/conversations/{conversation['id']}")["unread"] == 0
+
+
+def test_with_the_setting_off_opening_a_conversation_marks_nothing(wasb, sim, agent):
+    customer = "393351000702"
+    _, conversation = writes(sim, wasb, customer, "Buongiorno")
+    saved = wasb.api("PUT", "/api/v1/settings", json={"mark_read_on_open": False})
+    assert saved.status_code == 200, saved.text
+    try:
+        assert agent.get(f"/ui/conversations/{conversation['id']}").status_code == 200
+        wasb.wait_idle()
+        assert marks(sim) == []
+    finally:
+        assert wasb.api("PUT", "/api/v1/settings", json={"mark_read_on_open": True}).status_code == 200
+
+
+def test_an_agent_typing_shows_the_customer_a_typing_indicator_and_needs_the_csrf_token(wasb, sim, agent):
+    customer = "393351000703"
+    wamid, conversation = writes(sim, wasb, customer, "Buongiorno")
+    path = f"/ui/conversations/{conversation['id']}"
+    saved = wasb.api("PUT", "/api/v1/settings", json={"mark_read_on_open": False})  # only the typing call
+    assert saved.status_code == 200, saved.text
+    try:
+        csrf = page_csrf(agent, path)
+        refused = agent.post(f"{path}/typing", headers={"X-Requested-With": "fetch"})
+        assert refused.status_code == 403
+        wasb.wait_idle()
+        assert marks(sim) == []
+        typing = agent.post(f"{path}/typing", headers={"X-Requested-With": "fetch", "X-CSRF-Token": csrf})
+        assert typing.status_code == 204, typing.text
+        wasb.wait_until(lambda: marks(sim) == [(wamid, True)], 20, "a typing indicator at the simulator")
+        state = sim.get("/phone/api/state", params={"customer": customer}).json()
+        assert state["business_typing"] is True
+    finally:
+        assert wasb.api("PUT", "/api/v1/settings", json={"mark_read_on_open": True}).status_code == 200
