@@ -2,6 +2,12 @@
 typing indicator, as Meta takes it: `status: read` on the messages endpoint."""
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
+from wasb.whatsapp.errors import PermanentError
+
 CUSTOMER = "393331234567"
 
 
@@ -32,3 +38,31 @@ def test_an_unknown_message_id_is_metas_invalid_parameter_and_nothing_is_recorde
     bad_typing = mark(sim, sim_settings, {"message_id": "wamid.NOPE", "typing_indicator": {"type": "audio"}})
     assert bad_typing.status_code == 400 and bad_typing.json()["error"]["code"] == 100
     assert sim.get("/_sim/read").json() == []
+
+
+def test_the_graph_client_marks_read_and_raises_metas_refusal(sim, graph_client):
+    wamid = sim.post("/_sim/inbound", json={"from": CUSTOMER, "text": "ciao"}).json()["wamid"]
+    graph_client.mark_read(wamid, typing_indicator=True)
+    assert [(m["wamid"], m["typing"]) for m in sim.get("/_sim/read").json()] == [(wamid, True)]
+    with pytest.raises(PermanentError) as refused:
+        graph_client.mark_read("wamid.NOPE")
+    assert refused.value.code == 100
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_the_phone_page_shows_the_message_read_and_the_business_typing(sim, simulator_url, graph_client):
+    playwright = pytest.importorskip("playwright.sync_api")
+    wamid = sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Mario Rossi", "text": "ciao"}).json()["wamid"]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{simulator_url}/phone#customer={CUSTOMER}")
+            page.wait_for_selector("text=ciao")
+            assert page.locator('.tick[title="read by the business"]').count() == 0
+            graph_client.mark_read(wamid, typing_indicator=True)
+            page.wait_for_selector('.tick[title="read by the business"]')
+            page.wait_for_selector("text=typing…")
+        finally:
+            browser.close()
