@@ -96,3 +96,22 @@ def test_an_agent_typing_shows_the_customer_a_typing_indicator_and_needs_the_csr
         assert state["business_typing"] is True
     finally:
         assert wasb.api("PUT", "/api/v1/settings", json={"mark_read_on_open": True}).status_code == 200
+
+
+def test_a_transient_error_is_retried_and_a_refusal_is_not(wasb, sim, agent):
+    customer = "393351000704"
+    wamid, conversation = writes(sim, wasb, customer, "Buongiorno")
+    sim.post("/_sim/inject", json={"code": 131016, "to": customer, "applies_to": "read"}).raise_for_status()
+    assert agent.get(f"/ui/conversations/{conversation['id']}").status_code == 200
+    wasb.wait_until(lambda: marks(sim) == [(wamid, False)], 20, "the mark-as-read, tried again")
+    assert sim.get("/_sim/inject").json() == []  # the first try met the injected 503
+
+    other = "393351000705"
+    refused_wamid, refused = writes(sim, wasb, other, "Salve")
+    sim.post("/_sim/inject", json={"code": 100, "to": other, "applies_to": "read"}).raise_for_status()
+    assert agent.get(f"/ui/conversations/{refused['id']}").status_code == 200
+    wasb.wait_idle()
+    assert sim.get("/_sim/inject").json() == []  # Meta was asked, and refused
+    assert agent.get(f"/ui/conversations/{refused['id']}").status_code == 200  # not asked again
+    wasb.wait_idle()
+    assert (refused_wamid, False) not in marks(sim)  # asked again, it would have gone through

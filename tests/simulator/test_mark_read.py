@@ -66,3 +66,16 @@ def test_the_phone_page_shows_the_message_read_and_the_business_typing(sim, simu
             page.wait_for_selector("text=typing…")
         finally:
             browser.close()
+
+
+def test_an_injected_code_refuses_the_next_mark_as_read_and_leaves_sends_alone(sim, sim_settings):
+    wamid = sim.post("/_sim/inbound", json={"from": CUSTOMER, "text": "ciao"}).json()["wamid"]
+    assert sim.post("/_sim/inject", json={"code": 131016, "applies_to": "read"}).status_code == 200
+    sent = sim.post(f"/{sim_settings['graph_version']}/{sim_settings['phone_number_id']}/messages",
+                    headers={"Authorization": f"Bearer {sim_settings['access_token']}"},
+                    json={"messaging_product": "whatsapp", "to": CUSTOMER, "type": "text", "text": {"body": "ok"}})
+    assert sent.status_code == 200, sent.text
+    refused = mark(sim, sim_settings, {"message_id": wamid})
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == 131016
+    assert mark(sim, sim_settings, {"message_id": wamid}).json() == {"success": True}
+    assert sim.post("/_sim/inject", json={"code": 100, "applies_to": "read", "via": "webhook"}).status_code == 400

@@ -299,6 +299,11 @@ class Simulator:
         count = int(spec.get("count", 1))
         if count < 1:
             raise ValueError("count must be at least 1")
+        applies_to = str(spec.get("applies_to") or "send")
+        if applies_to not in ("send", "read"):
+            raise ValueError("applies_to must be send or read")
+        if applies_to == "read" and (status is not None or via != "response"):
+            raise ValueError("a mark-as-read is refused with a code, in the answer (via response)")
         to = spec.get("to")
         if to is not None:
             to = str(to).lstrip("+")
@@ -306,7 +311,7 @@ class Simulator:
             to = known.key if known else to
         injection = Injection(remaining=count, code=code, message_status=status, to=to,
                               details=spec.get("details") or None, via=via,
-                              hold_seconds=float(spec.get("hold_seconds", 1.0)))
+                              hold_seconds=float(spec.get("hold_seconds", 1.0)), applies_to=applies_to)
         self.injections.append(injection)
         return injection
 
@@ -317,6 +322,8 @@ class Simulator:
             if injection.to is not None and injection.to not in (customer.key, customer.wa_id, customer.user_id):
                 continue
             if injection.message_status is not None and kind != "template":
+                continue
+            if injection.applies_to != ("read" if kind == "read" else "send"):
                 continue
             injection.remaining -= 1
             if injection.remaining <= 0:
@@ -539,6 +546,10 @@ class Simulator:
         message = self.messages.get(wamid)
         if message is None or message.direction != "in":
             raise MetaError(100, "Invalid message_id.")
+        customer = self.customers.get(message.customer)
+        injected = self._take_injection(customer, "read") if customer else None
+        if injected is not None and injected.code is not None:
+            raise MetaError(injected.code, injected.details)
         mark = ReadMark(wamid=wamid, customer=message.customer, typing=typing is not None, at=self.now())
         self.read_marks.append(mark)
         self.changed()

@@ -137,6 +137,7 @@ class Injection:
     details: str | None = None          # instead of the code's usual details
     via: str = "response"               # response | webhook
     hold_seconds: float = 1.0           # held: how long Meta sits on it before `sent`
+    applies_to: str = "send"            # send | read (a mark-as-read, `status: read`)
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
