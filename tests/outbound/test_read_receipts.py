@@ -4,12 +4,19 @@ Through a real server (served in the test's process) and the simulator, which re
 mark-as-read it is asked for (GET /_sim/read); one server for the module, a customer per test."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import update
 
 from tests.outbound.conftest import sim_overrides
 from tests.outbound.flows import customer_writes
 from tests.support.inprocess import module_service
 from tests.support.ui_http import add_user, logged_in, page_csrf
+from wasb.contacts.tables import WaContact
+from wasb.conversations.tables import Conversation
+from wasb.store.base import utcnow
+from wasb.store.engine import open_database
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +122,22 @@ def test_a_transient_error_is_retried_and_a_refusal_is_not(wasb, sim, agent):
     assert agent.get(f"/ui/conversations/{refused['id']}").status_code == 200  # not asked again
     wasb.wait_idle()
     assert (refused_wamid, False) not in marks(sim)  # asked again, it would have gone through
+
+
+def test_outside_the_24_hour_window_neither_read_nor_typing_goes_to_meta(wasb, sim, agent):
+    customer = "393351000706"
+    _, conversation = writes(sim, wasb, customer, "Buongiorno")
+    long_ago = utcnow() - timedelta(hours=25)
+    db = open_database(wasb.database_url)
+    try:
+        with db.sessions() as s, s.begin():
+            s.execute(update(Conversation).where(Conversation.id == conversation["id"]).values(last_inbound_at=long_ago))
+            s.execute(update(WaContact).where(WaContact.wa_id == customer).values(last_inbound_at=long_ago))
+    finally:
+        db.dispose()
+    path = f"/ui/conversations/{conversation['id']}"
+    assert agent.get(path).status_code == 200
+    typing = agent.post(f"{path}/typing", headers={"X-Requested-With": "fetch", "X-CSRF-Token": page_csrf(agent, path)})
+    assert typing.status_code == 204
+    wasb.wait_idle()
+    assert marks(sim) == []
