@@ -27,6 +27,7 @@ from wasb.jobs.wake import Listener, Waker, wake_path
 from wasb.jobs.worker import Worker
 from wasb.media.downloads import DOWNLOAD
 from wasb.outbound.ratelimit import tier_capacity
+from wasb.outbound.read_receipts import MARK_READ
 from wasb.outbound.sender import CONFIRM, SEND
 from wasb.outbound.shared_limits import SharedPairPacer, SharedTokenBucket
 from wasb.outbound.service import MIRROR
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 def all_tasks() -> dict[str, Task[Runtime]]:
     return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR, CONSENT_TO_CRM,
-                                         DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN)}
+                                         DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN, MARK_READ)}
 
 
 @dataclass(eq=False)

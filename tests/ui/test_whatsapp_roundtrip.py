@@ -45,6 +45,12 @@ def test_the_agents_answer_reaches_the_phone_and_its_ticks_come_back_live(wired_
     log_in(agent, wired_ui.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
     reply = "Buongiorno Giulia, controllo subito."
     agent.get_by_label("Message", exact=True).and_(agent.get_by_role("textbox")).fill(reply)
+    # Opening the conversation marked the customer's message read at Meta; writing asked for
+    # the typing indicator (the composer's script, with the page's CSRF token).
+    marks = wired_ui.server.wait_until(
+        lambda: (got := wired_ui.sim.get("/_sim/read").json()) and got[-1]["typing"] and got,
+        what="the agent's typing indicator at the simulator")
+    assert [m["typing"] for m in marks] == [False, True]
     agent.keyboard.press("Enter")
 
     # Sent, then delivered: the simulator's status webhooks reach the open page without a reload.
@@ -61,6 +67,8 @@ def test_the_agents_answer_reaches_the_phone_and_its_ticks_come_back_live(wired_
     bubble.locator(".tick.read").wait_for()
     assert bubble.locator(".tick").inner_text() == "✓✓"
     assert phone.locator("#thread .bubble-row.mine", has_text="il mio ordine").count() == 1
+    mine = phone.locator("#thread .bubble-row.mine", has_text="il mio ordine")
+    assert mine.locator(".tick").get_attribute("title") == "read by the business"  # blue ticks
     shot(phone, "simulator-phone-agent-reply")
 
     # The read receipt comes back to the agent's page, live: the ticks turn blue.

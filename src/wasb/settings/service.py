@@ -86,6 +86,8 @@ class AdminSettings(BaseModel):
     process_ticket_comments: bool = True       # an agent's ticket comment goes out on WhatsApp
     process_conversation_messages: bool = True  # an agent's WhatsApp message shows on the ticket
     process_contact_push: bool = True          # a new CRM record with a mobile joins the address book
+    # An agent opening a conversation marks the customer's messages read at Meta (blue ticks).
+    mark_read_on_open: bool = True
     contact_push_kinds: list[Literal["lead", "contact", "account"]] = Field(default_factory=lambda: ["contact"])
     # The utility template sent instead of a ticket comment when the customer's window is closed;
     # its parameters are filled from the sources an admin set on the template's page.

@@ -179,8 +179,12 @@ async def customers(request: Request) -> Response:
 
 
 async def read(request: Request) -> Response:
-    """The customer opens the chat: post `read` for everything delivered to them."""
+    """POST: the customer opens the chat: post `read` for everything delivered to them.
+    GET: what the business marked read (`status: read`), oldest first, and whether each
+    asked for a typing indicator."""
     sim = _sim(request)
+    if request.method == "GET":
+        return JSONResponse([m.public() for m in sim.read_marks])
     try:
         body = await _json(request)
     except (ValueError, orjson.JSONDecodeError) as exc:
@@ -216,6 +220,6 @@ routes = [
     Route("/_sim/limits", limits, methods=["GET", "POST"]),
     Route("/_sim/config", config, methods=["GET", "POST"]),
     Route("/_sim/customers", customers, methods=["GET", "POST"]),
-    Route("/_sim/read", read, methods=["POST"]),
+    Route("/_sim/read", read, methods=["GET", "POST"]),
     Route("/_sim/reset", reset, methods=["POST"]),
 ]

@@ -1,6 +1,6 @@
 """The Graph API endpoints the service calls, answering with Meta's shapes and errors.
 
-    POST /{version}/{phone-number-id}/messages         send a message
+    POST /{version}/{phone-number-id}/messages         send a message, or mark one received read
     POST /{version}/{phone-number-id}/media            upload media (multipart)
     GET  /{version}/{media-id}                         media URL, mime type, sha256, size
     GET  /{version}/{waba-id}/message_templates        templates, paged with limit/after
@@ -58,6 +58,9 @@ async def send_message(request: Request) -> Response:
         body: Any = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         raise MetaError(100, "The request body is not valid JSON.") from None
+    if isinstance(body, dict) and "status" in body:  # mark as read (and typing), not a send
+        sim.business_read(request.path_params["node"], body)
+        return JSONResponse({"success": True})
     message, customer = await sim.send_message(request.path_params["node"], body)
     if sim.behaviour.response_delay > 0:
         await asyncio.sleep(sim.behaviour.response_delay)

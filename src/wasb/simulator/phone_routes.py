@@ -45,11 +45,13 @@ async def state(request: Request) -> Response:
     window_until = None
     if customer and customer.last_inbound_at is not None:
         window_until = customer.last_inbound_at + WINDOW_SECONDS
+    read_until, typing = sim.read_by_business(customer.key) if customer else (None, False)
     return JSONResponse({
         "version": sim.version, "now": sim.now(), "customers": customers,
         "customer": customer.public() if customer else None,
         "window_open": bool(customer and sim.window_open(customer)), "window_until": window_until,
         "thread": sim.thread(customer.key) if customer else [],
+        "business_read_until": read_until, "business_typing": typing,
     })
 
 

@@ -28,7 +28,9 @@ from wasb.domain.clock import write_offset
 from wasb.simulator import inbound_shapes, payloads
 from wasb.simulator.delivery import WebhookPoster
 from wasb.simulator.meta_errors import CATALOGUE, MetaError, unknown_object
-from wasb.simulator.state import PLACEHOLDER, Behaviour, Customer, Injection, Limits, Media, Message, Template
+from wasb.simulator.state import (
+    PLACEHOLDER, Behaviour, Customer, Injection, Limits, Media, Message, ReadMark, Template,
+)
 
 WINDOW_SECONDS = 24 * 3600
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
@@ -79,6 +81,9 @@ class SimSettings:
         )
 
 
+TYPING_SECONDS = 25.0  # Meta drops the typing indicator after this long
+
+
 class Simulator:
     def __init__(self, settings: SimSettings) -> None:
         self.settings = settings
@@ -99,6 +104,7 @@ class Simulator:
         self.limits = Limits()
         self.behaviour = Behaviour()
         self.injections: list[Injection] = []
+        self.read_marks: list[ReadMark] = []  # the business's mark-as-read requests, oldest first
         self.random = random.Random()
         self._sent_times: collections.deque[float] = collections.deque()
         self._pair_times: dict[str, collections.deque[float]] = {}
@@ -293,6 +299,11 @@ class Simulator:
         count = int(spec.get("count", 1))
         if count < 1:
             raise ValueError("count must be at least 1")
+        applies_to = str(spec.get("applies_to") or "send")
+        if applies_to not in ("send", "read"):
+            raise ValueError("applies_to must be send or read")
+        if applies_to == "read" and (status is not None or via != "response"):
+            raise ValueError("a mark-as-read is refused with a code, in the answer (via response)")
         to = spec.get("to")
         if to is not None:
             to = str(to).lstrip("+")
@@ -300,7 +311,7 @@ class Simulator:
             to = known.key if known else to
         injection = Injection(remaining=count, code=code, message_status=status, to=to,
                               details=spec.get("details") or None, via=via,
-                              hold_seconds=float(spec.get("hold_seconds", 1.0)))
+                              hold_seconds=float(spec.get("hold_seconds", 1.0)), applies_to=applies_to)
         self.injections.append(injection)
         return injection
 
@@ -311,6 +322,8 @@ class Simulator:
             if injection.to is not None and injection.to not in (customer.key, customer.wa_id, customer.user_id):
                 continue
             if injection.message_status is not None and kind != "template":
+                continue
+            if injection.applies_to != ("read" if kind == "read" else "send"):
                 continue
             injection.remaining -= 1
             if injection.remaining <= 0:
@@ -512,6 +525,48 @@ class Simulator:
             display_phone_number=self.settings.display_phone_number,
             graph_version=self.settings.graph_version, errors=[error.as_webhook_error()])
         self.poster.deliver_later(body)
+
+    def business_read(self, phone_number_id: str, body: dict[str, Any]) -> ReadMark:
+        """`{"messaging_product": "whatsapp", "status": "read", "message_id": …}` (optionally
+        `"typing_indicator": {"type": "text"}`): the customer's message, and every earlier one,
+        shows read on their side. Meta answers `{"success": true}`; an id it does not know as a
+        message received on this number is an invalid parameter (100)."""
+        if phone_number_id != self.settings.phone_number_id:
+            raise unknown_object(phone_number_id, "post")
+        if body.get("messaging_product") != "whatsapp":
+            raise MetaError(100, "The parameter messaging_product is required.")
+        if body.get("status") != "read":
+            raise MetaError(100, "Param status must be one of {read}.")
+        wamid = body.get("message_id")
+        if not isinstance(wamid, str) or not wamid:
+            raise MetaError(100, "The parameter message_id is required.")
+        typing = body.get("typing_indicator")
+        if typing is not None and (not isinstance(typing, dict) or typing.get("type") != "text"):
+            raise MetaError(100, "Param typing_indicator[type] must be one of {text}.")
+        message = self.messages.get(wamid)
+        if message is None or message.direction != "in":
+            raise MetaError(100, "Invalid message_id.")
+        customer = self.customers.get(message.customer)
+        injected = self._take_injection(customer, "read") if customer else None
+        if injected is not None and injected.code is not None:
+            raise MetaError(injected.code, injected.details)
+        mark = ReadMark(wamid=wamid, customer=message.customer, typing=typing is not None, at=self.now())
+        self.read_marks.append(mark)
+        self.changed()
+        return mark
+
+    def read_by_business(self, customer_key: str) -> tuple[float | None, bool]:
+        """For the phone page: up to when (the marked message's time) the customer's messages
+        show read, and whether the business shows them "typing…" now (Meta: until it answers,
+        or 25 s)."""
+        marks = [m for m in self.read_marks if m.customer == customer_key]
+        marked = [self.messages[m.wamid].timestamp for m in marks if m.wamid in self.messages]
+        typing = [m.at for m in marks if m.typing]
+        answered = max((m.timestamp for m in self.messages.values()
+                        if m.direction == "out" and m.customer == customer_key), default=None)
+        shows_typing = bool(typing) and self.now() - typing[-1] < TYPING_SECONDS and (
+            answered is None or answered < typing[-1])
+        return (max(marked) if marked else None), shows_typing
 
     def mark_read(self, customer_key: str) -> int:
         """The customer opened the chat: every delivered message of theirs becomes read."""

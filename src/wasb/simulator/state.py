@@ -60,6 +60,19 @@ class Message:
 
 
 @dataclass
+class ReadMark:
+    """The business marked a customer's message read (blue ticks on their side), perhaps
+    with a typing indicator (shown until the business answers, or 25 s)."""
+    wamid: str
+    customer: str             # Customer.key
+    typing: bool
+    at: float                 # simulator clock
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class Template:
     name: str
     language: str
@@ -124,6 +137,7 @@ class Injection:
     details: str | None = None          # instead of the code's usual details
     via: str = "response"               # response | webhook
     hold_seconds: float = 1.0           # held: how long Meta sits on it before `sent`
+    applies_to: str = "send"            # send | read (a mark-as-read, `status: read`)
 
     def public(self) -> dict[str, Any]:
         return asdict(self)

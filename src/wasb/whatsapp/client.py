@@ -120,6 +120,16 @@ class GraphClient:
                       user_id: str | None = None) -> SendResult:
         return self.send(messages.reaction_message(to, message_id, emoji, user_id=user_id))
 
+    def mark_read(self, message_id: str, *, typing_indicator: bool = False) -> None:
+        """Mark a received message (and every earlier one) read: blue ticks on the customer's
+        side; with `typing_indicator`, "typing…" until we answer or 25 s pass."""
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+        if typing_indicator:
+            body["typing_indicator"] = {"type": "text"}
+        answer = self._request("POST", f"{self.api_url}/{self.phone_number_id}/messages", json=body)
+        if answer.get("success") is not True:
+            raise PermanentError(None, "unexpected answer to a mark-as-read: no success")
+
     # -- media ---------------------------------------------------------------------------
 
     def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:

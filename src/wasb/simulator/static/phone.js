@@ -60,7 +60,7 @@ function drawCustomers(state) {
   }
 }
 
-function ticks(message) {
+function ticks(message, readUntil) {
   // Business messages: the status the simulator reported to the service.
   // Customer messages: whether the service accepted the webhook.
   const s = message.status;
@@ -71,6 +71,7 @@ function ticks(message) {
     if (s === "sent") return el("span", { class: "tick", title: "sent" }, "✓");
     return el("span", { class: "tick", title: "accepted" }, "🕓");
   }
+  if (readUntil != null && message.timestamp <= readUntil) return el("span", { class: "tick read", title: "read by the business" }, "✓✓");
   if (s === "delivered") return el("span", { class: "tick", title: "the service answered 200" }, "✓✓");
   if (s === "retrying" || s === "undelivered") return el("span", { class: "tick failed", title: "the service did not answer 200; retrying" }, "⚠");
   return el("span", { class: "tick", title: "posting" }, "🕓");
@@ -134,7 +135,7 @@ function drawThread(state) {
     const bubble = el("div", { class: "bubble" },
       m.context ? quoteOf(m.context, byId) : null,
       content(m),
-      el("span", { class: "meta" }, time(m.timestamp), ticks(m)));
+      el("span", { class: "meta" }, time(m.timestamp), ticks(m, state.business_read_until)));
     const row = el("li", { class: "bubble-row " + (mine ? "mine" : "theirs") }, bubble);
     const reactions = Object.values(m.reactions || {}).filter(Boolean);
     if (reactions.length) row.append(el("span", { class: "reactions" }, reactions.join(" ")));
@@ -147,6 +148,7 @@ function drawThread(state) {
       el("button", { type: "button", title: "Reply", onclick: () => replyTo(m) }, "↩")));
     thread.append(row);
   }
+  if (state.business_typing) thread.append(el("li", { class: "bubble-row theirs typing" }, el("div", { class: "bubble" }, "typing…")));
   if (stick || page.scrollDown) { thread.scrollTop = thread.scrollHeight; page.scrollDown = false; }
 }
 

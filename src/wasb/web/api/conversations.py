@@ -8,9 +8,11 @@ from sqlalchemy import select
 from wasb.contacts.consent import AGENT, set_marketing_consent
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import AnotherConversationOpen, ConversationNotFound, reopen_conversation
+from wasb.conversations.service import mark_read as mark_conversation_read
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.domain.clock import window_now
+from wasb.outbound.read_receipts import queue_read_receipt
 from wasb.web.api.deps import AppDep, Caller
 from wasb.conversations.notes import notes_of
 from wasb.web.api.views import conversation_view, message_view, note_view
@@ -38,7 +40,16 @@ def list_conversations(app: AppDep, who: Caller, phone: OptionalQueryText = None
 
 
 @router.get("/{conversation_id}", responses=errors(404))
-def get_conversation(conversation_id: RowId, app: AppDep, who: Caller):
+def get_conversation(conversation_id: RowId, app: AppDep, who: Caller, mark_read: bool = False):
+    """`mark_read=true`: the caller shows it to an agent, as the inbox does: unread goes to 0
+    and (admin setting `mark_read_on_open`) the customer's last message is marked read at Meta."""
+    if mark_read:
+        with app.db.sessions() as session, session.begin():
+            try:
+                mark_conversation_read(session, conversation_id)
+            except ConversationNotFound:
+                raise HTTPException(404, f"no conversation {conversation_id}")
+            queue_read_receipt(app, session, conversation_id)
     with app.db.read_sessions() as session:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:

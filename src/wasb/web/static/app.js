@@ -173,6 +173,19 @@
   }
 
   // --- the composer -----------------------------------------------------------------------------
+  // Typing: the customer sees "typing…" (Meta shows it up to 25 s or until the reply goes out);
+  // asked at most every 20 s per conversation, whatever redraws the composer meanwhile.
+  const TYPING_EVERY_MS = 20000;
+  const typingSent = new Map();
+  function agentTyping(form) {
+    const url = form.action.replace(/\/messages$/, "/typing");
+    const now = Date.now();
+    if (now - (typingSent.get(url) || 0) < TYPING_EVERY_MS) return;
+    typingSent.set(url, now);
+    fetch(url, { method: "POST", credentials: "same-origin",
+                 headers: { "X-Requested-With": "fetch", "X-CSRF-Token": csrf() } }).catch(() => {});
+  }
+
   function wireComposer() {
     const form = $("#composer");
     if (!form) return;
@@ -181,6 +194,7 @@
     const name = $("#attachment-name", form);
     const grow = () => { body.style.height = "auto"; body.style.height = Math.min(body.scrollHeight, 180) + "px"; };
     body.addEventListener("input", grow);
+    body.addEventListener("input", () => { if (body.value.trim()) agentTyping(form); });
     body.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
     });

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from wasb.auth.service import list_users
 from wasb.contacts.consent import AGENT, set_marketing_consent
@@ -18,6 +19,7 @@ from wasb.conversations.tables import Conversation
 from wasb.domain.business_hours import opens_next
 from wasb.domain.clock import window_now
 from wasb.outbound.away import closed_period
+from wasb.outbound.read_receipts import queue_read_receipt, queue_typing
 from wasb.outbound.service import ConversationClosed
 from wasb.settings.service import load_settings
 from wasb.store.ids import MAX_ROW_ID
@@ -73,6 +75,7 @@ def _page(request: Request, conversation_id: int, *, read: bool):
         with app.db.sessions() as session, session.begin():
             try:
                 mark_read(session, conversation_id)
+                queue_read_receipt(app, session, conversation_id)  # blue ticks on the customer's side
             except ConversationNotFound:
                 raise HTTPException(404, f"no conversation {conversation_id}")
     with app.db.read_sessions() as session:
@@ -99,6 +102,18 @@ def conversation_thread(request: Request, user: User, conversation_id: RowId):
     """The thread and header again (live updates); reading it marks the messages read."""
     page, templates, agents = _page(request, conversation_id, read=True)
     return render(request, "ui/_conversation_live.html", page=page, templates=templates, agents=agents)
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=204)
+def typing(request: Request, user: User, conversation_id: RowId):
+    """The agent is writing (the composer calls this at most every 20 s): the customer sees
+    "typing…" until the reply goes out, or 25 s. Nothing happens outside the window."""
+    app = request.app.state.wasb
+    with app.db.sessions() as session, session.begin():
+        if session.get(Conversation, conversation_id) is None:
+            raise HTTPException(404, f"no conversation {conversation_id}")
+        queue_typing(app, session, conversation_id)
+    return Response(status_code=204)
 
 
 @router.post("/conversations/{conversation_id}/assign")
