@@ -1,6 +1,6 @@
 """private notes in a conversation (never sent)
 
-Revision ID: 0024_private_notes
+Revision ID: 0023_private_notes
 Revises: 0022_user_last_login
 """
 from alembic import op
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from wasb.store.base import BigId, UTCDateTime
 
-revision = "0024_private_notes"
+revision = "0023_private_notes"
 down_revision = "0022_user_last_login"
 branch_labels = None
 depends_on = None
