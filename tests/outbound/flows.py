@@ -21,7 +21,7 @@ def message(server, conversation_id, message_id):
     return row
 
 
-def wait_status(server, conversation_id, message_id, *wanted, timeout=20):
+def wait_status(server, conversation_id, message_id, *wanted, timeout=60):
     return server.wait_until(lambda: (m := message(server, conversation_id, message_id))["status"] in wanted and m,
                              timeout, f"message {message_id} to be {'/'.join(wanted)}")
 

@@ -110,7 +110,7 @@ def test_stop_opts_out_in_english_refuses_marketing_sends_utility_and_start_brin
     assert [s["template"]["name"] for s in sent_to(sim, customer) if s["type"] == "template"] == ["order_update"]
 
     customer_writes(sim, wasb, text="START", wa_id=customer, name="Ann")
-    wasb.wait_until(lambda: BACK_EN in texts_to(sim, customer), 20, "the opt-in confirmation")
+    wasb.wait_until(lambda: BACK_EN in texts_to(sim, customer), 60, "the opt-in confirmation")
     assert consent_of(wasb, conversation["id"])["marketing_opted_out"] is False
     assert crm_field(wasb, conversation["person_id"]) is False
     promo = template(wasb, conversation["id"], "promo")
@@ -131,7 +131,7 @@ def test_annulla_opts_out_in_italian_and_a_keyword_inside_a_sentence_does_not(wa
     assert refused.status_code == 409 and refused.json()["reason"] == "marketing_opted_out", refused.text
     assert template(wasb, conversation["id"], "order_update").status_code == 201
     customer_writes(sim, wasb, text="iscrivimi", wa_id=customer)
-    wasb.wait_until(lambda: BACK_IT in texts_to(sim, customer), 20, "the Italian opt-in confirmation")
+    wasb.wait_until(lambda: BACK_IT in texts_to(sim, customer), 60, "the Italian opt-in confirmation")
     assert consent_of(wasb, conversation["id"])["marketing_opted_out"] is False
 
 

@@ -57,7 +57,7 @@ def reads_settled(wasb, conversation_id):
     def settled():
         with wasb.app.db.read_sessions() as session:
             return not [j for j in wasb.app.queue.jobs_of(session, refs) if j.waiting]
-    wasb.wait_until(settled, 20, "the mark-as-read jobs done")
+    wasb.wait_until(settled, 60, "the mark-as-read jobs done")
 
 
 def marks(sim):
@@ -70,7 +70,7 @@ def test_opening_the_conversation_marks_the_last_customer_message_read_once(wasb
     last, conversation = writes(sim, wasb, customer, "ci sentiamo?")
     page = agent.get(f"/ui/conversations/{conversation['id']}")
     assert page.status_code == 200
-    wasb.wait_until(lambda: marks(sim), 20, "a mark-as-read at the simulator")
+    wasb.wait_until(lambda: marks(sim), 60, "a mark-as-read at the simulator")
     # Opened again, and its live refresh: the message is marked already.
     assert agent.get(f"/ui/conversations/{conversation['id']}").status_code == 200
     assert agent.get(f"/ui/conversations/{conversation['id']}/thread").status_code == 200
@@ -79,7 +79,7 @@ def test_opening_the_conversation_marks_the_last_customer_message_read_once(wasb
     # A new message from the customer, read through the API as an agent's screen shows it: marked too.
     newer, _ = writes(sim, wasb, customer, "ci sono")
     assert wasb.api("GET", f"/api/v1/conversations/{conversation['id']}?mark_read=true").status_code == 200
-    wasb.wait_until(lambda: (newer, False) in marks(sim), 20, "the newer message marked read")
+    wasb.wait_until(lambda: (newer, False) in marks(sim), 60, "the newer message marked read")
     assert wasb.get(f"/api/v1/conversations/{conversation['id']}")["unread"] == 0
 
 
@@ -110,7 +110,7 @@ def test_an_agent_typing_shows_the_customer_a_typing_indicator_and_needs_the_csr
         assert marks(sim) == []
         typing = agent.post(f"{path}/typing", headers={"X-Requested-With": "fetch", "X-CSRF-Token": csrf})
         assert typing.status_code == 204, typing.text
-        wasb.wait_until(lambda: marks(sim) == [(wamid, True)], 20, "a typing indicator at the simulator")
+        wasb.wait_until(lambda: marks(sim) == [(wamid, True)], 60, "a typing indicator at the simulator")
         state = sim.get("/phone/api/state", params={"customer": customer}).json()
         assert state["business_typing"] is True
     finally:
@@ -122,7 +122,7 @@ def test_a_transient_error_is_retried_and_a_refusal_is_not(wasb, sim, agent):
     wamid, conversation = writes(sim, wasb, customer, "Buongiorno")
     sim.post("/_sim/inject", json={"code": 131016, "to": customer, "applies_to": "read"}).raise_for_status()
     assert agent.get(f"/ui/conversations/{conversation['id']}").status_code == 200
-    wasb.wait_until(lambda: marks(sim) == [(wamid, False)], 20, "the mark-as-read, tried again")
+    wasb.wait_until(lambda: marks(sim) == [(wamid, False)], 60, "the mark-as-read, tried again")
     assert sim.get("/_sim/inject").json() == []  # the first try met the injected 503
 
     other = "393351000705"

@@ -48,7 +48,7 @@ def test_a_crash_after_meta_accepted_does_not_send_again_and_statuses_reconcile_
     # Meta accepts, but its answer comes late and its statuses later still: the service dies in between.
     sim.post("/_sim/config", json={"response_delay": 5, "sent_delay": 2, "retry_delays": [1] * 90}).raise_for_status()
     row = send(wasb, conversation["id"], type="text", body="Una volta sola").json()
-    wasb.wait_until(lambda: sent_to(sim), 20, "Meta to accept the message")
+    wasb.wait_until(lambda: sent_to(sim), 60, "Meta to accept the message")
     wasb.kill()
     wasb = start_wasb(**RESTART)
     reconciled = wait_status(wasb, conversation["id"], row["id"], "read", timeout=90)
@@ -68,7 +68,7 @@ def test_a_send_never_confirmed_by_meta_is_failed_after_the_grace_period_not_sen
     # Meta accepts, the service dies before the answer, and every status webhook is lost.
     sim.post("/_sim/config", json={"response_delay": 5, "sent_delay": 0.5, "retry_delays": []}).raise_for_status()
     row = send(wasb, conversation["id"], type="text", body="Persa?").json()
-    wasb.wait_until(lambda: sent_to(sim), 20, "Meta to accept the message")
+    wasb.wait_until(lambda: sent_to(sim), 60, "Meta to accept the message")
     wasb.kill()
     wasb = start_wasb(WASB_SEND_CONFIRM_GRACE_SECONDS="2", **RESTART)
     failed = wait_status(wasb, conversation["id"], row["id"], "failed", timeout=90)
@@ -93,7 +93,7 @@ def test_a_refused_token_keeps_messages_queued_until_an_admin_saves_the_right_on
     sim_token = sim_settings["access_token"]
     saved = wasb.api("PUT", "/api/v1/settings", json={"access_token": sim_token})
     assert saved.status_code == 200 and saved.json()["access_token"] != sim_token
-    sent = wait_status(wasb, conversation["id"], row["id"], "read", timeout=20)
+    sent = wait_status(wasb, conversation["id"], row["id"], "read", timeout=60)
     assert sent["error"] is None and len(sent_to(sim)) == 1
     assert wasb.get("/healthz")["channel"]["status"] == "healthy"
     assert sim_token not in wasb.read_log()

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from tests.support.polling import PATIENCE
 from tests.support.server import ACCESS_TOKEN, APP_SECRET, NO_META, PHONE_NUMBER_ID, VERIFY_TOKEN, WABA_ID
 from wasb.bootstrap import App, build_app
 from wasb.config import Config
@@ -85,11 +86,11 @@ class RunningProduct:
     def time_passes(self) -> None:
         time_passes(self.app)
 
-    def wait_idle(self, timeout: float = 20) -> None:
+    def wait_idle(self, timeout: float = PATIENCE) -> None:
         wait_idle(self.app, timeout)
 
 
-def wait_idle(app: App, timeout: float = 20) -> None:
+def wait_idle(app: App, timeout: float = PATIENCE) -> None:
     """Every accepted webhook is an event, and every event has been processed or has failed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

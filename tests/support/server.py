@@ -12,7 +12,7 @@ import httpx
 import orjson
 
 from tests.support.harness import ServerProcess, free_port
-from tests.support.polling import wait_until
+from tests.support.polling import PATIENCE, wait_until
 from wasb.whatsapp.signature import HEADER, sign_body
 
 APP_SECRET = "test-app-secret"
@@ -78,10 +78,10 @@ class ServiceClient:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait_until(self, predicate: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = PATIENCE, what: str = "condition") -> Any:
         return wait_until(predicate, timeout, what)
 
-    def wait_idle(self, timeout: float = 20) -> None:
+    def wait_idle(self, timeout: float = PATIENCE) -> None:
         """Every accepted webhook is an event, and every event has been processed or has failed."""
         self.wait_until(lambda: not self.busy(), timeout, "pending events")
 

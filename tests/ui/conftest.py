@@ -97,7 +97,7 @@ def ui_server(database_url, tmp_path):
 @pytest.fixture
 def context(browser):
     ctx = browser.new_context(viewport=LAPTOP, locale="en-GB")
-    ctx.set_default_timeout(15_000)
+    ctx.set_default_timeout(30_000)
     yield ctx
     ctx.close()
 

@@ -282,7 +282,7 @@ class EmbeddedCRM:
             statement = statement.where(_tickets.c.id == int(text.upper().removeprefix("TT")))
         elif text:
             pattern, escape = contains_pattern(text)
-            statement = statement.where(_tickets.c.title.like(pattern, escape=escape))
+            statement = statement.where(_tickets.c.title.ilike(pattern, escape=escape))  # any case, as VTQL (MySQL) compares
         if wanted.status:
             statement = statement.where(_tickets.c.status == wanted.status)
         if wanted.assigned_user:
