@@ -14,8 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.support.databases import create_database, drop_database
-from tests.support.wired import wired_service
+from tests.support.wired import module_wired
 from wasb.audit.tables import AuditEntry
 from wasb.auth.service import create_user
 from wasb.store.engine import open_database
@@ -23,15 +22,8 @@ from wasb.store.engine import open_database
 
 @pytest.fixture(scope="module")
 def wired(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("inbound-types")
-    (workdir / "media").mkdir()
-    url = create_database(workdir)
-    try:
-        with wired_service(url, workdir) as w:
-            w.database_url = url
-            yield w
-    finally:
-        drop_database(url)
+    with module_wired(tmp_path_factory, "inbound-types") as w:
+        yield w
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.databases import create_database, drop_database
 from tests.support.harness import serving
 from tests.support.inprocess import InProcessServer
 from tests.support.runtime import build, test_config
@@ -77,3 +78,17 @@ def wired_process(database_url: str, tmp_path, extra_env: dict[str, str] | None 
                 yield srv, sim
         finally:
             srv.stop()
+
+
+@contextlib.contextmanager
+def module_wired(tmp_path_factory, name: str, **overrides: Any) -> Iterator[Wired]:
+    """wired_service shared by a module's tests, on a database of its own dropped afterwards."""
+    workdir = tmp_path_factory.mktemp(name)
+    (workdir / "media").mkdir()
+    url = create_database(workdir)
+    try:
+        with wired_service(url, workdir, **overrides) as wired:
+            wired.database_url = url
+            yield wired
+    finally:
+        drop_database(url)

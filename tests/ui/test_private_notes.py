@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.databases import create_database, drop_database
-from tests.support.wired import wired_service
+from tests.support.wired import module_wired
 from tests.ui.conftest import create_users, log_in, shot
 
 WORDS = {"en": {"note": "Private note", "reply": "Reply"}, "it": {"note": "Nota privata", "reply": "Rispondi"}}
@@ -14,17 +13,10 @@ WORDS = {"en": {"note": "Private note", "reply": "Reply"}, "it": {"note": "Nota 
 
 @pytest.fixture(scope="module")
 def wired(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("ui-private-notes")
-    (workdir / "media").mkdir()
-    url = create_database(workdir)
-    try:
-        with wired_service(url, workdir) as w:
-            w.database_url = url
-            create_users(w, [dict(username=f"agent-{lang}", password=f"agent-password-{lang}", language=lang)
-                             for lang in WORDS])
-            yield w
-    finally:
-        drop_database(url)
+    with module_wired(tmp_path_factory, "ui-private-notes") as w:
+        create_users(w, [dict(username=f"agent-{lang}", password=f"agent-password-{lang}", language=lang)
+                         for lang in WORDS])
+        yield w
 
 
 @pytest.mark.parametrize("lang", ["en", "it"])

@@ -11,8 +11,7 @@ import re
 import httpx
 import pytest
 
-from tests.support.databases import create_database, drop_database
-from tests.support.wired import wired_service
+from tests.support.wired import module_wired
 from tests.ui.conftest import create_users
 
 AGENT = ("nora", "agent-password-1")
@@ -20,15 +19,8 @@ AGENT = ("nora", "agent-password-1")
 
 @pytest.fixture(scope="module")
 def wired(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("private-notes")
-    (workdir / "media").mkdir()
-    url = create_database(workdir)
-    try:
-        with wired_service(url, workdir) as w:
-            w.database_url = url
-            yield w
-    finally:
-        drop_database(url)
+    with module_wired(tmp_path_factory, "private-notes") as w:
+        yield w
 
 
 @pytest.fixture(scope="module")
