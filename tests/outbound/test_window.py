@@ -151,6 +151,7 @@ def test_in_the_demo_the_phone_pages_clock_moves_the_services_window_too(databas
     from tests.outbound.conftest import server_env
     from tests.support.harness import serving
     from tests.support.inprocess import InProcessService
+    from tests.support.jobs import run_job
     from wasb.domain.clock import follow_offset_file
     from wasb.simulator.app import create_app
 
@@ -169,11 +170,16 @@ def test_in_the_demo_the_phone_pages_clock_moves_the_services_window_too(databas
             refusal = send(service, conversation["id"], type="text", body="Ci sentiamo?")
             assert refusal.status_code == 409 and "window closed at" in refusal.json()["detail"]
             assert sent_to(sim) == []  # refused on the service's own clock: Meta was not asked
+            run_job(service, "closeConversations")  # on the same clock: the conversation closes
+            assert service.get(f"/api/v1/conversations/{conversation['id']}")["status"] == "closed"
             before = datetime.now(timezone.utc) + timedelta(hours=24)
-            again = customer_writes(sim, service, text="Eccomi")
+            assert sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Daniele", "text": "Eccomi"}).status_code == 200
+            service.wait_idle()
+            (again,) = [c for c in service.get("/api/v1/conversations") if c["status"] == "open"]
             assert _at(again["last_inbound_at"]) >= before - timedelta(seconds=1)
             assert _at(again["window_expires_at"]) == _at(again["last_inbound_at"]) + timedelta(hours=24)
-            assert send(service, conversation["id"], type="text", body="Bene").status_code == 201
+            assert again["id"] != conversation["id"] and again["status"] == "open"
+            assert send(service, again["id"], type="text", body="Bene").status_code == 201
         finally:
             service.stop()
             follow_offset_file(None)
