@@ -399,3 +399,26 @@ def test_the_phone_fields_setting_decides_where_a_number_is_looked_for(crm_serve
     crm_server.wait_idle()
     assert conversation_of(crm_server, NUMBER)["person_id"] == contact  # by default only `mobile` is read
     assert vtenext_fake.rows("Leads") == []
+
+
+def test_the_tickets_page_filters_by_the_crms_users_by_name(crm_server, vtenext_fake, database_url):
+    """On vtenext/vtiger a ticket's owner is a Users id: the page offers the CRM's users by
+    name, shows the owner's name in the list, and the filter keeps only that user's tickets."""
+    from tests.support.ui_http import add_user, logged_in
+
+    crm_server.post_webhook(text_message(NUMBER, "Buongiorno", "wamid.u1", "1764000000", "Daniele"))
+    crm_server.wait_idle()
+    ticket_id = conversation_of(crm_server, NUMBER)["ticket_id"]
+    mario = vtenext_fake.users["mario"].id
+    vtenext_fake.set_fields(ticket_id, assigned_user_id=mario)
+    add_user(database_url, "anna", "a long enough password", is_admin=True)
+    browser = logged_in(crm_server.url, "anna", "a long enough password")
+    try:
+        page = browser.get("/ui/tickets").text
+        assert f'<option value="{mario}">Mario Rossi</option>' in page
+        assert "Mario Rossi</td>" in page and f">{mario}<" not in page
+        assert vtenext_fake.row(ticket_id)["ticket_no"] in browser.get("/ui/tickets", params={"assigned": mario}).text
+        admin = vtenext_fake.users["admin"].id
+        assert vtenext_fake.row(ticket_id)["ticket_no"] not in browser.get("/ui/tickets", params={"assigned": admin}).text
+    finally:
+        browser.close()

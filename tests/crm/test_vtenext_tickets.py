@@ -201,3 +201,19 @@ def test_the_tickets_list_filters_and_sorts_in_vtql(vtenext_crm, vtenext_fake, c
     assert set(ids(assigned_user=owner)) == {broken.id, late.id, refund.id}
     assert ids(text="broken", status="Closed") == []
     assert ids(sort="modified")[-1] == late.id
+
+
+def test_the_crms_active_users_are_listed_by_name_and_filter_the_tickets(vtenext_crm, vtenext_fake, customer):
+    """Owners are Users ids here: the tickets list offers the CRM's users by name, the filter
+    sends the id, and a user an admin deactivated is not offered."""
+    gone = vtenext_fake.add_user(7, "lucia", "LuciaKeyLuciaKey", "Lucia", "Bianchi")
+    vtenext_fake.set_fields(gone, status="Inactive")
+    users = vtenext_crm.list_users()
+    assert [(u.id, u.name) for u in users] == [(vtenext_fake.users["admin"].id, "Admin Administrator"),
+                                               (vtenext_fake.users["mario"].id, "Mario Rossi")]
+    ticket = vtenext_crm.create_ticket(new_ticket(customer.id))
+    vtenext_fake.set_fields(ticket.id, assigned_user_id=vtenext_fake.users["mario"].id)
+    other = vtenext_crm.create_ticket(new_ticket(customer.id))
+    mario = users[1].id
+    assert [t.id for t in vtenext_crm.list_tickets(query=TicketQuery(assigned_user=mario))] == [ticket.id]
+    assert other.id not in {t.id for t in vtenext_crm.list_tickets(query=TicketQuery(assigned_user=mario))}

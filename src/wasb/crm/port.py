@@ -55,6 +55,13 @@ class Ticket:
     modified_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class CrmUser:
+    """A CRM user a record can be assigned to: `id` is what `assigned_user` holds."""
+    id: str
+    name: str
+
+
 TICKET_SORTS = ("modified", "created", "number", "status", "priority")
 _TICKET_NUMBER = re.compile(r"(?i)(tt)?\d{1,18}")
 
@@ -204,6 +211,10 @@ class CRM(Protocol):
 
     def agent_comments_since(self, cursor: str | None, exclude_user: str | None, limit: int = 100) -> Page:
         """Comments written by CRM users (not `exclude_user`) after the cursor, oldest first."""
+
+    # --- users ------------------------------------------------------------
+    def list_users(self) -> list[CrmUser]:
+        """The CRM's active users, by name: who a ticket can be assigned to (and filtered by)."""
 
     # --- documents --------------------------------------------------------
     def get_document(self, document_id: str) -> Document | None: ...

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from wasb.auth.tables import User
 from wasb.crm.embedded.tables import CrmComment, CrmDocument, CrmPerson, CrmTicket
 from wasb.crm.port import (
-    Comment, CommentAuthor, CRMNotFound, Document, DuplicateMobile, NewPerson, NewTicket, Page, Person, PersonKind,
+    Comment, CommentAuthor, CrmUser, CRMNotFound, Document, DuplicateMobile, NewPerson, NewTicket, Page, Person, PersonKind,
     Ticket, TicketQuery,
 )
 from wasb.domain.phones import InvalidPhone, to_e164
@@ -335,6 +336,12 @@ class EmbeddedCRM:
         # Agents of the embedded CRM comment through WASB itself, which sends at once;
         # there is nothing written behind our back to pick up.
         return Page(items=[], cursor=cursor)
+
+    # --- users ------------------------------------------------------------
+    def list_users(self) -> list[CrmUser]:
+        # The embedded CRM's users are WASB's own: a ticket is assigned to a username.
+        names = self.session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username))
+        return [CrmUser(id=name, name=name) for name in names]
 
     # --- documents --------------------------------------------------------
     def add_document(self, filename: str, mime_type: str, content: bytes) -> Document:

@@ -42,6 +42,7 @@ from wasb.crm.port import (
     Comment,
     CommentAuthor,
     CRMAuthError,
+    CrmUser,
     CRMConfigError,
     CRMError,
     CRMNotFound,
@@ -373,6 +374,13 @@ class VtenextCRM:
         rows = self._query_range("HelpDesk", vtql.all_of(*conditions), order, offset, limit,
                                  descending=wanted.descending)
         return [self._ticket(r) for r in rows]
+
+    def list_users(self) -> list[CrmUser]:
+        # Owners are Users ids ("19x5"): the agent picks a name, the filter sends the id.
+        users = [CrmUser(id=row["id"], name=" ".join(filter(None, (row.get("first_name"), row.get("last_name"))))
+                         or row.get("user_name") or row["id"])
+                 for row in self._query_all("Users", "", "user_name") if row.get("status", "Active") != "Inactive"]
+        return sorted(users, key=lambda u: u.name.casefold())
 
     def create_ticket(self, new: NewTicket) -> Ticket:
         status = self._valid_status(new.status)  # before anything is written (vtiger may create a contact)

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from wasb.auth.service import list_users
 from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS, TICKET_SORTS, CRMNotFound, DuplicateMobile, TicketQuery
 from wasb.domain.phones import InvalidPhone
@@ -50,7 +49,7 @@ def tickets(request: Request, user: User, page: PageNumber = 1, q: OptionalQuery
         rows = crm.list_tickets(None, 51, (page - 1) * 50, query=query)
         people = {pid: crm.get_person(pid) for pid in {t.person_id for t in rows[:50] if t.person_id}}
         statuses = ticket_statuses(load_settings(session, app.config))
-        assignees = [u.username for u in list_users(session)] if app.config.crm == "embedded" else []
+        assignees = crm.list_users()
     filters = {"q": q or "", "status": status or "", "assigned": assigned or "", "age": age or "",
                "sort": sort, "order": order}
 
@@ -59,6 +58,7 @@ def tickets(request: Request, user: User, page: PageNumber = 1, q: OptionalQuery
 
     return render(request, "ui/tickets.html", tickets=rows[:50], people=people, page=page, more=len(rows) > 50,
                   filters=filters, statuses=statuses, assignees=assignees, ages=UNTOUCHED_DAYS, link=link,
+                  user_names={u.id: u.name for u in assignees},
                   filtered=any(filters[k] for k in ("q", "status", "assigned", "age")))
 
 
