@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.wired import module_wired
-from tests.ui.conftest import create_users, log_in, shot
+from tests.ui.conftest import PHONE, create_users, log_in, shot
 
 WORDS = {"en": {"page": "Canned replies", "create": "Create", "team": "team", "personal": "personal"},
          "it": {"page": "Risposte rapide", "create": "Crea", "team": "tutto il team", "personal": "personale"}}
@@ -102,3 +102,25 @@ def test_an_agent_creates_a_canned_reply_and_sends_it_filled_from_the_composer(w
                                what="the canned reply at the simulated phone")
     assert sent["text"] == sent_text
     page.locator(".msg-out", has_text="(TRK123)").wait_for()
+
+
+def test_the_picker_fits_a_phone_screen(wired, browser):
+    wa_id = "393335550003"
+    assert wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": "Sara Neri", "text": "Ciao"}).status_code == 200
+    wired.wait_idle()
+    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    ctx = browser.new_context(viewport=PHONE, locale="en-GB")
+    try:
+        ctx.set_default_timeout(30_000)
+        page = ctx.new_page()
+        log_in(page, wired.url, ("agent-en", "agent-password-en"), next_path=f"/ui/conversations/{conversation['id']}")
+        page.locator("#message-body").press_sequentially("/")
+        option = page.locator("#canned-picker .canned-option", has_text="/shipping-info")
+        option.wait_for()
+        box, screen = option.bounding_box(), page.viewport_size
+        assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= screen["width"], (box, screen)
+        shot(page, "canned-replies-picker-phone")
+        option.click()
+        page.wait_for_function("() => document.querySelector('#message-body').value === 'We ship in 2 days.'")
+    finally:
+        ctx.close()

@@ -21,7 +21,7 @@ from wasb.conversations.service import ConversationNotFound
 from wasb.conversations.tables import CannedReply
 from wasb.store.ids import MAX_ROW_ID
 from wasb.web.api.deps import AppDep, Caller
-from wasb.web.errors import errors
+from wasb.web.errors import errors, links
 from wasb.web.params import NO_NUL, QueryText, RowId
 
 router = APIRouter(prefix="/api/v1/canned-replies", tags=["canned replies"], responses=errors(401))
@@ -73,7 +73,13 @@ def list_replies(app: AppDep, who: Caller, q: QueryText = ""):
         return [reply_view(r, who) for r in visible_replies(session, owner(who), q)]
 
 
-@router.post("", status_code=201, responses=errors(403, 409))
+_ID = {"reply_id": "$response.body#/id"}
+_MADE = links(GetCannedReply=("/api/v1/canned-replies/{reply_id}", "get", _ID),
+              UpdateCannedReply=("/api/v1/canned-replies/{reply_id}", "put", _ID),
+              DeleteCannedReply=("/api/v1/canned-replies/{reply_id}", "delete", _ID))
+
+
+@router.post("", status_code=201, responses={**errors(400, 403, 409), 201: _MADE})
 def create(reply: NewCannedReply, app: AppDep, who: Caller):
     """A new reply: the caller's own, or with `shared` the team's (admins). 409 when its owner
     already has the shortcut."""
@@ -94,7 +100,7 @@ def get(reply_id: RowId, app: AppDep, who: Caller):
             raise _refused(exc)
 
 
-@router.put("/{reply_id}", responses=errors(403, 404, 409))
+@router.put("/{reply_id}", responses=errors(400, 403, 404, 409))
 def update(reply_id: RowId, reply: CannedReplyIn, app: AppDep, who: Caller):
     """Change a reply: one's own, or a shared one (admins)."""
     try:
