@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wasb.contacts.tables import WaContact
@@ -101,7 +102,7 @@ def create_reply(session: Session, caller: Caller, *, shared: bool, shortcut: st
     now = utcnow()
     reply = CannedReply(shortcut=shortcut, title=title, body=body, owner_id=owner, created_at=now, updated_at=now)
     session.add(reply)
-    session.flush()
+    _flush(session, owner)
     return reply
 
 
@@ -113,7 +114,7 @@ def update_reply(session: Session, caller: Caller, reply_id: int, *, shortcut: s
     shortcut, title, body = _checked(shortcut, title, body)
     _refuse_taken(session, reply.owner_id, shortcut, reply.id)
     reply.shortcut, reply.title, reply.body, reply.updated_at = shortcut, title, body, utcnow()
-    session.flush()
+    _flush(session, reply.owner_id)
     return reply
 
 
@@ -143,6 +144,14 @@ def _checked(shortcut: str, title: str, body: str) -> tuple[str, str, str]:
         if "\x00" in text:
             raise InvalidCannedReply(field, NUL)
     return shortcut, title, body
+
+
+def _flush(session: Session, owner: int | None) -> None:
+    # Two saves of one shortcut at once both pass _refuse_taken: the unique index refuses the second.
+    try:
+        session.flush()
+    except IntegrityError:
+        raise CannedReplyExists(shared=owner is None)
 
 
 def _refuse_taken(session: Session, owner: int | None, shortcut: str, except_id: int | None) -> None:
