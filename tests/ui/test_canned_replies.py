@@ -53,6 +53,10 @@ def test_an_agent_creates_a_canned_reply_and_sends_it_filled_from_the_composer(w
     row.wait_for()
     assert "Parcel shipped" in row.inner_text()
     shot(page, f"canned-replies-page-{lang}")
+    row.locator("summary").click()  # Edit: the reply's form, as saved
+    assert row.locator(f"#edit-{row.get_attribute('data-id')}-title").input_value() == "Parcel shipped"
+    shot(page, f"canned-replies-edit-{lang}")
+    row.locator("summary").click()
 
     # The composer: "/ship" shows both replies, the arrows move, Esc closes.
     page.goto(f"{wired.url}/ui/conversations/{conversation['id']}")
