@@ -111,6 +111,9 @@ def italian(tmp_path_factory):
         srv.wait_idle()
         carla = conversation_of(srv, "393400000001")
         add_outbound(srv, carla["id"], "Buongiorno Carla", "wamid.C2", author="ada", template="ticket_reply")
+        # A team's canned reply, for its row and labels on its page and in the composer's picker.
+        assert srv.api("POST", "/api/v1/canned-replies", json={"shortcut": "orari", "title": "Orari",
+                                                               "body": "Siamo aperti 9-18", "shared": True}).status_code == 201
         with closing(_session(srv, ADMIN)) as client:
             csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/inbox").text).group(1)
             closed = client.post(f"/ui/conversations/{carla['id']}/close", data={"csrf": csrf})
@@ -135,7 +138,7 @@ def every_page(srv: WasbServer, data: dict) -> list[str]:
     templates = srv.get("/api/v1/templates")
     pages = ["/ui/inbox", "/ui/inbox?view=mine", "/ui/inbox?view=unassigned", "/ui/inbox?view=closed",
              "/ui/inbox?q=nessuno", "/ui/tickets", "/ui/people", "/ui/people/new", "/ui/templates", "/ui/settings",
-             "/ui/jobs", "/ui/users", *(f"/ui/inbound-events?state={s}" for s in ("failed", "pending", "processed", "all"))]
+             "/ui/canned-replies", "/ui/jobs", "/ui/users", *(f"/ui/inbound-events?state={s}" for s in ("failed", "pending", "processed", "all"))]
     pages += [f"/ui/conversations/{i}" for i in conversations]
     pages += [f"/ui/tickets/{t['id']}" for t in _items(tickets)]
     pages += [f"/ui/people/{p['id']}" for p in _items(people)] + [f"/ui/people/{p['id']}/edit" for p in _items(people)[:1]]
@@ -208,6 +211,17 @@ def test_a_wrong_phone_number_is_refused_in_italian(italian):
                                                  "name": "Numero Sbagliato", "mobile": "chiamami"})
     assert answer.status_code == 422
     assert "“chiamami” non è un numero di telefono valido." in text_nodes(answer.text)
+
+
+def test_a_refused_canned_reply_is_explained_in_italian(italian):
+    srv, _ = italian
+    with closing(_session(srv, ITALIAN_ADMIN)) as client:
+        csrf = _csrf(client, "/ui/canned-replies")
+        bad = client.post("/ui/canned-replies", data={"csrf": csrf, "shortcut": "con spazi", "title": "T", "body": "B"})
+        taken = client.post("/ui/canned-replies", data={"csrf": csrf, "shortcut": "orari", "title": "T", "body": "B",
+                                                        "scope": "shared"})
+    assert bad.status_code == 422 and "Una scorciatoia è fatta da 1 a 32 lettere, cifre, - o _." in text_nodes(bad.text)
+    assert taken.status_code == 409 and "Il team ha già una risposta con questa scorciatoia." in text_nodes(taken.text)
 
 
 def test_metas_failure_reason_is_shown_with_our_sentence_in_italian(italian):

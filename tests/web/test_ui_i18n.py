@@ -8,6 +8,7 @@ import pytest
 
 import wasb.web.ui as ui_package
 from wasb.contacts.consent import SOURCES as CONSENT_SOURCES
+from wasb.conversations import canned
 from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS
 from wasb.domain.business_hours import WEEKDAYS
@@ -40,6 +41,10 @@ def shown_by_value() -> set[str]:
     values |= {f"health:{state}" for state in ("ok", "unhealthy", "unknown")}
     values |= {f"media:{state}" for state in ("pending", "failed", "expired")}
     values |= {label for label, _ in channel_view(Config(_env_file=None))}
+    values |= {f"placeholder:{name}" for name in canned.PLACEHOLDERS}
+    # The canned replies' refusals, shown translated on their page.
+    values |= {text for name, text in vars(canned).items() if name.isupper() and isinstance(text, str)
+               and text.endswith(".") and text[0].isupper()}
     return values
 
 

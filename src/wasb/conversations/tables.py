@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.store.base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -104,6 +104,25 @@ class ConversationNote(Base):
     author: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    """A ready answer an agent inserts with `/shortcut` in the composer (wasb.conversations.canned).
+
+    `owner_id` NULL: shared by the team (admins manage it); else the user's own. A shortcut is
+    unique per owner: the index reads a shared reply's owner as 0, since NULLs never collide."""
+
+    __tablename__ = "canned_reply"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shortcut: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("uq_canned_reply_owner_shortcut", func.coalesce(owner_id, 0), shortcut, unique=True),)
 
 
 class PendingStatus(Base):

@@ -195,6 +195,7 @@
     const grow = () => { body.style.height = "auto"; body.style.height = Math.min(body.scrollHeight, 180) + "px"; };
     body.addEventListener("input", grow);
     body.addEventListener("input", () => { if (body.value.trim()) agentTyping(form); });
+    wireCanned(body, grow);  // before Enter sends: an open picker takes Enter to pick
     body.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
     });
@@ -255,6 +256,97 @@
         button.disabled = false;
         body.focus();
       }
+    });
+  }
+
+  // --- canned replies: "/" and a shortcut in the composer ---------------------------------------
+  // The list is fetched once; the picked reply's text is asked of the server for this
+  // conversation, which fills its placeholders from the CRM record (unknown ones stay visible).
+  function wireCanned(body, grow) {
+    const list = $("#canned-picker");
+    if (!list) return;
+    let replies = null, shown = [], active = 0, slash = null;
+    const load = () => replies ? Promise.resolve(replies) :
+      fetch(list.dataset.src, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then((r) => (r.ok ? r.json() : [])).then((rows) => (replies = rows)).catch(() => []);
+    // The "/word" being typed: at the start or after a space, up to the caret.
+    function typedShortcut() {
+      const before = body.value.slice(0, body.selectionStart);
+      const m = /(^|\s)\/([A-Za-z0-9_-]*)$/.exec(before);
+      return m ? { start: before.length - m[2].length - 1, end: body.selectionStart, word: m[2].toLowerCase() } : null;
+    }
+    function close() {
+      list.hidden = true; slash = null; shown = [];
+      body.setAttribute("aria-expanded", "false");
+      body.removeAttribute("aria-activedescendant");
+    }
+    function mark() {
+      $$(".canned-option", list).forEach((el, i) => el.setAttribute("aria-selected", i === active ? "true" : "false"));
+      const current = $$(".canned-option", list)[active];
+      if (current) { body.setAttribute("aria-activedescendant", current.id); current.scrollIntoView({ block: "nearest" }); }
+    }
+    function draw() {
+      const word = slash.word;
+      shown = replies.filter((r) => r.shortcut.startsWith(word))
+        .concat(replies.filter((r) => !r.shortcut.startsWith(word) && word && r.title.toLowerCase().includes(word)));
+      active = Math.min(active, Math.max(shown.length - 1, 0));
+      list.replaceChildren(...(shown.length ? shown.map((r, i) => {
+        const li = document.createElement("li");
+        li.className = "canned-option"; li.id = `canned-${r.id}`; li.setAttribute("role", "option");
+        li.dataset.id = r.id;
+        const code = document.createElement("code"); code.textContent = `/${r.shortcut}`;
+        const title = document.createElement("span"); title.className = "canned-title"; title.textContent = r.title;
+        const chip = document.createElement("span"); chip.className = "chip";
+        chip.textContent = r.shared ? list.dataset.shared : list.dataset.personal;
+        const preview = document.createElement("span"); preview.className = "canned-preview"; preview.textContent = r.body;
+        li.append(code, title, chip, preview);
+        // mousedown, not click: the field keeps its focus and caret.
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); active = i; pick(); });
+        return li;
+      }) : [Object.assign(document.createElement("li"), { className: "canned-none", textContent: list.dataset.empty })]));
+      list.hidden = false;
+      body.setAttribute("aria-expanded", "true");
+      mark();
+    }
+    async function update() {
+      const found = typedShortcut();
+      if (!found) { close(); return; }
+      const first = !slash;
+      slash = found;
+      if (first) active = 0;
+      await load();
+      if (slash) draw();
+    }
+    async function pick() {
+      const reply = shown[active], at = slash;
+      if (!reply || !at) return;
+      close();
+      let text = reply.body;
+      try {
+        const url = `${list.dataset.src}/${reply.id}/rendered?conversation_id=${list.dataset.conversation}`;
+        const r = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+        if (r.ok) text = (await r.json()).text;
+      } catch (err) { /* the text as written: its placeholders stay for the agent */ }
+      body.value = body.value.slice(0, at.start) + text + body.value.slice(at.end);
+      const caret = at.start + text.length;
+      body.focus();
+      body.setSelectionRange(caret, caret);
+      grow();
+      body.dispatchEvent(new Event("input"));
+    }
+    body.addEventListener("input", update);
+    body.addEventListener("click", update);
+    body.addEventListener("blur", () => setTimeout(close, 150));
+    body.addEventListener("keydown", (e) => {
+      if (list.hidden || !slash) return;
+      const n = shown.length;
+      if (e.key === "ArrowDown" && n) { active = (active + 1) % n; mark(); }
+      else if (e.key === "ArrowUp" && n) { active = (active - 1 + n) % n; mark(); }
+      else if ((e.key === "Enter" || e.key === "Tab") && !e.shiftKey && n) { pick(); }
+      else if (e.key === "Escape") { close(); }
+      else return;
+      e.preventDefault();
+      e.stopImmediatePropagation();  // Enter must not send, Esc must not leave the field
     });
   }
 

@@ -82,6 +82,10 @@ EN: dict[str, str] = {
     # Settings' choices (the stored value is the key's second part).
     "choice:window": "window: after the customer's last message", "choice:created": "created: after the start",
     "choice:upload": "upload to Meta", "choice:link": "temporary link",
+    # What a canned reply's placeholders stand for (wasb.conversations.canned.PLACEHOLDERS).
+    "placeholder:first_name": "the customer's first name", "placeholder:last_name": "the customer's last name",
+    "placeholder:name": "the customer's name", "placeholder:phone": "the customer's WhatsApp number",
+    "placeholder:agent": "your username", "placeholder:ticket_no": "the ticket number",
 }
 
 # Values that belong to the CRM or to Meta: stored as they come, shown translated. A value
@@ -377,6 +381,37 @@ IT: dict[str, str] = {
     "Number or title": "Numero o titolo", "Any status": "Qualsiasi stato", "Anyone": "Chiunque",
     "Untouched for": "Fermo da", "Any time": "Qualsiasi data", "{n}+ days": "{n}+ giorni", "1+ day": "1+ giorno",
     "Apply filters": "Applica filtri", "Clear": "Azzera", "No ticket matches these filters.": "Nessun ticket corrisponde a questi filtri.",
+    # canned replies
+    "Canned replies": "Risposte rapide", "New canned reply": "Nuova risposta rapida", "Shortcut": "Scorciatoia",
+    "For": "Per", "team": "tutto il team", "only me": "solo io", "Delete": "Elimina", "Create": "Crea",
+    "Delete this canned reply?": "Eliminare questa risposta rapida?",
+    "No canned reply yet: write the first one.": "Ancora nessuna risposta rapida: scrivi la prima.",
+    "How to use them": "Come usarle",
+    "In a conversation type / and the shortcut, then pick the reply with the arrows and Enter, or click it.":
+        "In una conversazione scrivi / e la scorciatoia, poi scegli la risposta con le frecce e Invio, o con un clic.",
+    "Filled from the customer's CRM record and from you:": "Compilati dall'anagrafica CRM del cliente e da te:",
+    "A placeholder with no value stays as written, for you to complete.":
+        "Un segnaposto senza valore resta com'è scritto, da completare a mano.",
+    "The team's replies are managed by an admin.": "Le risposte del team sono gestite da un amministratore.",
+    "placeholder:first_name": "il nome del cliente", "placeholder:last_name": "il cognome del cliente",
+    "placeholder:name": "il nome completo del cliente", "placeholder:phone": "il numero WhatsApp del cliente",
+    "placeholder:agent": "il tuo nome utente", "placeholder:ticket_no": "il numero del ticket",
+    "Canned reply /{shortcut} saved.": "Risposta rapida /{shortcut} salvata.",
+    "Canned reply deleted.": "Risposta rapida eliminata.", "No such canned reply.": "Risposta rapida inesistente.",
+    "A shortcut is 1 to 32 letters, digits, - or _.": "Una scorciatoia è fatta da 1 a 32 lettere, cifre, - o _.",
+    "Give the reply a title.": "Dai un titolo alla risposta.",
+    "The title is longer than 100 characters.": "Il titolo supera i 100 caratteri.",
+    "Write the reply's text.": "Scrivi il testo della risposta.",
+    "The text is longer than 4096 characters.": "Il testo supera i 4096 caratteri.",
+    "The text must not contain the NUL character.": "Il testo non può contenere il carattere NUL.",
+    "The team already has a reply with this shortcut.": "Il team ha già una risposta con questa scorciatoia.",
+    "You already have a reply with this shortcut.": "Hai già una risposta con questa scorciatoia.",
+    "Only a user has personal replies: use a user's token, or create a shared one as an admin.":
+        "Solo un utente ha risposte personali: usa il token di un utente, o creane una del team da amministratore.",
+    "Only an admin changes the team's shared replies.": "Solo un amministratore modifica le risposte del team.",
+    "Canned replies: type / and a shortcut": "Risposte rapide: scrivi / e una scorciatoia",
+    "No canned reply matches.": "Nessuna risposta rapida corrisponde.",
+    "personal": "personale",
 }
 
 
