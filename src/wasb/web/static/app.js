@@ -105,12 +105,123 @@
     picker.value = status;
   }
 
+  // --- what waits for me: the sidebar's badge, the tab title, notifications, a sound ----------
+  // Asked again only when the live stream (re)opens or says conversations changed: no timer.
+  const badge = $("#unread-badge");
+  const prefs = $("#notify-prefs");
+  const baseTitle = document.title.replace(/^\(\d+\) /, "");
+  // Kept in this browser, per user: the notification permission they go with is the browser's,
+  // and whether a tone suits depends on the device (a headset at the desk, a laptop in a meeting).
+  const prefKey = (name) => `wasb.${name}.${prefs?.dataset.user || ""}`;
+  function pref(name) {
+    try { return localStorage.getItem(prefKey(name)) === "on"; } catch (err) { return false; }
+  }
+  function setPref(name, on) {
+    try { if (on) localStorage.setItem(prefKey(name), "on"); else localStorage.removeItem(prefKey(name)); } catch (err) { /* storage off: this page only */ }
+  }
+  let mark = null;          // the newest customer message when the page started listening
+  const told = new Map();   // conversation id -> its latest customer message already told of
+  let unreadReady = null;
+
+  function showCount(n) {
+    document.title = n ? `(${n}) ${baseTitle}` : baseTitle;
+    if (!badge) return;
+    badge.textContent = String(n);
+    badge.hidden = !n;
+    badge.title = (badge.dataset.label || "").replace("{n}", n);
+  }
+
+  // The agent sees it already: this tab is shown with that conversation open, or the inbox list with none open.
+  function seesIt(conversationId) {
+    if (document.hidden) return false;
+    const open = $("#conversation")?.dataset.id;
+    if (open) return open === String(conversationId);
+    return document.body.dataset.page === "inbox";
+  }
+
+  async function askUnread(ids = []) {
+    const query = ids.slice(0, 100).map((id) => `ids=${encodeURIComponent(id)}`).join("&");
+    let data;
+    try {
+      const response = await fetch(`/ui/unread${query ? "?" + query : ""}`,
+                                   { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (err) { return; }
+    showCount(data.count || 0);
+    if (mark === null) mark = data.mark || 0;
+    (data.messages || []).forEach((m) => {
+      if (m.message <= (told.get(m.conversation) ?? mark)) return;
+      told.set(m.conversation, m.message);
+      if (!seesIt(m.conversation)) tell(m);
+    });
+    document.body.dataset.unread = "ready";
+  }
+
+  function tell(m) {
+    if (pref("sound")) tone();
+    if (!pref("notify") || !("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      const n = new Notification(m.name, { body: m.text, tag: `wasb-conversation-${m.conversation}`, lang });
+      n.onclick = () => { window.focus(); n.close(); location.href = m.url; };
+    } catch (err) { /* a browser that notifies only through a service worker: the badge still counts */ }
+  }
+
+  // A short two-note chime made here (Web Audio), no sound file. Browsers let it play once the
+  // agent has interacted with the page: the toggle itself, or any click or key afterwards.
+  let audio = null;
+  function tone() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    audio = audio || new Context();
+    if (audio.state === "suspended") audio.resume().catch(() => {});
+    const at = audio.currentTime;
+    const osc = audio.createOscillator(), gain = audio.createGain();
+    osc.type = "sine";
+    osc.frequency.setValueAtTime(880, at);
+    osc.frequency.setValueAtTime(1320, at + 0.09);
+    gain.gain.setValueAtTime(0.0001, at);
+    gain.gain.exponentialRampToValueAtTime(0.15, at + 0.01);
+    gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.25);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(at);
+    osc.stop(at + 0.26);
+  }
+  const wakeAudio = () => { if (pref("sound") && audio?.state === "suspended") audio.resume().catch(() => {}); };
+  document.addEventListener("pointerdown", wakeAudio);
+  document.addEventListener("keydown", wakeAudio);
+
+  function wirePrefs() {
+    if (!prefs) return;
+    const desktop = $("#notify-desktop"), sound = $("#notify-sound");
+    const supported = "Notification" in window;
+    desktop.checked = supported && pref("notify") && Notification.permission === "granted";
+    sound.checked = pref("sound");
+    desktop.addEventListener("change", async () => {
+      if (!desktop.checked) { setPref("notify", false); return; }
+      if (!supported) { desktop.checked = false; toast(prefs.dataset.unsupported, "error"); return; }
+      let permission = Notification.permission;
+      // Asked here, on the agent's click: browsers refuse (or hide) a request made unprompted.
+      if (permission === "default") {
+        try { permission = await Notification.requestPermission(); } catch (err) { permission = "denied"; }
+      }
+      if (permission !== "granted") { desktop.checked = false; setPref("notify", false); toast(prefs.dataset.blocked, "error"); return; }
+      setPref("notify", true);
+    });
+    sound.addEventListener("change", () => {
+      setPref("sound", sound.checked);
+      if (sound.checked) tone();  // a sample, and the click lets later tones play
+    });
+  }
+
   let pending = null;
   const changed = new Set();
   function onChanges(ids) {
     ids.forEach((id) => changed.add(String(id)));
     clearTimeout(pending);
     pending = setTimeout(() => {
+      const asked = Array.from(changed);
+      (unreadReady || Promise.resolve()).then(() => askUnread(asked));
       const conv = $("#conversation");
       if (conv && changed.has(conv.dataset.id)) refreshConversation();
       // Fragments that show messages of some conversations (a ticket's comments and their ticks).
@@ -126,7 +237,10 @@
     if (!document.body.dataset.page || !$(".rail") || !window.EventSource) return;
     const dot = $("#live-dot");
     const source = new EventSource("/ui/events");
-    source.addEventListener("hello", () => { dot?.classList.add("on"); document.body.dataset.live = "on"; });
+    source.addEventListener("hello", () => {
+      dot?.classList.add("on"); document.body.dataset.live = "on";
+      unreadReady = askUnread();  // (again after a reconnection: changes may have been missed)
+    });
     source.addEventListener("conversations", (e) => {
       try { onChanges(JSON.parse(e.data).ids || []); } catch (err) { /* a malformed event changes nothing */ }
     });
@@ -462,6 +576,7 @@
   decorate();
   wireComposer();
   wireTemplates();
+  wirePrefs();
   setInterval(() => tickWindows(), 30000);
   connect();
 })();

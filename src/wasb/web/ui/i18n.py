@@ -98,6 +98,12 @@ IT: dict[str, str] = {
     "People": "Anagrafiche", "Templates": "Template", "Admin": "Amministrazione", "Settings": "Impostazioni",
     "Jobs": "Cron job", "Inbound events": "Eventi in arrivo", "Users & tokens": "Utenti e token",
     "Live updates": "Aggiornamenti in tempo reale", "Account": "Account", "Language": "Lingua", "Apply": "Applica",
+    # what waits for the agent: the badge, browser notifications, the sound
+    "Conversations waiting for you: {n}": "Conversazioni che ti aspettano: {n}",
+    "New customer messages": "Nuovi messaggi dei clienti", "Browser notifications": "Notifiche del browser",
+    "Sound": "Suono", "This browser cannot show notifications.": "Questo browser non può mostrare notifiche.",
+    "This browser blocks notifications from WASB: allow them in its site settings.":
+        "Questo browser blocca le notifiche di WASB: consentile nelle impostazioni del sito.",
     "Keyboard shortcuts": "Scorciatoie da tastiera", "Log out": "Esci", "Log in": "Accedi", "admin": "amministratore",
     "agent": "operatore", "Close": "Chiudi",
     "Next / previous conversation": "Conversazione successiva / precedente",

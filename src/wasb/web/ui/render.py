@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from wasb.store.base import utcnow
 from wasb.web.ui.i18n import language_of, translator
 from wasb.web.ui.meta_reasons import reason_in
+from wasb.web.ui.notifications import waiting_for
 from wasb.web.ui.views import comment_parts
 from wasb.web.ui.avatars import avatar_tone
 
@@ -68,6 +69,9 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     lang = language_of(user, request.headers.get("accept-language", ""))
     tz = app.config.tz
     flash = _read_flash(request)
+    if user is not None and _is_page(name):
+        # Every page shows what waits for the agent (the badge, the tab title) from its first paint.
+        context.setdefault("unread_count", waiting_for(request, user.username))
     html = env.get_template(name).render(
         request=request, user=user, csrf=getattr(request.state, "csrf", ""), lang=lang, _=translator(lang),
         local=_local(tz, lang), short=_short(tz, lang), reason=reason_in(lang), tzname=app.config.timezone, now=utcnow(), flash=flash,
@@ -76,6 +80,12 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
+
+
+def _is_page(name: str) -> bool:
+    """A whole page (fragments a live update swaps in start with "_"; an error page asks nothing)."""
+    base = name.rpartition("/")[2]
+    return not base.startswith("_") and base != "error.html"
 
 
 def _read_flash(request: Request) -> dict | None:
