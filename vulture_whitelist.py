@@ -82,3 +82,9 @@ serve  # wasb.simulator.testing.serve: run the simulator in a thread of one's ow
 _.handle_starttag
 _.handle_endtag
 _.handle_data
+
+# --- analytics_day's counters: read and written by name (wasb.reports.dashboard.COUNTS) ---
+_.conversations_opened
+_.messages_in
+_.messages_out
+_.windows_expired

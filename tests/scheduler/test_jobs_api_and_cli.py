@@ -8,7 +8,7 @@ from tests.support.inprocess import InProcessService
 from tests.support.server import run_cli
 
 DEFAULTS = {"syncCustomers": "every 600 s", "syncMessages": "every 300 s", "syncTemplates": "every 3600 s",
-            "closeConversations": "every 300 s"}
+            "closeConversations": "every 300 s", "analytics": "every 300 s"}
 
 
 def test_jobs_are_listed_with_their_default_schedules(server):

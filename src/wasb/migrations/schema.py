@@ -11,6 +11,7 @@ import wasb.documents.tables  # noqa: F401
 import wasb.inbound.tables  # noqa: F401
 import wasb.jobs.tables  # noqa: F401
 import wasb.outbound.tables  # noqa: F401
+import wasb.reports.tables  # noqa: F401
 import wasb.live.tables  # noqa: F401
 import wasb.scheduler.tables  # noqa: F401
 import wasb.settings.tables  # noqa: F401

@@ -5,6 +5,7 @@
 | syncCustomers      | every 600 s    | two-way sync between the WhatsApp address book and the CRM's leads, contacts and accounts, for records changed within the last `time_window_days`; incremental (cursors in the database), so a run costs what changed, not the CRM's size. The CRM is authoritative for what people typed there; WhatsApp only fills what the CRM lacks (a profile name for a record named after its number, a phone learnt for a BSUID-only customer); every overwrite goes to the audit log; two CRM records with one number are reported, never merged. |
 | syncMessages       | every 300 s    | reconciliation, not a download: Meta has no API to fetch past messages. Retries failed inbound events and re-queues events left pending without jobs, applies delivery statuses that arrived before their message, sends queued outbound messages, retries pending media downloads and (with an external CRM) sends agent comments written in the CRM since the last cursor. |
 | syncTemplates      | every 3600 s   | fetches the message templates from Meta (all pages) and updates the template table. |
+| analytics          | every 300 s    | keeps the dashboard's figures: reads the messages above its watermark (never the webhook's path), updates each conversation's response facts (first response and resolution in business time), records windows that closed unanswered, and recomputes the daily rows of the days it touched (and the last two, for costs whose `pricing` came late). |
 | closeConversations | every 300 s    | closes open conversations by the `close_after` setting: `window` (default) N hours after the customer's last message, when the customer-service window closes, or `created` N hours after the conversation started (the original plugin's rule); N is `close_after_hours` (24). The ticket stays open: the customer's next message opens a new conversation on it. |
 
 Each job has an active flag, a schedule ("every N s", or "at HH:MM" daily in
@@ -22,6 +23,7 @@ from typing import Callable
 
 from wasb.conversations.closing import run_close_conversations
 from wasb.domain.schedule import Schedule
+from wasb.reports.analytics import run_analytics
 from wasb.sync.customers import run_sync_customers
 from wasb.sync.messages import run_sync_messages
 from wasb.sync.templates import run_sync_templates
@@ -65,6 +67,8 @@ def default_specs() -> dict[str, JobSpec]:
                 "Fetch the message templates from Meta"),
         JobSpec("closeConversations", run_close_conversations, Schedule.every(300),
                 "Close conversations by the close_after policy (tickets stay open)"),
+        JobSpec("analytics", run_analytics, Schedule.every(300),
+                "Update the analytics dashboard's figures from the new messages"),
     )
     return {spec.name: spec for spec in specs}
 

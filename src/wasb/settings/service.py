@@ -48,6 +48,12 @@ def _default_opt_in_replies() -> dict[str, str]:
             "it": "Riceverai di nuovo i nostri messaggi promozionali. Rispondi ANNULLA per non riceverli più."}
 
 
+def _default_template_prices() -> dict[str, float]:
+    # Meta's published per-message rates for Italy (rate card of July 2025, USD): what
+    # analytics charges a template whose status carried no `pricing` yet, or was billable.
+    return {"marketing": 0.0691, "utility": 0.03, "authentication": 0.03}
+
+
 def _default_phone_fields() -> dict[str, list[str]]:
     # Accounts have no `mobile` on vtenext or vtiger: their number is in `phone`.
     return {"lead": ["mobile"], "contact": ["mobile"], "account": ["phone"]}
@@ -181,6 +187,17 @@ class AdminSettings(BaseModel):
     # The CRM checkbox kept equal to the opt-out (e.g. vtenext's `emailoptout` or a custom
     # `cf_123`); empty: the CRM is not told.
     consent_crm_field: str = Field(default="", max_length=64)
+    # Analytics: the price of one template message per category (lower case, as Meta's
+    # `pricing.category`), in `price_currency`; a category not listed costs nothing.
+    template_prices: dict[str, float] = Field(default_factory=_default_template_prices)
+    price_currency: str = Field(default="USD", min_length=3, max_length=3)
+
+    @field_validator("template_prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(price < 0 or price > 100 for price in value.values()):
+            raise ValueError("a price is from 0 to 100")
+        return {category.strip().lower(): price for category, price in value.items() if category.strip()}
 
     @field_validator("opt_out_keywords", "opt_in_keywords")
     @classmethod

@@ -77,6 +77,10 @@ EN: dict[str, str] = {
     "job:syncMessages": "Reconciliation: retry inbound events, apply early statuses, send queued messages",
     "job:syncTemplates": "Fetch the message templates from Meta",
     "job:closeConversations": "Close conversations by the close_after policy (tickets stay open)",
+    "job:analytics": "Update the analytics dashboard's figures from the new messages",
+    "setting:template_prices": "Price of one template message per category (analytics)",
+    "setting:price_currency": "Currency of the template prices",
+    "help:template_prices": "Charged when Meta's pricing says billable, or before Meta said; default: Meta's rates for Italy (USD).",
     # Keys on the keyboard, as printed on an English keyboard.
     "key:Enter": "Enter", "key:Shift": "Shift",
     # Settings' choices (the stored value is the key's second part).
@@ -418,6 +422,30 @@ IT: dict[str, str] = {
     "Canned replies: type / and a shortcut": "Risposte rapide: scrivi / e una scorciatoia",
     "No canned reply matches.": "Nessuna risposta rapida corrisponde.",
     "personal": "personale",
+    # analytics (issue 17, part 4)
+    "job:analytics": "Aggiorna i dati della dashboard di analisi con i nuovi messaggi",
+    "setting:template_prices": "Prezzo di un messaggio template per categoria (analisi)",
+    "setting:price_currency": "Valuta dei prezzi dei template",
+    "help:template_prices": "Addebitato quando il pricing di Meta dice fatturabile, o prima che Meta lo dica; predefiniti: le tariffe di Meta per l'Italia (USD).",
+    "Analytics": "Analisi",
+    "Days in {zone}; response times count business hours only.":
+        "Giorni nel fuso {zone}; i tempi di risposta contano solo l'orario di lavoro.",
+    "Updated {when}.": "Aggiornato il {when}.",
+    "Not computed yet: the analytics job has not run.": "Non ancora calcolato: il job analytics non è ancora stato eseguito.",
+    "From": "Dal", "To": "Al", "Agent": "Operatore", "Everyone": "Tutti", "Show": "Mostra", "Export CSV": "Esporta CSV",
+    "Conversations opened": "Conversazioni aperte", "Messages in": "Messaggi ricevuti", "Messages out": "Messaggi inviati",
+    "First response (median)": "Prima risposta (mediana)", "First response (p90)": "Prima risposta (p90)",
+    "Resolution (median)": "Risoluzione (mediana)", "Resolution (p90)": "Risoluzione (p90)",
+    "Windows expired without an answer": "Finestre scadute senza risposta",
+    "Per agent": "Per operatore", "No agent has figures in these days.": "Nessun operatore ha dati in questi giorni.",
+    "Templates and cost": "Template e costi", "Templates sent": "Template inviati", "Cost ({currency})": "Costo ({currency})",
+    "No template was sent in these days.": "Nessun template inviato in questi giorni.",
+    "Cost: Meta's pricing of each message's status says whether it was billable; the price per category is set in Settings (template_prices).":
+        "Costo: il pricing di Meta nello stato di ogni messaggio dice se era fatturabile; il prezzo per categoria si imposta in Impostazioni (template_prices).",
+    "Conversations and messages per day": "Conversazioni e messaggi al giorno",
+    "Templates sent per day": "Template inviati al giorno",
+    "Template cost per day ({currency})": "Costo dei template al giorno ({currency})",
+    "Dates: {reason}": "Date: {reason}",
 }
 
 
