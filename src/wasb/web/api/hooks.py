@@ -31,7 +31,7 @@ def get_endpoints(app: AppDep, who: Admin):
         return [endpoint_view(e) for e in list_endpoints(session)]
 
 
-@router.post("", status_code=201, responses=errors(422))
+@router.post("", status_code=201, responses=errors(400))
 def post_endpoint(body: EndpointIn, app: AppDep, who: Admin, response: Response):
     """A new endpoint; the answer holds its signing `secret`, shown this once."""
     try:
