@@ -16,13 +16,14 @@ from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRM
 from wasb.crm.vtenext.link import VtenextLink
 from wasb.documents.links import REMOVE_LINK
+from wasb.hooks.delivery import DELIVER as DELIVER_WEBHOOK
 from wasb.inbound.intake import IntakeWriter
 from wasb.contacts.consent import CRM_FIELD as CONSENT_TO_CRM
 from wasb.inbound.journal import JournalMover, JournalWriter, journal_path
 from wasb.inbound.process import PROCESS
 from wasb.jobs.procrastinate_queue import ProcrastinateQueue
 from wasb.jobs.procrastinate_worker import ProcrastinateWorker
-from wasb.jobs.queue import EmbeddedQueue, JobQueue, Task
+from wasb.jobs.queue import EmbeddedQueue, JobQueue, Task, sessions_carry
 from wasb.jobs.wake import Listener, Waker, wake_path
 from wasb.jobs.worker import Worker
 from wasb.media.downloads import DOWNLOAD
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 def all_tasks() -> dict[str, Task[Runtime]]:
     return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR, CONSENT_TO_CRM,
-                                         DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN, MARK_READ)}
+                                         DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN, MARK_READ, DELIVER_WEBHOOK)}
 
 
 @dataclass(eq=False)
@@ -163,6 +164,8 @@ def build_app(config: Config | None = None, *, migrate: bool = True,
                                           batchable={name for name, task in tasks.items()
                                                      if crm_policy.may_batch(task)})
                        if config.queue == "procrastinate" else EmbeddedQueue(tasks))
+    # Events (outgoing webhooks) defer their deliveries in whatever transaction emits them.
+    sessions_carry(db.sessions, queue)
     app = App(
         config=config,
         db=db,

@@ -87,6 +87,10 @@ class Config(BaseSettings):
     # How many jobs one `wasb worker` runs at once on procrastinate (`--concurrency`).
     worker_concurrency: int = Field(default=4, gt=0)
 
+    # Outgoing webhooks: a delivery refused (not 2xx) or unreachable is tried again after this
+    # many seconds, doubling up to an hour, for 24 hours.
+    webhook_retry_seconds: float = Field(default=30.0, gt=0)
+
     # The in-process worker.
     worker: bool = True
     worker_poll_seconds: float = Field(default=0.2, gt=0)

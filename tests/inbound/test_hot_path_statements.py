@@ -4,7 +4,8 @@ events; the queue's own claim and delete of its jobs, and transaction control (B
 SAVEPOINT, RELEASE), are counted apart (tests/support/statements.py).
 
 Per transaction, whatever the number of messages in the worker's batch: the admin settings
-(2 SELECTs) and the live feed's row(s) (1 INSERT). Per message: the rest."""
+(2 SELECTs), the outgoing webhooks' endpoints (1 SELECT) and the live feed's row(s) (1 INSERT).
+Per message: the rest."""
 from __future__ import annotations
 
 import orjson
@@ -20,7 +21,7 @@ from wasb.crm.embedded.tables import CrmComment, CrmTicket
 from wasb.inbound.intake import store_bodies
 from wasb.inbound.tables import PROCESSED, InboundEvent
 
-PER_TRANSACTION = ["SELECT setting", "SELECT app_user", "INSERT live_change"]
+PER_TRANSACTION = ["SELECT setting", "SELECT app_user", "SELECT webhook_endpoint", "INSERT live_change"]
 NEW_CUSTOMER = ["UPDATE inbound_event",  # the job's customer done, the body read
                 "UPDATE wa_contact",  # not known yet (nothing updated)
                 "SELECT crm_person", "INSERT crm_person",  # no CRM record has the number: a lead

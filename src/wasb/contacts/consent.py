@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from wasb.audit.service import record_change
 from wasb.contacts.tables import WaContact
 from wasb.crm.port import CRM, CRMAuthError, CRMNotFound, CRMUnavailable
+from wasb.hooks.service import CONSENT_CHANGED, emit
 from wasb.jobs.queue import Task
 from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
@@ -98,6 +99,9 @@ def record_consent(session: Session, contact: WaContact, *, opted_out: bool, sou
                   old=contact.opt_source, new=source, at=at)
     contact.marketing_opted_out, contact.opt_changed_at, contact.opt_source = opted_out, at, source
     session.flush()
+    emit(session, CONSENT_CHANGED, {"contact_id": contact.id, "wa_id": contact.wa_id, "crm_person_id":
+                                    contact.crm_person_id, "marketing_opted_out": opted_out, "source": source,
+                                    "at": at})
     log.info("customer %s opted %s of marketing (%s)", contact.id, "out" if opted_out else "in", source)
     return True
 

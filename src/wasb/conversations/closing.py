@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from wasb.conversations.service import conversation_closed
 from wasb.conversations.tables import CLOSED, OPEN, Conversation
 from wasb.domain.clock import window_now
 from wasb.runtime import Runtime
@@ -43,8 +44,12 @@ def close_expired(session: Session, settings: AdminSettings, now: datetime, limi
     closing = (update(Conversation)
                .where(Conversation.id.in_(ids), Conversation.status == OPEN, expired(settings, now))
                .values(status=CLOSED, closed_at=now)
+               .returning(Conversation.id)
                .execution_options(synchronize_session=False))
-    return len(ids), session.execute(closing).rowcount
+    closed = list(session.scalars(closing))
+    for conversation_id in sorted(closed):
+        conversation_closed(session, conversation_id, now, "policy")
+    return len(ids), len(closed)
 
 
 def run_close_conversations(rt: Runtime, ctx) -> dict:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.domain.statuses import HELD
+from wasb.hooks.service import CONVERSATION_ASSIGNED, CONVERSATION_CLOSED, CONVERSATION_OPENED, emit
 from wasb.store.base import utcnow
 
 
@@ -82,11 +83,29 @@ def start_conversation(session: Session, *, name: str, phone_number_id: str, con
                        crm_person_id: str | None, ticket_id: str | None, association_error: str | None,
                        at: datetime) -> int:
     """A new open conversation holding the customer's first message (one INSERT)."""
-    return session.execute(_start, {
+    conversation_id = session.execute(_start, {
         "name": name, "phone_number_id": phone_number_id, "wa_contact_id": contact_id,
         "crm_person_id": crm_person_id, "ticket_id": ticket_id, "status": OPEN, "started_at": at,
         "last_message_at": at, "last_inbound_at": at, "unread": 1, "association_error": association_error,
     }).scalar_one()
+    conversation_opened(session, conversation_id, contact_id=contact_id, phone_number_id=phone_number_id,
+                        crm_person_id=crm_person_id, at=at, by="customer")
+    return conversation_id
+
+
+def conversation_opened(session: Session, conversation_id: int, *, contact_id: int, phone_number_id: str,
+                        crm_person_id: str | None, at: datetime, by: str) -> None:
+    """Tell the outgoing webhooks: `by` is "customer" (they wrote), "agent" (an agent wrote
+    first) or "reopened"."""
+    emit(session, CONVERSATION_OPENED, {
+        "conversation_id": conversation_id, "contact_id": contact_id, "phone_number_id": phone_number_id,
+        "crm_person_id": crm_person_id, "opened_by": by, "at": at}, conversation_id)
+
+
+def conversation_closed(session: Session, conversation_id: int, at: datetime, by: str) -> None:
+    """Tell the outgoing webhooks: `by` is "agent" or "policy" (closeConversations)."""
+    emit(session, CONVERSATION_CLOSED, {"conversation_id": conversation_id, "closed_by": by, "at": at},
+         conversation_id)
 
 
 _held_of_contact = select(_held)
@@ -114,8 +133,13 @@ def _conversation(session: Session, conversation_id: int) -> Conversation:
 
 def assign_conversation(session: Session, conversation_id: int, username: str | None) -> Conversation:
     conversation = _conversation(session, conversation_id)
+    before = conversation.assigned_user
     conversation.assigned_user = username or None
     session.flush()
+    if conversation.assigned_user != before:
+        emit(session, CONVERSATION_ASSIGNED, {"conversation_id": conversation.id,
+                                              "assigned_user": conversation.assigned_user,
+                                              "previous_user": before, "at": utcnow()}, conversation.id)
     return conversation
 
 
@@ -126,6 +150,7 @@ def close_conversation(session: Session, conversation_id: int) -> Conversation:
     if conversation.status != CLOSED:
         conversation.status, conversation.closed_at = CLOSED, utcnow()
         session.flush()
+        conversation_closed(session, conversation.id, conversation.closed_at, "agent")
     return conversation
 
 
@@ -150,6 +175,9 @@ def reopen_conversation(session: Session, conversation_id: int) -> Conversation:
         raise AnotherConversationOpen(conversation.id, other.id)
     conversation.status, conversation.closed_at = OPEN, None
     session.flush()
+    conversation_opened(session, conversation.id, contact_id=conversation.wa_contact_id,
+                        phone_number_id=conversation.phone_number_id, crm_person_id=conversation.crm_person_id,
+                        at=utcnow(), by="reopened")
     return conversation
 
 

@@ -33,6 +33,7 @@ from wasb.domain.rendering import changed_number, lead_source, message_text, ren
 from wasb.domain.statuses import RECEIVED
 from wasb.domain.clock import offset
 from wasb.domain.window import window_opened_at
+from wasb.hooks.service import MESSAGE_RECEIVED, TICKET_CREATED, emit
 from wasb.inbound.number_change import follow_number
 from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import PENDING as MEDIA_PENDING, enqueue_download
@@ -139,12 +140,17 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
         conversation_id = _conversation_id(ctx, contact, conversation, item.phone_number_id, at, ticket_id)
         message_id = _store(ctx, row, conversation_id, comment_id=update.comment_id if update else None,
                             pending=False)
+        _received(ctx, contact, item, row, conversation_id, message_id)
+        if update is not None and update.created:
+            _ticket_created(ctx, update.ticket.id, conversation_id, conversation.crm_person_id)
     else:
         conversation_id = _conversation_id(ctx, contact, conversation, item.phone_number_id, at,
                                            conversation.ticket_id)
         # Stored and marked pending before the ticket is written: should the job stop
         # part-way, a retry resumes the steps not recorded.
         message_id = _store(ctx, row, conversation_id, comment_id=None, pending=writes_ticket)
+        # Told with the message's first commit: a CRM step that fails later is resumed, not re-told.
+        _received(ctx, contact, item, row, conversation_id, message_id)
         if writes_ticket:
             steps = _Steps(ctx.session, conversation_id, conversation.ticket_id, message_id)
             _record_ticket(ctx, steps, contact, conversation.crm_person_id, text, at, resuming=False)
@@ -268,6 +274,20 @@ def _store(ctx: Inbound, row: dict[str, Any], conversation_id: int, *, comment_i
     return stored.id
 
 
+def _received(ctx: Inbound, contact: WriterRow, item: Item, row: dict[str, Any], conversation_id: int,
+              message_id: int) -> None:
+    emit(ctx.session, MESSAGE_RECEIVED, {
+        "conversation_id": conversation_id, "message_id": message_id, "wamid": row["wamid"], "type": row["type"],
+        "text": row["body"], "from": item.wa_id or item.user_id, "contact_id": contact.id,
+        "profile_name": item.profile_name, "phone_number_id": item.phone_number_id, "timestamp": row["timestamp"],
+        "reply_to_wamid": row["reply_to_wamid"]}, conversation_id)
+
+
+def _ticket_created(ctx: Inbound, ticket_id: str, conversation_id: int, person_id: str | None) -> None:
+    emit(ctx.session, TICKET_CREATED, {"ticket_id": ticket_id, "conversation_id": conversation_id,
+                                       "crm_person_id": person_id}, conversation_id)
+
+
 def _apply_reaction(session: Session, data: dict) -> None:
     reaction = data.get("reaction") or {}
     target_wamid = reaction.get("message_id")
@@ -326,6 +346,8 @@ def _record_ticket(ctx: Inbound, steps: _Steps, contact: WriterRow, person_id: s
         return
     update = _write_on(ctx, contact, ticket, person_id, text, at, on_comment=steps.comment_written)
     steps.done(update.ticket.id, update.comment_id)
+    if update.created:
+        _ticket_created(ctx, update.ticket.id, steps.conversation_id, person_id)
 
 
 _conversation_of = select(_conversations.c.id, _conversations.c.wa_contact_id, _conversations.c.crm_person_id,

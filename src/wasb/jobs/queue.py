@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Generic, Protocol, TypeVar
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from wasb.jobs.liveness import dead_here
 from wasb.jobs.tables import DOING, FAILED, TODO, Job
@@ -23,7 +23,7 @@ from wasb.store.engine import after_commit
 from wasb.store.base import utcnow
 
 __all__ = ["DOING", "FAILED", "TODO", "Backlog", "EmbeddedQueue", "JobQueue", "JobState", "Lag", "Task", "checkpoint",
-           "last_line", "run_as_group", "run_each_in_savepoint"]
+           "last_line", "queue_of", "run_as_group", "run_each_in_savepoint", "sessions_carry"]
 
 
 # What every job receives first: the process's runtime (wasb.runtime.Runtime, a floor
@@ -242,3 +242,21 @@ class EmbeddedQueue:
         if result.rowcount:
             after_commit(session, self._wake)
         return result.rowcount or 0
+
+
+_SESSION_QUEUE = "wasb.job_queue"
+
+
+def sessions_carry(sessions: sessionmaker, queue: JobQueue) -> None:
+    """Every session of this maker carries the process's queue: a service deep in a call
+    (an event emitted where a conversation closes) then defers a job in its caller's
+    transaction without every caller above passing the queue down."""
+    sessions.configure(info={**(sessions.kw.get("info") or {}), _SESSION_QUEUE: queue})
+
+
+def queue_of(session: Session) -> JobQueue:
+    """The queue the session's process wired (`sessions_carry`)."""
+    queue = session.info.get(_SESSION_QUEUE)
+    if queue is None:
+        raise LookupError("this session carries no job queue (made outside wasb.bootstrap.build_app)")
+    return queue

@@ -8,6 +8,7 @@ import wasb.conversations.tables  # noqa: F401
 import wasb.crm.embedded.tables  # noqa: F401
 import wasb.crm.tables  # noqa: F401
 import wasb.documents.tables  # noqa: F401
+import wasb.hooks.tables  # noqa: F401
 import wasb.inbound.tables  # noqa: F401
 import wasb.jobs.tables  # noqa: F401
 import wasb.outbound.tables  # noqa: F401

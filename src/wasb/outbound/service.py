@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.consent import MARKETING
 from wasb.contacts.service import display_number, find_contact, named_number
 from wasb.contacts.tables import WaContact
-from wasb.conversations.service import find_open_conversation
+from wasb.conversations.service import conversation_opened, find_open_conversation
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, CommentAuthor, Person
@@ -162,6 +162,9 @@ def conversation_for_person(rt: Runtime, session: Session, person: Person) -> tu
             wa_contact_id=contact.id, crm_person_id=person.id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)
         session.flush()
+        conversation_opened(session, conversation.id, contact_id=contact.id,
+                            phone_number_id=conversation.phone_number_id,
+                            crm_person_id=conversation.crm_person_id, at=now, by="agent")
     return conversation, contact
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain import statuses
+from wasb.hooks.service import MESSAGE_STATUS, emit
 from wasb.conversations.tables import PendingStatus
 from wasb.templates.service import mark_status_from_meta
 from wasb.whatsapp.errors import TEMPLATE_STATUS_BY_CODE
@@ -42,7 +43,13 @@ def apply_status(session: Session, message: Message, data: dict) -> None:
         # Out of `sending` at last (a send held by Meta, or one whose answer was lost): the
         # note about the wait, or an earlier try's problem, is over.
         message.error_code = message.error_message = None
+    changed = new != message.status
     message.status = new
+    if changed and message.direction == "out":
+        emit(session, MESSAGE_STATUS, {
+            "conversation_id": message.conversation_id, "message_id": message.id, "wamid": message.wamid,
+            "status": new, "at": at, "error_code": message.error_code, "error_message": message.error_message},
+            message.conversation_id)
     conversation = session.get(Conversation, message.conversation_id)
     if conversation is not None and message.direction == "out":
         conversation.last_message_status = new

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from wasb.contacts.service import find_contact, named_number
 from wasb.contacts.tables import WaContact
-from wasb.conversations.service import find_open_conversation
+from wasb.conversations.service import conversation_opened, find_open_conversation
 from wasb.conversations.tables import OPEN, Conversation, Message
 from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import Person, Ticket
@@ -90,6 +90,9 @@ def _target(rt: Runtime, session: Session, request: TemplateSend) -> tuple[Perso
             crm_person_id=contact.crm_person_id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)
         session.flush()
+        conversation_opened(session, conversation.id, contact_id=contact.id,
+                            phone_number_id=conversation.phone_number_id,
+                            crm_person_id=conversation.crm_person_id, at=now, by="agent")
     person = crm.get_person(contact.crm_person_id) if contact.crm_person_id else None
     return person, conversation, contact
 
