@@ -1,6 +1,6 @@
 """outgoing webhooks: endpoints and their deliveries
 
-Revision ID: 0030_outgoing_webhooks
+Revision ID: 0032_outgoing_webhooks
 Revises: 0031_analytics
 """
 from alembic import op
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from wasb.store.base import BigId, JSONType, UTCDateTime
 
-revision = "0030_outgoing_webhooks"
+revision = "0032_outgoing_webhooks"
 down_revision = "0031_analytics"
 branch_labels = None
 depends_on = None
