@@ -88,3 +88,7 @@ _.conversations_opened
 _.messages_in
 _.messages_out
 _.windows_expired
+
+# --- http.server calls these by name (tests/hooks/receiver.py, the webhook receiver) ---
+_.do_POST
+_.log_message
