@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from wasb.bootstrap import App
 from wasb.web.errors import validation_message, with_full_allow
-from wasb.web.ui import admin_pages, auth_pages, inbox_pages, live, record_pages
+from wasb.web.ui import admin_pages, auth_pages, hooks_pages, inbox_pages, live, record_pages
 from wasb.web.ui.deps import Forbidden, LoginRequired
 from wasb.web.ui.render import render, wants_json
 from wasb.web.ui.sessions import CookieSigner, SessionMiddleware, session_secret
@@ -30,7 +30,7 @@ def install_ui(app: FastAPI, wasb: App) -> None:
     app.state.ui_signer = signer
     app.add_middleware(SessionMiddleware, signer_for=signer, db=wasb.db)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
-    for module in (auth_pages, inbox_pages, record_pages, admin_pages, live):
+    for module in (auth_pages, inbox_pages, record_pages, admin_pages, hooks_pages, live):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
