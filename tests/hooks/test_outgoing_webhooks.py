@@ -3,6 +3,7 @@ agent answers, and a receiver on 127.0.0.1 gets every event signed, once, in ord
 conversation, although it refuses the first deliveries."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -157,3 +158,50 @@ def test_deleting_an_endpoint_stops_its_deliveries(wired):
         customer_writes(wired, ANNA, "Anna", "Ciao")
         wired.wait_idle()
         assert deliveries(wired) == [] and receiver.all() == []
+
+
+def test_the_admin_page_registers_shows_the_secret_once_and_resends(wired, database_url):
+    from contextlib import closing
+
+    from tests.support.ui_http import add_user, logged_in, page_csrf
+
+    add_user(database_url, "ada", "admin-password-1", is_admin=True)
+    add_user(database_url, "bruno", "agent-password-1")
+    with closing(logged_in(wired.url, "bruno", "agent-password-1")) as agent:
+        assert agent.get("/ui/webhooks").status_code == 403
+        assert "/ui/webhooks" not in agent.get("/ui/inbox").text  # no sidebar link for agents
+    with receiving() as receiver, closing(logged_in(wired.url, "ada", "admin-password-1")) as admin:
+        assert 'href="/ui/webhooks"' in admin.get("/ui/inbox").text
+        csrf = page_csrf(admin, "/ui/webhooks")
+        bad = admin.post("/ui/webhooks", data={"csrf": csrf, "url": "www.example.com", "events": ["message.received"]})
+        assert bad.status_code == 422
+        assert "“www.example.com” is not a web address" in bad.text and 'value="www.example.com"' in bad.text
+        assert admin.post("/ui/webhooks", data={"url": receiver.url, "events": ["message.received"]}).status_code == 403
+        created = admin.post("/ui/webhooks", data={"csrf": csrf, "url": receiver.url, "events": ["message.received"]})
+        assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
+        secret = re.search(r'<code id="new-secret" class="token">([^<]+)</code>', created.text).group(1)
+        assert secret == _secret_of(wired)
+        assert secret not in admin.get("/ui/webhooks").text  # shown once
+        assert receiver.url in admin.get("/ui/webhooks").text
+
+        customer_writes(wired, ANNA, "Anna", "Dalla pagina")
+        first = wired.wait_until(lambda: settled(wired, wanted={"message.received"}), what="the delivery")[0]
+        page = admin.get("/ui/webhooks").text
+        row = re.search(rf'<tr data-delivery-id="{first["id"]}">(.*?)</tr>', page, re.S).group(1)
+        assert "delivered" in row and ">200<" in row
+        resent = admin.post(f"/ui/webhooks/deliveries/{first['id']}/resend", data={"csrf": csrf})
+        assert resent.status_code == 303
+        wired.wait_until(lambda: len(receiver.accepted()) == 2 or None, what="the delivery resent")
+        assert all(r.signed_with(secret) for r in receiver.accepted())
+        assert receiver.accepted()[1].json["data"]["text"] == "Dalla pagina"
+        endpoint_id = wired.get("/api/v1/webhooks")[0]["id"]
+        assert admin.post(f"/ui/webhooks/{endpoint_id}/delete", data={"csrf": csrf}).status_code == 303
+        assert wired.get("/api/v1/webhooks") == []
+
+
+def _secret_of(wired) -> str:
+    """The stored secret (the page and the API never show it again)."""
+    from wasb.hooks.tables import WebhookEndpoint
+
+    with wired.app.db.read_sessions() as session:
+        return session.query(WebhookEndpoint.secret).scalar()

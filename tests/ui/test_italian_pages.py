@@ -138,7 +138,7 @@ def every_page(srv: WasbServer, data: dict) -> list[str]:
     templates = srv.get("/api/v1/templates")
     pages = ["/ui/inbox", "/ui/inbox?view=mine", "/ui/inbox?view=unassigned", "/ui/inbox?view=closed",
              "/ui/inbox?q=nessuno", "/ui/tickets", "/ui/people", "/ui/people/new", "/ui/templates", "/ui/settings",
-             "/ui/canned-replies", "/ui/jobs", "/ui/users", *(f"/ui/inbound-events?state={s}" for s in ("failed", "pending", "processed", "all"))]
+             "/ui/canned-replies", "/ui/analytics", "/ui/jobs", "/ui/users", "/ui/webhooks", *(f"/ui/inbound-events?state={s}" for s in ("failed", "pending", "processed", "all"))]
     pages += [f"/ui/conversations/{i}" for i in conversations]
     pages += [f"/ui/tickets/{t['id']}" for t in _items(tickets)]
     pages += [f"/ui/people/{p['id']}" for p in _items(people)] + [f"/ui/people/{p['id']}/edit" for p in _items(people)[:1]]

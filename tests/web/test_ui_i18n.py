@@ -12,6 +12,7 @@ from wasb.conversations import canned
 from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS
 from wasb.domain.business_hours import WEEKDAYS
+from wasb.hooks.service import EVENTS as HOOK_EVENTS
 from wasb.settings.service import AdminSettings
 from wasb.web.ui.admin_pages import channel_view
 from wasb.web.ui.i18n import IT, translator
@@ -38,6 +39,7 @@ def shown_by_value() -> set[str]:
     values |= {f"source:{source}" for source in SOURCES}
     values |= {f"day:{day}" for day in WEEKDAYS}
     values |= {f"consent:{source}" for source in CONSENT_SOURCES}
+    values |= {f"hook:{event}" for event in HOOK_EVENTS}
     values |= {f"health:{state}" for state in ("ok", "unhealthy", "unknown")}
     values |= {f"media:{state}" for state in ("pending", "failed", "expired")}
     values |= {label for label, _ in channel_view(Config(_env_file=None))}

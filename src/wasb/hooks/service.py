@@ -40,7 +40,11 @@ class EndpointNotFound(LookupError):
 
 
 class InvalidEndpoint(ValueError):
-    pass
+    """Why an endpoint is refused: `reason` names the rule (the UI says it in its language)."""
+
+    def __init__(self, message: str, reason: str, value: str = ""):
+        super().__init__(message)
+        self.reason, self.value = reason, value
 
 
 @dataclass(frozen=True)
@@ -101,21 +105,24 @@ def checked_url(url: str) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidEndpoint(f"“{url}” is not a web address: it starts with https:// (or http://) and names a host")
+        raise InvalidEndpoint(f"“{url}” is not a web address: it starts with https:// (or http://) and names a host",
+                              "not_web", url)
     if parts.username or parts.password:
-        raise InvalidEndpoint("the address must not hold a user name or password: deliveries are signed instead")
+        raise InvalidEndpoint("the address must not hold a user name or password: deliveries are signed instead",
+                              "credentials")
     if len(url) > 2000:
-        raise InvalidEndpoint("the address is longer than 2000 characters")
+        raise InvalidEndpoint("the address is longer than 2000 characters", "too_long")
     return url
 
 
 def checked_events(events: list[str]) -> list[str]:
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
-        raise InvalidEndpoint(f"unknown event(s): {', '.join(unknown)}; one of {', '.join(EVENTS)}")
+        raise InvalidEndpoint(f"unknown event(s): {', '.join(unknown)}; one of {', '.join(EVENTS)}", "unknown_event",
+                              ", ".join(unknown))
     chosen = [e for e in EVENTS if e in set(events)]
     if not chosen:
-        raise InvalidEndpoint("choose at least one event")
+        raise InvalidEndpoint("choose at least one event", "no_event")
     return chosen
 
 

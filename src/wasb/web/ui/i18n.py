@@ -90,6 +90,13 @@ EN: dict[str, str] = {
     "placeholder:first_name": "the customer's first name", "placeholder:last_name": "the customer's last name",
     "placeholder:name": "the customer's name", "placeholder:phone": "the customer's WhatsApp number",
     "placeholder:agent": "your username", "placeholder:ticket_no": "the ticket number",
+    "hook:message.received": "A customer's message arrived",
+    "hook:message.status": "One of our messages changed status (sent, delivered, read, failed)",
+    "hook:conversation.opened": "A conversation opened (or reopened)",
+    "hook:conversation.closed": "A conversation closed (by an agent or the closing policy)",
+    "hook:conversation.assigned": "A conversation's agent changed",
+    "hook:ticket.created": "A customer's message opened a ticket",
+    "hook:consent.changed": "A customer opted out of marketing, or back in",
 }
 
 # Values that belong to the CRM or to Meta: stored as they come, shown translated. A value
@@ -446,6 +453,33 @@ IT: dict[str, str] = {
     "Templates sent per day": "Template inviati al giorno",
     "Template cost per day ({currency})": "Costo dei template al giorno ({currency})",
     "Dates: {reason}": "Date: {reason}",
+    # outgoing webhooks
+    "Webhooks": "Webhook", "Endpoints": "Endpoint", "Address": "Indirizzo", "Events": "Eventi", "Event": "Evento",
+    "Code": "Codice", "Delete": "Elimina", "Resend": "Reinvia", "Latest deliveries": "Ultimi invii",
+    "New endpoint": "Nuovo endpoint", "Add endpoint": "Aggiungi endpoint", "Nothing delivered yet.": "Ancora nessun invio.",
+    "WASB posts its events to these addresses, signed with each endpoint's secret, in order per conversation, and tries again for 24 hours.":
+        "WASB invia i suoi eventi a questi indirizzi, firmati con il segreto di ciascun endpoint, in ordine per conversazione, e riprova per 24 ore.",
+    "Signing secret of the new endpoint — copy it now, it is shown only once:":
+        "Segreto di firma del nuovo endpoint — copialo ora, viene mostrato una sola volta:",
+    "Delete this endpoint? Nothing more is sent to it and its delivery log is deleted.":
+        "Eliminare questo endpoint? Non gli viene più inviato nulla e il suo registro degli invii viene cancellato.",
+    "No endpoint yet: events are not sent anywhere.": "Nessun endpoint: gli eventi non vengono inviati da nessuna parte.",
+    "How to check a delivery's signature: see the README, “Outgoing webhooks”.":
+        "Come verificare la firma di un invio: vedi il README, “Outgoing webhooks”.",
+    "“{url}” is not a web address: it starts with https:// (or http://) and names a host.":
+        "“{url}” non è un indirizzo web: inizia con https:// (o http://) e indica un host.",
+    "The address must not hold a user name or password: deliveries are signed instead.":
+        "L'indirizzo non deve contenere nome utente o password: gli invii sono firmati.",
+    "The address is longer than 2000 characters.": "L'indirizzo supera i 2000 caratteri.",
+    "Unknown event: {events}.": "Evento sconosciuto: {events}.", "Choose at least one event.": "Scegli almeno un evento.",
+    "Endpoint deleted.": "Endpoint eliminato.", "Delivery {id} queued again as {new}.": "Invio {id} rimesso in coda come {new}.",
+    "hook:message.received": "È arrivato un messaggio di un cliente",
+    "hook:message.status": "Un nostro messaggio ha cambiato stato (inviato, consegnato, letto, non riuscito)",
+    "hook:conversation.opened": "Una conversazione è stata aperta (o riaperta)",
+    "hook:conversation.closed": "Una conversazione è stata chiusa (da un operatore o dalla regola di chiusura)",
+    "hook:conversation.assigned": "È cambiato l'operatore di una conversazione",
+    "hook:ticket.created": "Un messaggio di un cliente ha aperto un ticket",
+    "hook:consent.changed": "Un cliente ha revocato o ridato il consenso al marketing",
 }
 
 
