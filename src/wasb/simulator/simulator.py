@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import httpx
 
 from wasb.domain.clock import write_offset
-from wasb.simulator import inbound_shapes, payloads
+from wasb.simulator import inbound_shapes, payloads, send_checks
 from wasb.simulator.delivery import WebhookPoster
 from wasb.simulator.meta_errors import CATALOGUE, MetaError, unknown_object
 from wasb.simulator.state import (
@@ -203,12 +203,22 @@ class Simulator:
         if kind not in SENDABLE_TYPES:
             raise MetaError(100, f"Param type must be one of {{{', '.join(SENDABLE_TYPES)}}}"
                                  f" - got \"{kind}\".")
+        to_group = send_checks.check_recipient_type(body)
         content = body.get(kind)
+        interactive_text = ""
         if kind == "contacts":
             # Meta takes contact cards as an array (`"contacts": [{"name": {...}, "phones": [...]}]`).
-            _check_contact_cards(content)
+            send_checks.check_contact_cards(content)
+        elif kind == "interactive":
+            interactive_text = send_checks.check_interactive(content)
+        elif kind == "location":
+            send_checks.check_location(content)
         elif not isinstance(content, dict):
             raise MetaError(100, f"The parameter {kind} is required.")
+        if to_group:
+            # The simulator's number is in no group: a group id it does not know, or a
+            # person's number sent as a group, is Meta's "group unknown".
+            raise send_checks.group_unknown()
         customer = self._recipient(recipient.strip())
         injected = self._take_injection(customer, kind)
         if injected is not None and injected.code is not None and injected.via == "response":
@@ -249,6 +259,10 @@ class Simulator:
             message.emoji = content.get("emoji") or ""
         elif kind == "contacts":
             message.text = "[contacts] " + "; ".join(card["name"]["formatted_name"] for card in content)
+        elif kind == "interactive":
+            message.text = interactive_text or "[interactive]"
+        elif kind == "location":
+            message.text = "[location] " + (content.get("name") or f"{content['latitude']}, {content['longitude']}")
         else:
             message.text = f"[{kind}]"
 
@@ -731,6 +745,18 @@ class Simulator:
                 "mime_type": media.mime_type, "sha256": media.sha256_hex,
                 "file_size": str(len(media.content)), "id": media.id}
 
+    def delete_media(self, media_id: str, phone_number_id: str | None) -> None:
+        """`DELETE /{media-id}`: gone for good (its info, its download URL, a send naming it).
+        Meta's optional `phone_number_id` must be the number the media belongs to."""
+        media = self.media.get(media_id)
+        if media is None or self._expired(media):
+            raise unknown_object(media_id, "delete")
+        if phone_number_id is not None and phone_number_id != self.settings.phone_number_id:
+            raise MetaError(100, f"Param phone_number_id ({phone_number_id}) is not the phone number "
+                                 f"media {media_id} belongs to.")
+        del self.media[media_id]
+        self.changed()
+
     def media_url(self, media: Media, base_url: str) -> str:
         """A short-lived download URL shaped like Meta's lookaside one; still needs the token."""
         expires = str(int(self.now() + self.behaviour.url_ttl_seconds))
@@ -858,12 +884,3 @@ def _plain(value: Any) -> str:
     reveal = getattr(value, "get_secret_value", None)
     return str(reveal() if reveal else value)
 
-
-def _check_contact_cards(cards: Any) -> None:
-    """Meta's rules for `type: contacts`: a non-empty array of cards, each named."""
-    if not isinstance(cards, list) or not cards:
-        raise MetaError(100, "The parameter contacts is required.")
-    for n, card in enumerate(cards):
-        name = card.get("name") if isinstance(card, dict) else None
-        if not isinstance(name, dict) or not isinstance(name.get("formatted_name"), str) or not name["formatted_name"]:
-            raise MetaError(100, f"The parameter contacts[{n}]['name']['formatted_name'] is required.")
