@@ -272,8 +272,10 @@ class Simulator:
             deferred = MetaError(131026)
         if deferred is not None and not self.behaviour.async_errors:
             raise deferred
+        also: list[MetaError] = []
         if injected is not None and injected.code is not None:  # via "webhook": accepted, then failed
             deferred = MetaError(injected.code, injected.details)
+            also = [MetaError(code) for code in injected.also]
         elif injected is not None and injected.message_status == "paused":
             deferred = MetaError(132015)  # paused by pacing: Meta drops it and says so by webhook
         message.message_status = injected.message_status if injected and injected.message_status else "accepted"
@@ -285,8 +287,8 @@ class Simulator:
         self.changed()
         if deferred is not None:
             message.status = "failed"
-            message.errors = [deferred.as_webhook_error()]
-            self.poster.spawn(self._post_failed(message, customer, deferred))
+            message.errors = [error.as_webhook_error() for error in (deferred, *also)]
+            self.poster.spawn(self._post_failed(message, customer, message.errors))
         else:
             price = payloads.pricing(message, template.category if template else None,
                                      self.window_open(customer))
@@ -318,6 +320,12 @@ class Simulator:
             raise ValueError("applies_to must be send or read")
         if applies_to == "read" and (status is not None or via != "response"):
             raise ValueError("a mark-as-read is refused with a code, in the answer (via response)")
+        also = [int(c) for c in spec.get("also") or []]
+        if also and (code is None or via != "webhook"):
+            raise ValueError("also (more errors) comes with a code sent via webhook: a failed status lists them all")
+        for extra in also:
+            if extra not in CATALOGUE:
+                raise ValueError(f"unknown error code {extra} in also")
         to = spec.get("to")
         if to is not None:
             to = str(to).lstrip("+")
@@ -325,7 +333,8 @@ class Simulator:
             to = known.key if known else to
         injection = Injection(remaining=count, code=code, message_status=status, to=to,
                               details=spec.get("details") or None, via=via,
-                              hold_seconds=float(spec.get("hold_seconds", 1.0)), applies_to=applies_to)
+                              hold_seconds=float(spec.get("hold_seconds", 1.0)), applies_to=applies_to,
+                              also=also)
         self.injections.append(injection)
         return injection
 
@@ -506,13 +515,25 @@ class Simulator:
             message, customer, name, self.now(), waba_id=self.settings.waba_id,
             phone_number_id=self.settings.phone_number_id,
             display_phone_number=self.settings.display_phone_number,
-            graph_version=self.settings.graph_version, price=price,
-            conversation_id=hashlib.md5(customer.key.encode()).hexdigest())
+            graph_version=self._webhook_version(), price=price,
+            conversation_id=hashlib.md5(customer.key.encode()).hexdigest(),
+            conversation_expiry=self._conversation_expiry(customer, message))
         for _ in range(2 if self.behaviour.duplicate else 1):
             if self.behaviour.batch_window > 0:
                 self._batch(body)
             else:
                 await self.poster.deliver(body)
+
+    def _webhook_version(self) -> str:
+        return self.behaviour.webhook_version or self.settings.graph_version
+
+    def _conversation_expiry(self, customer: Customer, message: Message) -> float:
+        """When the (pre-v24) conversation a message belongs to ends: 24 hours after the
+        customer's last message when it opened the window, else 24 hours after the send."""
+        last = customer.last_inbound_at
+        if last is not None and message.timestamp - last < WINDOW_SECONDS:
+            return last + WINDOW_SECONDS
+        return message.timestamp + WINDOW_SECONDS
 
     def _batch(self, body: dict[str, Any]) -> None:
         self._pending.append(body)
@@ -531,13 +552,13 @@ class Simulator:
         if pending:
             self.poster.deliver_later(payloads.merge_statuses(pending))
 
-    async def _post_failed(self, message: Message, customer: Customer, error: MetaError) -> None:
+    async def _post_failed(self, message: Message, customer: Customer, errors: list[dict[str, Any]]) -> None:
         await asyncio.sleep(self.behaviour.sent_delay)
         body = payloads.status(
             message, customer, "failed", self.now(), waba_id=self.settings.waba_id,
             phone_number_id=self.settings.phone_number_id,
             display_phone_number=self.settings.display_phone_number,
-            graph_version=self.settings.graph_version, errors=[error.as_webhook_error()])
+            graph_version=self._webhook_version(), errors=errors)
         self.poster.deliver_later(body)
 
     def business_read(self, phone_number_id: str, body: dict[str, Any]) -> ReadMark:

@@ -151,7 +151,7 @@ IT: dict[str, str] = {
         "in attesa che il cliente scriva (la finestra è chiusa)",
     "Held by WhatsApp for a quality check of its template: not sent yet":
         "Trattenuto da WhatsApp per un controllo di qualità del template: non ancora inviato",
-    "Not delivered": "Non consegnato", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
+    "Not delivered": "Non consegnato", "{n} errors": "{n} errori", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
     "No messages yet.": "Ancora nessun messaggio.", "read": "letto", "delivered": "consegnato", "sent": "inviato",
     "failed": "non riuscito", "queued": "in coda", "sending": "in invio", "received": "ricevuto",
     "open": "aperta", "Attach a file": "Allega un file", "Message": "Messaggio", "Write a reply…": "Scrivi una risposta…",
