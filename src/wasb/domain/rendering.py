@@ -16,6 +16,8 @@ from typing import Any
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 # Number changes: Meta's current `type`, and the one before v12 (`new_wa_id`).
 NUMBER_CHANGED = ("user_changed_number", "customer_changed_number")
+# The customer's business-scoped user id (BSUID) changed, no phone number shared (Aug 2026).
+USER_ID_CHANGED = "user_changed_user_id"
 
 
 def _join(*parts: Any, sep: str = ", ") -> str:
@@ -201,10 +203,26 @@ def changed_number(message: dict[str, Any]) -> tuple[str, str] | None:
     return old, new
 
 
+def changed_user_id(message: dict[str, Any]) -> tuple[str, str] | None:
+    """(previous BSUID, new BSUID) of a "user changed user id" system message, else None. The
+    previous one is `system.previous_user_id`, or the id the message comes from."""
+    if message.get("type") != "system":
+        return None
+    body = _dict(message.get("system"))
+    new = _text(body.get("user_id"))
+    old = _text(body.get("previous_user_id")) or _text(message.get("from_user_id"))
+    if body.get("type") != USER_ID_CHANGED or not new or not old or new == old:
+        return None
+    return old, new
+
+
 def _system(message: dict, body: dict) -> str:
     change = changed_number(message)
     if change:
         return f"Customer changed number from +{change[0]} to +{change[1]}"
+    id_change = changed_user_id(message)
+    if id_change:
+        return f"Customer's WhatsApp user ID changed from {id_change[0]} to {id_change[1]}"
     return _text(body.get("body")) or f"[system] {body.get('type') or ''}".rstrip()
 
 

@@ -671,8 +671,12 @@ class Simulator:
             message.caption = spec.get("caption")
             message.filename = media.filename
         sender = copy.copy(customer)  # as the message names them (a number change moves them next)
-        if kind == "system":
-            self._rekey(customer, message.part["wa_id"])
+        if kind == "system" and message.part["type"] == "user_changed_user_id":
+            sender.wa_id = None  # Meta includes no phone number with a user id change
+            self._rekey(customer, user_id=message.part["user_id"],
+                        parent_user_id=message.part.get("parent_user_id"))
+        elif kind == "system":
+            self._rekey(customer, wa_id=message.part["wa_id"])
         else:
             customer.last_inbound_at = message.timestamp
         self.messages[message.wamid] = message
@@ -702,6 +706,16 @@ class Simulator:
         elif kind == "order":
             message.part = inbound_shapes.order(spec)
             message.text = f"🛒 {len(message.part['product_items'])} item(s)"
+        elif kind == "system" and spec.get("new_user_id") is not None:
+            new_user_id = str(spec["new_user_id"])
+            if not customer.user_id or not BSUID.match(new_user_id) or new_user_id == customer.user_id:
+                raise ValueError("a user id change needs a customer with a BSUID (user_id) and new_user_id, "
+                                 "another BSUID (US.123…)")
+            if self.find_customer(new_user_id) is not None:
+                raise ValueError(f"another customer has the user id {new_user_id} already")
+            message.part = inbound_shapes.user_id_change(customer.name, customer.user_id, new_user_id,
+                                                         customer.parent_user_id, spec.get("new_parent_user_id"))
+            message.text = f"changed user id to {new_user_id}"
         elif kind == "system":
             new_wa_id = str(spec.get("new_wa_id") or "").lstrip("+")
             if not customer.wa_id or not new_wa_id.isdigit() or new_wa_id == customer.wa_id:
@@ -713,11 +727,15 @@ class Simulator:
         elif kind == "unsupported":
             message.errors = [dict(inbound_shapes.UNSUPPORTED_ERROR)]
 
-    def _rekey(self, customer: Customer, new_wa_id: str) -> None:
-        """The customer's number changed: the thread follows them to the new one."""
+    def _rekey(self, customer: Customer, *, wa_id: str | None = None, user_id: str | None = None,
+               parent_user_id: str | None = None) -> None:
+        """The customer's number (or BSUID) changed: the thread follows them to the new one."""
         old_key = customer.key
         self.customers.pop(old_key, None)
-        customer.wa_id = new_wa_id
+        if wa_id:
+            customer.wa_id = wa_id
+        if user_id:
+            customer.user_id, customer.parent_user_id = user_id, parent_user_id
         self.customers[customer.key] = customer
         for m in self.messages.values():
             if m.customer == old_key:
