@@ -121,6 +121,28 @@ def _contacts(cards: Any) -> str:
     return "\n".join(lines) or "👤 Contact card"
 
 
+def contact_cards(message: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The contact cards a customer shared, each `{"name", "phone"}` (the card's first
+    number, or its WhatsApp id as +digits; None without one): what "Add to CRM" writes.
+    Cards without a name are left out (a CRM record needs one)."""
+    if message.get("type") != "contacts":
+        return []
+    found: list[dict[str, str | None]] = []
+    for card in _list(message.get("contacts")):
+        card = _dict(card)
+        name = _dict(card.get("name"))
+        label = _text(name.get("formatted_name")) or _join(name.get("first_name"), name.get("last_name"), sep=" ")
+        phone = None
+        for entry in _list(card.get("phones")):
+            entry = _dict(entry)
+            wa_id = _text(entry.get("wa_id"))
+            phone = _text(entry.get("phone")) or (f"+{wa_id}" if wa_id else None)
+            if phone:
+                break
+        found.append({"name": label or None, "phone": phone})
+    return found
+
+
 def _interactive(body: dict) -> str:
     kind = body.get("type")
     if kind == "nfm_reply" or "nfm_reply" in body:

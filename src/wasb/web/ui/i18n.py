@@ -151,7 +151,12 @@ IT: dict[str, str] = {
         "in attesa che il cliente scriva (la finestra è chiusa)",
     "Held by WhatsApp for a quality check of its template: not sent yet":
         "Trattenuto da WhatsApp per un controllo di qualità del template: non ancora inviato",
-    "Not delivered": "Non consegnato", "{n} errors": "{n} errori", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
+    "Not delivered": "Non consegnato", "Add {name} to CRM": "Aggiungi {name} al CRM",
+    "Create a lead in the CRM with this card's name and number": "Crea un lead nel CRM con nome e numero di questo contatto",
+    "Lead {name} added to the CRM.": "Lead {name} aggiunto al CRM.",
+    "The card has no name: a CRM record needs one.": "Il contatto non ha un nome: un record del CRM ne ha bisogno.",
+    "The card's number {number} is not a valid phone number.": "Il numero {number} del contatto non è un numero di telefono valido.",
+    "{n} errors": "{n} errori", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
     "No messages yet.": "Ancora nessun messaggio.", "read": "letto", "delivered": "consegnato", "sent": "inviato",
     "failed": "non riuscito", "queued": "in coda", "sending": "in invio", "received": "ricevuto",
     "open": "aperta", "Attach a file": "Allega un file", "Message": "Messaggio", "Write a reply…": "Scrivi una risposta…",
