@@ -62,6 +62,9 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Every error of a failed status, in Meta's order (`error_code`/`error_message` are the
+    # first): `[{"code", "title", "message", "details", "href"}]` (`whatsapp.webhook.all_errors`).
+    errors: Mapped[list | None] = mapped_column(JSONType)
     # Indexed for analytics, which recomputes a day's figures from its messages.
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -71,6 +74,9 @@ class Message(Base):
     template_name: Mapped[str | None] = mapped_column(String(200))
     template_params: Mapped[dict | None] = mapped_column(JSONType)
     pricing: Mapped[dict | None] = mapped_column(JSONType)
+    # The `conversation` object of the message's statuses (Meta's shape, its known fields
+    # only): `{"id", "expiration_timestamp", "origin": {"type"}}`.
+    meta_conversation: Mapped[dict | None] = mapped_column(JSONType)
     # The CRM comment this message is (a customer's message written on the ticket) or
     # came from (an agent's comment sent to WhatsApp): unique, so a comment becomes at
     # most one message, however often the poll sees it.

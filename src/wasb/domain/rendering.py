@@ -16,6 +16,8 @@ from typing import Any
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 # Number changes: Meta's current `type`, and the one before v12 (`new_wa_id`).
 NUMBER_CHANGED = ("user_changed_number", "customer_changed_number")
+# The customer's business-scoped user id (BSUID) changed, no phone number shared (Aug 2026).
+USER_ID_CHANGED = "user_changed_user_id"
 
 
 def _join(*parts: Any, sep: str = ", ") -> str:
@@ -119,6 +121,28 @@ def _contacts(cards: Any) -> str:
     return "\n".join(lines) or "👤 Contact card"
 
 
+def contact_cards(message: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The contact cards a customer shared, each `{"name", "phone"}` (the card's first
+    number, or its WhatsApp id as +digits; None without one): what "Add to CRM" writes.
+    Cards without a name are left out (a CRM record needs one)."""
+    if message.get("type") != "contacts":
+        return []
+    found: list[dict[str, str | None]] = []
+    for card in _list(message.get("contacts")):
+        card = _dict(card)
+        name = _dict(card.get("name"))
+        label = _text(name.get("formatted_name")) or _join(name.get("first_name"), name.get("last_name"), sep=" ")
+        phone = None
+        for entry in _list(card.get("phones")):
+            entry = _dict(entry)
+            wa_id = _text(entry.get("wa_id"))
+            phone = _text(entry.get("phone")) or (f"+{wa_id}" if wa_id else None)
+            if phone:
+                break
+        found.append({"name": label or None, "phone": phone})
+    return found
+
+
 def _interactive(body: dict) -> str:
     kind = body.get("type")
     if kind == "nfm_reply" or "nfm_reply" in body:
@@ -201,10 +225,26 @@ def changed_number(message: dict[str, Any]) -> tuple[str, str] | None:
     return old, new
 
 
+def changed_user_id(message: dict[str, Any]) -> tuple[str, str] | None:
+    """(previous BSUID, new BSUID) of a "user changed user id" system message, else None. The
+    previous one is `system.previous_user_id`, or the id the message comes from."""
+    if message.get("type") != "system":
+        return None
+    body = _dict(message.get("system"))
+    new = _text(body.get("user_id"))
+    old = _text(body.get("previous_user_id")) or _text(message.get("from_user_id"))
+    if body.get("type") != USER_ID_CHANGED or not new or not old or new == old:
+        return None
+    return old, new
+
+
 def _system(message: dict, body: dict) -> str:
     change = changed_number(message)
     if change:
         return f"Customer changed number from +{change[0]} to +{change[1]}"
+    id_change = changed_user_id(message)
+    if id_change:
+        return f"Customer's WhatsApp user ID changed from {id_change[0]} to {id_change[1]}"
     return _text(body.get("body")) or f"[system] {body.get('type') or ''}".rstrip()
 
 

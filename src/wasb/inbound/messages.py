@@ -29,12 +29,12 @@ from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import CRM, Comment, NewPerson, Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import with_prefix
-from wasb.domain.rendering import changed_number, lead_source, message_text, render_message
+from wasb.domain.rendering import changed_number, changed_user_id, lead_source, message_text, render_message
 from wasb.domain.statuses import RECEIVED
 from wasb.domain.clock import offset
 from wasb.domain.window import window_opened_at
 from wasb.hooks.service import MESSAGE_RECEIVED, TICKET_CREATED, emit
-from wasb.inbound.number_change import follow_number
+from wasb.inbound.number_change import follow_number, follow_user_id
 from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import PENDING as MEDIA_PENDING, enqueue_download
 from wasb.settings.service import AdminSettings
@@ -127,6 +127,10 @@ def receive_message(ctx: Inbound, item: Item) -> Received | None:
         if follow_number(ctx.session, ctx.crm, old_wa_id=change[0], new_wa_id=change[1],
                          phone_prefix=ctx.settings.phone_prefix, default_country=ctx.config.default_country):
             item = replace(item, wa_id=change[1])
+    id_change = changed_user_id(data)
+    if id_change is not None and follow_user_id(ctx.session, old_user_id=id_change[0], new_user_id=id_change[1],
+                                                wa_id=item.wa_id):
+        item = replace(item, user_id=id_change[1])
     contact, match = _customer(ctx, item, at)
     conversation = _open_conversation(ctx, contact, match, item.phone_number_id, at, lead_source(data))
     row = _message_row(item, at)

@@ -1,10 +1,12 @@
-"""A customer changed their WhatsApp number (Meta's `system` message `user_changed_number`).
+"""A customer changed their WhatsApp number (Meta's `system` message `user_changed_number`),
+or their business-scoped user id (`user_changed_user_id`, no number shared).
 
 The address-book entry follows them to the new number, so their conversation, ticket and
 CRM record stay theirs; the CRM record's mobile is updated through the CRM port, and each
 step is in the audit log (old → new). What cannot follow (the new number is already
 another customer's, the CRM refuses the mobile) is recorded in the audit log instead, for
-an admin to settle: nothing is guessed, and the message is still shown.
+an admin to settle: nothing is guessed, and the message is still shown. A user id change
+moves only the address-book entry's `user_id` (the CRM keeps no BSUID), audited the same way.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from wasb.store.base import utcnow
 log = logging.getLogger(__name__)
 
 ACTOR = "whatsapp:number_change"
+USER_ID_ACTOR = "whatsapp:user_id_change"
 # The audit field of a change the CRM did not take (an admin's to settle).
 CRM_NOT_UPDATED = "mobile_not_updated"
 
@@ -80,3 +83,24 @@ def _move(session: Session, contact: WaContact, old_wa_id: str, new_wa_id: str) 
     record_change(session, actor=ACTOR, entity="wa_contact", entity_id=contact.id, field="phone_e164",
                   old=old_phone, new=contact.phone_e164)
     session.flush()
+
+
+def follow_user_id(session: Session, *, old_user_id: str, new_user_id: str, wa_id: str | None) -> bool:
+    """Move the customer's entry from the old BSUID to the new one (found by the old id, or by
+    the number when the message names one). False when the new id is another customer's: the
+    message then stays with the old id's customer. Safe to run again (a moved entry is found
+    by its new id and left as it is)."""
+    contact = find_contact(session, user_id=old_user_id)
+    if contact is None and wa_id:
+        contact = find_contact(session, wa_id=wa_id)
+    holder = find_contact(session, user_id=new_user_id)
+    if contact is not None and holder is not None and holder.id != contact.id:
+        record_change(session, actor=USER_ID_ACTOR, entity="wa_contact", entity_id=contact.id, field="user_id",
+                      old=old_user_id, new=f"not moved: {new_user_id} is already address-book entry {holder.id}")
+        return False
+    if contact is not None and holder is None:
+        contact.user_id, contact.modified_at = new_user_id, utcnow()
+        record_change(session, actor=USER_ID_ACTOR, entity="wa_contact", entity_id=contact.id, field="user_id",
+                      old=old_user_id, new=new_user_id)
+        session.flush()
+    return True

@@ -85,7 +85,7 @@ def release_held_comments(rt: Runtime, session: Session, contact: WaContact) -> 
     """The customer wrote (the window is open again): what waited goes out now, in order."""
     rows = session.execute(_held_for_contact, {"contact_id": contact.id}).all()
     for message, conversation in rows:
-        message.error_code = message.error_message = None
+        message.error_code = message.error_message = message.errors = None
         enqueue_send(rt, session, conversation, contact, message)
     return [message.id for message, _ in rows]
 

@@ -16,7 +16,7 @@ from wasb.hooks.service import MESSAGE_STATUS, emit
 from wasb.conversations.tables import PendingStatus
 from wasb.templates.service import mark_status_from_meta
 from wasb.whatsapp.errors import TEMPLATE_STATUS_BY_CODE
-from wasb.whatsapp.webhook import first_error, message_time
+from wasb.whatsapp.webhook import all_errors, first_error, message_time, status_conversation
 
 WINDOW_CLOSED = 131047
 
@@ -31,10 +31,18 @@ def apply_status(session: Session, message: Message, data: dict) -> None:
         message.delivered_at = at
     elif status == statuses.READ and message.read_at is None:
         message.read_at = at
-    if data.get("pricing"):
+    if isinstance(data.get("pricing"), dict) and data["pricing"]:
         message.pricing = data["pricing"]
+    meta_conversation = status_conversation(data)
+    if meta_conversation is not None:
+        # Meta gives the expiry on `sent` only: a later status of the same conversation adds
+        # to what is known, it does not forget it.
+        known = message.meta_conversation or {}
+        same = known.get("id") == meta_conversation.get("id")
+        message.meta_conversation = {**known, **meta_conversation} if same else meta_conversation
     if status == statuses.FAILED and message.status != statuses.FAILED:
         message.error_code, message.error_message = first_error(data.get("errors"))
+        message.errors = all_errors(data.get("errors")) or None
         if message.error_code == WINDOW_CLOSED:
             _close_window(session, message, at)
         if message.error_code in TEMPLATE_STATUS_BY_CODE and message.type == "template":
@@ -42,7 +50,7 @@ def apply_status(session: Session, message: Message, data: dict) -> None:
     elif message.status == statuses.SENDING and new != statuses.SENDING:
         # Out of `sending` at last (a send held by Meta, or one whose answer was lost): the
         # note about the wait, or an earlier try's problem, is over.
-        message.error_code = message.error_message = None
+        message.error_code = message.error_message = message.errors = None
     changed = new != message.status
     message.status = new
     if changed and message.direction == "out":

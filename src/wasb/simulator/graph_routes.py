@@ -3,6 +3,7 @@
     POST /{version}/{phone-number-id}/messages         send a message, or mark one received read
     POST /{version}/{phone-number-id}/media            upload media (multipart)
     GET  /{version}/{media-id}                         media URL, mime type, sha256, size
+    DELETE /{version}/{media-id}                       delete media: {"success": true}
     GET  /{version}/{waba-id}/message_templates        templates, paged with limit/after
     GET  /whatsapp_business/attachments/?mid=…         download (bearer token required)
 """
@@ -51,13 +52,36 @@ def _meta_errors(handler):  # noqa: ANN001, ANN202 - a tiny decorator
     return wrapped
 
 
+async def _parameters(request: Request) -> Any:
+    """The request's parameters as Graph reads them: a JSON body only when it is sent as
+    `application/json`, form fields (values that are JSON read as JSON) when form-encoded.
+    A JSON text sent as `text/plain` (or without a type) is not read at all: Meta then
+    finds no parameter, and says the first one it needs is missing."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            return orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            raise MetaError(100, "The request body is not valid JSON.") from None
+    if content_type == "application/x-www-form-urlencoded":
+        form = await request.form()
+        return {key: _form_value(str(value)) for key, value in form.items()}
+    return {}
+
+
+def _form_value(value: str) -> Any:
+    if value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
 @_meta_errors
 async def send_message(request: Request) -> Response:
     sim = _check(request)
-    try:
-        body: Any = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        raise MetaError(100, "The request body is not valid JSON.") from None
+    body = await _parameters(request)
     if isinstance(body, dict) and "status" in body:  # mark as read (and typing), not a send
         sim.business_read(request.path_params["node"], body)
         return JSONResponse({"success": True})
@@ -100,6 +124,9 @@ async def upload_media(request: Request) -> Response:
 @_meta_errors
 async def get_node(request: Request) -> Response:
     sim = _check(request)
+    if request.method == "DELETE":
+        sim.delete_media(request.path_params["node"], request.query_params.get("phone_number_id"))
+        return JSONResponse({"success": True})
     return JSONResponse(sim.media_info(request.path_params["node"], _base_url(request)))
 
 
@@ -145,5 +172,5 @@ routes = [
     Route("/{version}/{node}/messages", send_message, methods=["POST"]),
     Route("/{version}/{node}/media", upload_media, methods=["POST"]),
     Route("/{version}/{node}/message_templates", list_templates, methods=["GET"]),
-    Route("/{version}/{node}", get_node, methods=["GET"]),
+    Route("/{version}/{node}", get_node, methods=["GET", "DELETE"]),
 ]

@@ -111,6 +111,20 @@ def number_change(name: str, old_wa_id: str, new_wa_id: str) -> dict[str, Any]:
             "type": "user_changed_number"}
 
 
+def user_id_change(name: str, old_user_id: str, new_user_id: str, old_parent: str | None,
+                   new_parent: str | None) -> dict[str, Any]:
+    """`system` (user_changed_user_id): the customer's BSUID changed and no phone number can
+    be shared; the new ids beside the previous ones (Meta's changelog, 11 Aug 2026)."""
+    part: dict[str, Any] = {"body": f"User {name} changed from {old_user_id} to {new_user_id}",
+                            "type": "user_changed_user_id", "user_id": new_user_id,
+                            "previous_user_id": old_user_id}
+    if new_parent:
+        part["parent_user_id"] = new_parent
+    if old_parent:
+        part["previous_parent_user_id"] = old_parent
+    return part
+
+
 def referral(spec: dict[str, Any]) -> dict[str, Any] | None:
     """The ad a text came from (only Meta's documented keys, `source_type` "ad" unless given)."""
     if spec.get("referral") is None:

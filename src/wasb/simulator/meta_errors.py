@@ -45,6 +45,8 @@ CATALOGUE: dict[int, tuple[int, str, str]] = {
              "The WhatsApp Business Account associated with the app has been restricted or "
              "disabled for violating a platform policy, or we were unable to verify data included "
              "in the request against data set on the WhatsApp Business Account."),
+    131041: (400, "Group unknown",
+             "The group was not found, either because it doesn't exist or you are not a member."),
     131042: (400, "Business eligibility payment issue",
              "There was an error related to your payment method."),
     131045: (400, "Incorrect certificate",

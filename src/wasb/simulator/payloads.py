@@ -107,9 +107,10 @@ def pricing(message: Message, template_category: str | None, window_open: bool) 
 def status(message: Message, customer: Customer, status_name: str, timestamp: float, *,
            waba_id: str, phone_number_id: str, display_phone_number: str, graph_version: str,
            price: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None,
-           conversation_id: str | None = None) -> dict[str, Any]:
+           conversation_id: str | None = None, conversation_expiry: float | None = None) -> dict[str, Any]:
     """A status webhook. v24+ shape: `sent` is minimal and `pricing` rides on `delivered`;
-    before v24 every status carries `conversation` + `pricing`. Failed statuses carry
+    before v24 every status carries `conversation` + `pricing` (the conversation's
+    `expiration_timestamp` on `sent` only, as Meta gives it). Failed statuses carry
     `errors` and no `contacts`; others carry `contacts` only for BSUID users (2026)."""
     item: dict[str, Any] = {"id": message.wamid, "status": status_name,
                             "timestamp": str(int(timestamp))}
@@ -124,7 +125,10 @@ def status(message: Message, customer: Customer, status_name: str, timestamp: fl
     elif price is not None:
         modern = _major(graph_version) >= 24
         if not modern and conversation_id:
-            item["conversation"] = {"id": conversation_id, "origin": {"type": price["category"]}}
+            item["conversation"] = {"id": conversation_id}
+            if status_name == "sent" and conversation_expiry is not None:
+                item["conversation"]["expiration_timestamp"] = str(int(conversation_expiry))
+            item["conversation"]["origin"] = {"type": price["category"]}
         if not modern or status_name == "delivered":
             item["pricing"] = dict(price)
     value = _value(display_phone_number, phone_number_id)

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import httpx
 
 from wasb.domain.clock import write_offset
-from wasb.simulator import inbound_shapes, payloads
+from wasb.simulator import inbound_shapes, payloads, send_checks
 from wasb.simulator.delivery import WebhookPoster
 from wasb.simulator.meta_errors import CATALOGUE, MetaError, unknown_object
 from wasb.simulator.state import (
@@ -203,12 +203,22 @@ class Simulator:
         if kind not in SENDABLE_TYPES:
             raise MetaError(100, f"Param type must be one of {{{', '.join(SENDABLE_TYPES)}}}"
                                  f" - got \"{kind}\".")
+        to_group = send_checks.check_recipient_type(body)
         content = body.get(kind)
+        interactive_text = ""
         if kind == "contacts":
             # Meta takes contact cards as an array (`"contacts": [{"name": {...}, "phones": [...]}]`).
-            _check_contact_cards(content)
+            send_checks.check_contact_cards(content)
+        elif kind == "interactive":
+            interactive_text = send_checks.check_interactive(content)
+        elif kind == "location":
+            send_checks.check_location(content)
         elif not isinstance(content, dict):
             raise MetaError(100, f"The parameter {kind} is required.")
+        if to_group:
+            # The simulator's number is in no group: a group id it does not know, or a
+            # person's number sent as a group, is Meta's "group unknown".
+            raise send_checks.group_unknown()
         customer = self._recipient(recipient.strip())
         injected = self._take_injection(customer, kind)
         if injected is not None and injected.code is not None and injected.via == "response":
@@ -249,6 +259,10 @@ class Simulator:
             message.emoji = content.get("emoji") or ""
         elif kind == "contacts":
             message.text = "[contacts] " + "; ".join(card["name"]["formatted_name"] for card in content)
+        elif kind == "interactive":
+            message.text = interactive_text or "[interactive]"
+        elif kind == "location":
+            message.text = "[location] " + (content.get("name") or f"{content['latitude']}, {content['longitude']}")
         else:
             message.text = f"[{kind}]"
 
@@ -258,8 +272,10 @@ class Simulator:
             deferred = MetaError(131026)
         if deferred is not None and not self.behaviour.async_errors:
             raise deferred
+        also: list[MetaError] = []
         if injected is not None and injected.code is not None:  # via "webhook": accepted, then failed
             deferred = MetaError(injected.code, injected.details)
+            also = [MetaError(code) for code in injected.also]
         elif injected is not None and injected.message_status == "paused":
             deferred = MetaError(132015)  # paused by pacing: Meta drops it and says so by webhook
         message.message_status = injected.message_status if injected and injected.message_status else "accepted"
@@ -271,8 +287,8 @@ class Simulator:
         self.changed()
         if deferred is not None:
             message.status = "failed"
-            message.errors = [deferred.as_webhook_error()]
-            self.poster.spawn(self._post_failed(message, customer, deferred))
+            message.errors = [error.as_webhook_error() for error in (deferred, *also)]
+            self.poster.spawn(self._post_failed(message, customer, message.errors))
         else:
             price = payloads.pricing(message, template.category if template else None,
                                      self.window_open(customer))
@@ -304,6 +320,12 @@ class Simulator:
             raise ValueError("applies_to must be send or read")
         if applies_to == "read" and (status is not None or via != "response"):
             raise ValueError("a mark-as-read is refused with a code, in the answer (via response)")
+        also = [int(c) for c in spec.get("also") or []]
+        if also and (code is None or via != "webhook"):
+            raise ValueError("also (more errors) comes with a code sent via webhook: a failed status lists them all")
+        for extra in also:
+            if extra not in CATALOGUE:
+                raise ValueError(f"unknown error code {extra} in also")
         to = spec.get("to")
         if to is not None:
             to = str(to).lstrip("+")
@@ -311,7 +333,8 @@ class Simulator:
             to = known.key if known else to
         injection = Injection(remaining=count, code=code, message_status=status, to=to,
                               details=spec.get("details") or None, via=via,
-                              hold_seconds=float(spec.get("hold_seconds", 1.0)), applies_to=applies_to)
+                              hold_seconds=float(spec.get("hold_seconds", 1.0)), applies_to=applies_to,
+                              also=also)
         self.injections.append(injection)
         return injection
 
@@ -492,13 +515,25 @@ class Simulator:
             message, customer, name, self.now(), waba_id=self.settings.waba_id,
             phone_number_id=self.settings.phone_number_id,
             display_phone_number=self.settings.display_phone_number,
-            graph_version=self.settings.graph_version, price=price,
-            conversation_id=hashlib.md5(customer.key.encode()).hexdigest())
+            graph_version=self._webhook_version(), price=price,
+            conversation_id=hashlib.md5(customer.key.encode()).hexdigest(),
+            conversation_expiry=self._conversation_expiry(customer, message))
         for _ in range(2 if self.behaviour.duplicate else 1):
             if self.behaviour.batch_window > 0:
                 self._batch(body)
             else:
                 await self.poster.deliver(body)
+
+    def _webhook_version(self) -> str:
+        return self.behaviour.webhook_version or self.settings.graph_version
+
+    def _conversation_expiry(self, customer: Customer, message: Message) -> float:
+        """When the (pre-v24) conversation a message belongs to ends: 24 hours after the
+        customer's last message when it opened the window, else 24 hours after the send."""
+        last = customer.last_inbound_at
+        if last is not None and message.timestamp - last < WINDOW_SECONDS:
+            return last + WINDOW_SECONDS
+        return message.timestamp + WINDOW_SECONDS
 
     def _batch(self, body: dict[str, Any]) -> None:
         self._pending.append(body)
@@ -517,13 +552,13 @@ class Simulator:
         if pending:
             self.poster.deliver_later(payloads.merge_statuses(pending))
 
-    async def _post_failed(self, message: Message, customer: Customer, error: MetaError) -> None:
+    async def _post_failed(self, message: Message, customer: Customer, errors: list[dict[str, Any]]) -> None:
         await asyncio.sleep(self.behaviour.sent_delay)
         body = payloads.status(
             message, customer, "failed", self.now(), waba_id=self.settings.waba_id,
             phone_number_id=self.settings.phone_number_id,
             display_phone_number=self.settings.display_phone_number,
-            graph_version=self.settings.graph_version, errors=[error.as_webhook_error()])
+            graph_version=self._webhook_version(), errors=errors)
         self.poster.deliver_later(body)
 
     def business_read(self, phone_number_id: str, body: dict[str, Any]) -> ReadMark:
@@ -636,8 +671,12 @@ class Simulator:
             message.caption = spec.get("caption")
             message.filename = media.filename
         sender = copy.copy(customer)  # as the message names them (a number change moves them next)
-        if kind == "system":
-            self._rekey(customer, message.part["wa_id"])
+        if kind == "system" and message.part["type"] == "user_changed_user_id":
+            sender.wa_id = None  # Meta includes no phone number with a user id change
+            self._rekey(customer, user_id=message.part["user_id"],
+                        parent_user_id=message.part.get("parent_user_id"))
+        elif kind == "system":
+            self._rekey(customer, wa_id=message.part["wa_id"])
         else:
             customer.last_inbound_at = message.timestamp
         self.messages[message.wamid] = message
@@ -667,6 +706,16 @@ class Simulator:
         elif kind == "order":
             message.part = inbound_shapes.order(spec)
             message.text = f"🛒 {len(message.part['product_items'])} item(s)"
+        elif kind == "system" and spec.get("new_user_id") is not None:
+            new_user_id = str(spec["new_user_id"])
+            if not customer.user_id or not BSUID.match(new_user_id) or new_user_id == customer.user_id:
+                raise ValueError("a user id change needs a customer with a BSUID (user_id) and new_user_id, "
+                                 "another BSUID (US.123…)")
+            if self.find_customer(new_user_id) is not None:
+                raise ValueError(f"another customer has the user id {new_user_id} already")
+            message.part = inbound_shapes.user_id_change(customer.name, customer.user_id, new_user_id,
+                                                         customer.parent_user_id, spec.get("new_parent_user_id"))
+            message.text = f"changed user id to {new_user_id}"
         elif kind == "system":
             new_wa_id = str(spec.get("new_wa_id") or "").lstrip("+")
             if not customer.wa_id or not new_wa_id.isdigit() or new_wa_id == customer.wa_id:
@@ -678,11 +727,15 @@ class Simulator:
         elif kind == "unsupported":
             message.errors = [dict(inbound_shapes.UNSUPPORTED_ERROR)]
 
-    def _rekey(self, customer: Customer, new_wa_id: str) -> None:
-        """The customer's number changed: the thread follows them to the new one."""
+    def _rekey(self, customer: Customer, *, wa_id: str | None = None, user_id: str | None = None,
+               parent_user_id: str | None = None) -> None:
+        """The customer's number (or BSUID) changed: the thread follows them to the new one."""
         old_key = customer.key
         self.customers.pop(old_key, None)
-        customer.wa_id = new_wa_id
+        if wa_id:
+            customer.wa_id = wa_id
+        if user_id:
+            customer.user_id, customer.parent_user_id = user_id, parent_user_id
         self.customers[customer.key] = customer
         for m in self.messages.values():
             if m.customer == old_key:
@@ -730,6 +783,18 @@ class Simulator:
         return {"messaging_product": "whatsapp", "url": self.media_url(media, base_url),
                 "mime_type": media.mime_type, "sha256": media.sha256_hex,
                 "file_size": str(len(media.content)), "id": media.id}
+
+    def delete_media(self, media_id: str, phone_number_id: str | None) -> None:
+        """`DELETE /{media-id}`: gone for good (its info, its download URL, a send naming it).
+        Meta's optional `phone_number_id` must be the number the media belongs to."""
+        media = self.media.get(media_id)
+        if media is None or self._expired(media):
+            raise unknown_object(media_id, "delete")
+        if phone_number_id is not None and phone_number_id != self.settings.phone_number_id:
+            raise MetaError(100, f"Param phone_number_id ({phone_number_id}) is not the phone number "
+                                 f"media {media_id} belongs to.")
+        del self.media[media_id]
+        self.changed()
 
     def media_url(self, media: Media, base_url: str) -> str:
         """A short-lived download URL shaped like Meta's lookaside one; still needs the token."""
@@ -858,12 +923,3 @@ def _plain(value: Any) -> str:
     reveal = getattr(value, "get_secret_value", None)
     return str(reveal() if reveal else value)
 
-
-def _check_contact_cards(cards: Any) -> None:
-    """Meta's rules for `type: contacts`: a non-empty array of cards, each named."""
-    if not isinstance(cards, list) or not cards:
-        raise MetaError(100, "The parameter contacts is required.")
-    for n, card in enumerate(cards):
-        name = card.get("name") if isinstance(card, dict) else None
-        if not isinstance(name, dict) or not isinstance(name.get("formatted_name"), str) or not name["formatted_name"]:
-            raise MetaError(100, f"The parameter contacts[{n}]['name']['formatted_name'] is required.")

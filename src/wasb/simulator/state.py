@@ -138,6 +138,7 @@ class Injection:
     via: str = "response"               # response | webhook
     hold_seconds: float = 1.0           # held: how long Meta sits on it before `sent`
     applies_to: str = "send"            # send | read (a mark-as-read, `status: read`)
+    also: list[int] = field(default_factory=list)  # via webhook: more errors after `code`, in order
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,6 +176,10 @@ class Behaviour:
     url_ttl_seconds: float = 300                # download URLs expire after 5 minutes
     response_delay: float = 0.0       # answer a send this long after accepting it (its statuses
                                       # may overtake the answer; a client may die waiting)
+    # The version status webhooks are shaped for ("v23.0": `conversation` + `pricing` on each);
+    # empty: the served Graph version. Meta posts webhooks in the app's webhook version, which
+    # the dashboard sets apart from the version the calls use.
+    webhook_version: str = ""
 
     def update(self, values: dict[str, Any]) -> None:
         if "batch_max" in values:
@@ -186,6 +191,11 @@ class Behaviour:
         for name in ("auto_read", "out_of_order", "duplicate", "async_errors"):
             if name in values:
                 setattr(self, name, bool(values[name]))
+        if "webhook_version" in values:
+            version = str(values["webhook_version"] or "")
+            if version and not re.fullmatch(r"v\d+\.\d+", version):
+                raise ValueError("webhook_version is a Graph version like v23.0 (or empty)")
+            self.webhook_version = version
         if "retry_delays" in values:
             self.retry_delays = tuple(float(d) for d in values["retry_delays"])
 

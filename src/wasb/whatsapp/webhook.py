@@ -182,6 +182,46 @@ def first_error(errors: Any) -> tuple[int | None, str | None]:
     return code, text
 
 
+def all_errors(errors: Any) -> list[dict[str, Any]]:
+    """Every one of Meta's `errors` (a failed status may carry several), in Meta's order, as
+    `{"code", "title", "message", "details", "href"}` with what each gave: a code that is no
+    integer is None, a text that is no string is left out."""
+    found: list[dict[str, Any]] = []
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        code, _ = first_error([error])
+        data = error.get("error_data")
+        kept: dict[str, Any] = {"code": code}
+        for key, value in (("title", error.get("title")), ("message", error.get("message")),
+                           ("details", data.get("details") if isinstance(data, dict) else None),
+                           ("href", error.get("href"))):
+            if isinstance(value, str) and value:
+                kept[key] = value[:2000]
+        found.append(kept)
+    return found
+
+
+def status_conversation(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A status's `conversation` object, its known fields only (`id`, `expiration_timestamp`,
+    `origin.type`), or None when it has none (Meta leaves it out since v24 and on `failed`)."""
+    conversation = data.get("conversation")
+    if not isinstance(conversation, dict):
+        return None
+    kept: dict[str, Any] = {}
+    if isinstance(conversation.get("id"), str) and conversation["id"]:
+        kept["id"] = conversation["id"][:200]
+    expiry = conversation.get("expiration_timestamp")
+    if isinstance(expiry, str) and expiry.isascii() and expiry.isdigit() and len(expiry) <= 12:
+        expiry = int(expiry)
+    if isinstance(expiry, int) and not isinstance(expiry, bool) and 0 <= expiry < 2**40:
+        kept["expiration_timestamp"] = expiry
+    origin = conversation.get("origin")
+    if isinstance(origin, dict) and isinstance(origin.get("type"), str) and origin["type"]:
+        kept["origin"] = {"type": origin["type"][:64]}
+    return kept or None
+
+
 def message_time(data: dict[str, Any]) -> datetime:
     try:
         return datetime.fromtimestamp(int(data.get("timestamp")), tz=timezone.utc)

@@ -54,6 +54,9 @@ def message_view(m: Message) -> dict:
             {"code": m.error_code, "message": m.error_message} if m.error_code or m.error_message else None),
         "media": (media_view(m) if m.media_id or m.media_path else None),
         "reply_to": m.reply_to_wamid, "reaction": m.reaction, "author": m.author,
+        # Every error Meta gave (a failed status may carry several; `error` is the first),
+        # and the `conversation` object of its statuses (not WASB's conversation).
+        "errors": message_errors(m), "meta_conversation": m.meta_conversation,
         "template": m.template_name, "pricing": m.pricing,
         "send_attempts": m.send_attempts, "crm_comment_id": m.crm_comment_id,
         "origin": m.origin, "note": WHATSAPP_NOTES.get(m.status),
@@ -61,6 +64,14 @@ def message_view(m: Message) -> dict:
         # as sent) and that ad in a line; where a shared location opens on a map.
         **_inbound_extras(m),
     }
+
+
+def message_errors(m: Message) -> list[dict]:
+    """Meta's errors as the failed status listed them, or the one error a refused send or an
+    inbound message got (`{"code", "message"}`, as `error`)."""
+    if m.errors:
+        return list(m.errors)
+    return [{"code": m.error_code, "message": m.error_message}] if m.error_code or m.error_message else []
 
 
 def _inbound_extras(m: Message) -> dict:

@@ -172,7 +172,12 @@ IT: dict[str, str] = {
         "in attesa che il cliente scriva (la finestra è chiusa)",
     "Held by WhatsApp for a quality check of its template: not sent yet":
         "Trattenuto da WhatsApp per un controllo di qualità del template: non ancora inviato",
-    "Not delivered": "Non consegnato", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
+    "Not delivered": "Non consegnato", "Add {name} to CRM": "Aggiungi {name} al CRM",
+    "Create a lead in the CRM with this card's name and number": "Crea un lead nel CRM con nome e numero di questo contatto",
+    "Lead {name} added to the CRM.": "Lead {name} aggiunto al CRM.",
+    "The card has no name: a CRM record needs one.": "Il contatto non ha un nome: un record del CRM ne ha bisogno.",
+    "The card's number {number} is not a valid phone number.": "Il numero {number} del contatto non è un numero di telefono valido.",
+    "{n} errors": "{n} errori", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",
     "No messages yet.": "Ancora nessun messaggio.", "read": "letto", "delivered": "consegnato", "sent": "inviato",
     "failed": "non riuscito", "queued": "in coda", "sending": "in invio", "received": "ricevuto",
     "open": "aperta", "Attach a file": "Allega un file", "Message": "Messaggio", "Write a reply…": "Scrivi una risposta…",
@@ -455,7 +460,7 @@ IT: dict[str, str] = {
     "Dates: {reason}": "Date: {reason}",
     # outgoing webhooks
     "Webhooks": "Webhook", "Endpoints": "Endpoint", "Address": "Indirizzo", "Events": "Eventi", "Event": "Evento",
-    "Code": "Codice", "Delete": "Elimina", "Resend": "Reinvia", "Latest deliveries": "Ultimi invii",
+    "Code": "Codice", "Resend": "Reinvia", "Latest deliveries": "Ultimi invii",
     "New endpoint": "Nuovo endpoint", "Add endpoint": "Aggiungi endpoint", "Nothing delivered yet.": "Ancora nessun invio.",
     "WASB posts its events to these addresses, signed with each endpoint's secret, in order per conversation, and tries again for 24 hours.":
         "WASB invia i suoi eventi a questi indirizzi, firmati con il segreto di ciascun endpoint, in ordine per conversazione, e riprova per 24 ore.",

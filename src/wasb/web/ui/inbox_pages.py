@@ -15,12 +15,16 @@ from wasb.conversations.service import (
     reopen_conversation,
 )
 from wasb.conversations.notes import InvalidNote, add_note
-from wasb.conversations.tables import Conversation
+from wasb.conversations.tables import Conversation, Message
+from wasb.crm.port import DuplicateMobile
 from wasb.domain.business_hours import opens_next
 from wasb.domain.clock import window_now
+from wasb.domain.phones import InvalidPhone
+from wasb.domain.rendering import contact_cards
 from wasb.outbound.away import closed_period
 from wasb.outbound.read_receipts import queue_read_receipt, queue_typing
 from wasb.outbound.service import ConversationClosed
+from wasb.people.service import create_person
 from wasb.settings.service import load_settings
 from wasb.store.ids import MAX_ROW_ID
 from wasb.web.params import QueryText, RowId
@@ -170,6 +174,36 @@ def reopen(request: Request, user: User, conversation_id: RowId):
             return outcome(request, back, status=409, error=_(
                 "The customer's conversation {id} is open: write there.", id=exc.open_id))
     return outcome(request, back, ok=_("Conversation reopened."))
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/cards/{card}/crm")
+def card_to_crm(request: Request, user: User, conversation_id: RowId, message_id: RowId, card: int):
+    """"Add to CRM" on a contact card the customer shared: a lead with the card's name and
+    number, through the CRM port (the number checked and prefixed as any record's)."""
+    _ = translator(user.language)
+    back = f"/ui/conversations/{conversation_id}"
+    app = request.app.state.wasb
+    with app.db.sessions() as session, session.begin():
+        message = session.get(Message, message_id)
+        if message is None or message.conversation_id != conversation_id or message.direction != "in":
+            raise HTTPException(404, f"no message {message_id} in conversation {conversation_id}")
+        cards = contact_cards(message.raw if isinstance(message.raw, dict) else {})
+        if not 0 <= card < len(cards):
+            raise HTTPException(404, f"no card {card} in message {message_id}")
+        name, phone = cards[card]["name"], cards[card]["phone"]
+        if not name:
+            return outcome(request, back, error=_("The card has no name: a CRM record needs one."), status=422)
+        try:
+            person = create_person(app.crm(session), app.config, load_settings(session, app.config), kind="lead",
+                                   name=name, mobile=phone, session=session)
+        except InvalidPhone:
+            return outcome(request, back, status=422,
+                           error=_("The card's number {number} is not a valid phone number.", number=phone))
+        except DuplicateMobile as exc:
+            return outcome(request, back, status=409, error=_(
+                "The mobile {mobile} already belongs to {kind} {name}.", mobile=phone, kind=_(exc.existing.kind),
+                name=exc.existing.name))
+    return outcome(request, back, ok=_("Lead {name} added to the CRM.", name=person.name))
 
 
 @router.post("/conversations/{conversation_id}/notes")

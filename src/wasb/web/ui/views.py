@@ -17,7 +17,7 @@ from wasb.conversations.window import Window, window_of
 from wasb.domain.clock import window_now
 from wasb.crm.port import CRM, Comment, Person, Ticket
 from wasb.domain.phones import InvalidPhone, to_e164
-from wasb.domain.rendering import map_link, referral
+from wasb.domain.rendering import contact_cards, map_link, referral
 from wasb.store.like import contains_pattern
 from wasb.crm.mapping import resolve_available
 from wasb.templates.parameters import Slot, describe_parameters
@@ -171,6 +171,7 @@ class ThreadItem:
     ad: dict | None = None        # the click-to-WhatsApp ad the message came from (Meta's `referral`)
     map_url: str | None = None    # where a shared location opens
     note: ConversationNote | None = None
+    cards: list[dict] = field(default_factory=list)  # contact cards shared: {name, phone}, by position
 
     @property
     def when(self) -> datetime:
@@ -186,7 +187,7 @@ def thread_item(message: Message, quote: Message | None, media_url: str | None) 
         ad = {"post": ad.get("source_type") == "post",
               "title": ad.get("headline") or ad.get("body") or ad.get("source_id") or "—",
               "url": url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None}
-    return ThreadItem(message, quote, media_url, ad, map_link(raw))
+    return ThreadItem(message, quote, media_url, ad, map_link(raw), cards=contact_cards(raw))
 
 
 @dataclass
