@@ -21,6 +21,7 @@ from tests.inbound.test_inbound_to_crm import text_message
 from tests.outbound.flows import send
 from tests.support.polling import wait_until
 from tests.support.server import WASB, WasbServer, base_env
+from wasb.scheduler.registry import default_specs
 from wasb.store.engine import open_database
 from wasb.store.migrate import upgrade
 
@@ -211,7 +212,8 @@ def test_a_scheduled_job_runs_once_per_slot_with_three_processes_up(pg_url, tmp_
         with db.engine.begin() as conn:
             conn.exec_driver_sql(_LOG_RUNS)
         workers.start(base_env(pg_url, tmp_path), 3)
-        wait_until(lambda: scalar(pg_url, "SELECT count(*) FROM scheduled_job") == 4, timeout=30,
+        jobs = len(default_specs())
+        wait_until(lambda: scalar(pg_url, "SELECT count(*) FROM scheduled_job") == jobs, timeout=30,
                    what="the jobs registered")
         # One job every 2 s (below the 10 s an admin may set: the test would take minutes).
         with db.engine.begin() as conn:

@@ -37,13 +37,17 @@ def test_saving_stores_only_what_changed_and_structured_settings_have_their_own_
     hours = page.get_by_role("group", name="Business hours")
     assert hours.get_by_label("Monday").input_value() == ""  # no hours: always open
     hours.get_by_label("Saturday").fill("22:00-02:00")
+    prices = page.get_by_role("group", name="Price of one template message per category (analytics)")
+    assert prices.get_by_label("marketing").input_value() == "0.0691"  # Meta's rate shown as a number
+    prices.get_by_label("utility").fill("0.025")
     page.get_by_role("button", name="Save settings").click()
     page.wait_for_url("**/ui/settings")
     saved = ui_server.get("/api/v1/settings")
     assert saved["crm_phone_fields"]["lead"] == ["mobile", "phone"]
     assert saved["business_hours"] == {"sat": ["22:00-02:00"]}
+    assert saved["template_prices"] == {"marketing": 0.0691, "utility": 0.025, "authentication": 0.03}
     stored = stored_setting_keys(ui_server)
-    assert stored == {"crm_phone_fields", "business_hours"}  # the defaults the form showed were not pinned
+    assert stored == {"crm_phone_fields", "business_hours", "template_prices"}  # the defaults shown were not pinned
 
 
 def stored_setting_keys(server) -> set[str]:

@@ -69,7 +69,7 @@ def test_j_and_k_move_through_the_inbox_and_enter_opens(ui_server, page):
 def test_the_composer_queues_the_agents_message_in_the_conversation(ui_server, page):
     conversation = _one_conversation(ui_server)
     log_in(page, ui_server.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
-    page.get_by_label("Message", exact=True).and_(page.get_by_role("textbox")).fill("Buongiorno, come posso aiutarla?")
+    page.get_by_role("combobox", name="Message", exact=True).fill("Buongiorno, come posso aiutarla?")
     page.keyboard.press("Enter")
 
     def outbound():

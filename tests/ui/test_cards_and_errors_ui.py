@@ -19,7 +19,7 @@ def test_several_errors_and_a_card_added_to_the_crm(wired_ui, context):
     agent = context.new_page()
     log_in(agent, wired_ui.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
     reply = "Le scrivo appena arriva."
-    agent.get_by_label("Message", exact=True).and_(agent.get_by_role("textbox")).fill(reply)
+    agent.get_by_role("combobox", name="Message", exact=True).fill(reply)
     agent.keyboard.press("Enter")
 
     failed = agent.locator("#thread .msg-out", has_text=reply).locator(".msg-errors li")

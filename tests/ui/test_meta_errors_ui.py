@@ -21,7 +21,7 @@ def test_a_message_meta_refuses_shows_why_in_our_words_and_metas(wired_ui, conte
     agent = context.new_page()
     log_in(agent, wired_ui.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
     reply = "Le scrivo appena arriva."
-    agent.get_by_label("Message", exact=True).and_(agent.get_by_role("textbox")).fill(reply)
+    agent.get_by_role("combobox", name="Message", exact=True).fill(reply)
     agent.keyboard.press("Enter")
 
     refused = agent.locator("#thread .msg-out", has_text=reply).locator(".msg-error")

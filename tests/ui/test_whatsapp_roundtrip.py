@@ -44,7 +44,7 @@ def test_the_agents_answer_reaches_the_phone_and_its_ticks_come_back_live(wired_
     agent = context.new_page()
     log_in(agent, wired_ui.url, AGENT, next_path=f"/ui/conversations/{conversation['id']}")
     reply = "Buongiorno Giulia, controllo subito."
-    agent.get_by_label("Message", exact=True).and_(agent.get_by_role("textbox")).fill(reply)
+    agent.get_by_role("combobox", name="Message", exact=True).fill(reply)
     # Opening the conversation marked the customer's message read at Meta; writing asked for
     # the typing indicator (the composer's script, with the page's CSRF token).
     marks = wired_ui.server.wait_until(

@@ -44,7 +44,8 @@ def post_endpoint(body: EndpointIn, app: AppDep, who: Admin, response: Response)
     return view
 
 
-@router.delete("/{endpoint_id}", status_code=204, responses=errors(404))
+# `:int`: "/deliveries" is not an endpoint id, so its OPTIONS/405 never advertises DELETE.
+@router.delete("/{endpoint_id:int}", status_code=204, responses=errors(404))
 def remove_endpoint(endpoint_id: RowId, app: AppDep, who: Admin):
     """The endpoint and its delivery log; nothing more is sent to it."""
     try:

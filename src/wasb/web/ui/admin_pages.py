@@ -42,8 +42,8 @@ class SettingField:
     # "bool", "choice", "int", "text", "user", "template" (an approved template), "kinds" (a
     # set of choices, one box each), "phones" (field names per kind of record), "hours" (open
     # intervals per weekday), "dates" (one date a line), "longtext" (a message), "words"
-    # (comma-separated words per language), "texts" (a text per language), "json" (a
-    # structure no control fits yet)
+    # (comma-separated words per language), "texts" (a text per language), "prices" (a
+    # price per template category), "json" (a structure no control fits yet)
     kind: str
     value: Any
     choices: tuple = ()
@@ -58,11 +58,13 @@ class SettingField:
 PER_LANGUAGE_WORDS = ("opt_out_keywords", "opt_in_keywords")
 PER_LANGUAGE_TEXTS = ("opt_out_replies", "opt_in_replies")
 PER_LANGUAGE = ("words", "texts")
+# Meta's pricing categories (`pricing.category` of a status), in the order the settings list them.
+PRICED_CATEGORIES = ("marketing", "utility", "authentication")
 TEMPLATE_SEPARATOR = "|"  # between a template's name and its language (Meta allows neither in a name)
 
 
 SPECIAL_KINDS = {"fallback_template": "template", "crm_phone_fields": "phones", "business_hours": "hours",
-                 "holidays": "dates", "away_message": "longtext",
+                 "holidays": "dates", "away_message": "longtext", "template_prices": "prices",
                  **dict.fromkeys(PER_LANGUAGE_WORDS, "words"), **dict.fromkeys(PER_LANGUAGE_TEXTS, "texts")}
 
 
@@ -104,7 +106,7 @@ def _shown(key: str, kind: str, value: Any) -> Any:
         return {day: ", ".join(value.get(day, [])) for day in WEEKDAYS}
     if kind == "dates":
         return "\n".join(d.isoformat() for d in value)
-    if kind == "texts":
+    if kind in ("texts", "prices"):
         return dict(value)
     if kind == "kinds":
         return list(value)
@@ -125,13 +127,13 @@ def _typed(key: str, kind: str, form) -> Any:
         return {k: str(form.get(f"{key}.{k}") or "") for k in PERSON_KINDS}
     if kind == "hours":
         return {day: str(form.get(f"{key}.{day}") or "") for day in WEEKDAYS}
-    if kind in PER_LANGUAGE:
-        return {lang: str(form.get(f"{key}.{lang}") or "") for lang in _languages_in(key, form)}
+    if kind in (*PER_LANGUAGE, "prices"):
+        return {part: str(form.get(f"{key}.{part}") or "") for part in _parts_in(key, form)}
     return str(form.get(key))
 
 
-def _languages_in(key: str, form) -> list[str]:
-    """The languages a per-language setting's fields name (`opt_out_keywords.it`)."""
+def _parts_in(key: str, form) -> list[str]:
+    """The parts a per-part setting's fields name (`opt_out_keywords.it`, `template_prices.utility`)."""
     return [name.removeprefix(f"{key}.") for name in form.keys() if name.startswith(f"{key}.")]
 
 
@@ -142,8 +144,8 @@ def _typed_present(key: str, kind: str, form) -> bool:
         return any(f"{key}.{k}" in form for k in PERSON_KINDS)
     if kind == "hours":
         return any(f"{key}.{day}" in form for day in WEEKDAYS)
-    if kind in PER_LANGUAGE:
-        return bool(_languages_in(key, form))
+    if kind in (*PER_LANGUAGE, "prices"):
+        return bool(_parts_in(key, form))
     return key in form
 
 
@@ -184,6 +186,8 @@ def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_w
             choices = tuple(PERSON_KINDS)
         elif kind == "hours":
             choices = WEEKDAYS
+        elif kind == "prices":  # Meta's categories, and any other one set
+            choices = tuple(dict.fromkeys([*PRICED_CATEGORIES, *value]))
         elif kind in PER_LANGUAGE:  # the languages set, and the UI's own (to add words for one)
             choices = tuple((lang, LANGUAGES.get(lang, lang)) for lang in dict.fromkeys([*value, *LANGUAGES]))
         low, high = _bounds(key) if kind == "int" else (None, None)
@@ -218,10 +222,26 @@ def _parse(key: str, kind: str, form) -> Any:
         return _dates(str(form.get(key)))
     if kind == "words":
         return {lang: [w.strip() for w in str(form.get(f"{key}.{lang}") or "").split(",") if w.strip()]
-                for lang in _languages_in(key, form)}
+                for lang in _parts_in(key, form)}
     if kind == "texts":
-        return {lang: str(form.get(f"{key}.{lang}") or "").strip() for lang in _languages_in(key, form)}
+        return {lang: str(form.get(f"{key}.{lang}") or "").strip() for lang in _parts_in(key, form)}
+    if kind == "prices":
+        return _prices(key, form)
     return str(form.get(key)).strip()
+
+
+def _prices(key: str, form) -> dict[str, float]:
+    """A price per category; an empty field leaves the category free of charge."""
+    prices = {}
+    for category in _parts_in(key, form):
+        text = str(form.get(f"{key}.{category}") or "").strip().replace(",", ".")
+        if not text:
+            continue
+        try:
+            prices[category] = float(text)
+        except ValueError:
+            raise ValueError(f"the price of {category} is not a number: {text[:20]!r}") from None
+    return prices
 
 
 def _hours(key: str, form) -> dict[str, list[str]]:
