@@ -79,3 +79,33 @@ def test_the_phone_page_sends_every_other_kind_of_message(sim, simulator_url, we
     assert sent[-1]["system"] == {"body": "User Mario Rossi changed from 393331234500 to 393339990001",
                                   "wa_id": "393339990001", "type": "user_changed_number"}
     assert sim.get("/phone/api/state", params={"customer": "393339990001"}).json()["customer"]["wa_id"] == "393339990001"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_the_phone_page_changes_a_username_only_customers_user_id(sim, simulator_url, webhook_recorder):
+    """"New user id" sends Meta's user_changed_user_id with a new BSUID of the same country, and
+    the page follows the customer, whose key was the old id."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    sim.post("/_sim/customers", json={"user_id": "IT.1111111111111111111", "name": "Anna Neri"})
+
+    def systems():
+        return [m for w in webhook_recorder.received
+                for m in w.body["entry"][0]["changes"][0]["value"].get("messages", []) if m["type"] == "system"]
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: d.accept(d.default_value) if d.type == "prompt" else d.accept())
+            page.goto(f"{simulator_url}/phone#customer=IT.1111111111111111111")
+            page.click("#more [data-kind=user_id]:not([disabled])")
+            webhook_recorder.wait_for(lambda _: systems())
+            new_id = systems()[0]["system"]["user_id"]
+            page.wait_for_function("id => document.querySelector('#chat-sub').textContent.includes(id)", arg=new_id)
+        finally:
+            browser.close()
+    (system,) = systems()
+    assert system["system"]["type"] == "user_changed_user_id"
+    assert new_id.startswith("IT.") and new_id != "IT.1111111111111111111"
+    assert sim.get("/phone/api/state", params={"customer": new_id}).json()["customer"]["user_id"] == new_id

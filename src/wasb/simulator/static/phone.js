@@ -368,6 +368,15 @@ const MORE = {
     const number = prompt("The customer's new number (digits)", "");
     return number ? { type: "system", new_wa_id: number.replace(/[^0-9]/g, "") } : null;
   },
+  user_id: () => {
+    const current = page.state.customer.user_id;
+    if (!current) { alert("This customer has no user id (BSUID): add one with a user id first."); return null; }
+    // Same country prefix as the old id, new digits (what Meta sends when the id is reissued).
+    const suggested = current.split(".").slice(0, -1).concat(
+      Array.from(crypto.getRandomValues(new Uint8Array(19)), (b) => b % 10).join("")).join(".");
+    const userId = prompt("The customer's new user id (BSUID)", suggested);
+    return userId ? { type: "system", new_user_id: userId.trim() } : null;
+  },
   unsupported: () => ({ type: "unsupported" }),
 };
 
@@ -376,9 +385,13 @@ document.querySelectorAll("#more [data-kind]").forEach((button) =>
     const body = MORE[button.dataset.kind]();
     if (!body) return;
     const before = page.key;
+    const keyedByUserId = !page.state.customer?.wa_id;  // a username-only customer's key is the user id
     await inbound(body);
-    // A number change moves the customer to the new number: follow them there.
-    if (body.type === "system" && before === page.key) select(body.new_wa_id);
+    // A number or user id change moves the customer to a new key: follow them there.
+    if (body.type === "system" && before === page.key) {
+      if (body.new_wa_id) select(body.new_wa_id);
+      else if (keyedByUserId) select(body.new_user_id);
+    }
   }));
 
 refresh(true);
