@@ -29,6 +29,8 @@ class Principal:
     user_id: int | None = None
     # Set when a token's "last used" is due to be written (see note_token_use).
     token_id: int | None = None
+    # An API token (an integration), not a person logged in: it never takes conversations.
+    via_token: bool = False
 
 
 def create_user(session: Session, username: str, password: str, *, is_admin: bool = False,
@@ -69,7 +71,7 @@ def authenticate_token(session: Session, token: str) -> Principal | None:
         return None
     stale = row.last_used_at is None or row.last_used_at < utcnow() - TOKEN_USE_GRANULARITY
     return Principal(name=f"token:{row.name}", is_admin=row.is_admin, user_id=row.user_id,
-                     token_id=row.id if stale else None)
+                     token_id=row.id if stale else None, via_token=True)
 
 
 def note_token_use(session: Session, token_id: int) -> None:

@@ -7,9 +7,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, exists, func, select
 from sqlalchemy.orm import Session
 
+from wasb.auth.tables import User
+from wasb.config import Config
 from wasb.conversations.tables import CLOSED, OPEN, Conversation, Message
 from wasb.domain.statuses import HELD
 from wasb.hooks.service import CONVERSATION_ASSIGNED, CONVERSATION_CLOSED, CONVERSATION_OPENED, emit
+from wasb.settings.service import settings_for_transaction
 from wasb.store.base import utcnow
 
 
@@ -131,8 +134,15 @@ def _conversation(session: Session, conversation_id: int) -> Conversation:
     return conversation
 
 
+class UnknownAgent(ValueError):
+    """Conversations are assigned to active WASB users only."""
+
+
 def assign_conversation(session: Session, conversation_id: int, username: str | None) -> Conversation:
+    """Give the conversation to an active user (None: to nobody); the webhook event when it changes."""
     conversation = _conversation(session, conversation_id)
+    if username and session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
+        raise UnknownAgent(f"no active user {username!r}")
     before = conversation.assigned_user
     conversation.assigned_user = username or None
     session.flush()
@@ -141,6 +151,16 @@ def assign_conversation(session: Session, conversation_id: int, username: str | 
                                               "assigned_user": conversation.assigned_user,
                                               "previous_user": before, "at": utcnow()}, conversation.id)
     return conversation
+
+
+def claim_on_reply(session: Session, config: Config, conversation_id: int, username: str) -> bool:
+    """The agent who answers an unassigned conversation takes it (setting `assign_on_reply`);
+    one already assigned stays with its agent. True: taken now."""
+    conversation = _conversation(session, conversation_id)
+    if conversation.assigned_user is not None or not settings_for_transaction(session, config).assign_on_reply:
+        return False
+    assign_conversation(session, conversation_id, username)
+    return True
 
 
 def close_conversation(session: Session, conversation_id: int) -> Conversation:

@@ -94,6 +94,8 @@ class AdminSettings(BaseModel):
     process_contact_push: bool = True          # a new CRM record with a mobile joins the address book
     # An agent opening a conversation marks the customer's messages read at Meta (blue ticks).
     mark_read_on_open: bool = True
+    # An agent's reply in an unassigned conversation makes it theirs (Chatwoot and Zammad do too).
+    assign_on_reply: bool = True
     contact_push_kinds: list[Literal["lead", "contact", "account"]] = Field(default_factory=lambda: ["contact"])
     # The utility template sent instead of a ticket comment when the customer's window is closed;
     # its parameters are filled from the sources an admin set on the template's page.

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from wasb.contacts.consent import AGENT, set_marketing_consent
 from wasb.contacts.tables import WaContact
-from wasb.conversations.service import AnotherConversationOpen, ConversationNotFound, reopen_conversation
+from wasb.conversations.service import (
+    AnotherConversationOpen, ConversationNotFound, UnknownAgent, assign_conversation, reopen_conversation,
+)
 from wasb.conversations.service import mark_read as mark_conversation_read
 from wasb.conversations.tables import Conversation, Message
 from wasb.domain.phones import InvalidPhone, to_e164
@@ -75,6 +77,27 @@ def reopen(conversation_id: RowId, app: AppDep, who: Caller):
             raise HTTPException(404, str(exc))
         except AnotherConversationOpen as exc:
             return JSONResponse(status_code=409, content={"detail": str(exc), "open_conversation_id": exc.open_id})
+        contact = session.get(WaContact, conversation.wa_contact_id)
+        return conversation_view(conversation, contact)
+
+
+class AssigneeIn(BaseModel):
+    # null (or "") unassigns; otherwise an active WASB user's username.
+    username: str | None = Field(default=None, max_length=100)
+
+
+@router.put("/{conversation_id}/assignee", responses=errors(400, 404))
+def set_assignee(conversation_id: RowId, body: AssigneeIn, app: AppDep, who: Caller):
+    """Give the conversation to an agent (an active user), or back to nobody. Emits the
+    `conversation.assigned` webhook event when the assignee changes; the same one is answered as it is."""
+    username = (body.username or "").strip() or None
+    with app.db.sessions() as session, session.begin():
+        try:
+            conversation = assign_conversation(session, conversation_id, username)
+        except ConversationNotFound as exc:
+            raise HTTPException(404, str(exc))
+        except UnknownAgent as exc:
+            raise HTTPException(422, str(exc))
         contact = session.get(WaContact, conversation.wa_contact_id)
         return conversation_view(conversation, contact)
 

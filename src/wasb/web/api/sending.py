@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
+from wasb.conversations.service import claim_on_reply
 from wasb.outbound.service import (
     ConversationClosed, InvalidMessage, MarketingOptedOut, NotFound, Outgoing, Upload, WindowClosed, queue_message, queue_message_to_person,
 )
@@ -104,8 +105,17 @@ _SENT = {201: links(GetMedia=("/api/v1/messages/{message_id}/media", "get", {"me
 
 @router.post("/conversations/{conversation_id}/messages", status_code=201, responses=_SENT)
 async def send_in_conversation(conversation_id: RowId, request: Request, app: AppDep, who: Caller):
+    """An agent's message in the conversation. A logged-in agent (not an API token) who answers an
+    unassigned conversation takes it (setting `assign_on_reply`), as in the UI."""
     outgoing = await _outgoing(request)
-    return await _queue(app, lambda s: queue_message(app, s, conversation_id, outgoing, who.name), outgoing)
+
+    def queue(session):
+        message = queue_message(app, session, conversation_id, outgoing, who.name)
+        if not who.via_token:
+            claim_on_reply(session, app.config, conversation_id, who.name)
+        return message
+
+    return await _queue(app, queue, outgoing)
 
 
 @router.post("/people/{person_id}/messages", status_code=201, responses=_SENT)

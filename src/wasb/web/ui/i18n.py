@@ -29,6 +29,7 @@ EN: dict[str, str] = {
     "setting:process_conversation_messages": "Process: WhatsApp answers show on the ticket",
     "setting:process_contact_push": "Process: new records join the WhatsApp address book",
     "setting:mark_read_on_open": "Mark the customer's messages read when an agent opens the conversation",
+    "setting:assign_on_reply": "Replying to an unassigned conversation assigns it to me",
     "setting:contact_push_kinds": "Kinds of record pushed to the address book",
     "setting:fallback_template": "Template sent when the 24-hour window is closed",
     "help:fallback_template": "Its parameters come from the sources set on the template's page (Templates).",
@@ -198,6 +199,7 @@ IT: dict[str, str] = {
     "No approved template yet: sync templates from Meta first.":
         "Ancora nessun template approvato: sincronizza prima i template da Meta.",
     "Assigned to {name}.": "Assegnata a {name}.", "Unassigned.": "Non più assegnata.",
+    "{name} is not an active user.": "{name} non è un utente attivo.",
     "Conversation closed.": "Conversazione chiusa.", "Write a message or attach a file.": "Scrivi un messaggio o allega un file.",
     "Message queued.": "Messaggio in coda.", "Choose a template.": "Scegli un template.", "Template queued.": "Template in coda.",
     # tickets
@@ -251,6 +253,7 @@ IT: dict[str, str] = {
     "setting:process_conversation_messages": "Processo: le risposte WhatsApp compaiono nel ticket",
     "setting:process_contact_push": "Processo: le nuove anagrafiche entrano nella rubrica WhatsApp",
     "setting:mark_read_on_open": "Segna come letti i messaggi del cliente quando un operatore apre la conversazione",
+    "setting:assign_on_reply": "Rispondere a una conversazione non assegnata la assegna a me",
     "setting:contact_push_kinds": "Tipi di anagrafica inviati alla rubrica",
     "setting:fallback_template": "Template inviato a finestra di 24 ore chiusa",
     "help:fallback_template": "I suoi parametri vengono dalle fonti impostate nella pagina del template (Template).",

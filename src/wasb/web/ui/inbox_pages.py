@@ -11,8 +11,8 @@ from wasb.auth.service import list_users
 from wasb.contacts.consent import AGENT, set_marketing_consent
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import (
-    AnotherConversationOpen, ConversationNotFound, assign_conversation, close_conversation, mark_read,
-    reopen_conversation,
+    AnotherConversationOpen, ConversationNotFound, UnknownAgent, assign_conversation, claim_on_reply,
+    close_conversation, mark_read, reopen_conversation,
 )
 from wasb.conversations.notes import InvalidNote, add_note
 from wasb.conversations.tables import Conversation, Message
@@ -128,6 +128,9 @@ def assign(request: Request, user: User, conversation_id: RowId, username: str =
             assign_conversation(session, conversation_id, username or None)
         except ConversationNotFound as exc:
             raise HTTPException(404, str(exc))
+        except UnknownAgent:
+            return outcome(request, f"/ui/conversations/{conversation_id}", status=422,
+                           error=_("{name} is not an active user.", name=username))
     text = _("Assigned to {name}.", name=username) if username else _("Unassigned.")
     return outcome(request, f"/ui/conversations/{conversation_id}", ok=text)
 
@@ -246,6 +249,7 @@ async def send_message(request: Request, user: User, conversation_id: RowId, bod
         with app.db.sessions() as session, session.begin():
             actions.send_text(app, session, conversation_id=conversation_id, author=user.username,
                               body=body.strip(), attachment=file, reply_to=reply_to or None)
+            claim_on_reply(session, app.config, conversation_id, user.username)
 
     try:
         await run_in_threadpool(send)
@@ -261,6 +265,9 @@ async def send_message(request: Request, user: User, conversation_id: RowId, bod
 @router.post("/conversations/{conversation_id}/template")
 async def send_template(request: Request, user: User, conversation_id: RowId):
     def send(app, session, **picked):
-        return actions.send_template(app, session, conversation_id=conversation_id, author=user.username, **picked)
+        message = actions.send_template(app, session, conversation_id=conversation_id, author=user.username,
+                                        **picked)
+        claim_on_reply(session, app.config, conversation_id, user.username)
+        return message
 
     return await send_template_form(request, user, f"/ui/conversations/{conversation_id}", send)

@@ -1,0 +1,51 @@
+"""Assignment in the browser, in English and Italian: an agent answers an unassigned
+conversation and it becomes theirs (the header's picker shows them, "me"); they hand it to a
+colleague from the same picker. One service wired to the simulator for the module."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.wired import module_wired
+from tests.ui.conftest import create_users, log_in, shot
+
+WORDS = {"en": {"assigned": "Assigned to", "me": "me", "handed": "Assigned to colleague."},
+         "it": {"assigned": "Assegnato a", "me": "io", "handed": "Assegnata a colleague."}}
+CUSTOMERS = {"en": ("393336660001", "Marco Rossi"), "it": ("393336660002", "Lucia Verdi")}
+
+
+@pytest.fixture(scope="module")
+def wired(tmp_path_factory):
+    with module_wired(tmp_path_factory, "ui-assignment") as w:
+        create_users(w, [dict(username=f"agent-{lang}", password=f"agent-password-{lang}", language=lang)
+                         for lang in WORDS] + [dict(username="colleague", password="colleague-password-1")])
+        yield w
+
+
+@pytest.mark.parametrize("lang", ["en", "it"])
+def test_answering_an_unassigned_conversation_takes_it_and_the_picker_hands_it_on(wired, page, lang):
+    words, agent = WORDS[lang], f"agent-{lang}"
+    wa_id, customer = CUSTOMERS[lang]
+    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": customer, "text": "Buongiorno"})
+    assert answer.json()["webhook_status"] == 200, answer.text
+    wired.wait_idle()
+    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    assert conversation["assigned_user"] is None
+
+    log_in(page, wired.url, (agent, f"agent-password-{lang}"), next_path=f"/ui/conversations/{conversation['id']}")
+    picker = page.get_by_label(words["assigned"], exact=True)
+    assert picker.input_value() == ""  # unassigned
+    page.locator("#message-body").fill("Eccomi, come posso aiutarla?")
+    page.locator("#composer .btn-send").click()
+    # The composer posts in the page; the header comes back live with the new assignee.
+    page.wait_for_function("id => document.getElementById(id).value !== ''", arg=f"assign-{conversation['id']}")
+    picker = page.get_by_label(words["assigned"], exact=True)
+    assert picker.input_value() == agent
+    assert picker.locator("option:checked").inner_text() == f"{agent} ({words['me']})"
+    assert wired.get(f"/api/v1/conversations/{conversation['id']}")["assigned_user"] == agent
+    # the inbox's row follows, live: the agent's name where "unassigned" was
+    page.locator(f'#inbox-list .conv[data-id="{conversation["id"]}"]').get_by_text(agent, exact=True).wait_for()
+    shot(page, f"assignment-taken-on-reply-{lang}")
+
+    picker.select_option("colleague")  # the picker submits itself
+    page.get_by_text(words["handed"]).wait_for()
+    assert wired.get(f"/api/v1/conversations/{conversation['id']}")["assigned_user"] == "colleague"
