@@ -217,3 +217,22 @@ def test_the_crms_active_users_are_listed_by_name_and_filter_the_tickets(vtenext
     mario = users[1].id
     assert [t.id for t in vtenext_crm.list_tickets(query=TicketQuery(assigned_user=mario))] == [ticket.id]
     assert other.id not in {t.id for t in vtenext_crm.list_tickets(query=TicketQuery(assigned_user=mario))}
+
+
+def test_a_ticket_is_given_to_an_active_crm_user_by_id(vtenext_crm, vtenext_fake, customer):
+    """The ticket page's assignee picker: revise `assigned_user_id` with a Users id the CRM
+    lists; an inactive or unknown user is refused before anything is written."""
+    gone = vtenext_fake.add_user(7, "lucia", "LuciaKeyLuciaKey", "Lucia", "Bianchi")
+    vtenext_fake.set_fields(gone, status="Inactive")
+    ticket = vtenext_crm.create_ticket(new_ticket(customer.id))
+    mario = vtenext_fake.users["mario"].id
+    assert ticket.assigned_user != mario
+    vtenext_crm.set_ticket_assignee(ticket.id, mario)
+    assert vtenext_crm.get_ticket(ticket.id).assigned_user == mario
+    assert vtenext_fake.rows("HelpDesk")[-1]["assigned_user_id"] == mario
+    for refused in (gone, "19x999"):
+        with pytest.raises(ValueError):
+            vtenext_crm.set_ticket_assignee(ticket.id, refused)
+    assert vtenext_crm.get_ticket(ticket.id).assigned_user == mario
+    with pytest.raises(CRMNotFound):
+        vtenext_crm.set_ticket_assignee("11x1", mario)  # not a ticket id

@@ -8,8 +8,10 @@ import pytest
 from tests.support.wired import module_wired
 from tests.ui.conftest import create_users, log_in, shot
 
-WORDS = {"en": {"assigned": "Assigned to", "me": "me", "handed": "Assigned to colleague."},
-         "it": {"assigned": "Assegnato a", "me": "io", "handed": "Assegnata a colleague."}}
+WORDS = {"en": {"assigned": "Assigned to", "me": "me", "handed": "Assigned to colleague.",
+                "ticket": "Ticket assigned to colleague."},
+         "it": {"assigned": "Assegnato a", "me": "io", "handed": "Assegnata a colleague.",
+                "ticket": "Ticket assegnato a colleague."}}
 CUSTOMERS = {"en": ("393336660001", "Marco Rossi"), "it": ("393336660002", "Lucia Verdi")}
 
 
@@ -49,3 +51,25 @@ def test_answering_an_unassigned_conversation_takes_it_and_the_picker_hands_it_o
     picker.select_option("colleague")  # the picker submits itself
     page.get_by_text(words["handed"]).wait_for()
     assert wired.get(f"/api/v1/conversations/{conversation['id']}")["assigned_user"] == "colleague"
+
+
+@pytest.mark.parametrize("lang", ["en", "it"])
+def test_the_tickets_assignee_is_picked_on_its_page(wired, page, lang):
+    words, agent = WORDS[lang], f"agent-{lang}"
+    wa_id = {"en": "393336660011", "it": "393336660012"}[lang]
+    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": "Cliente Ticket", "text": "Un problema"})
+    assert answer.json()["webhook_status"] == 200, answer.text
+    wired.wait_idle()
+    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    ticket_id = conversation["ticket_id"]
+
+    log_in(page, wired.url, (agent, f"agent-password-{lang}"), next_path=f"/ui/tickets/{ticket_id}")
+    picker = page.locator("#ticket-assignee")
+    assert page.get_by_label(words["assigned"], exact=True).count() == 1
+    picker.select_option("colleague")  # the picker submits itself
+    page.get_by_text(words["ticket"]).wait_for()
+    assert wired.get(f"/api/v1/tickets/{ticket_id}")["assigned_user"] == "colleague"
+    assert page.locator("#ticket-assignee option:checked").inner_text() == "colleague"
+    # the ticket's facts are read again: its assignee by name
+    page.locator("#ticket-facts dd").get_by_text("colleague", exact=True).wait_for()
+    shot(page, f"ticket-assignee-{lang}")

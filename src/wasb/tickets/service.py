@@ -49,6 +49,12 @@ def change_ticket_status(crm: CRM, ticket_id: str, status: str) -> Ticket:
     return crm.get_ticket(ticket_id)
 
 
+def change_ticket_assignee(crm: CRM, ticket_id: str, user_id: str) -> Ticket:
+    """An agent gives the ticket to a CRM user (raises CRMNotFound, or ValueError for an unknown user)."""
+    crm.set_ticket_assignee(ticket_id, user_id.strip())
+    return crm.get_ticket(ticket_id)
+
+
 def ticket_statuses(settings: AdminSettings) -> list[str]:
     """The statuses WASB itself moves tickets through, in the order a ticket lives them."""
     return [settings.status_open, settings.status_waiting, settings.status_answered, settings.status_closed]

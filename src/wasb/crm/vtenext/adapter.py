@@ -410,6 +410,19 @@ class VtenextCRM:
                 raise CRMNotFound(f"no ticket {ticket_id}") from exc
             raise
 
+    def set_ticket_assignee(self, ticket_id: str, user_id: str) -> None:
+        if not self._has_prefix(ticket_id, "HelpDesk"):
+            raise CRMNotFound(f"no ticket {ticket_id}")
+        if user_id not in {u.id for u in self.list_users()}:  # an inactive user would own it unseen
+            raise ValueError(f"no active CRM user {user_id!r}")
+        self._may("HelpDesk", "updateable")
+        try:
+            self.ws.revise({"id": ticket_id, "assigned_user_id": user_id})
+        except WebserviceError as exc:
+            if exc.code in NOT_FOUND_CODES:
+                raise CRMNotFound(f"no ticket {ticket_id}") from exc
+            raise
+
     def add_comment(self, ticket_id: str, body: str, author: CommentAuthor) -> Comment:
         if not self._has_prefix(ticket_id, "HelpDesk"):
             raise CRMNotFound(f"no ticket {ticket_id}")

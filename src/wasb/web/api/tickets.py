@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation
-from wasb.crm.port import TICKET_SORTS, TicketQuery
+from wasb.crm.port import TICKET_SORTS, CRMNotFound, TicketQuery
 from wasb.tickets.process import CommentError, TicketNotFound, comment_messages, comment_to_whatsapp
+from wasb.tickets.service import change_ticket_assignee
 from wasb.web.api.deps import AppDep, Caller
 from wasb.web.api.views import comment_view, conversation_view, ticket_view
 from wasb.web.errors import errors
@@ -48,6 +49,24 @@ def get_ticket(ticket_id: CrmId, app: AppDep, who: Caller):
         # With their customer: Meta's 131047 (kept on the customer) closes the window too.
         view["conversations"] = [conversation_view(c, session.get(WaContact, c.wa_contact_id)) for c in conversations]
         return view
+
+
+class TicketAssigneeIn(BaseModel):
+    # One of the CRM's active users: a username on the embedded CRM, a Users id (19x5) on vtenext/vtiger.
+    user_id: str = Field(min_length=1, max_length=100)
+
+
+@router.put("/{ticket_id}/assignee", responses=errors(400, 404))
+def set_assignee(ticket_id: CrmId, body: TicketAssigneeIn, app: AppDep, who: Caller):
+    """Give the ticket to one of the CRM's active users (the ids the tickets filter takes);
+    422 for a user the CRM does not have or who is inactive. 200 with the ticket."""
+    with app.db.sessions() as session, session.begin():
+        try:
+            return ticket_view(change_ticket_assignee(app.crm(session), ticket_id, body.user_id))
+        except CRMNotFound as exc:
+            raise HTTPException(404, str(exc))
+        except ValueError as exc:
+            raise HTTPException(422, str(exc))
 
 
 class CommentIn(BaseModel):

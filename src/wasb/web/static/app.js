@@ -279,6 +279,8 @@
         if (data.ok) {
           $$("input[type=checkbox]", form).forEach((i) => { i.defaultChecked = i.checked; });
           $$("option", form).forEach((o) => { o.defaultSelected = o.selected; });
+          // A fragment showing what changed (data-refresh: its selector) is read again.
+          if (form.dataset.refresh) refresh($(form.dataset.refresh));
         } else {
           form.reset();
         }

@@ -200,6 +200,7 @@ IT: dict[str, str] = {
         "Ancora nessun template approvato: sincronizza prima i template da Meta.",
     "Assigned to {name}.": "Assegnata a {name}.", "Unassigned.": "Non più assegnata.",
     "{name} is not an active user.": "{name} non è un utente attivo.",
+    "Ticket assigned to {name}.": "Ticket assegnato a {name}.",
     "Conversation closed.": "Conversazione chiusa.", "Write a message or attach a file.": "Scrivi un messaggio o allega un file.",
     "Message queued.": "Messaggio in coda.", "Choose a template.": "Scegli un template.", "Template queued.": "Template in coda.",
     # tickets

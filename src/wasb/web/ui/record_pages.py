@@ -12,7 +12,7 @@ from wasb.crm.port import PERSON_KINDS, TICKET_SORTS, CRMNotFound, DuplicateMobi
 from wasb.domain.phones import InvalidPhone
 from wasb.people.service import create_person, edit_person
 from wasb.settings.service import load_settings
-from wasb.tickets.service import change_ticket_status, ticket_statuses
+from wasb.tickets.service import change_ticket_assignee, change_ticket_status, ticket_statuses
 from wasb.templates.service import TemplateError, TemplateNotFound, get_template, set_parameter_sources
 from wasb.web.params import CrmId, OptionalQueryText, PageNumber, QueryText, RowId
 from wasb.web.ui import actions
@@ -68,12 +68,14 @@ def ticket(request: Request, user: User, ticket_id: CrmId):
     with app.db.read_sessions() as session:
         data = ticket_page(session, app.crm(session), ticket_id)
         settings = load_settings(session, app.config)
+        users = app.crm(session).list_users() if data is not None else []
     if data is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
     statuses = ticket_statuses(settings)
     if data.ticket.status not in statuses:
         statuses.append(data.ticket.status)
-    return render(request, "ui/ticket.html", page=data, statuses=statuses)
+    return render(request, "ui/ticket.html", page=data, statuses=statuses, users=users,
+                  user_names={u.id: u.name for u in users})
 
 
 @router.get("/tickets/{ticket_id}/comments")
@@ -94,9 +96,10 @@ def ticket_facts(request: Request, user: User, ticket_id: CrmId):
     with app.db.read_sessions() as session:
         ticket = app.crm(session).get_ticket(ticket_id)
         person = app.crm(session).get_person(ticket.person_id) if ticket and ticket.person_id else None
+        names = {u.id: u.name for u in app.crm(session).list_users()} if ticket and ticket.assigned_user else {}
     if ticket is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
-    return render(request, "ui/_ticket_facts.html", ticket=ticket, person=person)
+    return render(request, "ui/_ticket_facts.html", ticket=ticket, person=person, user_names=names)
 
 
 @router.post("/tickets/{ticket_id}/status")
@@ -111,6 +114,21 @@ def ticket_status(request: Request, user: User, ticket_id: CrmId, status: str = 
     except ValueError as exc:
         return outcome(request, f"/ui/tickets/{ticket_id}", error=str(exc), status=422)
     return outcome(request, f"/ui/tickets/{ticket_id}", ok=_("Status set to {status}.", status=status))
+
+
+@router.post("/tickets/{ticket_id}/assignee")
+def ticket_assignee(request: Request, user: User, ticket_id: CrmId, user_id: str = Form("")):
+    _ = translator(user.language)
+    app = request.app.state.wasb
+    try:
+        with app.db.sessions() as session, session.begin():
+            ticket = change_ticket_assignee(app.crm(session), ticket_id, user_id)
+            name = next((u.name for u in app.crm(session).list_users() if u.id == ticket.assigned_user), user_id)
+    except CRMNotFound as exc:
+        raise HTTPException(404, str(exc))
+    except ValueError as exc:
+        return outcome(request, f"/ui/tickets/{ticket_id}", error=str(exc), status=422)
+    return outcome(request, f"/ui/tickets/{ticket_id}", ok=_("Ticket assigned to {name}.", name=name))
 
 
 @router.post("/tickets/{ticket_id}/comments")

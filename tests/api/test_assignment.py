@@ -92,3 +92,23 @@ def test_with_the_setting_off_a_reply_leaves_the_conversation_unassigned(wired):
         assert _assignee(wired, conversation) is None
     finally:
         wired.api("PUT", "/api/v1/settings", json={"assign_on_reply": True}).raise_for_status()
+
+
+def test_a_ticket_is_given_to_an_active_user_through_the_api_and_the_ticket_page(wired):
+    conversation = _writes(wired, "393335550007", "Nadia Rossi")
+    ticket_id = conversation["ticket_id"]
+    answer = wired.api("PUT", f"/api/v1/tickets/{ticket_id}/assignee", json={"user_id": "bruno"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["assigned_user"] == "bruno" == wired.get(f"/api/v1/tickets/{ticket_id}")["assigned_user"]
+    for refused in ("nobody-here", "gone"):
+        answer = wired.api("PUT", f"/api/v1/tickets/{ticket_id}/assignee", json={"user_id": refused})
+        assert answer.status_code == 422 and refused in answer.json()["detail"]
+    assert wired.api("PUT", "/api/v1/tickets/999999/assignee", json={"user_id": "anna"}).status_code == 404
+
+    with closing(logged_in(wired.url, "anna", "anna-password-1")) as anna:
+        path = f"/ui/tickets/{ticket_id}"
+        page = anna.get(path).text
+        assert '<option value="bruno" selected>bruno</option>' in page
+        answer = anna.post(f"{path}/assignee", data={"csrf": page_csrf(anna, path), "user_id": "anna"})
+        assert answer.status_code == 303, answer.text
+    assert wired.get(f"/api/v1/tickets/{ticket_id}")["assigned_user"] == "anna"
