@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.wired import module_wired
-from tests.ui.conftest import create_users, log_in, shot
+from tests.ui.conftest import LAPTOP, create_users, log_in, shot
 
 WORDS = {"en": {"assigned": "Assigned to", "me": "me", "handed": "Assigned to colleague.",
                 "ticket": "Ticket assigned to colleague."},
@@ -73,3 +73,33 @@ def test_the_tickets_assignee_is_picked_on_its_page(wired, page, lang):
     # the ticket's facts are read again: its assignee by name
     page.locator("#ticket-facts dd").get_by_text("colleague", exact=True).wait_for()
     shot(page, f"ticket-assignee-{lang}")
+
+
+TYPING = {"en": "colleague is also writing to this customer…", "it": "Anche colleague sta scrivendo a questo cliente…"}
+
+
+@pytest.mark.parametrize("lang", ["en", "it"])
+def test_an_agent_is_warned_when_a_colleague_writes_in_the_same_conversation(wired, page, browser, lang):
+    agent = f"agent-{lang}"
+    wa_id = {"en": "393336660021", "it": "393336660022"}[lang]
+    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": "Cliente Conteso", "text": "Aiuto"})
+    assert answer.json()["webhook_status"] == 200, answer.text
+    wired.wait_idle()
+    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    path = f"/ui/conversations/{conversation['id']}"
+    log_in(page, wired.url, (agent, f"agent-password-{lang}"), next_path=path)
+    page.wait_for_function("() => document.body.dataset.live === 'on'")  # listening
+    warning = page.locator("#agent-typing")
+    assert warning.is_hidden()
+
+    other = browser.new_context(viewport=LAPTOP)
+    try:
+        colleague = other.new_page()
+        log_in(colleague, wired.url, ("colleague", "colleague-password-1"), next_path=path)
+        colleague.locator("#message-body").press_sequentially("Ci penso io")
+        warning.wait_for(state="visible")
+        assert warning.inner_text() == TYPING[lang]
+        assert colleague.locator("#agent-typing").is_hidden()  # not about oneself
+        shot(page, f"agent-typing-warning-{lang}")
+    finally:
+        other.close()

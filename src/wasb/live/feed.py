@@ -36,6 +36,8 @@ ORIGIN = secrets.token_hex(8)
 KEEP = timedelta(minutes=10)
 _PENDING = "live_conversations"
 _NOTED = "live_noted"
+_SAID = "live_said"  # changes a caller announced itself (not a row it wrote), told after commit
+TYPING = "typing"
 
 
 @dataclass(frozen=True)
@@ -200,9 +202,10 @@ def _announce(session: Session) -> None:
     if session.in_nested_transaction():
         return  # nothing is visible to others before the outer commit
     noted = session.info.pop(_NOTED, None)
+    said = session.info.pop(_SAID, None) or []
     session.info.pop(_PENDING, None)
-    if noted:
-        hub.publish([Change("conversation", str(cid)) for cid in sorted(noted)])
+    if noted or said:
+        hub.publish([Change("conversation", str(cid)) for cid in sorted(noted or ())] + said)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -213,6 +216,22 @@ def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_NOTED, None)
         session.info.pop(_PENDING, None)
+        session.info.pop(_SAID, None)
+
+
+def typing_ref(conversation_id: int, username: str) -> str:
+    """The change row's ref (64 characters at most: a very long name is cut, only shown)."""
+    return f"{conversation_id}:{username}"[:64]
+
+
+def announce_typing(session: Session, conversation_id: int, username: str) -> None:
+    """An agent is writing in the conversation: the pages of other agents who have it open
+    warn them, so two people do not answer the customer at once. A change row like any
+    other, so every process's pages hear it; nothing is kept once it is pruned."""
+    change = Change(TYPING, typing_ref(conversation_id, username))
+    session.execute(insert(LiveChange), [{"topic": change.topic, "ref": change.ref, "origin": ORIGIN,
+                                          "created_at": utcnow()}])
+    session.info.setdefault(_SAID, []).append(change)
 
 
 class Poller:

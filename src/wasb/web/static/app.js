@@ -244,6 +244,9 @@
     source.addEventListener("conversations", (e) => {
       try { onChanges(JSON.parse(e.data).ids || []); } catch (err) { /* a malformed event changes nothing */ }
     });
+    source.addEventListener("typing", (e) => {
+      try { otherAgentTyping(JSON.parse(e.data)); } catch (err) { /* a malformed event changes nothing */ }
+    });
     source.onerror = () => { dot?.classList.remove("on"); document.body.dataset.live = "off"; if (dot) dot.title = T.offline; };
   }
 
@@ -300,6 +303,27 @@
     typingSent.set(url, now);
     fetch(url, { method: "POST", credentials: "same-origin",
                  headers: { "X-Requested-With": "fetch", "X-CSRF-Token": csrf() } }).catch(() => {});
+  }
+
+  // Another agent writes in the conversation open here: say so until they have been quiet
+  // longer than their page's typing pings (every 20 s while they write).
+  const TYPING_QUIET_MS = 25000;
+  const typingSeen = new Map();  // agent -> when their page last said they were writing
+  let typingTimer = null;
+  function otherAgentTyping(event) {
+    const warning = $("#agent-typing");
+    if (!warning || String(event.conversation) !== $("#conversation")?.dataset.id || !event.user) return;
+    typingSeen.set(event.user, Date.now());
+    showAgentsTyping(warning);
+  }
+  function showAgentsTyping(warning) {
+    const now = Date.now();
+    typingSeen.forEach((at, name) => { if (now - at > TYPING_QUIET_MS) typingSeen.delete(name); });
+    const names = [...typingSeen.keys()];
+    warning.hidden = !names.length;
+    warning.textContent = names.length ? warning.dataset.text.replace("{name}", names.join(", ")) : "";
+    clearTimeout(typingTimer);
+    if (names.length) typingTimer = setTimeout(() => showAgentsTyping(warning), 1000);
   }
 
   function wireComposer() {

@@ -201,6 +201,7 @@ IT: dict[str, str] = {
     "Assigned to {name}.": "Assegnata a {name}.", "Unassigned.": "Non più assegnata.",
     "{name} is not an active user.": "{name} non è un utente attivo.",
     "Ticket assigned to {name}.": "Ticket assegnato a {name}.",
+    "{name} is also writing to this customer…": "Anche {name} sta scrivendo a questo cliente…",
     "Conversation closed.": "Conversazione chiusa.", "Write a message or attach a file.": "Scrivi un messaggio o allega un file.",
     "Message queued.": "Messaggio in coda.", "Choose a template.": "Scegli un template.", "Template queued.": "Template in coda.",
     # tickets

@@ -21,6 +21,7 @@ from wasb.domain.business_hours import opens_next
 from wasb.domain.clock import window_now
 from wasb.domain.phones import InvalidPhone
 from wasb.domain.rendering import contact_cards
+from wasb.live.feed import announce_typing
 from wasb.outbound.away import closed_period
 from wasb.outbound.read_receipts import queue_read_receipt, queue_typing
 from wasb.outbound.service import ConversationClosed
@@ -111,12 +112,14 @@ def conversation_thread(request: Request, user: User, conversation_id: RowId):
 @router.post("/conversations/{conversation_id}/typing", status_code=204)
 def typing(request: Request, user: User, conversation_id: RowId):
     """The agent is writing (the composer calls this at most every 20 s): the customer sees
-    "typing…" until the reply goes out, or 25 s. Nothing happens outside the window."""
+    "typing…" until the reply goes out, or 25 s (nothing is sent to Meta outside the window),
+    and other agents who have the conversation open are warned."""
     app = request.app.state.wasb
     with app.db.sessions() as session, session.begin():
         if session.get(Conversation, conversation_id) is None:
             raise HTTPException(404, f"no conversation {conversation_id}")
         queue_typing(app, session, conversation_id)
+        announce_typing(session, conversation_id, user.username)
     return Response(status_code=204)
 
 

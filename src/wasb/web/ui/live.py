@@ -2,7 +2,7 @@
 
 Events carry only ids ("conversation 12 changed"); the page fetches what it shows
 again, so a missed event costs nothing but a moment's staleness, and nothing private
-travels in the stream.
+travels in the stream. `typing` names the agent writing in a conversation (to other agents).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from wasb.live.feed import hub
+from wasb.live.feed import TYPING, hub, typing_ref
 from wasb.web.ui.deps import User
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -36,11 +36,16 @@ async def events(request: Request, user: User):
                         return
                     yield b": heartbeat\n\n"
                     continue
-                ids = sorted({c.ref for c in changes if c.topic == "conversation"}, key=int)
                 while not queue.empty():  # a burst becomes one event
-                    ids = sorted(set(ids) | {c.ref for c in queue.get_nowait() if c.topic == "conversation"}, key=int)
+                    changes = changes + queue.get_nowait()
+                ids = sorted({c.ref for c in changes if c.topic == "conversation"}, key=int)
                 if ids:
                     yield b"event: conversations\ndata: " + orjson.dumps({"ids": [int(i) for i in ids]}) + b"\n\n"
+                for ref in dict.fromkeys(c.ref for c in changes if c.topic == TYPING):
+                    conversation, _, name = ref.partition(":")
+                    if conversation.isdigit() and ref != typing_ref(int(conversation), user.username):
+                        yield b"event: typing\ndata: " + orjson.dumps({"conversation": int(conversation),
+                                                                       "user": name}) + b"\n\n"
         finally:
             hub.unsubscribe(queue)
 
