@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -117,6 +117,17 @@ def user_named(session: Session, username: str) -> User | None:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
+
+
+PRESENCE_EVERY = timedelta(minutes=1)
+
+
+def note_presence(session: Session, user_id: int, now: datetime) -> None:
+    """One of the user's pages is listening (the live stream): noted at most once a minute,
+    so an open page costs one small write a minute, not one per heartbeat."""
+    session.execute(update(User).where(User.id == user_id, or_(User.seen_at.is_(None),
+                                                                User.seen_at < now - PRESENCE_EVERY))
+                    .values(seen_at=now))
 
 
 def unlock_user(session: Session, user_id: int) -> None:

@@ -27,6 +27,11 @@ class User(Base):
     # Every session cookie carries the generation it was issued in; logging out, a new
     # password or deactivation move it on, and every older cookie stops working.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Presence: when one of the user's pages last listened to the live stream (written at most
+    # once a minute); auto-assignment gives new conversations to users seen lately.
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When auto-assignment last gave this user a conversation: the round robin's turn.
+    auto_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

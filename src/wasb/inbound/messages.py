@@ -21,6 +21,7 @@ from wasb.contacts.service import (
     WriterRow, add_writer, customer_wrote, display_number, link_person, named_number, phone_of,
 )
 from wasb.contacts.tables import WaContact
+from wasb.conversations.auto_assign import auto_assign
 from wasb.conversations.search import due_for_indexing, index_new
 from wasb.conversations.service import OpenRow, customer_wrote_in, follow_ticket, held_comments_wait, \
     start_conversation
@@ -38,6 +39,7 @@ from wasb.inbound.number_change import follow_number, follow_user_id
 from wasb.jobs.queue import JobQueue
 from wasb.media.downloads import PENDING as MEDIA_PENDING, enqueue_download
 from wasb.settings.service import AdminSettings
+from wasb.store.base import utcnow
 from wasb.store.upsert import insert_for
 from wasb.tickets.service import TicketUpdate, is_ticket_opened_by, record_customer_message, same_comment_text
 from wasb.whatsapp.messages import MEDIA_KINDS
@@ -233,10 +235,12 @@ def _open_conversation(ctx: Inbound, contact: WriterRow, match: tuple[Person | N
 def _conversation_id(ctx: Inbound, contact: WriterRow, conversation: OpenRow, phone_number_id: str, at: datetime,
                      ticket_id: str | None) -> int:
     if conversation.id is None:
-        return start_conversation(
+        started = start_conversation(
             ctx.session, name=conversation_name(at, named_number(contact), ctx.config.tz),
             phone_number_id=phone_number_id, contact_id=contact.id, crm_person_id=conversation.crm_person_id,
             ticket_id=ticket_id, association_error=conversation.association_error, at=at)
+        auto_assign(ctx.session, ctx.settings, started, utcnow())
+        return started
     if ticket_id != conversation.ticket_id:
         follow_ticket(ctx.session, conversation.id, ticket_id)
     return conversation.id

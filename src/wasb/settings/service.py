@@ -96,6 +96,10 @@ class AdminSettings(BaseModel):
     mark_read_on_open: bool = True
     # An agent's reply in an unassigned conversation makes it theirs (Chatwoot and Zammad do too).
     assign_on_reply: bool = True
+    # A customer's new conversation goes to an agent who is online (a page of theirs listening
+    # in the last 90 s) with the fewest open conversations, in turn, up to the cap each.
+    auto_assign: bool = False
+    auto_assign_cap: int = Field(default=10, ge=1, le=1000)
     contact_push_kinds: list[Literal["lead", "contact", "account"]] = Field(default_factory=lambda: ["contact"])
     # The utility template sent instead of a ticket comment when the customer's window is closed;
     # its parameters are filled from the sources an admin set on the template's page.

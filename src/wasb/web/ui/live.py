@@ -7,28 +7,53 @@ travels in the stream. `typing` names the agent writing in a conversation (to ot
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 import orjson
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from wasb.auth.service import PRESENCE_EVERY, note_presence
 from wasb.live.feed import TYPING, hub, typing_ref
+from wasb.store.base import utcnow
 from wasb.web.ui.deps import User
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 HEARTBEAT_SECONDS = 15.0
 
 
+async def _present(app, user_id: int) -> None:
+    """Note that one of the user's pages listens (auto-assignment's "online")."""
+    def note() -> None:
+        with app.db.sessions() as session, session.begin():
+            note_presence(session, user_id, utcnow())
+
+    try:
+        await run_in_threadpool(note)
+    except Exception:  # the database may be restarting: presence waits for the next note
+        log.warning("could not note a user's presence", exc_info=True)
+
+
 @router.get("/events")
 async def events(request: Request, user: User):
     queue = hub.subscribe()
+    app = request.app.state.wasb
 
     async def stream():
+        noted = time.monotonic()
         try:
+            await _present(app, user.id)
             # Tell the browser how soon to reconnect, and that the stream is open.
             yield b"retry: 2000\nevent: hello\ndata: {}\n\n"
             while True:
+                if time.monotonic() - noted >= PRESENCE_EVERY.total_seconds():
+                    noted = time.monotonic()
+                    await _present(app, user.id)
                 try:
                     changes = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
                 except asyncio.TimeoutError:
