@@ -138,3 +138,19 @@ def test_a_cursor_from_a_utc_time_is_written_in_the_crm_zone(vtenext_crm, vtenex
     cursor = vtenext_crm.cursor_at(datetime(2025, 2, 27, 9, 0, 0, tzinfo=timezone.utc))  # 10:00 in Rome
     assert cursor == "2025-02-27 10:00:00|"
     assert [p.id for p in vtenext_crm.people_modified_since(cursor).items] == [after]
+
+
+def test_the_contact_panel_edits_e_mail_everywhere_and_company_on_a_lead_only(vtenext_crm, vtenext_fake):
+    from wasb.crm.port import CRMError
+
+    contact = vtenext_fake.insert("Contacts", firstname="Mario", lastname="Rossi", mobile="3351032246")
+    updated = vtenext_crm.update_person(contact, name="Mario Rossi", email="mario@example.com")
+    assert updated.email == "mario@example.com" == vtenext_fake.records["Contacts"][int(contact.split("x")[1])]["email"]
+    with pytest.raises(CRMError):  # a contact's company is the account it belongs to
+        vtenext_crm.update_person(contact, company="Rossi Srl")
+    account = vtenext_fake.insert("Accounts", accountname="Verdi SpA", phone="2")
+    assert vtenext_crm.update_person(account, email="info@verdi.example").email == "info@verdi.example"
+    assert vtenext_fake.records["Accounts"][int(account.split("x")[1])]["email1"] == "info@verdi.example"
+    if vtenext_fake.flavour == "vtenext":
+        lead = vtenext_crm.create_person(NewPerson(kind="lead", name="Ada", mobile="+393351032249"))
+        assert vtenext_crm.update_person(lead.id, company="Ada Srl", email="").company == "Ada Srl"

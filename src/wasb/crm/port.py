@@ -174,7 +174,10 @@ class CRM(Protocol):
 
     def create_person(self, new: NewPerson) -> Person: ...
 
-    def update_person(self, person_id: str, *, name: str | None = None, mobile: str | None = None) -> Person: ...
+    def update_person(self, person_id: str, *, name: str | None = None, mobile: str | None = None,
+                      email: str | None = None, company: str | None = None) -> Person:
+        """Each field given is written ("" empties it). `company` is a lead's own field: a
+        contact's company is its organisation (an account), so it raises CRMError there."""
 
     def search_people(self, text: str = "", kind: PersonKind | None = None, limit: int = 50, offset: int = 0) -> list[Person]: ...
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from wasb.auth.tables import User
 from wasb.crm.embedded.tables import CrmComment, CrmDocument, CrmPerson, CrmTicket
 from wasb.crm.port import (
-    Comment, CommentAuthor, CrmUser, CRMNotFound, Document, DuplicateMobile, NewPerson, NewTicket, Page, Person, PersonKind,
+    Comment, CommentAuthor, CRMError, CrmUser, CRMNotFound, Document, DuplicateMobile, NewPerson, NewTicket, Page, Person, PersonKind,
     Ticket, TicketQuery,
 )
 from wasb.domain.phones import InvalidPhone, to_e164
@@ -173,6 +173,8 @@ class EmbeddedCRM:
         if email is not None:
             row.email = email or None
         if company is not None:
+            if row.kind != "lead":  # as on vtenext/vtiger: a contact's company is its organisation
+                raise CRMError(f"only a lead has a company field; a {row.kind}'s is its organisation")
             row.company = company or None
         row.modified_at = utcnow()
         self.session.flush()

@@ -209,7 +209,8 @@ class VtenextCRM:
         row = self._create(KIND_MODULE[kind], element, self._name_fields(kind))
         return self._person(kind, row)
 
-    def update_person(self, person_id: str, *, name: str | None = None, mobile: str | None = None) -> Person:
+    def update_person(self, person_id: str, *, name: str | None = None, mobile: str | None = None,
+                      email: str | None = None, company: str | None = None) -> Person:
         kind = self._kind_of(person_id)
         current = self._retrieve(person_id) if kind else None
         if kind is None or current is None:
@@ -230,6 +231,12 @@ class VtenextCRM:
             if not fields:
                 raise CRMError(f"{KIND_MODULE[kind]} has none of the configured phone fields")
             element[fields[0]] = mobile
+        if email is not None:
+            element["email1" if kind == "account" else "email"] = email
+        if company is not None:
+            if kind != "lead":  # a contact's company is the account it belongs to, an account's its name
+                raise CRMError(f"only a lead has a company field; a {kind}'s is its organisation")
+            element["company"] = company or self.lead_company_default
         row = self._revise(element, self._name_fields(kind))
         return self._person(kind, row)
 

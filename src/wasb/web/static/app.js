@@ -80,6 +80,7 @@
       if (info && infoOpen !== undefined) info.open = infoOpen;
       box.replaceChildren(fragment);
     }).then(() => {
+      showPanel(!$("#contact-panel")?.hidden);  // the redrawn button says whether the panel is open
       $$(".msg", box).forEach((m) => { if (!known.has(m.dataset.msgId)) m.classList.add("fresh"); });
       const t = $("#thread", box);
       if (t && nearBottom) t.scrollTop = t.scrollHeight;
@@ -325,6 +326,29 @@
     clearTimeout(typingTimer);
     if (names.length) typingTimer = setTimeout(() => showAgentsTyping(warning), 1000);
   }
+
+  // The contact panel beside a conversation: opened or closed with its button, the choice
+  // kept in this browser (open by default on a wide screen). The button is redrawn by the
+  // live refresh, so clicks are caught on the document and its state set again after each.
+  const PANEL_KEY = "wasb.contactPanel";
+  function panelOpen() {
+    let kept = null;
+    try { kept = localStorage.getItem(PANEL_KEY); } catch (err) { /* storage off */ }
+    return kept === null ? window.matchMedia("(min-width: 1440px)").matches : kept === "open";
+  }
+  function showPanel(open) {
+    const panel = $("#contact-panel");
+    if (!panel) return;
+    panel.hidden = !open;
+    document.body.classList.toggle("with-contact-panel", open);
+    $$("[data-toggle-panel][aria-expanded]").forEach((b) => b.setAttribute("aria-expanded", String(open)));
+  }
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest?.("[data-toggle-panel]")) return;
+    const open = $("#contact-panel")?.hidden;
+    try { localStorage.setItem(PANEL_KEY, open ? "open" : "closed"); } catch (err) { /* this page only */ }
+    showPanel(open);
+  });
 
   function wireComposer() {
     const form = $("#composer");
@@ -600,6 +624,7 @@
   if (thread) thread.scrollTop = thread.scrollHeight;
   $(".conv.current")?.scrollIntoView({ block: "nearest" });
   decorate();
+  showPanel(panelOpen());
   wireComposer();
   wireTemplates();
   wirePrefs();

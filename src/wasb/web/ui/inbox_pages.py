@@ -30,6 +30,7 @@ from wasb.settings.service import load_settings
 from wasb.store.ids import MAX_ROW_ID
 from wasb.web.params import QueryText, RowId
 from wasb.web.ui import actions
+from wasb.web.ui.contact_panel import contact_panel
 from wasb.web.ui.deps import User, csrf_protected
 from wasb.web.ui.i18n import translator
 from wasb.web.ui.template_form import send_template_form
@@ -98,8 +99,12 @@ def _page(request: Request, conversation_id: int, *, read: bool):
 def conversation(request: Request, user: User, conversation_id: RowId, view: str = "open", q: QueryText = ""):
     page, templates, agents = _page(request, conversation_id, read=True)
     view, rows, counts, closed = _inbox(request, user, view, q)
+    app = request.app.state.wasb
+    with app.db.read_sessions() as session:
+        panel = contact_panel(session, app.crm(session), page)
     return render(request, "ui/conversation.html", page=page, templates=templates, agents=agents,
-                  view=view, q=q, rows=rows, counts=counts, current=conversation_id, closed_hours=closed)
+                  view=view, q=q, rows=rows, counts=counts, current=conversation_id, closed_hours=closed,
+                  panel=panel)
 
 
 @router.get("/conversations/{conversation_id}/thread")

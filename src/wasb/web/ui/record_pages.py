@@ -1,6 +1,7 @@
 """Tickets, people and templates: the CRM records agents look up while answering."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS, TICKET_SORTS, CRMNotFound, DuplicateMobile, TicketQuery
 from wasb.domain.phones import InvalidPhone
-from wasb.people.service import create_person, edit_person
+from wasb.people.service import InvalidEmail, create_person, edit_person
 from wasb.settings.service import load_settings
 from wasb.tickets.service import change_ticket_assignee, change_ticket_status, ticket_statuses
 from wasb.templates.service import TemplateError, TemplateNotFound, get_template, set_parameter_sources
@@ -230,32 +231,47 @@ def person_edit(request: Request, user: User, person_id: CrmId):
         record = app.crm(session).get_person(person_id)
     if record is None:
         raise HTTPException(404, f"no person {person_id}")
-    return render(request, "ui/person_form.html", person=record, values={"name": record.name,
-                  "mobile": record.mobile or "", "kind": record.kind}, error=None, kinds=PERSON_KINDS)
+    return render(request, "ui/person_form.html", person=record, values={
+        "name": record.name, "mobile": record.mobile or "", "kind": record.kind, "email": record.email or "",
+        "company": record.company or ""}, error=None, kinds=PERSON_KINDS)
+
+
+# Where a person's form may send the agent back to: a conversation's page (its contact panel).
+_LOCAL_PAGE = re.compile(r"/ui/conversations/\d{1,18}")
 
 
 @router.post("/people/{person_id}")
-def person_update(request: Request, user: User, person_id: CrmId, name: str = Form(""), mobile: str = Form("")):
+def person_update(request: Request, user: User, person_id: CrmId, name: str = Form(""), mobile: str = Form(""),
+                  email: str = Form(""), company: str | None = Form(None), back: str = Form("")):
+    """The record's page, or the conversation's contact panel (`back`: the page to return to)."""
     _ = translator(user.language)
     app = request.app.state.wasb
     with app.db.read_sessions() as session:
         record = app.crm(session).get_person(person_id)
     if record is None:
         raise HTTPException(404, f"no person {person_id}")
+    back = back if _LOCAL_PAGE.fullmatch(back) else f"/ui/people/{person_id}"
     error = None if name.strip() else _("A name is needed.")
     if error is None:
         try:
             with app.db.sessions() as session, session.begin():
                 edit_person(app.crm(session), app.config, load_settings(session, app.config), person_id, name=name,
-                            mobile=mobile.strip() or None)
-            return redirect(request, f"/ui/people/{person_id}", ok=_("Saved."))
+                            mobile=mobile.strip() or None, email=email,
+                            company=company if record.kind == "lead" else None, session=session,
+                            actor=user.username)
+            return redirect(request, back, ok=_("Saved."))
         except InvalidPhone:  # the domain's reason is English: the page says it in the user's language
             error = _("“{value}” is not a valid phone number.", value=mobile.strip())
+        except InvalidEmail:
+            error = _("“{value}” is not an e-mail address.", value=email.strip())
         except DuplicateMobile as exc:
             error = _("The mobile {mobile} already belongs to {kind} {name}.", mobile=mobile,
                       kind=_(exc.existing.kind), name=exc.existing.name)
+    if back != f"/ui/people/{person_id}":  # the panel's form: the error where it was typed
+        return outcome(request, back, error=error, status=422)
     return render(request, "ui/person_form.html", status_code=422, person=record,
-                  values={"name": name, "mobile": mobile, "kind": record.kind}, error=error, kinds=PERSON_KINDS)
+                  values={"name": name, "mobile": mobile, "kind": record.kind, "email": email,
+                          "company": company or ""}, error=error, kinds=PERSON_KINDS)
 
 
 @router.post("/people/{person_id}/template")
