@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -85,8 +85,10 @@ def analytics_page(request: Request, user: User, start: str | None = Query(None,
         return render(request, "ui/analytics.html", status_code=422, report=None, agents=[], charts=[],
                       error=_("Dates: {reason}", reason=str(exc)), start=start or "", end=end or "",
                       agent=agent or "", duration=duration)
+    # The report is the API's JSON (times in ISO 8601); the page shows the update in local time.
+    updated = datetime.fromisoformat(report["updated_at"]) if report.get("updated_at") else None
     return render(request, "ui/analytics.html", report=report, agents=agents, charts=_charts(report, _), error=None,
-                  start=report["from"], end=report["to"], agent=agent or "", duration=duration)
+                  start=report["from"], end=report["to"], agent=agent or "", duration=duration, updated=updated)
 
 
 @router.get("/analytics.csv")
