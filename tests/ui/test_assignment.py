@@ -103,3 +103,32 @@ def test_an_agent_is_warned_when_a_colleague_writes_in_the_same_conversation(wir
         shot(page, f"agent-typing-warning-{lang}")
     finally:
         other.close()
+
+
+def test_a_tickets_page_follows_changes_made_elsewhere_live(wired, page, browser):
+    """Status and assignee set on another agent's page or through the API: an open ticket page
+    shows them without a reload (no conversation changed with them)."""
+    answer = wired.sim.post("/_sim/inbound", json={"from": "393336660031", "name": "Cliente Live", "text": "Ciao"})
+    assert answer.json()["webhook_status"] == 200, answer.text
+    wired.wait_idle()
+    (conversation,) = wired.get("/api/v1/conversations?phone=%2B393336660031")
+    path = f"/ui/tickets/{conversation['ticket_id']}"
+    log_in(page, wired.url, ("agent-en", "agent-password-en"), next_path=path)
+    page.wait_for_function("() => document.body.dataset.live === 'on'")
+    facts = page.locator("#ticket-facts")
+
+    other = browser.new_context(viewport=LAPTOP)
+    try:
+        colleague = other.new_page()
+        log_in(colleague, wired.url, ("colleague", "colleague-password-1"), next_path=path)
+        colleague.locator("#ticket-status").select_option("Closed")
+        colleague.get_by_role("button", name="Set").click()
+        colleague.wait_for_load_state()
+    finally:
+        other.close()
+    facts.locator(".status-closed").wait_for()  # live, no reload
+    assert page.locator("#ticket-status").input_value() == "Closed"  # the picker follows too
+
+    answer = wired.api("PUT", f"/api/v1/tickets/{conversation['ticket_id']}/assignee", json={"user_id": "agent-it"})
+    assert answer.status_code == 200, answer.text
+    facts.locator("dd").get_by_text("agent-it", exact=True).wait_for()

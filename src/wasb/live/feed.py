@@ -38,6 +38,7 @@ _PENDING = "live_conversations"
 _NOTED = "live_noted"
 _SAID = "live_said"  # changes a caller announced itself (not a row it wrote), told after commit
 TYPING = "typing"
+TICKET = "ticket"
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,17 @@ def announce_typing(session: Session, conversation_id: int, username: str) -> No
     """An agent is writing in the conversation: the pages of other agents who have it open
     warn them, so two people do not answer the customer at once. A change row like any
     other, so every process's pages hear it; nothing is kept once it is pruned."""
-    change = Change(TYPING, typing_ref(conversation_id, username))
+    _say(session, Change(TYPING, typing_ref(conversation_id, username)))
+
+
+def announce_ticket(session: Session, ticket_id: str) -> None:
+    """A ticket changed without a conversation changing with it (its status or assignee set
+    on its page): the pages showing it read it again. A CRM's own edits are not seen here."""
+    _say(session, Change(TICKET, ticket_id[:64]))
+
+
+def _say(session: Session, change: Change) -> None:
+    """Recorded in the caller's transaction (other processes poll it), told here after commit."""
     session.execute(insert(LiveChange), [{"topic": change.topic, "ref": change.ref, "origin": ORIGIN,
                                           "created_at": utcnow()}])
     session.info.setdefault(_SAID, []).append(change)

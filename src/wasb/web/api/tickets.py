@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation
 from wasb.crm.port import TICKET_SORTS, CRMNotFound, TicketQuery
+from wasb.live.feed import announce_ticket
 from wasb.tickets.process import CommentError, TicketNotFound, comment_messages, comment_to_whatsapp
 from wasb.tickets.service import change_ticket_assignee
 from wasb.web.api.deps import AppDep, Caller
@@ -62,7 +63,9 @@ def set_assignee(ticket_id: CrmId, body: TicketAssigneeIn, app: AppDep, who: Cal
     422 for a user the CRM does not have or who is inactive. 200 with the ticket."""
     with app.db.sessions() as session, session.begin():
         try:
-            return ticket_view(change_ticket_assignee(app.crm(session), ticket_id, body.user_id))
+            ticket = change_ticket_assignee(app.crm(session), ticket_id, body.user_id)
+            announce_ticket(session, ticket_id)
+            return ticket_view(ticket)
         except CRMNotFound as exc:
             raise HTTPException(404, str(exc))
         except ValueError as exc:
@@ -78,7 +81,9 @@ def add_comment(ticket_id: CrmId, body: CommentIn, app: AppDep, who: Caller):
     """An agent's comment: on the ticket, and to the customer on WhatsApp (process 1)."""
     with app.db.sessions() as session, session.begin():
         try:
-            return comment_to_whatsapp(app, session, ticket_id, body.body, who.name).view()
+            view = comment_to_whatsapp(app, session, ticket_id, body.body, who.name).view()
+            announce_ticket(session, ticket_id)  # also when no conversation carries the comment
+            return view
         except TicketNotFound as exc:
             raise HTTPException(404, str(exc))
         except CommentError as exc:

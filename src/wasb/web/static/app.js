@@ -234,6 +234,14 @@
     }, 120);
   }
 
+  // A ticket changed on its own (status or assignee set on its page): its fragments again.
+  function onTicketChanges(ids) {
+    const changedTickets = new Set(ids.map(String));
+    $$("[data-ticket]").forEach((el) => {
+      if (changedTickets.has(el.dataset.ticket)) refresh(el).then(syncTicketStatus);
+    });
+  }
+
   function connect() {
     if (!document.body.dataset.page || !$(".rail") || !window.EventSource) return;
     const dot = $("#live-dot");
@@ -244,6 +252,9 @@
     });
     source.addEventListener("conversations", (e) => {
       try { onChanges(JSON.parse(e.data).ids || []); } catch (err) { /* a malformed event changes nothing */ }
+    });
+    source.addEventListener("tickets", (e) => {
+      try { onTicketChanges(JSON.parse(e.data).ids || []); } catch (err) { /* a malformed event changes nothing */ }
     });
     source.addEventListener("typing", (e) => {
       try { otherAgentTyping(JSON.parse(e.data)); } catch (err) { /* a malformed event changes nothing */ }

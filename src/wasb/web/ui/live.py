@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from wasb.auth.service import PRESENCE_EVERY, note_presence
-from wasb.live.feed import TYPING, hub, typing_ref
+from wasb.live.feed import TICKET, TYPING, hub, typing_ref
 from wasb.store.base import utcnow
 from wasb.web.ui.deps import User
 
@@ -66,6 +66,9 @@ async def events(request: Request, user: User):
                 ids = sorted({c.ref for c in changes if c.topic == "conversation"}, key=int)
                 if ids:
                     yield b"event: conversations\ndata: " + orjson.dumps({"ids": [int(i) for i in ids]}) + b"\n\n"
+                tickets = sorted({c.ref for c in changes if c.topic == TICKET})
+                if tickets:
+                    yield b"event: tickets\ndata: " + orjson.dumps({"ids": tickets}) + b"\n\n"
                 for ref in dict.fromkeys(c.ref for c in changes if c.topic == TYPING):
                     conversation, _, name = ref.partition(":")
                     if conversation.isdigit() and ref != typing_ref(int(conversation), user.username):

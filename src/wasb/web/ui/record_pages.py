@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from wasb.crm.mapping import SOURCES
 from wasb.crm.port import PERSON_KINDS, TICKET_SORTS, CRMNotFound, DuplicateMobile, TicketQuery
 from wasb.domain.phones import InvalidPhone
+from wasb.live.feed import announce_ticket
 from wasb.people.service import InvalidEmail, create_person, edit_person
 from wasb.settings.service import load_settings
 from wasb.tickets.service import change_ticket_assignee, change_ticket_status, ticket_statuses
@@ -110,6 +111,7 @@ def ticket_status(request: Request, user: User, ticket_id: CrmId, status: str = 
     try:
         with app.db.sessions() as session, session.begin():
             change_ticket_status(app.crm(session), ticket_id, status)
+            announce_ticket(session, ticket_id)
     except CRMNotFound as exc:
         raise HTTPException(404, str(exc))
     except ValueError as exc:
@@ -124,6 +126,7 @@ def ticket_assignee(request: Request, user: User, ticket_id: CrmId, user_id: str
     try:
         with app.db.sessions() as session, session.begin():
             ticket = change_ticket_assignee(app.crm(session), ticket_id, user_id)
+            announce_ticket(session, ticket_id)
             name = next((u.name for u in app.crm(session).list_users() if u.id == ticket.assigned_user), user_id)
     except CRMNotFound as exc:
         raise HTTPException(404, str(exc))
@@ -144,6 +147,7 @@ def ticket_comment(request: Request, user: User, ticket_id: CrmId, body: str = F
             delivery = actions.add_ticket_comment(app, session, ticket_id=ticket_id, author=user.username,
                                                   body=body.strip())
             template = delivery.template_message.template_name if delivery.template_message else None
+            announce_ticket(session, ticket_id)  # also when no conversation carries the comment
     except (ValueError, LookupError) as exc:
         return outcome(request, back, error=str(exc), status=409)
     if delivery.outcome == "held":
