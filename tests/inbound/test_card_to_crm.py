@@ -1,5 +1,5 @@
 """"Add to CRM" on a contact card a customer shared: the conversation shows a button per
-named card; its form (CSRF-protected) creates a lead with the card's name and number
+named card; its form (CSRF-protected) creates a lead, or a contact as the agent picks, with the card's name and number
 through the CRM port; a number the CRM has already is refused with the record that holds it.
 
 The cards come from the simulator in Meta's shape, to a real service; one service for the
@@ -70,11 +70,13 @@ def test_a_card_becomes_a_lead_with_its_name_and_number(wired):
         (lead,) = wired.get("/api/v1/people?phone=%2B15555555555")
         assert (lead["kind"], lead["name"], lead["mobile"]) == ("lead", "Chandler Bing", "+15555555555")
 
-        # Without JavaScript the form posts and comes back to the conversation.
-        back = client.post(actions[1], data={"csrf": csrf})
+        # Without JavaScript the form posts and comes back to the conversation; the agent picked "contact".
+        refused = client.post(actions[1], data={"csrf": csrf, "kind": "account"}, headers={"X-Requested-With": "fetch"})
+        assert refused.status_code == 422 and refused.json()["message"] == "A card becomes a lead or a contact."
+        back = client.post(actions[1], data={"csrf": csrf, "kind": "contact"})
         assert back.status_code == 303 and back.headers["location"].startswith(f"/ui/conversations/{conversation['id']}")
         (second,) = wired.get("/api/v1/people?phone=%2B15556666666")
-        assert (second["kind"], second["name"]) == ("lead", "Monica Geller")
+        assert (second["kind"], second["name"]) == ("contact", "Monica Geller")
     finally:
         client.close()
 

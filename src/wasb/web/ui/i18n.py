@@ -177,8 +177,10 @@ IT: dict[str, str] = {
     "Held by WhatsApp for a quality check of its template: not sent yet":
         "Trattenuto da WhatsApp per un controllo di qualità del template: non ancora inviato",
     "Not delivered": "Non consegnato", "Add {name} to CRM": "Aggiungi {name} al CRM",
-    "Create a lead in the CRM with this card's name and number": "Crea un lead nel CRM con nome e numero di questo contatto",
+    "Create a record in the CRM with this card's name and number": "Crea un'anagrafica nel CRM con nome e numero di questo contatto",
     "Lead {name} added to the CRM.": "Lead {name} aggiunto al CRM.",
+    "Contact {name} added to the CRM.": "Contatto {name} aggiunto al CRM.", "Add as": "Aggiungi come",
+    "A card becomes a lead or a contact.": "Un contatto condiviso diventa un lead o un contatto.",
     "The card has no name: a CRM record needs one.": "Il contatto non ha un nome: un record del CRM ne ha bisogno.",
     "The card's number {number} is not a valid phone number.": "Il numero {number} del contatto non è un numero di telefono valido.",
     "{n} errors": "{n} errori", "no reason given": "nessun motivo indicato", "Reaction": "Reazione",

@@ -188,11 +188,15 @@ def reopen(request: Request, user: User, conversation_id: RowId):
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/cards/{card}/crm")
-def card_to_crm(request: Request, user: User, conversation_id: RowId, message_id: RowId, card: int):
-    """"Add to CRM" on a contact card the customer shared: a lead with the card's name and
-    number, through the CRM port (the number checked and prefixed as any record's)."""
+def card_to_crm(request: Request, user: User, conversation_id: RowId, message_id: RowId, card: int,
+                kind: str = Form("lead")):
+    """"Add to CRM" on a contact card the customer shared: a lead (or a contact, as the agent
+    picks) with the card's name and number, through the CRM port (the number checked and
+    prefixed as any record's)."""
     _ = translator(user.language)
     back = f"/ui/conversations/{conversation_id}"
+    if kind not in ("lead", "contact"):
+        return outcome(request, back, error=_("A card becomes a lead or a contact."), status=422)
     app = request.app.state.wasb
     with app.db.sessions() as session, session.begin():
         message = session.get(Message, message_id)
@@ -205,7 +209,7 @@ def card_to_crm(request: Request, user: User, conversation_id: RowId, message_id
         if not name:
             return outcome(request, back, error=_("The card has no name: a CRM record needs one."), status=422)
         try:
-            person = create_person(app.crm(session), app.config, load_settings(session, app.config), kind="lead",
+            person = create_person(app.crm(session), app.config, load_settings(session, app.config), kind=kind,
                                    name=name, mobile=phone, session=session)
         except InvalidPhone:
             return outcome(request, back, status=422,
@@ -214,7 +218,8 @@ def card_to_crm(request: Request, user: User, conversation_id: RowId, message_id
             return outcome(request, back, status=409, error=_(
                 "The mobile {mobile} already belongs to {kind} {name}.", mobile=phone, kind=_(exc.existing.kind),
                 name=exc.existing.name))
-    return outcome(request, back, ok=_("Lead {name} added to the CRM.", name=person.name))
+    done = "Lead {name} added to the CRM." if kind == "lead" else "Contact {name} added to the CRM."
+    return outcome(request, back, ok=_(done, name=person.name))
 
 
 @router.post("/conversations/{conversation_id}/notes")
