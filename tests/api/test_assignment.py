@@ -28,10 +28,7 @@ def wired(tmp_path_factory):
 
 
 def _writes(wired, wa_id: str, name: str) -> dict:
-    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": name, "text": "Buongiorno"})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    return next(c for c in wired.get("/api/v1/conversations?status=open") if c["contact"]["wa_id"] == wa_id)
+    return wired.customer_writes(wa_id, name, "Buongiorno")
 
 
 def _assignee(wired, conversation: dict) -> str | None:

@@ -36,11 +36,7 @@ def online(wired, *names):
 
 
 def _writes(wired, wa_id: str) -> str | None:
-    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": f"Cliente {wa_id[-2:]}", "text": "Salve"})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}&status=open")
-    return conversation["assigned_user"]
+    return wired.customer_writes(wa_id, f"Cliente {wa_id[-2:]}", "Salve")["assigned_user"]
 
 
 def _settings(wired, **values):

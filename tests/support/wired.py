@@ -41,6 +41,15 @@ class Wired(ServiceClient):
     def time_passes(self) -> None:
         self.service.time_passes()
 
+    def customer_writes(self, wa_id: str, name: str, text: str) -> dict:
+        """The customer writes from the simulator's phone (a signed webhook the service took);
+        once the service is idle, their open conversation as the API shows it."""
+        answer = self.sim.post("/_sim/inbound", json={"from": wa_id, "name": name, "text": text})
+        assert answer.json()["webhook_status"] == 200, answer.text
+        self.wait_idle()
+        (conversation,) = self.get(f"/api/v1/conversations?phone=%2B{wa_id}&status=open")
+        return conversation
+
 
 SIM_SETTINGS = {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET, "phone_number_id": PHONE_NUMBER_ID,
                 "waba_id": WABA_ID, "graph_version": "v24.0"}

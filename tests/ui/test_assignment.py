@@ -27,10 +27,7 @@ def wired(tmp_path_factory):
 def test_answering_an_unassigned_conversation_takes_it_and_the_picker_hands_it_on(wired, page, lang):
     words, agent = WORDS[lang], f"agent-{lang}"
     wa_id, customer = CUSTOMERS[lang]
-    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": customer, "text": "Buongiorno"})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    conversation = wired.customer_writes(wa_id, customer, "Buongiorno")
     assert conversation["assigned_user"] is None
 
     log_in(page, wired.url, (agent, f"agent-password-{lang}"), next_path=f"/ui/conversations/{conversation['id']}")
@@ -57,10 +54,7 @@ def test_answering_an_unassigned_conversation_takes_it_and_the_picker_hands_it_o
 def test_the_tickets_assignee_is_picked_on_its_page(wired, page, lang):
     words, agent = WORDS[lang], f"agent-{lang}"
     wa_id = {"en": "393336660011", "it": "393336660012"}[lang]
-    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": "Cliente Ticket", "text": "Un problema"})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    conversation = wired.customer_writes(wa_id, "Cliente Ticket", "Un problema")
     ticket_id = conversation["ticket_id"]
 
     log_in(page, wired.url, (agent, f"agent-password-{lang}"), next_path=f"/ui/tickets/{ticket_id}")
@@ -82,10 +76,7 @@ TYPING = {"en": "colleague is also writing to this customer…", "it": "Anche co
 def test_an_agent_is_warned_when_a_colleague_writes_in_the_same_conversation(wired, page, browser, lang):
     agent = f"agent-{lang}"
     wa_id = {"en": "393336660021", "it": "393336660022"}[lang]
-    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": "Cliente Conteso", "text": "Aiuto"})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    conversation = wired.customer_writes(wa_id, "Cliente Conteso", "Aiuto")
     path = f"/ui/conversations/{conversation['id']}"
     log_in(page, wired.url, (agent, f"agent-password-{lang}"), next_path=path)
     page.wait_for_function("() => document.body.dataset.live === 'on'")  # listening
@@ -108,10 +99,7 @@ def test_an_agent_is_warned_when_a_colleague_writes_in_the_same_conversation(wir
 def test_a_tickets_page_follows_changes_made_elsewhere_live(wired, page, browser):
     """Status and assignee set on another agent's page or through the API: an open ticket page
     shows them without a reload (no conversation changed with them)."""
-    answer = wired.sim.post("/_sim/inbound", json={"from": "393336660031", "name": "Cliente Live", "text": "Ciao"})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    (conversation,) = wired.get("/api/v1/conversations?phone=%2B393336660031")
+    conversation = wired.customer_writes("393336660031", "Cliente Live", "Ciao")
     path = f"/ui/tickets/{conversation['ticket_id']}"
     log_in(page, wired.url, ("agent-en", "agent-password-en"), next_path=path)
     page.wait_for_function("() => document.body.dataset.live === 'on'")

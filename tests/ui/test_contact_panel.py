@@ -27,10 +27,7 @@ def wired(tmp_path_factory):
 def test_the_agent_reads_and_edits_the_customers_record_beside_the_conversation(wired, page, lang):
     words, agent = WORDS[lang], f"agent-{lang}"
     wa_id, name = CUSTOMERS[lang]
-    answer = wired.sim.post("/_sim/inbound", json={"from": wa_id, "name": name, "text": "Buongiorno"})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    (conversation,) = wired.get(f"/api/v1/conversations?phone=%2B{wa_id}")
+    conversation = wired.customer_writes(wa_id, name, "Buongiorno")
     ticket = wired.get(f"/api/v1/tickets/{conversation['ticket_id']}")
 
     log_in(page, wired.url, (agent, f"agent-password-{lang}"), next_path=f"/ui/conversations/{conversation['id']}")

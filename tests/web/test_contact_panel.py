@@ -24,11 +24,7 @@ def wired(tmp_path_factory):
 
 
 def _writes(wired, text: str) -> dict:
-    answer = wired.sim.post("/_sim/inbound", json={"from": "393338880001", "name": "Irene Gialli", "text": text})
-    assert answer.json()["webhook_status"] == 200, answer.text
-    wired.wait_idle()
-    (conversation,) = wired.get("/api/v1/conversations?phone=%2B393338880001&status=open")
-    return conversation
+    return wired.customer_writes("393338880001", "Irene Gialli", text)
 
 
 def _panel(html: str) -> str:
