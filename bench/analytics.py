@@ -48,7 +48,8 @@ PRICING = {"utility": {"billable": True, "category": "utility", "pricing_model":
 
 
 def fill(db, conversations: int, messages: int, days: int, first_id: int = 1, seed: int = 7) -> None:
-    """`messages` rows over `conversations` conversations spread on the last `days` days."""
+    """`messages` rows over `conversations` conversations spread on the last `days` days (from
+    `first_id` on: new messages of the last hours in existing conversations)."""
     rng = random.Random(seed)
     now = utcnow()
     per = max(1, messages // conversations)
@@ -70,7 +71,8 @@ def fill(db, conversations: int, messages: int, days: int, first_id: int = 1, se
     written, message_id = 0, first_id
     batch: list[dict] = []
     for i in range(conversations):
-        at = starts[i + 1] + timedelta(minutes=rng.randrange(1, 90) if first_id > 1 else 0)
+        # Later messages (first_id > 1) are the last few hours' ones, as between two runs of the job.
+        at = now - timedelta(minutes=rng.randrange(30, 300)) if first_id > 1 else starts[i + 1]
         for j in range(per):
             inbound = j % 2 == 0
             template = not inbound and rng.random() < 0.2

@@ -2,7 +2,8 @@
 
 Events carry only ids ("conversation 12 changed"); the page fetches what it shows
 again, so a missed event costs nothing but a moment's staleness, and nothing private
-travels in the stream. `typing` names the agent writing in a conversation (to other agents).
+travels in the stream. `typing` names the agent writing in a conversation (to other agents);
+`tickets` carries the ids of tickets changed without a conversation (their status, assignee).
 """
 from __future__ import annotations
 
