@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/outbound.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) wasb.db wasb.db-wal wasb.db-shm wasb.db.worker.lock media var test-artifacts
