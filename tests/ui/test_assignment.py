@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.wired import module_wired
-from tests.ui.conftest import LAPTOP, create_users, log_in, shot
+from tests.ui.conftest import LAPTOP, add_agent, create_users, log_in, shot
 
 WORDS = {"en": {"assigned": "Assigned to", "me": "me", "handed": "Assigned to colleague.",
                 "ticket": "Ticket assigned to colleague."},
@@ -18,8 +18,9 @@ CUSTOMERS = {"en": ("393336660001", "Marco Rossi"), "it": ("393336660002", "Luci
 @pytest.fixture(scope="module")
 def wired(tmp_path_factory):
     with module_wired(tmp_path_factory, "ui-assignment") as w:
-        create_users(w, [dict(username=f"agent-{lang}", password=f"agent-password-{lang}", language=lang)
-                         for lang in WORDS] + [dict(username="colleague", password="colleague-password-1")])
+        for lang in WORDS:
+            add_agent(w, lang)
+        create_users(w, [dict(username="colleague", password="colleague-password-1")])
         yield w
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.wired import module_wired
-from tests.ui.conftest import create_users, log_in, shot
+from tests.ui.conftest import add_agent, log_in, shot
 
 WORDS = {"en": {"contact": "Contact", "edit": "Edit", "email": "E-mail", "save": "Save", "saved": "Saved.",
                 "lead": "lead", "tickets": "Tickets"},
@@ -18,8 +18,8 @@ CUSTOMERS = {"en": ("393339990001", "Tina Rossi"), "it": ("393339990002", "Ugo B
 @pytest.fixture(scope="module")
 def wired(tmp_path_factory):
     with module_wired(tmp_path_factory, "ui-contact-panel") as w:
-        create_users(w, [dict(username=f"agent-{lang}", password=f"agent-password-{lang}", language=lang)
-                         for lang in WORDS])
+        for lang in WORDS:
+            add_agent(w, lang)
         yield w
 
 

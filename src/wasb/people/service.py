@@ -44,18 +44,19 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def edit_person(crm: CRM, config: Config, settings: AdminSettings, person_id: str, *, name: str,
                 mobile: str | None, email: str | None = None, company: str | None = None,
-                session: Session | None = None, actor: str | None = None) -> Person:
+                session: Session | None = None, actor: str | None = None, current: Person | None = None) -> Person:
     """The same number rule as creating: any writing in, E.164 checked, the prefix written.
     An empty mobile removes it; `email` and `company` are written when given ("" empties
     them; a company is a lead's only). With the service `session`, each changed field is
-    recorded in the audit log under `actor`. Raises InvalidPhone, InvalidEmail,
+    recorded in the audit log under `actor`, against `current` (the record as the caller read
+    it, else read here). Raises InvalidPhone, InvalidEmail,
     DuplicateMobile, CRMNotFound, CRMError."""
     written = with_prefix(to_e164(mobile, config.default_country), settings.phone_prefix) if mobile else ""
     if email is not None:
         email = email.strip()
         if email and not _EMAIL.match(email):
             raise InvalidEmail(f"“{email}” is not an e-mail address")
-    before = crm.get_person(person_id) if session is not None else None
+    before = (current or crm.get_person(person_id)) if session is not None else None
     after = crm.update_person(person_id, name=name.strip(), mobile=written, email=email,
                               company=None if company is None else company.strip())
     if before is not None:

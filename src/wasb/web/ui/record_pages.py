@@ -262,7 +262,7 @@ def person_update(request: Request, user: User, person_id: CrmId, name: str = Fo
                 edit_person(app.crm(session), app.config, load_settings(session, app.config), person_id, name=name,
                             mobile=mobile.strip() or None, email=email,
                             company=company if record.kind == "lead" else None, session=session,
-                            actor=user.username)
+                            actor=user.username, current=record)
             return redirect(request, back, ok=_("Saved."))
         except InvalidPhone:  # the domain's reason is English: the page says it in the user's language
             error = _("“{value}” is not a valid phone number.", value=mobile.strip())
