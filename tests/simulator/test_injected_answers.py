@@ -98,7 +98,7 @@ def test_paused_and_disabled_templates_are_refused_with_132015_and_132016_and_li
     sim.post("/_sim/template-state", json={"name": "promo", "language": "it", "state": "disabled"}).raise_for_status()
     assert send_template(sim, sim_settings).json()["error"]["code"] == 132016
     listed = sim.get(f"/{sim_settings['graph_version']}/{sim_settings['waba_id']}/message_templates",
-                     headers={"Authorization": f"Bearer {sim_settings['access_token']}"}).json()["data"]
+                     params={"fields": "language,status,quality_score"}, headers={"Authorization": f"Bearer {sim_settings['access_token']}"}).json()["data"]
     assert {(t["language"], t["status"], t["quality_score"]["score"]) for t in listed} == {
         ("it", "DISABLED", "RED"), ("en", "APPROVED", "UNKNOWN")}
     unknown = sim.post("/_sim/template-state", json={"name": "promo", "language": "it", "state": "asleep"})

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wasb.simulator.simulator import Simulator
+from wasb.simulator.state import ALL_TEMPLATE_FIELDS
 
 
 def _sim(request: Request) -> Simulator:
@@ -81,12 +82,12 @@ async def clock(request: Request) -> Response:
 async def templates(request: Request) -> Response:
     sim = _sim(request)
     if request.method == "GET":
-        return JSONResponse([t.graph() for t in sim.templates.values()])
+        return JSONResponse([t.graph(ALL_TEMPLATE_FIELDS) for t in sim.templates.values()])
     try:
         template = sim.put_template(await _json(request))
     except (ValueError, orjson.JSONDecodeError) as exc:
         return _bad(exc)
-    return JSONResponse(template.graph())
+    return JSONResponse(template.graph(ALL_TEMPLATE_FIELDS))
 
 
 async def template_event(request: Request) -> Response:
@@ -122,7 +123,7 @@ async def template_state(request: Request) -> Response:
         template = sim.set_template_state(await _json(request))
     except (ValueError, orjson.JSONDecodeError) as exc:
         return _bad(exc)
-    return JSONResponse(template.graph())
+    return JSONResponse(template.graph(ALL_TEMPLATE_FIELDS))
 
 
 async def sent(request: Request) -> Response:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from wasb.simulator.meta_errors import MetaError, unknown_object
 from wasb.simulator.simulator import Simulator, encode_cursor
+from wasb.simulator.state import ALL_TEMPLATE_FIELDS
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -142,8 +143,9 @@ async def list_templates(request: Request) -> Response:
     except ValueError:
         raise MetaError(100, "Param limit must be a number.") from None
     filters = {k: query[k] for k in ("name", "language", "status", "category") if k in query}
+    fields = _template_fields(query.get("fields"))
     page, start, more = sim.template_page(limit, query.get("after"), filters)
-    body: dict[str, Any] = {"data": [t.graph() for t in page]}
+    body: dict[str, Any] = {"data": [t.graph(fields) for t in page]}
     if page:
         # Like Graph: cursors on every non-empty page, `next` only when another page exists.
         cursors = {"before": encode_cursor(start), "after": encode_cursor(start + len(page))}
@@ -152,6 +154,18 @@ async def list_templates(request: Request) -> Response:
             params = {"limit": str(limit), **filters, "after": cursors["after"]}
             body["paging"]["next"] = f"{_base_url(request)}{request.url.path}?{urlencode(params)}"
     return JSONResponse(body)
+
+
+def _template_fields(asked: str | None) -> set[str] | None:
+    """Graph's `fields=a,b`: exactly those (an unknown one is refused, as Graph does)."""
+    if not asked:
+        return None
+    fields = {f.strip() for f in asked.split(",") if f.strip()}
+    unknown = sorted(fields - ALL_TEMPLATE_FIELDS)
+    if unknown:
+        raise MetaError(100, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type "
+                             "(WhatsAppBusinessHSM)")
+    return fields
 
 
 async def download(request: Request) -> Response:

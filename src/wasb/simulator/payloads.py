@@ -160,8 +160,12 @@ def template_event(waba_id: str, template_id: str, name: str, language: str, cat
                              "reason": reason, "message_template_category": category}
     if rejection_info:
         value["rejection_info"] = rejection_info
-    return {"entry": [{"id": waba_id, "time": int(timestamp),
-                       "changes": [{"value": value, "field": "message_template_status_update"}]}],
+    return template_change(waba_id, "message_template_status_update", value, timestamp)
+
+
+def template_change(waba_id: str, field: str, value: dict[str, Any], timestamp: float) -> dict[str, Any]:
+    """A WhatsApp Business Account change of one template: status, quality or category."""
+    return {"entry": [{"id": waba_id, "time": int(timestamp), "changes": [{"value": value, "field": field}]}],
             "object": "whatsapp_business_account"}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from wasb.simulator.meta_errors import MetaError
+from wasb.simulator.state import PLACEHOLDER, Template
 
 RECIPIENT_TYPES = ("individual", "group")
 INTERACTIVE_TYPES = ("button", "list", "cta_url", "flow", "product", "product_list", "catalog_message",
@@ -184,3 +185,88 @@ def _check_list(action: dict[str, Any]) -> None:
             ids.add(row["id"])
     if rows_in_all > MAX_ROWS:
         raise MetaError(100, f"Param {path} must contain at most {MAX_ROWS} rows in all.")
+
+
+def _count_mismatch(part: str, given: int, expected: int) -> MetaError:
+    return MetaError(132000, f"{part}: number of localizable_params ({given}) does not match the expected "
+                             f"number of params ({expected})")
+
+
+def template_header_media(template: Template, given: list[Any]) -> dict[str, Any] | None:
+    """A template send's header parameter for a media or location header: exactly one, of the
+    header's format (an image by `id` or `link`, a location with its coordinates). Returns
+    `{"type": kind, …the object}` or None when the header is text or absent."""
+    kind = template.header_media
+    if kind is None:
+        if template.header_text is None and given:
+            raise _count_mismatch("header", len(given), 0)
+        return None
+    if len(given) != 1:
+        raise _count_mismatch("header", len(given), 1)
+    parameter = given[0]
+    received = str(parameter.get("type") or "unknown").upper() if isinstance(parameter, dict) else "UNKNOWN"
+    if received != kind.upper():
+        raise MetaError(132012, f"header: Format mismatch, expected {kind.upper()}, received {received}")
+    content = parameter.get(kind)
+    path = f"template['components'][header]['parameters'][0]['{kind}']"
+    if kind == "location":
+        try:
+            check_location(content)
+        except MetaError as error:
+            raise MetaError(100, str(error.details).replace("location[", f"{path}[", 1)) from None
+        return {"type": "location", **content}
+    if not isinstance(content, dict) or not (content.get("id") or content.get("link")):
+        raise MetaError(100, f"The parameter {path}['id'] or {path}['link'] is required.")
+    link = content.get("link")
+    if link is not None and (not isinstance(link, str) or not link.startswith(("https://", "http://"))):
+        raise MetaError(100, f"Param {path}['link'] must be an http(s) URL.")
+    return {"type": kind, **{k: content[k] for k in ("id", "link", "filename") if content.get(k)}}
+
+
+COUPON_CODE_MAX = 15  # Meta: a copy-code button's code is at most 15 characters
+
+
+def template_actions(template: Template, given: dict[int, tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+    """The template's URL, copy-code and call buttons as the customer sees them, each dynamic one
+    filled by the send's `button` component of its index (`sub_type` url: the URL's suffix,
+    copy_code: the code). A missing or unexpected one is Meta's 132000, a wrong kind 132012."""
+    dynamic = template.dynamic_buttons()
+    extra = sorted(set(given) - set(dynamic))
+    if extra:
+        raise _count_mismatch(f"button at index {extra[0]}", len(given[extra[0]][1]), 0)
+    actions = []
+    for index, button in enumerate(template.buttons):
+        kind = str(button.get("type", "QUICK_REPLY")).upper()
+        if kind == "QUICK_REPLY":
+            continue
+        action = {"type": kind, "text": button.get("text", ""), "index": index}
+        if kind == "PHONE_NUMBER":
+            action["phone_number"] = button.get("phone_number")
+        if index not in dynamic:
+            if kind == "URL":
+                action["url"] = button["url"]
+            actions.append(action)
+            continue
+        sub_type, parameters = given.get(index, ("", []))
+        if len(parameters) != 1:
+            raise _count_mismatch(f"button at index {index}", len(parameters), 1)
+        if sub_type != dynamic[index]:
+            raise MetaError(132012, f"button at index {index}: Format mismatch, expected sub_type "
+                                    f"{dynamic[index]}, received {sub_type or 'none'}")
+        parameter = parameters[0] if isinstance(parameters[0], dict) else {}
+        if dynamic[index] == "url":
+            suffix = parameter.get("text") if parameter.get("type") == "text" else None
+            if not isinstance(suffix, str) or not suffix:
+                raise MetaError(132012, f"button at index {index}: a URL button's parameter is "
+                                        "{\"type\": \"text\", \"text\": …}")
+            action["url"] = PLACEHOLDER.sub(lambda _: suffix, button["url"], count=1)
+        else:
+            code = parameter.get("coupon_code") if parameter.get("type") == "coupon_code" else None
+            if not isinstance(code, str) or not code:
+                raise MetaError(132012, f"button at index {index}: a copy-code button's parameter is "
+                                        "{\"type\": \"coupon_code\", \"coupon_code\": …}")
+            if len(code) > COUPON_CODE_MAX:
+                raise MetaError(100, f"Param coupon_code must be at most {COUPON_CODE_MAX} characters long.")
+            action["code"] = code
+        actions.append(action)
+    return actions

@@ -29,7 +29,7 @@ from wasb.simulator import inbound_shapes, payloads, send_checks
 from wasb.simulator.delivery import WebhookPoster
 from wasb.simulator.meta_errors import CATALOGUE, MetaError, unknown_object
 from wasb.simulator.state import (
-    PLACEHOLDER, Behaviour, Customer, Injection, Limits, Media, Message, ReadMark, Template,
+    MEDIA_HEADER_FORMATS, PLACEHOLDER, Behaviour, Customer, Injection, Limits, Media, Message, ReadMark, Template,
 )
 
 WINDOW_SECONDS = 24 * 3600
@@ -42,6 +42,9 @@ HELD_STATUSES = ("held_for_quality_assessment", "paused")
 # A template's state as /_sim/template-state sets it: (status, quality score).
 TEMPLATE_STATES = {"approved": ("APPROVED", "GREEN"), "flagged": ("FLAGGED", "RED"),
                    "paused": ("PAUSED", "RED"), "disabled": ("DISABLED", "RED")}
+QUALITY_SCORES = ("GREEN", "YELLOW", "RED", "UNKNOWN")
+TEMPLATE_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+BUTTON_TYPES = ("QUICK_REPLY", "URL", "COPY_CODE", "PHONE_NUMBER")
 BSUID = re.compile(r"^[A-Z]{2}(\.[A-Z]+)?\.[0-9A-Za-z]+$")
 
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"
@@ -250,6 +253,10 @@ class Simulator:
             message.text = text
         elif kind == "template":
             template = self._check_template(content, message)
+            header_media = message.template["header_media"] if message.template else None
+            if header_media and header_media["type"] != "location":
+                # Like a media message: Meta fetches the link (or finds the id) before delivering.
+                deferred = await self._check_media(header_media["type"], header_media, message)
         elif kind in MEDIA_TYPES:
             deferred = await self._check_media(kind, content, message)
         elif kind == "reaction":
@@ -419,6 +426,7 @@ class Simulator:
             raise MetaError(100, "Param template['components'] must be an array.")
         params: dict[str, list[dict[str, Any]]] = {"body": [], "header": []}
         payloads_by_index: dict[int, str] = {}
+        button_params: dict[int, tuple[str, list[Any]]] = {}
         for component in components:
             if not isinstance(component, dict):
                 raise MetaError(100, "Each template component must be an object.")
@@ -430,11 +438,16 @@ class Simulator:
                 for p in parameters:
                     if isinstance(p, dict) and p.get("type") == "payload":
                         payloads_by_index[_index(component.get("index", 0))] = str(p.get("payload", ""))
+            elif ctype == "button":
+                button_params[_index(component.get("index", 0))] = (
+                    str(component.get("sub_type") or "").lower(), list(parameters))
+        header_media = send_checks.template_header_media(template, params["header"])
+        actions = send_checks.template_actions(template, button_params)
         values: dict[str, str] = {}
         for part, expected in (("header", template.header_placeholders), ("body", template.body_placeholders)):
             given = params[part]
             if part == "header" and template.header_text is None:
-                continue  # media headers are not checked
+                continue  # a media, location or no header: checked above
             if len(given) != len(expected):
                 raise MetaError(132000, f"{part}: number of localizable_params ({len(given)}) does not "
                                         f"match the expected number of params ({len(expected)})")
@@ -454,7 +467,8 @@ class Simulator:
         message.template = {"name": name, "language": code, "category": template.category,
                             "parameters": {"header": params["header"], "body": params["body"]},
                             "values": values, "header": header, "rendered": rendered,
-                            "footer": template.footer_text, "buttons": buttons}
+                            "footer": template.footer_text, "buttons": buttons,
+                            "header_media": header_media, "actions": actions}
         return template
 
     async def _check_media(self, kind: str, content: dict[str, Any], message: Message) -> MetaError | None:
@@ -824,12 +838,16 @@ class Simulator:
         if not name or not language or not isinstance(spec.get("body_text"), str):
             raise ValueError("a template needs name, language and body_text")
         existing = self.templates.get((name, language))
-        buttons = [b if isinstance(b, dict) else {"type": "QUICK_REPLY", "text": str(b)}
-                   for b in spec.get("buttons") or []]
+        buttons = [_button(b) for b in spec.get("buttons") or []]
+        header_format = str(spec.get("header_format") or "TEXT").upper()
+        if header_format not in ("TEXT",) + MEDIA_HEADER_FORMATS:
+            raise ValueError(f"header_format is TEXT or one of {', '.join(MEDIA_HEADER_FORMATS)}")
+        if header_format != "TEXT" and spec.get("header_text") is not None:
+            raise ValueError("a media or location header has no header_text")
         template = Template(
             name=name, language=language, category=str(spec.get("category") or "UTILITY").upper(),
             status=str(spec.get("status") or "APPROVED").upper(), body_text=spec["body_text"],
-            header_text=spec.get("header_text"), footer_text=spec.get("footer_text"),
+            header_text=spec.get("header_text"), header_format=header_format, footer_text=spec.get("footer_text"),
             buttons=buttons, id=existing.id if existing else str(secrets.randbelow(9 * 10**15) + 10**15))
         self.templates[(name, language)] = template
         self.changed()
@@ -845,18 +863,44 @@ class Simulator:
         return page, start, start + limit < len(items)
 
     def template_event(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """Change a template's status the way Meta's review would, and build the webhook."""
+        """Change a template the way Meta's review or its quality rating would, and build the
+        webhook: a status (`event`), a quality score (`quality`) or a category (`category`;
+        with `impending`, Meta's notice that it will change: `correct_category`)."""
         template = self.templates.get((spec.get("name"), spec.get("language")))
         if template is None:
             raise ValueError("no such template (name, language)")
+        keys = {"message_template_id": int(template.id), "message_template_name": template.name,
+                "message_template_language": template.language}
+        if "quality" in spec:
+            quality = str(spec["quality"]).upper()
+            if quality not in QUALITY_SCORES:
+                raise ValueError(f"quality is one of {', '.join(QUALITY_SCORES)}")
+            previous, template.quality = template.quality, quality
+            self.changed()
+            return payloads.template_change(self.settings.waba_id, "message_template_quality_update",
+                                            {"previous_quality_score": previous, "new_quality_score": quality,
+                                             **keys}, self.now())
+        if "category" in spec:
+            category = str(spec["category"]).upper()
+            if category not in TEMPLATE_CATEGORIES:
+                raise ValueError(f"category is one of {', '.join(TEMPLATE_CATEGORIES)}")
+            if spec.get("impending"):
+                value = {**keys, "correct_category": category, "new_category": template.category,
+                         "category_update_timestamp": int(self.now()) + 24 * 3600}
+            else:
+                value = {**keys, "previous_category": template.category, "new_category": category}
+                template.category = category
+            self.changed()
+            return payloads.template_change(self.settings.waba_id, "template_category_update", value, self.now())
         event = str(spec.get("event") or "APPROVED").upper()
         if event in ("APPROVED", "REJECTED", "PAUSED", "DISABLED", "PENDING"):
             template.status = event
+        reason = str(spec.get("reason") or "NONE")
+        template.rejected_reason = reason if event == "REJECTED" else "NONE"
         self.changed()
         return payloads.template_event(self.settings.waba_id, template.id, template.name,
                                        template.language, template.category, event,
-                                       str(spec.get("reason") or "NONE"), self.now(),
-                                       spec.get("rejection_info"))
+                                       reason, self.now(), spec.get("rejection_info"))
 
     # -- views ---------------------------------------------------------------------------
 
@@ -894,6 +938,21 @@ def decode_cursor(cursor: str) -> int:
         return max(0, int(base64.urlsafe_b64decode(padded).decode().split(":", 1)[1]))
     except (ValueError, IndexError):
         raise MetaError(100, "Invalid cursor: after") from None
+
+
+def _button(spec: Any) -> dict[str, Any]:
+    """A template button as /_sim/templates takes it (a bare string: a quick reply)."""
+    if not isinstance(spec, dict):
+        return {"type": "QUICK_REPLY", "text": str(spec)}
+    button = dict(spec)
+    button["type"] = kind = str(button.get("type") or "QUICK_REPLY").upper()
+    if kind not in BUTTON_TYPES:
+        raise ValueError(f"a button's type is one of {', '.join(BUTTON_TYPES)}")
+    if kind == "URL" and not str(button.get("url") or "").startswith(("https://", "http://")):
+        raise ValueError("a URL button needs its url (https://…, {{1}} at the end for a dynamic one)")
+    if kind == "COPY_CODE":
+        button.setdefault("text", "Copy offer code")
+    return button
 
 
 def _index(value: Any) -> int:

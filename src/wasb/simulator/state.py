@@ -72,6 +72,13 @@ class ReadMark:
         return asdict(self)
 
 
+MEDIA_HEADER_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT", "LOCATION")
+# What the template list answers when no `fields` are asked for: Meta leaves out the quality
+# score and the rejection reason unless asked.
+DEFAULT_TEMPLATE_FIELDS = frozenset({"name", "parameter_format", "components", "language", "status", "category"})
+ALL_TEMPLATE_FIELDS = DEFAULT_TEMPLATE_FIELDS | {"id", "quality_score", "rejected_reason"}
+
+
 @dataclass
 class Template:
     name: str
@@ -81,8 +88,14 @@ class Template:
     body_text: str = ""
     quality: str = "UNKNOWN"          # Meta's quality_score: GREEN | YELLOW | RED | UNKNOWN
     header_text: str | None = None
+    # TEXT (with header_text) | IMAGE | VIDEO | DOCUMENT | LOCATION: a media or location header
+    # is filled by each send (Meta's sample handle is listed as the example).
+    header_format: str = "TEXT"
     footer_text: str | None = None
-    buttons: list[dict[str, Any]] = field(default_factory=list)  # [{"type": "QUICK_REPLY", "text": ...}]
+    # QUICK_REPLY {text} | URL {text, url: "https://…/{{1}}" dynamic or static, example: [url]}
+    # | COPY_CODE {example} | PHONE_NUMBER {text, phone_number}
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+    rejected_reason: str = "NONE"     # Meta's reason of the last rejection (INVALID_FORMAT, …)
     id: str = ""
 
     @property
@@ -98,19 +111,45 @@ class Template:
         names = self.body_placeholders + self.header_placeholders
         return "NAMED" if any(not n.isdigit() for n in names) else "POSITIONAL"
 
-    def graph(self) -> dict[str, Any]:
-        """As `GET /{waba-id}/message_templates` lists it."""
+    @property
+    def header_media(self) -> str | None:
+        """image | video | document | location when the header is filled by each send."""
+        return self.header_format.lower() if self.header_format in MEDIA_HEADER_FORMATS else None
+
+    def dynamic_buttons(self) -> dict[int, str]:
+        """Button index -> the parameter each send must give it: url (a dynamic URL's suffix)
+        or copy_code (the code)."""
+        found = {}
+        for index, button in enumerate(self.buttons):
+            kind = str(button.get("type", "QUICK_REPLY")).upper()
+            if kind == "URL" and PLACEHOLDER.search(str(button.get("url") or "")):
+                found[index] = "url"
+            elif kind == "COPY_CODE":
+                found[index] = "copy_code"
+        return found
+
+    def graph(self, fields: set[str] | None = None) -> dict[str, Any]:
+        """As `GET /{waba-id}/message_templates` lists it: Meta's default fields, or exactly
+        the `fields` asked for (and the id, which Graph always adds)."""
         components: list[dict[str, Any]] = []
-        if self.header_text is not None:
+        if self.header_media == "location":
+            components.append({"type": "HEADER", "format": "LOCATION"})
+        elif self.header_media:
+            components.append({"type": "HEADER", "format": self.header_format,
+                               "example": {"header_handle": [f"4::{self.header_media}-sample-{self.id}"]}})
+        elif self.header_text is not None:
             components.append({"type": "HEADER", "format": "TEXT", "text": self.header_text})
         components.append({"type": "BODY", "text": self.body_text})
         if self.footer_text:
             components.append({"type": "FOOTER", "text": self.footer_text})
         if self.buttons:
             components.append({"type": "BUTTONS", "buttons": [dict(b) for b in self.buttons]})
-        return {"name": self.name, "parameter_format": self.parameter_format, "components": components,
-                "language": self.language, "status": self.status, "category": self.category,
-                "quality_score": {"score": self.quality}, "id": self.id}
+        every = {"name": self.name, "parameter_format": self.parameter_format, "components": components,
+                 "language": self.language, "status": self.status, "category": self.category,
+                 "quality_score": {"score": self.quality}, "rejected_reason": self.rejected_reason,
+                 "id": self.id}
+        wanted = fields if fields else DEFAULT_TEMPLATE_FIELDS
+        return {k: v for k, v in every.items() if k in wanted or k == "id"}
 
 
 @dataclass

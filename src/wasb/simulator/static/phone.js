@@ -93,9 +93,20 @@ function preview(m) {
 function content(m) {
   const parts = [];
   if (m.type === "template" && m.template) {
+    const media = m.template.header_media;
+    if (media && media.type === "location") {
+      const where = [media.name, media.address].filter(Boolean).join(", ") || `${media.latitude}, ${media.longitude}`;
+      parts.push(el("div", { class: "header location" }, "📍 " + where));
+    } else if (media && media.type === "image" && m.media_id) {
+      parts.push(el("img", { src: `/_sim/media/${m.media_id}`, alt: "header" }));
+    } else if (media && m.media_id) {
+      parts.push(el("a", { class: "doc", href: `/_sim/media/${m.media_id}`, target: "_blank" },
+        el("span", {}, media.type === "document" ? "📄" : "🎞"), el("span", {}, media.filename || media.type)));
+    }
     if (m.template.header) parts.push(el("div", { class: "header" }, m.template.header));
     parts.push(el("div", {}, m.template.rendered));
     if (m.template.footer) parts.push(el("div", { class: "footer" }, m.template.footer));
+    for (const a of m.template.actions || []) parts.push(templateAction(a));
   } else if ((m.type === "image" || m.type === "sticker") && m.media_id) {
     parts.push(el("img", { src: `/_sim/media/${m.media_id}`, alt: m.caption || "photo" }));
     if (m.caption) parts.push(el("div", {}, m.caption));
@@ -112,6 +123,14 @@ function content(m) {
     parts.push(el("div", { class: "error-text" }, `${m.errors[0].code}: ${m.errors[0].title}`));
   }
   return parts;
+}
+
+// A template's URL, copy-code and call buttons, as WhatsApp shows them under the text.
+function templateAction(a) {
+  if (a.type === "URL") return el("a", { class: "tpl-action", href: a.url, target: "_blank", rel: "noopener" }, "🔗 " + a.text);
+  if (a.type === "PHONE_NUMBER") return el("a", { class: "tpl-action", href: "tel:" + a.phone_number }, "📞 " + a.text);
+  return el("button", { type: "button", class: "tpl-action", title: a.code,
+    onclick: () => navigator.clipboard && navigator.clipboard.writeText(a.code) }, `📋 ${a.text}: ${a.code}`);
 }
 
 function drawThread(state) {
