@@ -72,6 +72,30 @@ def test_template_webhooks_keep_the_table_current_between_syncs(wasb, sim):
     assert refused.status_code == 422 and "PAUSED" in refused.json()["detail"]
 
 
+def test_quality_and_category_webhooks_and_the_synced_quality_and_rejection_reason(wasb, sim):
+    meta_has_template(sim, "offerta")
+    meta_has_template(sim, "bozza", status="PENDING")
+    sim.post("/_sim/template-event", json={"name": "offerta", "language": "it", "quality": "GREEN"}).raise_for_status()
+    sim.post("/_sim/template-event", json={"name": "bozza", "language": "it", "event": "REJECTED",
+                                           "reason": "INVALID_FORMAT"}).raise_for_status()
+    sync(wasb)  # the list asked with its fields: quality score and rejection reason come with it
+    templates = {t["name"]: t for t in wasb.get("/api/v1/templates")}
+    assert (templates["offerta"]["quality"], templates["offerta"]["category"]) == ("GREEN", "UTILITY")
+    assert (templates["bozza"]["status"], templates["bozza"]["rejected_reason"]) == ("REJECTED", "INVALID_FORMAT")
+
+    sim.post("/_sim/template-event", json={"name": "offerta", "language": "it", "quality": "RED"}).raise_for_status()
+    sim.post("/_sim/template-event", json={"name": "offerta", "language": "it", "category": "MARKETING",
+                                           "impending": True}).raise_for_status()
+    wasb.wait_idle()
+    (offerta,) = wasb.get("/api/v1/templates?name=offerta")
+    assert (offerta["quality"], offerta["category"]) == ("RED", "UTILITY")  # a notice: not changed yet
+    sim.post("/_sim/template-event", json={"name": "offerta", "language": "it",
+                                           "category": "MARKETING"}).raise_for_status()
+    wasb.wait_idle()
+    (offerta,) = wasb.get("/api/v1/templates?name=offerta")
+    assert offerta["category"] == "MARKETING"
+
+
 def test_the_scheduled_sync_templates_job_runs_the_same_sync_and_reports_it(wasb, sim):
     meta_has_template(sim, "promemoria")
     job = run_job(wasb, "syncTemplates")

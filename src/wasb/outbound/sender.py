@@ -279,9 +279,12 @@ def _prepare(rt: Runtime, channel: Channel, row: Message, contact: WaContact, se
             raise _CannotSend("The customer opted out of marketing messages after this marketing template was "
                               "queued: it was not sent.")
         components = []
-        if params.get("header_media"):
-            kind = params["header_media"]
-            components.append(messages.header_component(media_kind=kind, media_id=row.media_id or _upload(rt, channel, row)))
+        if params.get("header_location"):
+            components.append(messages.location_header(params["header_location"]))
+        elif params.get("header_media"):
+            media_id, link = _media_ref(rt, channel, row, settings)
+            components.append(messages.header_component(media_kind=params["header_media"], media_id=media_id,
+                                                        link=link, filename=row.media_filename))
         elif params.get("header"):
             components.append(messages.header_component(params["header"]))
         if params.get("body"):
@@ -290,18 +293,23 @@ def _prepare(rt: Runtime, channel: Channel, row: Message, contact: WaContact, se
         body = messages.template_message(to, row.template_name, params.get("language") or "en", components,
                                          reply_to=reply_to, user_id=user_id)
     elif row.type in ("image", "document"):
-        media_id, link = row.media_id, None
-        if not media_id:
-            if settings.media_delivery == "link" and row.document_id:
-                link = _document_link(rt, row)
-            else:
-                media_id = _upload(rt, channel, row)
+        media_id, link = _media_ref(rt, channel, row, settings)
         body = messages.media_message(to, row.type, media_id=media_id, link=link, caption=row.body,
                                       filename=row.media_filename, reply_to=reply_to, user_id=user_id)
     else:
         raise _CannotSend(f"messages of type {row.type!r} cannot be sent")
     body["biz_opaque_callback_data"] = callback_data(row.id)
     return body
+
+
+def _media_ref(rt: Runtime, channel: Channel, row: Message, settings: AdminSettings) -> tuple[str | None, str | None]:
+    """The file of a media message or of a template's media header: (uploaded media id, None),
+    or (None, a temporary link) when the admin chose links for CRM documents."""
+    if row.media_id:
+        return row.media_id, None
+    if settings.media_delivery == "link" and row.document_id:
+        return None, _document_link(rt, row)
+    return _upload(rt, channel, row), None
 
 
 def _is_marketing(rt: Runtime, name: str | None, language: str | None) -> bool:

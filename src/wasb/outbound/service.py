@@ -7,7 +7,7 @@ and which approved templates can be sent instead.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -95,7 +95,7 @@ class Outgoing:
     template_language: str | None = None
     template_values: list | dict | None = None  # a list for {{1}}.. of the body, or an object keyed by
     #                                             parameter ("1", "name", "header.1", "button.0")
-    header_document_id: str | None = None  # a CRM document for a template's media header
+    header_document_id: str | None = None  # a CRM document for a template's media header (or `upload`)
     # Set by the ticket process: the CRM comment this message carries (so it is not mirrored
     # back to the ticket), and what wrote the message.
     crm_comment_id: str | None = None
@@ -214,18 +214,16 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
         check_consent(rt, contact, find_template(session, outgoing.template_name, outgoing.template_language))
     try:
         prepared = prepare_template(session, outgoing.template_name, outgoing.template_language,
-                                    outgoing.template_values, header_document=bool(outgoing.header_document_id))
+                                    outgoing.template_values,
+                                    header_document=bool(outgoing.header_document_id or outgoing.upload))
     except TemplateError as exc:
         raise InvalidMessage(str(exc)) from None
     message.template_name = outgoing.template_name
     message.template_params = {"language": outgoing.template_language, **prepared.parts}
     message.body = message.body or prepared.rendered
-    if outgoing.header_document_id:
-        document = rt.crm(session).get_document(outgoing.header_document_id)
-        if document is None:
-            raise NotFound(f"no document {outgoing.header_document_id}")
-        message.document_id, message.media_filename, message.media_mime = (
-            document.id, document.filename, document.mime_type)
+    if outgoing.header_document_id or outgoing.upload:
+        # The header's file is kept like an attachment's: the conversation shows what was sent.
+        _attach(rt, session, message, replace(outgoing, document_id=outgoing.header_document_id))
     # The template that (re)opened the conversation outside the window is its starting template.
     if conversation.starting_template is None and not customer_window(
             contact.last_inbound_at, contact.window_closed_at, window_clock).open:

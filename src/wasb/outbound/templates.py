@@ -23,7 +23,7 @@ from wasb.crm.port import Person, Ticket
 from wasb.domain.naming import conversation_name
 from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
 from wasb.outbound.service import (
-    InvalidMessage, NotFound, Outgoing, check_consent, conversation_for_person, queue_message,
+    InvalidMessage, NotFound, Outgoing, Upload, check_consent, conversation_for_person, queue_message,
 )
 from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
@@ -40,6 +40,7 @@ class TemplateSend:
     params: Sequence[Any] | Mapping[str, Any] | None = None
     mapping: Mapping[str, str] | None = None
     header_document_id: str | None = None
+    header_upload: Upload | None = None  # a media header's file sent with the request instead
     ticket_id: str | None = None  # the ticket `ticket.*` fields come from (default: the person's open one)
 
 
@@ -53,7 +54,8 @@ def send_template(rt: Runtime, session: Session, template_id: int, request: Temp
     check_consent(rt, contact, template)  # before any CRM field is read for a template that cannot go
     values = _values(rt, session, template, request, person, conversation)
     outgoing = Outgoing(type="template", template_name=template.name, template_language=template.language,
-                        template_values=values, header_document_id=request.header_document_id)
+                        template_values=values, header_document_id=request.header_document_id,
+                        upload=request.header_upload)
     return queue_message(rt, session, conversation.id, outgoing, author)
 
 

@@ -7,6 +7,8 @@ Pure functions, no I/O. A caller fills *keys*:
     "header.1" / "header.first_name"   a text header's placeholder
     "button.0"            the variable part of dynamic URL button 0 (or a copy-code button's code)
 
+    "header.latitude", "header.longitude", "header.name", "header.address"   a location header
+
 and a media header (image, document, video) is filled with a CRM document (`header_document_id`).
 Checking here first turns Meta's 132000 (wrong count) and 132012 (wrong format) into a
 sentence before anything is queued.
@@ -22,6 +24,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 POSITIONAL = "POSITIONAL"
 NAMED = "NAMED"
 MEDIA_HEADERS = {"IMAGE": "image", "DOCUMENT": "document", "VIDEO": "video"}
+LOCATION = "location"
+LOCATION_FIELDS = (("latitude", 90.0), ("longitude", 180.0), ("name", None), ("address", None))
 MAX_VALUE = 1024
 # Meta refuses parameters with new lines, tabs or more than four consecutive spaces.
 _BAD_WHITESPACE = re.compile(r"[\r\n\t]+| {5,}")
@@ -52,7 +56,7 @@ class Slot:
 class TemplateParameters:
     format: str
     slots: list[Slot] = field(default_factory=list)
-    header_media: str | None = None  # image | document | video: needs header_document_id
+    header_media: str | None = None  # image | document | video: needs header_document_id; location: its slots
     known: bool = True  # False: the components were never synced, nothing can be checked
 
     @property
@@ -103,6 +107,9 @@ def describe_parameters(template: Any) -> TemplateParameters:
         header_format = str(header.get("format") or "TEXT").upper()
         if header_format in MEDIA_HEADERS:
             header_media = MEDIA_HEADERS[header_format]
+        elif header_format == "LOCATION":
+            header_media = LOCATION
+            slots += [Slot(f"header.{name}", "header", name) for name, _ in LOCATION_FIELDS]
         elif header_format == "TEXT":
             placeholders = _distinct(PLACEHOLDER.findall(str(header.get("text") or "")))
             examples = _examples(header, "header", placeholders)
@@ -173,12 +180,24 @@ def check_values(parameters: TemplateParameters, values: Mapping[str, Any], *,
     if missing:
         raise ParameterError(f"this template needs {len(parameters.slots)} parameter(s); missing: "
                              + ", ".join(_slot_label(s) for s in missing))
-    if parameters.header_media and not header_document:
+    needs_document = parameters.header_media in MEDIA_HEADERS.values()
+    if needs_document and not header_document:
         raise ParameterError(f"this template has a {parameters.header_media} header: "
                              "give header_document_id (a CRM document)")
-    if header_document and not parameters.header_media:
+    if header_document and not needs_document:
         raise ParameterError("this template has no media header; header_document_id does not apply")
-    return {s.key: _clean(s.key, values[s.key]) for s in parameters.slots}
+    cleaned = {s.key: _clean(s.key, values[s.key]) for s in parameters.slots}
+    if parameters.header_media == LOCATION:
+        for name, bound in LOCATION_FIELDS:
+            if bound is None:
+                continue
+            try:
+                number = float(cleaned[f"header.{name}"])
+            except ValueError:
+                raise ParameterError(f"parameter header.{name} must be a number (decimal degrees)") from None
+            if not -bound <= number <= bound:
+                raise ParameterError(f"parameter header.{name} must be between {-bound:g} and {bound:g}")
+    return cleaned
 
 
 def message_parts(parameters: TemplateParameters, values: Mapping[str, str]) -> dict[str, Any]:
@@ -208,6 +227,12 @@ def message_parts(parameters: TemplateParameters, values: Mapping[str, str]) -> 
                      else {"type": "coupon_code", "coupon_code": values[slot.key]})
         buttons.append({"type": "button", "sub_type": slot.sub_type, "index": str(slot.index),
                         "parameters": [parameter]})
+    if parameters.header_media == LOCATION:
+        location: dict[str, Any] = {name: values[f"header.{name}"] for name, _ in LOCATION_FIELDS}
+        for name, _ in LOCATION_FIELDS[:2]:
+            location[name] = float(location[name])
+        return {"body": part("body"), "header": None, "header_media": LOCATION, "header_location": location,
+                "buttons": buttons}
     return {"body": part("body"), "header": part("header"), "header_media": parameters.header_media,
             "buttons": buttons}
 

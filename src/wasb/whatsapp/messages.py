@@ -87,12 +87,21 @@ def body_component(values: TemplateValues) -> dict[str, Any]:
 
 
 def header_component(values: TemplateValues | None = None, *, media_kind: str | None = None,
-                     media_id: str | None = None, link: str | None = None) -> dict[str, Any]:
-    """A header: text values, or one image/document/video given by uploaded id or link."""
+                     media_id: str | None = None, link: str | None = None,
+                     filename: str | None = None) -> dict[str, Any]:
+    """A header: text values, or one image/document/video given by uploaded id or link (a
+    document with the file name the customer sees)."""
     if media_kind:
-        media = {"id": media_id} if media_id else {"link": link}
+        media: dict[str, Any] = {"id": media_id} if media_id else {"link": link}
+        if filename and media_kind == "document":
+            media["filename"] = filename
         return {"type": "header", "parameters": [{"type": media_kind, media_kind: media}]}
     return {"type": "header", "parameters": text_parameters(values or [])}
+
+
+def location_header(location: Mapping[str, Any]) -> dict[str, Any]:
+    """A location header: latitude and longitude (numbers), name and address."""
+    return {"type": "header", "parameters": [{"type": "location", "location": dict(location)}]}
 
 
 def quick_reply_button(index: int, payload: str) -> dict[str, Any]:

@@ -31,13 +31,12 @@ def send_text(app: App, session: Session, *, conversation_id: int, author: str, 
 
     Raises an exception whose str() a person can read, e.g. when the window is closed.
     """
-    from wasb.outbound.service import Outgoing, Upload, queue_message
+    from wasb.outbound.service import Outgoing, queue_message
 
     kind = "text"
-    upload = None
+    upload = _upload(attachment)
     if attachment is not None:
         kind = "image" if attachment.content_type.startswith("image/") else "document"
-        upload = Upload(attachment.filename, attachment.content_type, attachment.content)
     outgoing = Outgoing(type=kind, body=body or None, upload=upload, reply_to=reply_to)
     return queue_message(app, session, conversation_id, outgoing, author)
 
@@ -69,8 +68,9 @@ def channel_health(app: App) -> ChannelHealth:
 # --- templates, actions, the ticket process ---------------------------------------------
 
 def send_template(app: App, session: Session, *, conversation_id: int, author: str, template_id: int,
-                  params: dict[str, str]) -> Message:
-    """POST /api/v1/templates/{id}/send to the conversation's customer."""
+                  params: dict[str, str], header: Attachment | None = None) -> Message:
+    """POST /api/v1/templates/{id}/send to the conversation's customer (`header`: the file of a
+    media header)."""
     from wasb.conversations.tables import Conversation
     from wasb.outbound.service import Outgoing, queue_message
     from wasb.templates.parameters import as_mapping, check_values, describe_parameters
@@ -81,19 +81,27 @@ def send_template(app: App, session: Session, *, conversation_id: int, author: s
         raise LookupError(f"no conversation {conversation_id}")
     template = get_template(session, template_id)
     check_sendable(template)
-    values = check_values(describe_parameters(template), as_mapping(describe_parameters(template), params or None))
+    values = check_values(describe_parameters(template), as_mapping(describe_parameters(template), params or None),
+                          header_document=header is not None)
     outgoing = Outgoing(type="template", template_name=template.name, template_language=template.language,
-                        template_values=values)
+                        template_values=values, upload=_upload(header))
     return queue_message(app, session, conversation_id, outgoing, author)
 
 
 def send_template_to_person(app: App, session: Session, *, person_id: str, author: str, template_id: int,
-                            params: dict[str, str]) -> Message:
+                            params: dict[str, str], header: Attachment | None = None) -> Message:
     """"Send Template" from a CRM record: POST /api/v1/templates/{id}/send {to: {person_id}}
     (opens or reuses the person's conversation)."""
     from wasb.outbound.templates import TemplateSend, send_template as send
 
-    return send(app, session, template_id, TemplateSend(person_id=person_id, params=params or None), author)
+    return send(app, session, template_id,
+                TemplateSend(person_id=person_id, params=params or None, header_upload=_upload(header)), author)
+
+
+def _upload(attachment: Attachment | None):
+    from wasb.outbound.service import Upload
+
+    return Upload(attachment.filename, attachment.content_type, attachment.content) if attachment else None
 
 
 def add_ticket_comment(app: App, session: Session, *, ticket_id: str, author: str, body: str):

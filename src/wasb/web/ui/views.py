@@ -316,6 +316,7 @@ class TemplateChoice:
     sources: dict[str, str] = field(default_factory=dict)  # the admin's mapping (slot key -> source)
     prefill: dict[str, str] = field(default_factory=dict)
     buttons: list[str] = field(default_factory=list)  # the buttons' labels, shown under the preview
+    header_media: str | None = None  # image | document | video: the agent attaches the header's file
 
 
 def _component_text(components: list | None, kind: str) -> str:
@@ -336,9 +337,11 @@ def _button_labels(components: list | None) -> list[str]:
 
 def template_choice(t: Template) -> TemplateChoice:
     header, body = _component_text(t.components, "HEADER"), _component_text(t.components, "BODY")
+    described = describe_parameters(t)
     return TemplateChoice(t.id, t.name, t.language, t.category, t.status, t.quality, header, body,
-                          _component_text(t.components, "FOOTER"), describe_parameters(t).slots,
-                          t.rejected_reason, t.deleted, parameter_sources(t), buttons=_button_labels(t.components))
+                          _component_text(t.components, "FOOTER"), described.slots,
+                          t.rejected_reason, t.deleted, parameter_sources(t), buttons=_button_labels(t.components),
+                          header_media=described.header_media if described.header_media != "location" else None)
 
 
 def all_templates(session: Session) -> list[TemplateChoice]:
