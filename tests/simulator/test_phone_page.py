@@ -109,3 +109,34 @@ def test_the_phone_page_changes_a_username_only_customers_user_id(sim, simulator
     assert system["system"]["type"] == "user_changed_user_id"
     assert new_id.startswith("IT.") and new_id != "IT.1111111111111111111"
     assert sim.get("/phone/api/state", params={"customer": new_id}).json()["customer"]["user_id"] == new_id
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_a_file_shared_from_the_phone_goes_as_photo_video_audio_or_document(sim, simulator_url, webhook_recorder,
+                                                                           tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    sim.post("/_sim/customers", json={"wa_id": "393331234501", "name": "Mario Rossi"})
+    files = [("photo.png", "image"), ("clip.mp4", "video"), ("song.mp3", "audio"), ("offer.pdf", "document")]
+    for name, _ in files:
+        (tmp_path / name).write_bytes(b"content of " + name.encode())
+
+    def messages():
+        return [m for w in webhook_recorder.received
+                for m in w.body["entry"][0]["changes"][0]["value"].get("messages", [])]
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{simulator_url}/phone#customer=393331234501")
+            page.wait_for_selector("#chat-name:has-text('Mario Rossi')")
+            for n, (name, _) in enumerate(files, start=1):
+                page.set_input_files("#file", str(tmp_path / name))
+                webhook_recorder.wait_for(lambda _: len(messages()) >= n)
+        finally:
+            browser.close()
+    sent = messages()
+    assert [m["type"] for m in sent] == [kind for _, kind in files]
+    assert sent[2]["audio"]["voice"] is False  # a shared audio file, not a recorded voice note
+    assert all(m[m["type"]]["id"] for m in sent)

@@ -296,7 +296,11 @@ $("#file").addEventListener("change", async (event) => {
     const media = await api("/_sim/media", { form });
     const caption = $("#text").value.trim() || undefined;
     $("#text").value = "";
-    await inbound({ type: file.type.startsWith("image/") ? "image" : "document", media_id: media.id, caption });
+    // As WhatsApp sends a shared file: a photo, a video, an audio file (not a recorded voice
+    // note: `voice: false`) or a document; audio carries no caption.
+    const kind = ["image", "video", "audio"].find((k) => file.type.startsWith(k + "/")) || "document";
+    await inbound(kind === "audio" ? { type: kind, media_id: media.id, voice: false }
+      : { type: kind, media_id: media.id, caption });
   } catch (error) {
     alert(error.message);
   }
