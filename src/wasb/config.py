@@ -74,10 +74,10 @@ class Config(BaseSettings):
 
     # The job queue engine: the embedded one (the `job` table, one worker process per SQLite
     # database) or procrastinate (PostgreSQL only: workers on any number of machines,
-    # heartbeats). The embedded one by default, on both databases: on PostgreSQL procrastinate
-    # runs a job per transaction (the embedded worker batches 64) and the sends one by one, so
-    # a single machine is faster on the embedded engine; procrastinate is for several machines.
-    queue: Literal["embedded", "procrastinate"] = "embedded"
+    # heartbeats, stalled jobs back in the queue within seconds). Unset, the database URL
+    # chooses: procrastinate on PostgreSQL, embedded on SQLite. WASB_QUEUE=embedded keeps the
+    # embedded engine on PostgreSQL (one machine: it batches 64 jobs a transaction).
+    queue: Literal["embedded", "procrastinate"] | None = None
     # procrastinate's workers: each says it is alive every heartbeat_seconds; a worker silent
     # for stalled_worker_seconds is dead, and every worker looks for such jobs every
     # stalled_check_seconds and puts them back in the queue.
@@ -141,6 +141,8 @@ class Config(BaseSettings):
     @model_validator(mode="after")
     def _queue_engine(self) -> "Config":
         postgres = self.database_url.startswith("postgresql")
+        if self.queue is None:
+            self.queue = "procrastinate" if postgres else "embedded"
         if self.queue == "procrastinate" and not postgres:
             raise ValueError("WASB_QUEUE=procrastinate needs a PostgreSQL WASB_DATABASE_URL "
                              "(on SQLite the queue is the embedded one: WASB_QUEUE=embedded)")

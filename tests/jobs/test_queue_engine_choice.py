@@ -13,10 +13,10 @@ def config(**values) -> Config:
     return Config(_env_file=None, **values)
 
 
-def test_the_embedded_engine_by_default_procrastinate_on_request_on_postgresql():
-    assert config(database_url=PG).queue == "embedded"
+def test_the_database_url_chooses_the_engine_unless_the_operator_does():
+    assert config(database_url=PG).queue == "procrastinate"
     assert config(database_url="sqlite:///./wasb.db").queue == "embedded"
-    assert config(database_url=PG, queue="procrastinate").queue == "procrastinate"
+    assert config(database_url=PG, queue="embedded").queue == "embedded"
 
 
 def test_procrastinate_on_sqlite_is_a_configuration_error_that_says_why():
