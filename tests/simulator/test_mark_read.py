@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from tests.simulator.test_phone_page import phone_browser
 from wasb.whatsapp.errors import PermanentError
 
 CUSTOMER = "393331234567"
@@ -52,20 +53,14 @@ def test_the_graph_client_marks_read_and_raises_metas_refusal(sim, graph_client)
 @pytest.mark.browser
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 def test_the_phone_page_shows_the_message_read_and_the_business_typing(sim, simulator_url, graph_client):
-    playwright = pytest.importorskip("playwright.sync_api")
     wamid = sim.post("/_sim/inbound", json={"from": CUSTOMER, "name": "Mario Rossi", "text": "ciao"}).json()["wamid"]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(f"{simulator_url}/phone#customer={CUSTOMER}")
-            page.wait_for_selector("text=ciao")
-            assert page.locator('.tick[title="read by the business"]').count() == 0
-            graph_client.mark_read(wamid, typing_indicator=True)
-            page.wait_for_selector('.tick[title="read by the business"]')
-            page.wait_for_selector("text=typing…")
-        finally:
-            browser.close()
+    with phone_browser() as page:
+        page.goto(f"{simulator_url}/phone#customer={CUSTOMER}")
+        page.wait_for_selector("text=ciao")
+        assert page.locator('.tick[title="read by the business"]').count() == 0
+        graph_client.mark_read(wamid, typing_indicator=True)
+        page.wait_for_selector('.tick[title="read by the business"]')
+        page.wait_for_selector("text=typing…")
 
 
 def test_an_injected_code_refuses_the_next_mark_as_read_and_leaves_sends_alone(sim, sim_settings):
