@@ -169,8 +169,8 @@ def test_a_bulk_update_by_primary_key_is_published(db, published):
     (first, second, untouched) = _conversations(db, 3)
     published.clear()
     with db.sessions() as session, session.begin():
-        session.execute(update(Conversation), [{"id": first, "last_message_status": "sent"},
-                                               {"id": second, "last_message_status": "failed"}])
+        session.execute(update(Conversation), [{"id": first, "unread": 2},
+                                               {"id": second, "unread": 3}])
     assert _published_ids(published) == [str(first), str(second)]
 
 

@@ -207,3 +207,15 @@ def mark_read(session: Session, conversation_id: int) -> None:
     if conversation.unread:
         conversation.unread = 0
         session.flush()
+
+
+def last_outbound_statuses(session: Session, conversation_ids: list[int]) -> dict[int, str]:
+    """Each conversation's latest outgoing message's status, read from the messages: no
+    conversation row is written for it, so senders and status webhooks of one customer
+    never wait on each other's lock of that row."""
+    if not conversation_ids:
+        return {}
+    latest = (select(func.max(Message.id)).where(Message.conversation_id.in_(conversation_ids),
+                                                 Message.direction == "out")
+              .group_by(Message.conversation_id))
+    return dict(session.execute(select(Message.conversation_id, Message.status).where(Message.id.in_(latest))).all())

@@ -27,7 +27,6 @@ class Conversation(Base):
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     starting_template: Mapped[str | None] = mapped_column(String(200))
-    last_message_status: Mapped[str | None] = mapped_column(String(16))
     assigned_user: Mapped[str | None] = mapped_column(String(100))
     unread: Mapped[int] = mapped_column(Integer, default=0)
     # Set when the number matches more than one CRM record: we guess nothing.

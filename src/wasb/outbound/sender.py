@@ -114,7 +114,6 @@ def _give_up(rt: Runtime, session: Session, payload: dict, error: str) -> None:
         return
     message.status = FAILED
     message.error_message = message.error_message or last_line(error, "unknown error")
-    _set_conversation_status(session, message.conversation_id, FAILED)
 
 
 # Either engine's worker hands over every claimed send at once (one per customer): their attempts are
@@ -134,7 +133,6 @@ def _confirm_job(rt: Runtime, session: Session, payload: dict) -> None:
     message.status = FAILED
     message.error_code = None
     message.error_message = NOT_CONFIRMED
-    _set_conversation_status(session, message.conversation_id, FAILED)
 
 
 CONFIRM = Task(name=CONFIRM_TASK, run=_confirm_job, max_attempts=8, batchable=True)
@@ -364,7 +362,6 @@ def _record_attempts_once(db: Database, rows: list[Message]) -> set[int]:
             update(Message).where(Message.id.in_([r.id for r in rows]), Message.status == QUEUED)
             .values(status=SENDING, send_attempted_at=utcnow(), send_attempts=Message.send_attempts + 1)
             .returning(Message.id)).all())
-        _set_conversation_statuses(s, {r.conversation_id: SENDING for r in rows if r.id in taken})
     return taken
 
 
@@ -408,17 +405,9 @@ def _store_results_once(db: Database, channel: Channel, accepted: list[tuple[Mes
         for row in rows:
             if row.wamid in raced:
                 apply_pending_statuses(s, row)
-        _set_conversation_statuses(s, {row.conversation_id: row.status for row in rows})
         if unhealthy:
             mark_healthy(s, channel.phone_number_id)
         return {row.id for row in rows if row.status == FAILED and row.error_code == STOPPED_MARKETING}
-
-
-def _set_conversation_statuses(session: Session, status_of: dict[int, str]) -> None:
-    # In id order: two senders' groups lock the rows they share in the same order.
-    if status_of:
-        session.execute(update(Conversation), [{"id": cid, "last_message_status": status_of[cid]}
-                                               for cid in sorted(status_of)])
 
 
 def _refused(rt: Runtime, channel: Channel, row: Message, error: GraphError, token: str) -> Sent:
@@ -474,7 +463,6 @@ def _back_to_queue(session: Session, message_id: int, error: GraphError) -> int:
         row.status = QUEUED
         # The latest problem, shown while the message waits (cleared once it is sent).
         row.error_code, row.error_message = error.code, human_message(error)
-        _set_conversation_status(session, row.conversation_id, QUEUED)
     return row.send_attempts or 0
 
 
@@ -490,7 +478,6 @@ def _fail(rt: Runtime, message_id: int, code: int | None, reason: str, window_cl
             # A ticket comment waits for the customer's reply instead (wasb.outbound.held).
             if not (window_closed and _hold_comment(rt, s, row)):
                 row.status = FAILED
-                _set_conversation_status(s, row.conversation_id, FAILED)
 
 
 def _hold_comment(rt: Runtime, session: Session, row: Message) -> bool:
@@ -516,11 +503,6 @@ def _schedule_confirm(db: Database, queue: JobQueue, message_id: int, delay: flo
     with db.sessions() as s, s.begin():
         queue.enqueue(s, CONFIRM_TASK, {"message_id": message_id}, ref=f"message:{message_id}",
                       delay_seconds=delay)
-
-
-def _set_conversation_status(session: Session, conversation_id: int, status: str) -> None:
-    session.execute(update(Conversation).where(Conversation.id == conversation_id)
-                    .values(last_message_status=status))
 
 
 # --- the outbox -------------------------------------------------------------------------

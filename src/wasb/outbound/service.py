@@ -202,7 +202,6 @@ def enqueue_send(rt: Runtime, session: Session, conversation: Conversation, cont
     """The message (already `queued`) goes to the sender, after the customer's earlier ones."""
     message.status = QUEUED
     conversation.last_message_at = max(filter(None, [conversation.last_message_at, message.timestamp]))
-    conversation.last_message_status = QUEUED
     rt.queue.enqueue(session, SEND_TASK, {"message_id": message.id},
                       lock=send_lock(conversation.phone_number_id, contact), ref=f"message:{message.id}")
 

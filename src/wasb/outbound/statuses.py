@@ -58,9 +58,6 @@ def apply_status(session: Session, message: Message, data: dict) -> None:
             "conversation_id": message.conversation_id, "message_id": message.id, "wamid": message.wamid,
             "status": new, "at": at, "error_code": message.error_code, "error_message": message.error_message},
             message.conversation_id)
-    conversation = session.get(Conversation, message.conversation_id)
-    if conversation is not None and message.direction == "out":
-        conversation.last_message_status = new
 
 
 def _close_window(session: Session, message: Message, at: datetime) -> None:

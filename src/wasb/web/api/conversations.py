@@ -8,7 +8,8 @@ from sqlalchemy import select
 from wasb.contacts.consent import AGENT, set_marketing_consent
 from wasb.contacts.tables import WaContact
 from wasb.conversations.service import (
-    AnotherConversationOpen, ConversationNotFound, UnknownAgent, assign_conversation, reopen_conversation,
+    AnotherConversationOpen, ConversationNotFound, UnknownAgent, assign_conversation, last_outbound_statuses,
+    reopen_conversation,
 )
 from wasb.conversations.service import mark_read as mark_conversation_read
 from wasb.conversations.tables import Conversation, Message
@@ -38,7 +39,9 @@ def list_conversations(app: AppDep, who: Caller, phone: OptionalQueryText = None
     query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(min(limit, 500)).offset(offset)
     now = window_now()
     with app.db.read_sessions() as session:
-        return [conversation_view(c, contact, now) for c, contact in session.execute(query)]
+        rows = session.execute(query).all()
+        last = last_outbound_statuses(session, [c.id for c, _ in rows])
+        return [conversation_view(c, contact, now, last.get(c.id)) for c, contact in rows]
 
 
 @router.get("/{conversation_id}", responses=errors(404))
@@ -59,7 +62,7 @@ def get_conversation(conversation_id: RowId, app: AppDep, who: Caller, mark_read
         contact = session.get(WaContact, conversation.wa_contact_id)
         messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                    .order_by(Message.timestamp, Message.id)).all()
-        view = conversation_view(conversation, contact)
+        view = conversation_view(conversation, contact, last_status=_last_status(session, conversation.id))
         view["messages"] = [message_view(m) for m in messages]
         view["notes"] = [note_view(n) for n in notes_of(session, conversation_id)]
         return view
@@ -78,7 +81,7 @@ def reopen(conversation_id: RowId, app: AppDep, who: Caller):
         except AnotherConversationOpen as exc:
             return JSONResponse(status_code=409, content={"detail": str(exc), "open_conversation_id": exc.open_id})
         contact = session.get(WaContact, conversation.wa_contact_id)
-        return conversation_view(conversation, contact)
+        return conversation_view(conversation, contact, last_status=_last_status(session, conversation.id))
 
 
 class AssigneeIn(BaseModel):
@@ -99,7 +102,7 @@ def set_assignee(conversation_id: RowId, body: AssigneeIn, app: AppDep, who: Cal
         except UnknownAgent as exc:
             raise HTTPException(422, str(exc))
         contact = session.get(WaContact, conversation.wa_contact_id)
-        return conversation_view(conversation, contact)
+        return conversation_view(conversation, contact, last_status=_last_status(session, conversation.id))
 
 
 class ConsentIn(BaseModel):
@@ -119,4 +122,8 @@ def set_consent(conversation_id: RowId, body: ConsentIn, app: AppDep, who: Calle
         contact = session.get(WaContact, conversation.wa_contact_id)
         set_marketing_consent(app, session, contact, opted_out=body.marketing_opted_out, source=AGENT,
                               actor=who.name)
-        return conversation_view(conversation, contact)
+        return conversation_view(conversation, contact, last_status=_last_status(session, conversation.id))
+
+
+def _last_status(session, conversation_id: int) -> str | None:
+    return last_outbound_statuses(session, [conversation_id]).get(conversation_id)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from wasb.contacts.tables import WaContact
+from wasb.conversations.service import last_outbound_statuses
 from wasb.conversations.tables import Conversation
 from wasb.crm.port import TICKET_SORTS, CRMNotFound, TicketQuery
 from wasb.live.feed import announce_ticket
@@ -48,7 +49,9 @@ def get_ticket(ticket_id: CrmId, app: AppDep, who: Caller):
         conversations = session.scalars(select(Conversation).where(Conversation.ticket_id == ticket_id)
                                         .order_by(Conversation.id)).all()
         # With their customer: Meta's 131047 (kept on the customer) closes the window too.
-        view["conversations"] = [conversation_view(c, session.get(WaContact, c.wa_contact_id)) for c in conversations]
+        last = last_outbound_statuses(session, [c.id for c in conversations])
+        view["conversations"] = [conversation_view(c, session.get(WaContact, c.wa_contact_id), last_status=last.get(c.id))
+                                 for c in conversations]
         return view
 
 

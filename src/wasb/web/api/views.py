@@ -99,14 +99,16 @@ def link_view(link: DocumentLink) -> dict:
             "expires_at": link.expires_at}
 
 
-def conversation_view(c: Conversation, contact: WaContact | None = None, now: datetime | None = None) -> dict:
+def conversation_view(c: Conversation, contact: WaContact | None = None, now: datetime | None = None,
+                      last_status: str | None = None) -> dict:
     """`window_expires_at`: the end of the customer's open 24-hour window (at most 24 h
-    ahead); null when it is closed or the customer never wrote."""
+    ahead); null when it is closed or the customer never wrote. `last_status`: the latest
+    outgoing message's (`conversations.service.last_outbound_statuses`)."""
     view = {
         "id": c.id, "name": c.name, "status": c.status, "phone_number_id": c.phone_number_id,
         "person_id": c.crm_person_id, "ticket_id": c.ticket_id, "started_at": c.started_at,
         "closed_at": c.closed_at, "last_message_at": c.last_message_at, "last_inbound_at": c.last_inbound_at,
-        "starting_template": c.starting_template, "last_message_status": c.last_message_status,
+        "starting_template": c.starting_template, "last_message_status": last_status,
         "assigned_user": c.assigned_user, "unread": c.unread, "association_error": c.association_error,
         "window_expires_at": window_of(c, contact, now).expires_at,
     }

@@ -207,6 +207,7 @@ class ConversationPage:
     # The customer's conversations before this one, oldest first: a new conversation still
     # shows what was said before it.
     earlier: list[EarlierConversation] = field(default_factory=list)
+    last_status: str | None = None  # the latest outgoing message's
 
 
 # The earlier history shown above a conversation: enough to follow it, not a whole archive.
@@ -252,8 +253,10 @@ def conversation_page(session: Session, crm: CRM, conversation_id: int, media_ur
     # Private notes take their place in time among the messages (a stable sort keeps a message first on a tie).
     thread = sorted(thread + [ThreadItem(None, note=n) for n in notes_of(session, conversation_id)],
                     key=lambda item: item.when)
+    outgoing = [m for m in messages if m.direction == "out"]
     return ConversationPage(conversation, contact, person, ticket, window_of(conversation, contact), thread,
-                            earlier_conversations(session, conversation))
+                            earlier_conversations(session, conversation),
+                            last_status=max(outgoing, key=lambda m: m.id).status if outgoing else None)
 
 
 def conversations_of_person(session: Session, person_id: str) -> list[tuple[Conversation, WaContact]]:
