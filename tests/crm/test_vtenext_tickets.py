@@ -227,7 +227,9 @@ def test_a_ticket_is_given_to_an_active_crm_user_by_id(vtenext_crm, vtenext_fake
     ticket = vtenext_crm.create_ticket(new_ticket(customer.id))
     mario = vtenext_fake.users["mario"].id
     assert ticket.assigned_user != mario
-    vtenext_crm.set_ticket_assignee(ticket.id, mario)
+    assigned = vtenext_crm.set_ticket_assignee(ticket.id, mario)
+    assert (assigned.id, assigned.name) == (mario, vtenext_fake.users["mario"].first_name + " "
+                                            + vtenext_fake.users["mario"].last_name)
     assert vtenext_crm.get_ticket(ticket.id).assigned_user == mario
     assert vtenext_fake.rows("HelpDesk")[-1]["assigned_user_id"] == mario
     for refused in (gone, "19x999"):

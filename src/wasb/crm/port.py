@@ -208,8 +208,9 @@ class CRM(Protocol):
 
     def set_ticket_status(self, ticket_id: str, status: str) -> None: ...
 
-    def set_ticket_assignee(self, ticket_id: str, user_id: str) -> None:
-        """Give the ticket to one of `list_users()` (its `id`); CRMNotFound for an unknown
+    def set_ticket_assignee(self, ticket_id: str, user_id: str) -> CrmUser:
+        """Give the ticket to one of `list_users()` (its `id`) and return that user (their
+        name for the agent, without listing the users again); CRMNotFound for an unknown
         ticket, ValueError for a user the CRM does not have."""
 
     def add_comment(self, ticket_id: str, body: str, author: CommentAuthor) -> Comment: ...

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from wasb.crm.port import CRM, Comment, CommentAuthor, NewTicket, Ticket
+from wasb.crm.port import CRM, Comment, CommentAuthor, CrmUser, NewTicket, Ticket
 from wasb.domain.naming import ticket_entry, ticket_title
 from wasb.settings.service import AdminSettings
 
@@ -49,10 +49,11 @@ def change_ticket_status(crm: CRM, ticket_id: str, status: str) -> Ticket:
     return crm.get_ticket(ticket_id)
 
 
-def change_ticket_assignee(crm: CRM, ticket_id: str, user_id: str) -> Ticket:
-    """An agent gives the ticket to a CRM user (raises CRMNotFound, or ValueError for an unknown user)."""
-    crm.set_ticket_assignee(ticket_id, user_id.strip())
-    return crm.get_ticket(ticket_id)
+def change_ticket_assignee(crm: CRM, ticket_id: str, user_id: str) -> tuple[Ticket, CrmUser]:
+    """An agent gives the ticket to a CRM user (raises CRMNotFound, or ValueError for an
+    unknown user): the ticket as it is now, and that user."""
+    user = crm.set_ticket_assignee(ticket_id, user_id.strip())
+    return crm.get_ticket(ticket_id), user
 
 
 def ticket_statuses(settings: AdminSettings) -> list[str]:

@@ -320,16 +320,18 @@ class EmbeddedCRM:
         if known is not None:
             self._tickets[pk] = replace(known, status=status, modified_at=now)
 
-    def set_ticket_assignee(self, ticket_id: str, user_id: str) -> None:
+    def set_ticket_assignee(self, ticket_id: str, user_id: str) -> CrmUser:
         ticket = self._ticket(ticket_id)
-        if user_id not in {u.id for u in self.list_users()}:
+        user = next((u for u in self.list_users() if u.id == user_id), None)
+        if user is None:
             raise ValueError(f"no active user {user_id!r}")
         if ticket.assigned_user == user_id:
-            return
+            return user
         now = utcnow()
         self.session.execute(_tickets.update().where(_tickets.c.id == int(ticket.id))
                              .values(assigned_user=user_id, modified_at=now))
         self._tickets[int(ticket.id)] = replace(ticket, assigned_user=user_id, modified_at=now)
+        return user
 
     def add_comment(self, ticket_id: str, body: str, author: CommentAuthor) -> Comment:
         ticket = self._ticket(ticket_id)

@@ -417,10 +417,11 @@ class VtenextCRM:
                 raise CRMNotFound(f"no ticket {ticket_id}") from exc
             raise
 
-    def set_ticket_assignee(self, ticket_id: str, user_id: str) -> None:
+    def set_ticket_assignee(self, ticket_id: str, user_id: str) -> CrmUser:
         if not self._has_prefix(ticket_id, "HelpDesk"):
             raise CRMNotFound(f"no ticket {ticket_id}")
-        if user_id not in {u.id for u in self.list_users()}:  # an inactive user would own it unseen
+        user = next((u for u in self.list_users() if u.id == user_id), None)
+        if user is None:  # an inactive user would own it unseen
             raise ValueError(f"no active CRM user {user_id!r}")
         self._may("HelpDesk", "updateable")
         try:
@@ -429,6 +430,7 @@ class VtenextCRM:
             if exc.code in NOT_FOUND_CODES:
                 raise CRMNotFound(f"no ticket {ticket_id}") from exc
             raise
+        return user
 
     def add_comment(self, ticket_id: str, body: str, author: CommentAuthor) -> Comment:
         if not self._has_prefix(ticket_id, "HelpDesk"):

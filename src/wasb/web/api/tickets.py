@@ -66,7 +66,7 @@ def set_assignee(ticket_id: CrmId, body: TicketAssigneeIn, app: AppDep, who: Cal
     422 for a user the CRM does not have or who is inactive. 200 with the ticket."""
     with app.db.sessions() as session, session.begin():
         try:
-            ticket = change_ticket_assignee(app.crm(session), ticket_id, body.user_id)
+            ticket = change_ticket_assignee(app.crm(session), ticket_id, body.user_id)[0]
             announce_ticket(session, ticket_id)
             return ticket_view(ticket)
         except CRMNotFound as exc:

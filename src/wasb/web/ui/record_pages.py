@@ -125,9 +125,9 @@ def ticket_assignee(request: Request, user: User, ticket_id: CrmId, user_id: str
     app = request.app.state.wasb
     try:
         with app.db.sessions() as session, session.begin():
-            ticket = change_ticket_assignee(app.crm(session), ticket_id, user_id)
+            assignee = change_ticket_assignee(app.crm(session), ticket_id, user_id)[1]
             announce_ticket(session, ticket_id)
-            name = next((u.name for u in app.crm(session).list_users() if u.id == ticket.assigned_user), user_id)
+            name = assignee.name
     except CRMNotFound as exc:
         raise HTTPException(404, str(exc))
     except ValueError as exc:
