@@ -199,13 +199,20 @@ def test_failing_download_retries_on_its_own_schedule_until_meta_forgets_it(data
         assert "no longer has this file" in expired["media"]["error"]
 
 
+def _first_attempt_over(wired, wamid: str) -> bool:
+    message = media_state(wired, wamid, "pending")
+    return message is not None and "attempt 1 failed" in (message["media"]["error"] or "")
+
+
 def test_sync_retries_failed_media_while_meta_keeps_it_and_expires_the_rest(wired):
     media = upload_to_simulator(wired, PNG, "image/png")
     wrong = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
     wired.post_webhook(webhook_with_media("wamid.RECENT", media["id"], wrong))
     wired.post_webhook(webhook_with_media("wamid.AGED", media["id"], wrong, wa_id="393330000002"))
     for wamid in ("wamid.RECENT", "wamid.AGED"):
-        wired.wait_until(lambda: message_by_wamid(wired, wamid), what=wamid)
+        # The first attempt is over (no download under way that would queue its retry after
+        # the jobs are dropped below).
+        wired.wait_until(lambda: _first_attempt_over(wired, wamid), what=f"{wamid}'s first attempt over")
     with wired.app.db.sessions() as s, s.begin():  # both downloads gave up; one is a week old
         s.execute(update(Message).where(Message.wamid.in_(["wamid.RECENT", "wamid.AGED"]))
                   .values(media_state="failed"))

@@ -37,19 +37,26 @@ def _status(wired, message_id) -> str:
     return message["status"]
 
 
-def _sent_template(wired) -> dict:
-    wired.wait_idle()
-    return [m for m in wired.sim.get("/_sim/sent", params={"to": CUSTOMER}).json() if m["type"] == "template"][-1]
+def _templates_at_meta(wired) -> list[dict]:
+    return [m for m in wired.sim.get("/_sim/sent", params={"to": CUSTOMER}).json() if m["type"] == "template"]
+
+
+def _sent_template(wired, before: int) -> dict:
+    """The template Meta accepted after the `before` earlier ones (the send is the worker's job)."""
+    sent = wait_until(lambda: _templates_at_meta(wired)[before:], what="the template at Meta")
+    assert len(sent) == 1, sent
+    return sent[0]
 
 
 @pytest.mark.parametrize("delivery", ["upload", "link"])
 def test_a_document_header_goes_out_with_its_buttons(wired, delivery):
     settings(wired, media_delivery=delivery)
+    before = len(_templates_at_meta(wired))
     answer = send_template(wired, template_id(wired, "fattura"), to={"phone": "+" + CUSTOMER},
                            header_document_id=_document(wired),
                            params={"1": "F-12", "button.0": "F-12", "button.1": "SCONTO5"})
     assert answer.status_code == 201, answer.text
-    sent = _sent_template(wired)
+    sent = _sent_template(wired, before)
     media = sent["template"]["header_media"]
     assert media["type"] == "document" and media["filename"] == "F-12.pdf"
     assert ("link" in media) == (delivery == "link") and ("id" in media) == (delivery == "upload")
@@ -79,8 +86,9 @@ def test_a_location_header_is_filled_from_its_four_parameters(wired):
              "header.address": "Via Roma 1, Milano"}
     refused = send_template(wired, template, to={"phone": "+" + CUSTOMER}, params={**where, "header.latitude": "north"})
     assert refused.status_code == 422 and "header.latitude must be a number" in refused.json()["detail"]
+    before = len(_templates_at_meta(wired))
     answer = send_template(wired, template, to={"phone": "+" + CUSTOMER}, params=where)
     assert answer.status_code == 201, answer.text
-    sent = _sent_template(wired)
+    sent = _sent_template(wired, before)
     assert sent["template"]["header_media"] == {"type": "location", "latitude": 45.4642, "longitude": 9.19,
                                                "name": "Negozio Centro", "address": "Via Roma 1, Milano"}
