@@ -15,6 +15,7 @@ from wasb.crm.embedded.crm import EmbeddedCRM
 from wasb.crm.guard import GuardedCRM
 from wasb.crm.port import CRM
 from wasb.crm.vtenext.link import VtenextLink
+from wasb.campaigns.dispatch import DISPATCH as DISPATCH_CAMPAIGN
 from wasb.documents.links import REMOVE_LINK
 from wasb.hooks.delivery import DELIVER as DELIVER_WEBHOOK
 from wasb.inbound.intake import IntakeWriter
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 
 def all_tasks() -> dict[str, Task[Runtime]]:
     return {task.name: task for task in (PROCESS, POLL_AGENT_COMMENTS, SEND, CONFIRM, MIRROR, CONSENT_TO_CRM,
-                                         DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN, MARK_READ, DELIVER_WEBHOOK)}
+                                         DOWNLOAD, REMOVE_LINK, SCHEDULED_RUN, MARK_READ, DELIVER_WEBHOOK,
+                                         DISPATCH_CAMPAIGN)}
 
 
 @dataclass(eq=False)

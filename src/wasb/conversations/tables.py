@@ -33,6 +33,8 @@ class Conversation(Base):
     association_error: Mapped[str | None] = mapped_column(Text)
     # The closed period (its start, UTC) the away message last went out for: once per period.
     away_sent_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The campaign whose message this customer answered (wasb.campaigns): the inbox says so.
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_conversation_contact_status", "wa_contact_id", "status"),)
 

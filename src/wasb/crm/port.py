@@ -30,6 +30,21 @@ class Person:
     source: str | None = None  # the lead source (e.g. the WhatsApp ad the customer came from)
 
 
+# The fields a campaign's segment may filter on, on every CRM (a CRM may know more: vtenext
+# takes any field of the module, the embedded CRM its custom fields).
+SEGMENT_FIELDS = ("company", "source", "email")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """People of one kind, optionally of one owner and with one field equal to a value."""
+
+    kind: PersonKind
+    owner: str | None = None  # a CrmUser id
+    field: str | None = None
+    value: str | None = None
+
+
 @dataclass(frozen=True)
 class NewPerson:
     kind: PersonKind
@@ -180,6 +195,10 @@ class CRM(Protocol):
         contact's company is its organisation (an account), so it raises CRMError there."""
 
     def search_people(self, text: str = "", kind: PersonKind | None = None, limit: int = 50, offset: int = 0) -> list[Person]: ...
+
+    def people_in_segment(self, segment: Segment, limit: int = 100, offset: int = 0) -> list[Person]:
+        """The segment's people in a stable order (paging with offset gives each once).
+        Raises CRMError when the segment names a field this CRM does not have."""
 
     def cursor_at(self, when: datetime) -> str:
         """A change cursor that starts the feed at `when` (syncCustomers' time window)."""

@@ -72,3 +72,12 @@ def same_number(raw: str | None, e164: str, default_country: str = "IT") -> bool
         return to_e164(raw, default_country) == e164
     except InvalidPhone:
         return False
+
+
+def country_of(e164: str) -> str | None:
+    """The ISO country a number belongs to (`IT` for +39…), None when the ranges do not tell."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+    return region if region and region != "ZZ" else None

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from wasb.campaigns.service import note_reply
 from wasb.config import Config
 from wasb.contacts.service import (
     WriterRow, add_writer, customer_wrote, display_number, link_person, named_number, phone_of,
@@ -289,6 +290,7 @@ def _received(ctx: Inbound, contact: WriterRow, item: Item, row: dict[str, Any],
         "text": row["body"], "from": item.wa_id or item.user_id, "contact_id": contact.id,
         "profile_name": item.profile_name, "phone_number_id": item.phone_number_id, "timestamp": row["timestamp"],
         "reply_to_wamid": row["reply_to_wamid"]}, conversation_id)
+    note_reply(ctx.session, contact.id, conversation_id, row["timestamp"])
 
 
 def _ticket_created(ctx: Inbound, ticket_id: str, conversation_id: int, person_id: str | None) -> None:

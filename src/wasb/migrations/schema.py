@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import wasb.audit.tables  # noqa: F401
 import wasb.auth.tables  # noqa: F401
+import wasb.campaigns.tables  # noqa: F401
 import wasb.contacts.tables  # noqa: F401
 import wasb.conversations.tables  # noqa: F401
 import wasb.crm.embedded.tables  # noqa: F401

@@ -168,6 +168,29 @@ def conversation_for_person(rt: Runtime, session: Session, person: Person) -> tu
     return conversation, contact
 
 
+def conversation_for_number(rt: Runtime, session: Session, e164: str) -> tuple[Conversation, WaContact]:
+    """The open conversation of the number's address-book entry (made when missing), without
+    asking the CRM: the entry's CRM link, if it has one, is the conversation's."""
+    contact = find_contact(session, wa_id=e164_to_wa_id(e164))
+    if contact is None:
+        contact = WaContact(wa_id=e164_to_wa_id(e164), phone_e164=e164)
+        session.add(contact)
+        session.flush()
+    conversation = find_open_conversation(session, contact.id, rt.config.phone_number_id)
+    if conversation is None:
+        now = utcnow()
+        conversation = Conversation(
+            name=conversation_name(now, named_number(contact), rt.config.tz),
+            phone_number_id=rt.config.phone_number_id, wa_contact_id=contact.id,
+            crm_person_id=contact.crm_person_id, status=OPEN, started_at=now, unread=0)
+        session.add(conversation)
+        session.flush()
+        conversation_opened(session, conversation.id, contact_id=contact.id,
+                            phone_number_id=conversation.phone_number_id,
+                            crm_person_id=conversation.crm_person_id, at=now, by="agent")
+    return conversation, contact
+
+
 def _queue(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, outgoing: Outgoing,
            author: str | None) -> Message:
     settings = settings_for_transaction(session, rt.config)

@@ -14,20 +14,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wasb.contacts.service import find_contact, named_number
 from wasb.contacts.tables import WaContact
-from wasb.conversations.service import conversation_opened, find_open_conversation
-from wasb.conversations.tables import OPEN, Conversation, Message
+from wasb.conversations.tables import Conversation, Message
 from wasb.conversations.tickets import usable_ticket
 from wasb.crm.port import Person, Ticket
-from wasb.domain.naming import conversation_name
-from wasb.domain.phones import InvalidPhone, e164_to_wa_id, to_e164
+from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.outbound.service import (
-    InvalidMessage, NotFound, Outgoing, Upload, check_consent, conversation_for_person, queue_message,
+    InvalidMessage, NotFound, Outgoing, Upload, check_consent, conversation_for_number, conversation_for_person,
+    queue_message,
 )
 from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
-from wasb.store.base import utcnow
 from wasb.crm.mapping import MappingError, needs, resolve_available, resolve_mapping
 from wasb.templates.parameters import ParameterError, as_mapping, describe_parameters
 from wasb.templates.service import TemplateError, check_sendable, get_template, parameter_sources
@@ -78,23 +75,7 @@ def _target(rt: Runtime, session: Session, request: TemplateSend) -> tuple[Perso
         conversation, contact = conversation_for_person(rt, session, people[0])
         return people[0], conversation, contact
     # No CRM record (or several: nothing is guessed): the address book entry alone.
-    contact = find_contact(session, wa_id=e164_to_wa_id(e164))
-    if contact is None:
-        contact = WaContact(wa_id=e164_to_wa_id(e164), phone_e164=e164)
-        session.add(contact)
-        session.flush()
-    conversation = find_open_conversation(session, contact.id, rt.config.phone_number_id)
-    if conversation is None:
-        now = utcnow()
-        conversation = Conversation(
-            name=conversation_name(now, named_number(contact), rt.config.tz),
-            phone_number_id=rt.config.phone_number_id, wa_contact_id=contact.id,
-            crm_person_id=contact.crm_person_id, status=OPEN, started_at=now, unread=0)
-        session.add(conversation)
-        session.flush()
-        conversation_opened(session, conversation.id, contact_id=contact.id,
-                            phone_number_id=conversation.phone_number_id,
-                            crm_person_id=conversation.crm_person_id, at=now, by="agent")
+    conversation, contact = conversation_for_number(rt, session, e164)
     person = crm.get_person(contact.crm_person_id) if contact.crm_person_id else None
     return person, conversation, contact
 

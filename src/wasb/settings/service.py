@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from wasb.auth.tables import User
 from wasb.config import Config
 from wasb.crm.port import PersonKind
+from wasb.domain.pricing import default_country_prices
 from wasb.domain.business_hours import WEEKDAYS, BusinessHours, InvalidHours, parse_intervals
 from wasb.settings.tables import Setting
 from wasb.store.upsert import insert_for
@@ -57,6 +58,12 @@ def _default_template_prices() -> dict[str, float]:
 def _default_phone_fields() -> dict[str, list[str]]:
     # Accounts have no `mobile` on vtenext or vtiger: their number is in `phone`.
     return {"lead": ["mobile"], "contact": ["mobile"], "account": ["phone"]}
+
+
+def _clean_prices(value: dict[str, float]) -> dict[str, float]:
+    if any(price < 0 or price > 100 for price in value.values()):
+        raise ValueError("a price is from 0 to 100")
+    return {category.strip().lower(): price for category, price in value.items() if category.strip()}
 
 
 class FallbackTemplate(BaseModel):
@@ -197,13 +204,27 @@ class AdminSettings(BaseModel):
     # `pricing.category`), in `price_currency`; a category not listed costs nothing.
     template_prices: dict[str, float] = Field(default_factory=_default_template_prices)
     price_currency: str = Field(default="USD", min_length=3, max_length=3)
+    # Campaigns' cost estimate: the price per category in a country (ISO code), over the flat
+    # `template_prices` for the countries listed.
+    country_prices: dict[str, dict[str, float]] = Field(default_factory=default_country_prices)
+    # Who may send campaigns besides the admins (user names).
+    campaign_senders: list[str] = Field(default_factory=list, max_length=500)
 
     @field_validator("template_prices")
     @classmethod
     def _prices(cls, value: dict[str, float]) -> dict[str, float]:
-        if any(price < 0 or price > 100 for price in value.values()):
-            raise ValueError("a price is from 0 to 100")
-        return {category.strip().lower(): price for category, price in value.items() if category.strip()}
+        return _clean_prices(value)
+
+    @field_validator("country_prices")
+    @classmethod
+    def _country_prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        cleaned: dict[str, dict[str, float]] = {}
+        for country, prices in value.items():
+            code = country.strip().upper()
+            if len(code) != 2 or not code.isalpha():
+                raise ValueError(f"a country is its two-letter ISO code (IT, DE, US…), not {country!r}")
+            cleaned[code] = _clean_prices(prices)
+        return cleaned
 
     @field_validator("opt_out_keywords", "opt_in_keywords")
     @classmethod

@@ -17,7 +17,7 @@ from wasb.live.feed import Poller
 from wasb.web import metrics, public, webhooks
 from wasb.web.errors import install_openapi
 from wasb.web.api import (
-    analytics, canned, conversations, documents, events, hooks, jobs, messages, notes, outbox, people, reports, sending,
+    analytics, campaigns, canned, conversations, documents, events, hooks, jobs, messages, notes, outbox, people, reports, sending,
     settings, templates, tickets,
 )
 from wasb.web.api import crm as crm_api
@@ -88,7 +88,7 @@ def create_app(wasb: App, *, start: bool = True, worker_threads: bool | None = N
     app.include_router(public.router)
     app.include_router(metrics.router)
     for module in (people, conversations, notes, canned, sending, messages, documents, tickets, events, settings, crm_api, jobs,
-                   reports, analytics, templates, outbox, hooks):
+                   reports, analytics, templates, outbox, hooks, campaigns):
         app.include_router(module.router)
     # Innermost: the webhook's answer skips the framework, not the headers or the body deadline.
     app.add_middleware(webhooks.WebhookIntake, wasb=wasb)

@@ -15,7 +15,7 @@ from wasb.auth.tables import User
 from wasb.crm.embedded.tables import CrmComment, CrmDocument, CrmPerson, CrmTicket
 from wasb.crm.port import (
     Comment, CommentAuthor, CRMError, CrmUser, CRMNotFound, Document, DuplicateMobile, NewPerson, NewTicket, Page, Person, PersonKind,
-    Ticket, TicketQuery,
+    SEGMENT_FIELDS, Segment, Ticket, TicketQuery,
 )
 from wasb.domain.phones import InvalidPhone, to_e164
 from wasb.store.base import utcnow
@@ -227,6 +227,17 @@ class EmbeddedCRM:
                 pass
             query = query.where(or_(*conditions))
         rows = self.session.scalars(query.order_by(CrmPerson.name, CrmPerson.id).limit(limit).offset(offset))
+        return [_person(r) for r in rows]
+
+    def people_in_segment(self, segment: Segment, limit: int = 100, offset: int = 0) -> list[Person]:
+        query = select(CrmPerson).where(CrmPerson.deleted.is_(False), CrmPerson.kind == segment.kind)
+        if segment.owner:
+            query = query.where(CrmPerson.assigned_user == segment.owner)
+        if segment.field:
+            column = (getattr(CrmPerson, segment.field) if segment.field in SEGMENT_FIELDS
+                      else CrmPerson.custom_fields[segment.field].as_string())  # a custom field of the record
+            query = query.where(func.lower(column) == (segment.value or "").strip().lower())
+        rows = self.session.scalars(query.order_by(CrmPerson.id).limit(limit).offset(offset))
         return [_person(r) for r in rows]
 
     def cursor_at(self, when: datetime) -> str:

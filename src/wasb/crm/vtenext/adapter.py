@@ -54,6 +54,7 @@ from wasb.crm.port import (
     Page,
     Person,
     PersonKind,
+    Segment,
     Ticket,
     TicketQuery,
 )
@@ -73,6 +74,12 @@ def _checked(value: object) -> bool:
 KIND_MODULE: dict[PersonKind, str] = {"lead": "Leads", "contact": "Contacts", "account": "Accounts"}
 MODULE_KIND: dict[str, PersonKind] = {m: k for k, m in KIND_MODULE.items()}
 PEOPLE_MODULES = tuple(KIND_MODULE.values())
+# A segment's common fields (wasb.crm.port.SEGMENT_FIELDS) as each module names them.
+_SEGMENT_COLUMNS: dict[PersonKind, dict[str, str]] = {
+    "lead": {"company": "company", "source": "leadsource", "email": "email"},
+    "contact": {"source": "leadsource", "email": "email"},
+    "account": {"company": "accountname", "source": "leadsource", "email": "email1"},
+}
 # Accounts have no `mobile` field on either CRM: their number is in `phone`.
 DEFAULT_PHONE_FIELDS: dict[PersonKind, tuple[str, ...]] = {
     "lead": ("mobile",),
@@ -299,6 +306,24 @@ class VtenextCRM:
             return found
         found.sort(key=lambda p: (p.name.casefold(), p.id))
         return found[offset : offset + limit]
+
+    def people_in_segment(self, segment: Segment, limit: int = 100, offset: int = 0) -> list[Person]:
+        module = KIND_MODULE[segment.kind]
+        conditions = []
+        if segment.owner:
+            if not vtql.is_record_id(segment.owner):
+                return []  # owners are Users ids here
+            conditions.append(vtql.condition("assigned_user_id", "=", vtql.quote_id(segment.owner)))
+        if segment.field:
+            field = _SEGMENT_COLUMNS.get(segment.kind, {}).get(segment.field, segment.field)
+            if not self.schema.module(module).has(field):
+                raise CRMError(f"{module} has no field {segment.field!r} to choose people by")
+            try:
+                conditions.append(vtql.condition(field, "=", vtql.quote((segment.value or "").strip())))
+            except vtql.VTQLValueError:
+                return []  # an empty value: VTQL cannot ask for it, and no campaign wants it
+        rows = self._query_range(module, vtql.all_of(*conditions), "id", offset, limit)
+        return [self._person(segment.kind, r) for r in rows]
 
     def cursor_at(self, when: datetime) -> str:
         """A change cursor starting at `when` (e.g. now minus the sync time window),

@@ -111,6 +111,7 @@ def conversation_view(c: Conversation, contact: WaContact | None = None, now: da
         "starting_template": c.starting_template, "last_message_status": last_status,
         "assigned_user": c.assigned_user, "unread": c.unread, "association_error": c.association_error,
         "window_expires_at": window_of(c, contact, now).expires_at,
+        "campaign_id": c.campaign_id,  # the campaign the customer replied to (GET /api/v1/campaigns/{id})
     }
     if contact is not None:
         view["contact"] = {"id": contact.id, "wa_id": contact.wa_id, "user_id": contact.user_id,
