@@ -142,7 +142,8 @@ def test_a_campaign_of_2000_is_counted_sent_paused_resumed_and_reported(wired):
     progress = done["progress"]
     assert done["status"] == "done" and progress["pending"] == 0
     assert progress["failed"] == OFF_WHATSAPP
-    assert progress["sent"] + progress["delivered"] + progress["read"] == sendable - OFF_WHATSAPP
+    assert progress["sent"] == sendable - OFF_WHATSAPP  # a funnel: the delivered and read ones too
+    assert progress["read"] <= progress["delivered"] <= progress["sent"]
     assert any("131026" in f["reason"] and f["count"] == OFF_WHATSAPP for f in progress["failures"]), progress
 
     # Meta got one message per sendable number, none for the left-out ones, each with its name.
@@ -184,5 +185,5 @@ def _steady(wired):
 def _finished(wired, campaign_id):
     campaign = _campaign(wired, campaign_id)
     progress = campaign["progress"]
-    answered = progress["sent"] + progress["delivered"] + progress["read"] + progress["failed"]
+    answered = progress["sent"] + progress["failed"]
     return campaign if campaign["status"] == "done" and answered == campaign["recipients"] else None

@@ -27,6 +27,8 @@ PAGE = 100  # people asked of the CRM at a time (vtenext's page)
 CSV_PREFIX = "csv."
 # A CSV column whose header names it as the number.
 PHONE_HEADERS = ("phone", "mobile", "number", "whatsapp", "telefono", "cellulare", "numero")
+# A column whose header names the customer (shown in the preview and the report).
+NAME_HEADERS = ("name", "nome", "full name", "nome e cognome", "customer", "cliente")
 
 
 class AudienceError(ValueError):
@@ -41,6 +43,7 @@ class Candidate:
     phone: str
     person: Person | None = None
     columns: Mapping[str, str] | None = None  # a CSV line's values by column name
+    name: str | None = None  # a CSV line's name column
 
 
 @dataclass
@@ -85,9 +88,11 @@ def csv_candidates(text: str) -> tuple[list[Candidate], list[str]]:
     lines = list(csv.reader(io.StringIO(text), dialect))
     first = [cell.strip().lower() for cell in lines[0]] if lines else []
     phone_at = next((i for i, cell in enumerate(first) if cell in PHONE_HEADERS), None)
+    name_at = next((i for i, cell in enumerate(first) if cell in NAME_HEADERS), None)
     if phone_at is not None:
         names, start = [cell.strip() or str(i + 1) for i, cell in enumerate(lines[0])], 1
     else:
+        name_at = None
         width = max(len(line) for line in lines)
         names, start, phone_at = [str(i + 1) for i in range(width)], 0, 0
     candidates = []
@@ -99,7 +104,8 @@ def csv_candidates(text: str) -> tuple[list[Candidate], list[str]]:
         cells = [cell.strip() for cell in line]
         columns = {names[i]: cells[i] for i in range(min(len(names), len(cells))) if i != phone_at}
         phone = cells[phone_at] if phone_at < len(cells) else ""
-        candidates.append(Candidate(row=number, phone=phone, columns=columns))
+        name = cells[name_at] if name_at is not None and name_at < len(cells) else None
+        candidates.append(Candidate(row=number, phone=phone, columns=columns, name=(name or None)))
     return candidates, [n for i, n in enumerate(names) if i != phone_at]
 
 
@@ -131,7 +137,8 @@ def classify(session: Session, candidates: Iterator[Candidate] | list[Candidate]
         row = {"row": candidate.row, "phone": candidate.phone[:100], "state": PENDING, "reason": None,
                "person_id": candidate.person.id if candidate.person else None,
                "person_kind": candidate.person.kind if candidate.person else None,
-               "name": (candidate.person.name if candidate.person else None), "wa_id": None, "country": None,
+               "name": ((candidate.person.name if candidate.person else candidate.name) or "")[:200] or None,
+               "wa_id": None, "country": None,
                "param_values": None}
         audience.rows.append(row)
         try:

@@ -210,9 +210,10 @@ def keep_dispatching(rt: Runtime, session: Session, campaign_id: int, *, delay: 
 
 @dataclass(frozen=True)
 class Progress:
+    # A funnel: `sent` counts the delivered and read ones too, `delivered` the read ones.
     pending: int  # not handed to the sender yet
     queued: int  # handed, not sent yet
-    sent: int  # accepted by Meta, not delivered yet
+    sent: int  # accepted by Meta
     delivered: int
     read: int
     failed: int  # Meta's failure, or refused when its turn came
@@ -243,7 +244,8 @@ def progress(session: Session, campaign_id: int) -> Progress:
     failures.sort(key=lambda f: -f["count"])
     return Progress(
         pending=states.get(PENDING, 0), queued=statuses.get(MESSAGE_QUEUED, 0) + statuses.get(SENDING, 0),
-        sent=statuses.get(SENT, 0), delivered=statuses.get(DELIVERED, 0), read=statuses.get(READ, 0),
+        sent=statuses.get(SENT, 0) + statuses.get(DELIVERED, 0) + statuses.get(READ, 0),
+        delivered=statuses.get(DELIVERED, 0) + statuses.get(READ, 0), read=statuses.get(READ, 0),
         failed=statuses.get(FAILED, 0) + states.get(REFUSED, 0), replied=replied or 0,
         skipped=states.get(SKIPPED, 0), failures=failures[:20])
 

@@ -631,6 +631,25 @@
   });
   $$("[data-autosubmit-field]").forEach((el) => el.addEventListener("change", () => el.form.requestSubmit()));
 
+  // --- a campaign's live progress: its counts follow the API while it sends --------------------
+  function followCampaign() {
+    const page = $("#campaign-page");
+    if (!page || !["running", "paused"].includes(page.dataset.status)) return;
+    const refresh = async () => {
+      const response = await fetch(`/api/v1/campaigns/${page.dataset.campaign}`, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const campaign = await response.json();
+      for (const [key, value] of Object.entries(campaign.progress)) {
+        const count = $(`[data-count="${key}"]`, page);
+        if (count) count.textContent = value;
+        const meter = $(`[data-meter="${key}"]`, page);
+        if (meter) meter.value = value;
+      }
+      if (campaign.status !== page.dataset.status) location.reload();  // new buttons for the new state
+    };
+    setInterval(refresh, 2000);
+  }
+
   const thread = $("#thread");
   if (thread) thread.scrollTop = thread.scrollHeight;
   $(".conv.current")?.scrollIntoView({ block: "nearest" });
@@ -639,6 +658,7 @@
   wireComposer();
   wireTemplates();
   wirePrefs();
+  followCampaign();
   setInterval(() => tickWindows(), 30000);
   connect();
 })();

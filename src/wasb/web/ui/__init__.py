@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from wasb.bootstrap import App
 from wasb.web.errors import validation_message, with_full_allow
 from wasb.web.ui import (
-    admin_pages, analytics_pages, auth_pages, canned_pages, hooks_pages, inbox_pages, live, notifications, record_pages,
+    admin_pages, analytics_pages, auth_pages, campaign_pages, canned_pages, hooks_pages, inbox_pages, live, notifications, record_pages,
 )
 from wasb.web.ui.deps import Forbidden, LoginRequired
 from wasb.web.ui.render import render, wants_json
@@ -32,7 +32,8 @@ def install_ui(app: FastAPI, wasb: App) -> None:
     app.state.ui_signer = signer
     app.add_middleware(SessionMiddleware, signer_for=signer, db=wasb.db)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
-    for module in (auth_pages, inbox_pages, record_pages, canned_pages, admin_pages, analytics_pages, hooks_pages, live,
+    for module in (auth_pages, inbox_pages, record_pages, canned_pages, admin_pages, analytics_pages, hooks_pages,
+                   campaign_pages, live,
                    notifications):
         app.include_router(module.router)
 

@@ -65,6 +65,7 @@ TEMPLATE_SEPARATOR = "|"  # between a template's name and its language (Meta all
 
 SPECIAL_KINDS = {"fallback_template": "template", "crm_phone_fields": "phones", "business_hours": "hours",
                  "holidays": "dates", "away_message": "longtext", "template_prices": "prices",
+                 "country_prices": "country_prices", "campaign_senders": "kinds",
                  **dict.fromkeys(PER_LANGUAGE_WORDS, "words"), **dict.fromkeys(PER_LANGUAGE_TEXTS, "texts")}
 
 
@@ -106,6 +107,9 @@ def _shown(key: str, kind: str, value: Any) -> Any:
         return {day: ", ".join(value.get(day, [])) for day in WEEKDAYS}
     if kind == "dates":
         return "\n".join(d.isoformat() for d in value)
+    if kind == "country_prices":
+        return "\n".join(f"{country} " + " ".join(f"{c}={p:g}" for c, p in prices.items())
+                         for country, prices in value.items())
     if kind in ("texts", "prices"):
         return dict(value)
     if kind == "kinds":
@@ -176,6 +180,8 @@ def setting_fields(settings: AdminSettings, usernames: list[str], *, users_are_w
             kind, choices = "user", tuple(usernames)
         elif kind == "choice":
             choices = typing.get_args(info.annotation)
+        elif key == "campaign_senders":  # the agents (admins may send campaigns anyway)
+            choices = tuple(dict.fromkeys([*usernames, *value]))
         elif kind == "kinds":
             choices = typing.get_args(typing.get_args(info.annotation)[0])
         elif kind == "template":
@@ -220,6 +226,8 @@ def _parse(key: str, kind: str, form) -> Any:
         return _hours(key, form)
     if kind == "dates":
         return _dates(str(form.get(key)))
+    if kind == "country_prices":
+        return _country_prices(str(form.get(key)))
     if kind == "words":
         return {lang: [w.strip() for w in str(form.get(f"{key}.{lang}") or "").split(",") if w.strip()]
                 for lang in _parts_in(key, form)}
@@ -242,6 +250,27 @@ def _prices(key: str, form) -> dict[str, float]:
         except ValueError:
             raise ValueError(f"the price of {category} is not a number: {text[:20]!r}") from None
     return prices
+
+
+def _country_prices(text: str) -> dict[str, dict[str, float]]:
+    """A line per country: `DE marketing=0.1365 utility=0.055 authentication=0.0768`."""
+    table: dict[str, dict[str, float]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        country, *pairs = line.split()
+        prices = {}
+        for pair in pairs:
+            category, equals, price = pair.partition("=")
+            try:
+                prices[category] = float(price.replace(",", "."))
+            except ValueError:
+                equals = ""
+            if not equals:
+                raise ValueError(f"line {number}: write each price as category=price, e.g. marketing=0.0691, "
+                                 f"not {pair[:30]!r}") from None
+        table[country] = prices
+    return table
 
 
 def _hours(key: str, form) -> dict[str, list[str]]:

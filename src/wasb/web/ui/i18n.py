@@ -101,6 +101,13 @@ EN: dict[str, str] = {
     "hook:conversation.assigned": "A conversation's agent changed",
     "hook:ticket.created": "A customer's message opened a ticket",
     "hook:consent.changed": "A customer opted out of marketing, or back in",
+    # campaigns
+    "campaign:draft": "draft", "campaign:running": "sending", "campaign:paused": "paused",
+    "campaign:cancelled": "cancelled", "campaign:done": "handed to the sender",
+    "setting:country_prices": "Template prices per country (campaign estimates)",
+    "help:country_prices": "A line per country: its ISO code, then category=price (e.g. DE marketing=0.1365 utility=0.055). Countries not listed cost the prices per category above. Defaults: Meta's rate card of July 2025 (USD).",
+    "setting:campaign_senders": "Agents who may send campaigns",
+    "help:campaign_senders": "Admins always may.",
 }
 
 # Values that belong to the CRM or to Meta: stored as they come, shown translated. A value
@@ -502,6 +509,46 @@ IT: dict[str, str] = {
     "hook:conversation.assigned": "È cambiato l'operatore di una conversazione",
     "hook:ticket.created": "Un messaggio di un cliente ha aperto un ticket",
     "hook:consent.changed": "Un cliente ha revocato o ridato il consenso al marketing",
+    # campaigns
+    "Campaigns": "Campagne", "New campaign": "Nuova campagna",
+    "An approved template sent to many customers at once, under the number's send rate: agents' replies always go first.":
+        "Un template approvato inviato a molti clienti insieme, entro il ritmo di invio del numero: le risposte degli operatori passano sempre prima.",
+    "Campaigns need an admin, or an agent an admin named in Settings (campaign senders).":
+        "Le campagne richiedono un amministratore, o un operatore indicato da un amministratore nelle Impostazioni (chi invia campagne).",
+    "Recipients": "Destinatari", "Sent": "Inviati", "Delivered": "Consegnati", "Read": "Letti", "Replies": "Risposte",
+    "No campaign yet.": "Nessuna campagna per ora.",
+    "campaign:draft": "bozza", "campaign:running": "in invio", "campaign:paused": "in pausa",
+    "campaign:cancelled": "annullata", "campaign:done": "affidata al mittente",
+    "Nothing is sent yet: the next page shows who gets it, what they read and what it costs, before you start it.":
+        "Non si invia ancora nulla: la pagina seguente mostra chi la riceve, cosa legge e quanto costa, prima di avviarla.",
+    "Choose": "Scegli", "Who gets it": "Chi la riceve", "People of the CRM": "Persone del CRM", "Every kind": "Ogni tipo",
+    "Any owner": "Qualsiasi assegnatario", "Field": "Campo", "equals": "uguale a", "A CSV file": "Un file CSV",
+    "One number per line: the first column, or the column headed phone, mobile or number. The other columns can fill parameters.":
+        "Un numero per riga: la prima colonna, o la colonna intitolata phone, mobile o number. Le altre colonne possono riempire i parametri.",
+    "Each parameter: a CRM field of the person, a column of the CSV file, or the same text for everyone.":
+        "Ogni parametro: un campo CRM della persona, una colonna del file CSV, o lo stesso testo per tutti.",
+    "CSV column…": "Colonna del CSV…", "Same text for everyone…": "Stesso testo per tutti…", "Column or text": "Colonna o testo",
+    "Prepare": "Prepara", "by {name}": "di {name}", "Progress": "Avanzamento", "Waiting": "In attesa", "Queued": "In coda",
+    "Not sent (cancelled)": "Non inviati (annullata)", "Why messages failed": "Perché i messaggi non sono partiti",
+    "Start sending": "Avvia l'invio", "Pause": "Pausa", "Resume": "Riprendi", "Report (CSV)": "Resoconto (CSV)",
+    "Cancel this campaign? Nobody gets it.": "Annullare questa campagna? Nessuno la riceverà.",
+    "Cancel this campaign? Those not sent yet will not get it.": "Annullare questa campagna? Chi non l'ha ancora ricevuta non la riceverà.",
+    "Send this template to {n} people?": "Inviare questo template a {n} persone?",
+    "What they read": "Cosa leggono", "Nobody left to send to.": "Nessuno a cui inviare.", "Audience": "Destinatari",
+    "Opted out (left out)": "Disiscritti (esclusi)", "Invalid (left out)": "Non validi (esclusi)",
+    "Repeated numbers (left out)": "Numeri ripetuti (esclusi)", "Estimated cost": "Costo stimato",
+    "The cost follows the price table in Settings (per country and category); Meta bills delivered messages only.":
+        "Il costo segue la tabella dei prezzi nelle Impostazioni (per paese e categoria); Meta addebita solo i messaggi consegnati.",
+    "Left out": "Esclusi", "Line": "Riga", "Why": "Perché",
+    "The CSV file is larger than 5 MB: split it.": "Il file CSV supera i 5 MB: dividilo.",
+    "Campaign prepared: check it, then start it.": "Campagna preparata: controllala, poi avviala.",
+    "Campaign started.": "Campagna avviata.", "Campaign paused.": "Campagna in pausa.", "Campaign resumed.": "Campagna ripresa.",
+    "Campaign cancelled: nobody else gets it.": "Campagna annullata: nessun altro la riceverà.",
+    "setting:country_prices": "Prezzi dei template per paese (stime delle campagne)",
+    "help:country_prices": "Una riga per paese: il codice ISO, poi categoria=prezzo (es. DE marketing=0.1365 utility=0.055). I paesi non elencati costano i prezzi per categoria sopra. Predefiniti: il listino di Meta di luglio 2025 (USD).",
+    "setting:campaign_senders": "Operatori che possono inviare campagne",
+    "help:campaign_senders": "Gli amministratori possono sempre.",
+    "Campaign": "Campagna", "Campaign results": "Risultati delle campagne",
 }
 
 
