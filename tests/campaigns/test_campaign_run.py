@@ -160,6 +160,9 @@ def test_a_campaign_of_2000_is_counted_sent_paused_resumed_and_reported(wired):
     assert conversation["campaign_id"] == campaign_id
     assert _campaign(wired, campaign_id)["progress"]["replied"] == 1
 
+    # The simulator's customers read what they get: once they all have, the figures stay still.
+    wait_until(lambda: _campaign(wired, campaign_id)["progress"]["read"] == sendable - OFF_WHATSAPP, timeout=60,
+               what="every campaign message read")
     report = wired.api("GET", f"/api/v1/campaigns/{campaign_id}/report.csv")
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(report.text)))
@@ -169,9 +172,18 @@ def test_a_campaign_of_2000_is_counted_sent_paused_resumed_and_reported(wired):
         states[row["state"]] = states.get(row["state"], 0) + 1
     assert states == {"excluded": OPTED_OUT + INVALID, "queued": sendable}
     line = next(r for r in rows if r["phone"] == "+" + number(1234))
-    assert line["status"] in ("delivered", "read") and line["replied_at"]
+    assert line["status"] == "read" and line["replied_at"]
     failed = [r for r in rows if r["status"] == "failed"]
     assert len(failed) == OFF_WHATSAPP and all("131026" in r["reason"] for r in failed)
+
+    # The analytics dashboard's campaign results: the same funnel, the delivered ones priced.
+    (result,) = [c for c in wired.get("/api/v1/analytics")["campaigns"] if c["id"] == campaign_id]
+    final = _campaign(wired, campaign_id)["progress"]
+    assert {k: result[k] for k in ("sent", "delivered", "read", "replied", "failed")} == \
+        {k: final[k] for k in ("sent", "delivered", "read", "replied", "failed")}
+    delivered_lines = sum(1 for r in rows if r["status"] in ("delivered", "read"))
+    assert result["delivered"] == delivered_lines
+    assert result["cost"] == pytest.approx(delivered_lines * price, abs=0.001)
 
 
 def _steady(wired):

@@ -315,6 +315,30 @@ def report_rows(session: Session, campaign_id: int):
                "replied_at": recipient.replied_at, "conversation_id": conversation_id or ""}
 
 
+def campaign_results(session: Session, settings: AdminSettings, since: datetime, until: datetime,
+                     created_by: str | None = None) -> list[dict]:
+    """The campaigns started in [since, until): their funnel and their cost, priced per country
+    for the messages delivered (what Meta bills), for the analytics dashboard."""
+    query = select(Campaign).where(Campaign.started_at >= since, Campaign.started_at < until)
+    if created_by:
+        query = query.where(Campaign.created_by == created_by)
+    results = []
+    for campaign in session.scalars(query.order_by(Campaign.started_at)):
+        funnel = progress(session, campaign.id)
+        delivered = session.execute(
+            select(CampaignRecipient.country, func.count()).join(Message, Message.id == CampaignRecipient.message_id)
+            .where(CampaignRecipient.campaign_id == campaign.id, Message.status.in_((DELIVERED, READ)))
+            .group_by(CampaignRecipient.country)).all()
+        cost = sum(n * price_of(settings.country_prices, settings.template_prices, country, campaign.category)
+                   for country, n in delivered)
+        results.append({"id": campaign.id, "name": campaign.name, "status": campaign.status,
+                        "template": campaign.template_name, "started_at": campaign.started_at,
+                        "created_by": campaign.created_by, "recipients": campaign.recipients,
+                        "sent": funnel.sent, "delivered": funnel.delivered, "read": funnel.read,
+                        "replied": funnel.replied, "failed": funnel.failed, "cost": round(cost, 4)})
+    return results
+
+
 # --- replies ---------------------------------------------------------------------------
 
 def note_reply(session: Session, contact_id: int, conversation_id: int, at: datetime) -> None:
@@ -337,6 +361,6 @@ def campaign_names(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 __all__ = ["CampaignError", "CampaignNotFound", "CampaignState", "NewCampaign", "Progress", "REPORT_COLUMNS",
-           "DISPATCH_TASK", "cancel", "campaign_names", "campaign_view", "create_campaign", "excluded", "get_campaign",
+           "DISPATCH_TASK", "cancel", "campaign_names", "campaign_results", "campaign_view", "create_campaign", "excluded", "get_campaign",
            "list_campaigns", "may_send_campaigns", "note_reply", "pause", "preview", "progress", "recipients",
            "report_rows", "resume", "start", "keep_dispatching"]

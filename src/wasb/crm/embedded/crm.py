@@ -24,6 +24,12 @@ from wasb.store.like import contains_pattern
 from wasb.store.upsert import insert_or_nothing
 
 
+# A checkbox custom field (set_person_flag) holds a JSON boolean, which reads "true" on
+# PostgreSQL and 1 on SQLite: either writing asks for a ticked one on both databases (vtenext
+# writes a ticked checkbox "1"), "0" or "false" for an unticked one.
+_CHECKBOX_SPELLINGS = {"1": ("1", "true"), "true": ("1", "true"), "0": ("0", "false"), "false": ("0", "false")}
+
+
 def _person(row: CrmPerson) -> Person:
     return Person(id=str(row.id), kind=row.kind, name=row.name, mobile=row.mobile, email=row.email,
                   company=row.company, assigned_user=row.assigned_user, created_at=row.created_at,
@@ -234,9 +240,12 @@ class EmbeddedCRM:
         if segment.owner:
             query = query.where(CrmPerson.assigned_user == segment.owner)
         if segment.field:
-            column = (getattr(CrmPerson, segment.field) if segment.field in SEGMENT_FIELDS
-                      else CrmPerson.custom_fields[segment.field].as_string())  # a custom field of the record
-            query = query.where(func.lower(column) == (segment.value or "").strip().lower())
+            wanted = (segment.value or "").strip().lower()
+            if segment.field in SEGMENT_FIELDS:
+                query = query.where(func.lower(getattr(CrmPerson, segment.field)) == wanted)
+            else:  # a custom field of the record
+                column = func.lower(CrmPerson.custom_fields[segment.field].as_string())
+                query = query.where(column.in_(_CHECKBOX_SPELLINGS.get(wanted, (wanted,))))
         rows = self.session.scalars(query.order_by(CrmPerson.id).limit(limit).offset(offset))
         return [_person(r) for r in rows]
 

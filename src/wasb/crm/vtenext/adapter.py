@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from wasb.crm.port import (
     PERSON_KINDS,
+    SEGMENT_FIELDS,
     Comment,
     CommentAuthor,
     CRMAuthError,
@@ -317,6 +318,10 @@ class VtenextCRM:
         if segment.field:
             field = _SEGMENT_COLUMNS.get(segment.kind, {}).get(segment.field, segment.field)
             if not self.schema.module(module).has(field):
+                if segment.field in SEGMENT_FIELDS:
+                    # A common field this module lacks (a Contact's company, an Account's lead
+                    # source): nobody of this kind has it, and a segment of every kind goes on.
+                    return []
                 raise CRMError(f"{module} has no field {segment.field!r} to choose people by")
             try:
                 conditions.append(vtql.condition(field, "=", vtql.quote((segment.value or "").strip())))

@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AfterValidator
 
+from wasb.campaigns.service import campaign_results
+from wasb.reports.analytics import day_bounds
 from wasb.reports.dashboard import analytics_report
 from wasb.reports.usage import UsageRange, UsageRangeError
 from wasb.settings.service import load_settings
@@ -30,8 +32,17 @@ def analytics(app: AppDep, who: Caller,
     """The dashboard's figures for the local days from..to (default: the last 30), overall or of
     one agent: per day conversations opened, messages in and out, templates and their cost per
     category, windows expired without an answer; first-response and resolution times in
-    business seconds (median, p90), overall and per agent. Kept by the `analytics` job."""
+    business seconds (median, p90), overall and per agent. Kept by the `analytics` job.
+    `campaigns`: the campaigns started in those days (those the agent sent, with `agent`),
+    their funnel and the cost of their delivered messages."""
     span = parse_span(app, start, end)
     with app.db.read_sessions() as session:
-        settings = load_settings(session, app.config)
-        return analytics_report(session, span, app.config.tz, settings, agent or None)
+        return report_with_campaigns(app, session, span, agent or None)
+
+
+def report_with_campaigns(app, session, span: UsageRange, agent: str | None) -> dict:
+    settings = load_settings(session, app.config)
+    report = analytics_report(session, span, app.config.tz, settings, agent)
+    since, until = day_bounds(span.first, span.last, app.config.tz)
+    report["campaigns"] = campaign_results(session, settings, since, until, created_by=agent)
+    return report

@@ -9,9 +9,9 @@ from datetime import date, datetime
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from wasb.reports.dashboard import agent_names, analytics_report, csv_rows
+from wasb.reports.dashboard import agent_names, csv_rows
 from wasb.reports.usage import UsageRange, UsageRangeError
-from wasb.settings.service import load_settings
+from wasb.web.api.analytics import report_with_campaigns
 from wasb.store.base import utcnow
 from wasb.web.ui.charts import Series, bar_chart, legend
 from wasb.web.ui.deps import User, csrf_protected
@@ -40,8 +40,7 @@ def _report(request: Request, start: str | None, end: str | None, agent: str | N
     app = request.app.state.wasb
     span = UsageRange.parse(start, end, utcnow().astimezone(app.config.tz).date())
     with app.db.read_sessions() as session:
-        settings = load_settings(session, app.config)
-        report = analytics_report(session, span, app.config.tz, settings, agent or None)
+        report = report_with_campaigns(app, session, span, agent or None)
         agents = agent_names(session)
     return report, agents
 
@@ -99,7 +98,14 @@ def analytics_csv(request: Request, user: User, start: str | None = Query(None, 
     except UsageRangeError as exc:
         return Response(str(exc), status_code=422, media_type="text/plain")
     out = io.StringIO()
-    csv.writer(out).writerows(csv_rows(report))
+    writer = csv.writer(out)
+    writer.writerows(csv_rows(report))
+    if report["campaigns"]:  # a second table below the days: the campaigns started in them
+        writer.writerow([])
+        writer.writerow(["campaign", "started_at", "recipients", "sent", "delivered", "read", "replied", "failed",
+                         f"cost_{report['currency']}"])
+        writer.writerows([c["name"], c["started_at"].isoformat(), c["recipients"], c["sent"], c["delivered"],
+                          c["read"], c["replied"], c["failed"], f"{c['cost']:.4f}"] for c in report["campaigns"])
     name = f"wasb-analytics-{report['from']}-{report['to']}" + (f"-{agent}" if agent else "")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",

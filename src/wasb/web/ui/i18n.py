@@ -549,6 +549,7 @@ IT: dict[str, str] = {
     "setting:campaign_senders": "Operatori che possono inviare campagne",
     "help:campaign_senders": "Gli amministratori possono sempre.",
     "Campaign": "Campagna", "Campaign results": "Risultati delle campagne",
+    "No campaign started in these days.": "Nessuna campagna avviata in questi giorni.",
 }
 
 
