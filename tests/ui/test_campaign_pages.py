@@ -71,6 +71,16 @@ def test_an_admin_prepares_starts_and_follows_a_campaign_from_a_csv(wired, page,
     shot(page, "campaign-done")
     assert page.locator("#campaign-status").inner_text() == "handed to the sender"
 
+    # Bruno answers: his conversation says which campaign he answers, and its message says it came from it.
+    wired.customer_writes("393480000002", "Mi interessa", name="Bruno")
+    srv.wait_idle()
+    (conversation,) = srv.get("/api/v1/conversations?phone=%2B393480000002&status=open")
+    assert conversation["campaign_id"] is not None
+    page.goto(f"{srv.url}/ui/conversations/{conversation['id']}")
+    assert page.locator("#campaign-badge").inner_text() == "Campaign: Nuova collezione"
+    assert "Campaign: Nuova collezione" in page.locator(".author-system").first.inner_text()
+    shot(page, "campaign-reply")
+
     # The list shows it; an agent not named by an admin cannot open campaigns.
     page.goto(srv.url + "/ui/campaigns")
     assert "Nuova collezione" in page.locator("#campaigns-table").inner_text()

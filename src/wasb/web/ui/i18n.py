@@ -550,6 +550,7 @@ IT: dict[str, str] = {
     "help:campaign_senders": "Gli amministratori possono sempre.",
     "Campaign": "Campagna", "Campaign results": "Risultati delle campagne",
     "No campaign started in these days.": "Nessuna campagna avviata in questi giorni.",
+    "The customer answered this campaign": "Il cliente ha risposto a questa campagna",
 }
 
 

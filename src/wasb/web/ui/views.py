@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from wasb.campaigns.service import campaign_names
 from wasb.contacts.tables import WaContact
 from wasb.conversations.notes import notes_of
 from wasb.conversations.search import has_message_containing
@@ -208,6 +209,8 @@ class ConversationPage:
     # shows what was said before it.
     earlier: list[EarlierConversation] = field(default_factory=list)
     last_status: str | None = None  # the latest outgoing message's
+    # The campaigns this conversation answers or whose messages it holds: {id: name}.
+    campaigns: dict[int, str] = field(default_factory=dict)
 
 
 # The earlier history shown above a conversation: enough to follow it, not a whole archive.
@@ -256,7 +259,14 @@ def conversation_page(session: Session, crm: CRM, conversation_id: int, media_ur
     outgoing = [m for m in messages if m.direction == "out"]
     return ConversationPage(conversation, contact, person, ticket, window_of(conversation, contact), thread,
                             earlier_conversations(session, conversation),
-                            last_status=max(outgoing, key=lambda m: m.id).status if outgoing else None)
+                            last_status=max(outgoing, key=lambda m: m.id).status if outgoing else None,
+                            campaigns=campaign_names(session, _campaign_ids(conversation, outgoing)))
+
+
+def _campaign_ids(conversation: Conversation, outgoing: list[Message]) -> set[int]:
+    ids = {conversation.campaign_id} if conversation.campaign_id else set()
+    return ids | {int(m.origin.partition(":")[2]) for m in outgoing
+                  if (m.origin or "").startswith("campaign:") and m.origin.partition(":")[2].isdigit()}
 
 
 def conversations_of_person(session: Session, person_id: str) -> list[tuple[Conversation, WaContact]]:
