@@ -3,7 +3,7 @@
 The sender takes jobs in the order they were queued, and agents' replies are queued behind
 whatever waits: were 10,000 campaign messages queued at once, an agent's reply would wait
 for all of them. So a running campaign keeps at most half a second of the number's send rate
-waiting in the queue (`send_rate_per_second / 2` messages), tops it up every TICK, and an
+waiting in the queue (`send_rate_per_second / 2` messages), tops it up every TICK (often enough that the sender never runs dry), and an
 agent's reply waits behind at most that. The sending itself is the ordinary one: the same
 rate limit (the number's tier, shared by every sender), retries and statuses.
 
@@ -34,7 +34,7 @@ from wasb.templates.service import TemplateError, check_sendable, get_template
 
 log = logging.getLogger(__name__)
 
-TICK = 0.5  # seconds between two top-ups of a running campaign
+TICK = 0.2  # seconds between two top-ups of a running campaign (the worker polls as often)
 
 
 def waiting_room(send_rate_per_second: int) -> int:
