@@ -114,6 +114,14 @@ def italian(tmp_path_factory):
         # A team's canned reply, for its row and labels on its page and in the composer's picker.
         assert srv.api("POST", "/api/v1/canned-replies", json={"shortcut": "orari", "title": "Orari",
                                                                "body": "Siamo aperti 9-18", "shared": True}).status_code == 201
+        # A campaign, for its page's labels (every parameter a fixed text).
+        template = next(t for t in srv.get("/api/v1/templates?status=APPROVED") if not t["parameters"]["header_media"])
+        fixed = {p["key"]: "x" for p in template["parameters"]["parameters"]}
+        campaign = srv.api("POST", "/api/v1/campaigns", json={
+            "name": "Saldi", "template_id": template["id"], "params": fixed,
+            "audience": {"csv": "phone\n+393400000007\nabc\n"}})
+        assert campaign.status_code == 201, campaign.text
+        data["campaign_id"] = campaign.json()["id"]
         with closing(_session(srv, ADMIN)) as client:
             csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/ui/inbox").text).group(1)
             closed = client.post(f"/ui/conversations/{carla['id']}/close", data={"csrf": csrf})
@@ -143,6 +151,8 @@ def every_page(srv: WasbServer, data: dict) -> list[str]:
     pages += [f"/ui/tickets/{t['id']}" for t in _items(tickets)]
     pages += [f"/ui/people/{p['id']}" for p in _items(people)] + [f"/ui/people/{p['id']}/edit" for p in _items(people)[:1]]
     pages += [f"/ui/templates/{t['id']}" for t in templates]
+    pages += ["/ui/campaigns", f"/ui/campaigns/new?template={templates[0]['id']}",
+              f"/ui/campaigns/{data['campaign_id']}"]
     # The fragments live updates swap in.
     pages += [f"/ui/conversations/{i}/thread" for i in conversations[:2]] + ["/ui/inbox/list?view=closed"]
     pages += [f"/ui/tickets/{t['id']}/{part}" for t in _items(tickets)[:2] for part in ("comments", "facts")]
