@@ -159,6 +159,8 @@ def test_a_campaign_of_2000_is_counted_sent_paused_resumed_and_reported(wired):
     conversation = wired.customer_writes(number(1234), "Cliente1234", "Mi interessa!")
     assert conversation["campaign_id"] == campaign_id
     assert _campaign(wired, campaign_id)["progress"]["replied"] == 1
+    wired.customer_writes(number(1234), "Cliente1234", "Quando finisce?")  # one reply per customer counts
+    assert _campaign(wired, campaign_id)["progress"]["replied"] == 1
 
     # The simulator's customers read what they get: once they all have, the figures stay still.
     wait_until(lambda: _campaign(wired, campaign_id)["progress"]["read"] == sendable - OFF_WHATSAPP, timeout=60,

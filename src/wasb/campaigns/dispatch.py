@@ -84,6 +84,7 @@ def _send(rt: Runtime, session: Session, campaign: Campaign, recipient: Campaign
         return
     recipient.state, recipient.message_id, recipient.queued_at = QUEUED, message.id, message.timestamp
     recipient.wa_contact_id = contact.id
+    contact.campaign_sent_at = message.timestamp  # their next message is looked up as a reply
 
 
 def _queue(rt: Runtime, session: Session, campaign: Campaign,

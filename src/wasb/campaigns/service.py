@@ -22,6 +22,7 @@ from wasb.campaigns.audience import (
 from wasb.campaigns.tables import (
     CANCELLED, DRAFT, EXCLUDED, PAUSED, PENDING, QUEUED, REFUSED, RUNNING, SKIPPED, Campaign, CampaignRecipient,
 )
+from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Conversation, Message
 from wasb.crm.mapping import MappingError
 from wasb.crm.port import PERSON_KINDS, CRMError, PersonKind
@@ -342,8 +343,10 @@ def campaign_results(session: Session, settings: AdminSettings, since: datetime,
 # --- replies ---------------------------------------------------------------------------
 
 def note_reply(session: Session, contact_id: int, conversation_id: int, at: datetime) -> None:
-    """A customer wrote: if a campaign's message reached them lately, their reply counts for it
-    and their conversation is marked with it (the inbox says which campaign they answer)."""
+    """A customer a campaign's message went to wrote: if it went lately, their reply counts for
+    it and their conversation is marked with it (the inbox says which campaign they answer).
+    Either way their entry forgets the campaign: their next messages look nothing up."""
+    session.execute(update(WaContact).where(WaContact.id == contact_id).values(campaign_sent_at=None))
     r = CampaignRecipient
     found = session.execute(select(r.id, r.campaign_id).where(
         r.wa_contact_id == contact_id, r.queued_at >= at - REPLY_WINDOW, r.queued_at <= at,

@@ -39,12 +39,14 @@ class WriterRow:
     profile_name: str | None
     crm_person_id: str | None
     crm_kind: str | None
+    campaign_sent_at: datetime | None  # a campaign's message went to them, not answered yet
     created: bool  # written by this message: it has no conversation yet
 
 
 _contacts = WaContact.__table__
 _c = _contacts.c
-_WRITER_COLUMNS = (_c.id, _c.wa_id, _c.user_id, _c.phone_e164, _c.profile_name, _c.crm_person_id, _c.crm_kind)
+_WRITER_COLUMNS = (_c.id, _c.wa_id, _c.user_id, _c.phone_e164, _c.profile_name, _c.crm_person_id, _c.crm_kind,
+                   _c.campaign_sent_at)
 _at = bindparam("at", type_=_c.last_inbound_at.type)
 _now = bindparam("stamp", type_=_c.modified_at.type)
 _wa_id = bindparam("given_wa_id", type_=_c.wa_id.type)

@@ -32,5 +32,8 @@ class WaContact(Base):
     marketing_opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     opt_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opt_source: Mapped[str | None] = mapped_column(String(16))
+    # When a campaign's message last went to this customer, until they answer it
+    # (wasb.campaigns): their next message looks up the campaign only then.
+    campaign_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)

@@ -290,7 +290,8 @@ def _received(ctx: Inbound, contact: WriterRow, item: Item, row: dict[str, Any],
         "text": row["body"], "from": item.wa_id or item.user_id, "contact_id": contact.id,
         "profile_name": item.profile_name, "phone_number_id": item.phone_number_id, "timestamp": row["timestamp"],
         "reply_to_wamid": row["reply_to_wamid"]}, conversation_id)
-    note_reply(ctx.session, contact.id, conversation_id, row["timestamp"])
+    if contact.campaign_sent_at is not None:  # only then: every other message costs no statement
+        note_reply(ctx.session, contact.id, conversation_id, row["timestamp"])
 
 
 def _ticket_created(ctx: Inbound, ticket_id: str, conversation_id: int, person_id: str | None) -> None:
@@ -364,7 +365,8 @@ _conversation_of = select(_conversations.c.id, _conversations.c.wa_contact_id, _
                           _conversations.c.ticket_id, _conversations.c.association_error).where(
     _conversations.c.id == bindparam("conversation_id"))
 _writer_by_id = select(_contacts.c.id, _contacts.c.wa_id, _contacts.c.user_id, _contacts.c.phone_e164,
-                       _contacts.c.profile_name, _contacts.c.crm_person_id, _contacts.c.crm_kind).where(
+                       _contacts.c.profile_name, _contacts.c.crm_person_id, _contacts.c.crm_kind,
+                       _contacts.c.campaign_sent_at).where(
     _contacts.c.id == bindparam("contact_id"))
 
 

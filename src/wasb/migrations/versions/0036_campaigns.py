@@ -61,9 +61,11 @@ def upgrade() -> None:
     op.create_index("ix_campaign_recipient_state", "campaign_recipient", ["campaign_id", "state", "id"])
     op.create_index("ix_campaign_recipient_contact", "campaign_recipient", ["wa_contact_id", "queued_at"])
     op.add_column("conversation", sa.Column("campaign_id", sa.Integer, nullable=True))
+    op.add_column("wa_contact", sa.Column("campaign_sent_at", UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("wa_contact", "campaign_sent_at")
     op.drop_column("conversation", "campaign_id")
     op.drop_table("campaign_recipient")
     op.drop_table("campaign")
