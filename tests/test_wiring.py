@@ -73,3 +73,35 @@ def test_one_message_in_becomes_a_ticket_and_one_reply_out_reaches_the_phone(wir
     srv.wait_until(lambda: [m for m in srv.get(f"/api/v1/conversations/{conversation['id']}")["messages"]
                             if m["id"] == reply.json()["id"] and m["wamid"] == sent["wamid"]
                             and m["status"] in SENT], what="the reply marked sent")
+
+
+@pytest.mark.parametrize("database", [BACKEND])
+@pytest.mark.parametrize("queue", QUEUES)
+@pytest.mark.parametrize("crm", ["embedded", "vtenext"], indirect=True)
+def test_a_campaign_to_the_crm_s_people_reaches_their_phones(wired, crm, queue, database):
+    """The CRM's segment is read through its port, the messages go through the queue engine."""
+    srv, sim = wired
+    assert sim.post("/_sim/templates", json={"name": "novita", "language": "it", "category": "MARKETING",
+                                             "status": "APPROVED", "body_text": "Ciao {{1}}, novità in negozio"}
+                    ).status_code == 200
+    assert srv.api("POST", "/api/v1/templates/sync").status_code == 200
+    (template,) = srv.get("/api/v1/templates?name=novita")
+    people = {"393351110001": "Marta Neri", "393351110002": "Luca Bassi"}
+    for number, name in people.items():
+        created = srv.api("POST", "/api/v1/people", json={"kind": "contact", "name": name, "mobile": "+" + number})
+        assert created.status_code == 201, created.text
+    draft = srv.api("POST", "/api/v1/campaigns", json={
+        "name": "Novità", "template_id": template["id"], "audience": {"kind": "contact"},
+        "mapping": {"1": "person.first_name"}})
+    assert draft.status_code == 201, draft.text
+    assert draft.json()["recipients"] == len(people)
+    assert srv.api("POST", f"/api/v1/campaigns/{draft.json()['id']}/start").status_code == 200
+
+    def at_phones():
+        sent = {n: [m for m in sim.get("/_sim/sent", params={"to": n}).json() if m["type"] == "template"]
+                for n in people}
+        return sent if all(sent.values()) else None
+
+    sent = srv.wait_until(at_phones, what="the campaign on both phones")
+    assert sent["393351110001"][0]["template"]["rendered"] == "Ciao Marta, novità in negozio"
+    assert sent["393351110002"][0]["template"]["rendered"] == "Ciao Luca, novità in negozio"
