@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from wasb.auth.service import Principal
+from wasb.auth.tables import User
 from wasb.campaigns.service import (
     REPORT_COLUMNS, CampaignError, CampaignNotFound, CampaignState, NewCampaign, campaign_view, cancel,
     create_campaign, excluded, get_campaign, list_campaigns, may_send_campaigns, pause, preview, recipients,
@@ -31,7 +32,11 @@ MAX_CSV = 5_000_000  # characters: 100,000 lines of a number and a few columns
 
 def campaign_sender(app: AppDep, who: Caller) -> Principal:
     with app.db.read_sessions() as session:
-        allowed = may_send_campaigns(load_settings(session, app.config), who.name, who.is_admin)
+        settings = load_settings(session, app.config)
+        # A token made for a user sends as that user; one of its own is named `token:<name>`.
+        user = session.get(User, who.user_id) if who.user_id else None
+        allowed = any(may_send_campaigns(settings, name, who.is_admin)
+                      for name in filter(None, (who.name, user.username if user else None)))
     if not allowed:
         raise HTTPException(403, "campaigns need an admin, or an agent named in the campaign_senders setting")
     return who
