@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from tests.fakes.vtenext_fake import ACCESS_KEY, FakeCRM, FakeServer
+from tests.fakes.vtenext_fake import ACCESS_KEY, vtenext_fake, vtenext_server  # noqa: F401  (fixtures)
 from tests.support.polling import wait_until
 from tests.support.wired import module_wired
 from tests.templates.flows import meta_has_template, new_person, sync, template_id
@@ -129,20 +129,6 @@ def test_embedded_paging_gives_everyone_once_in_a_stable_order(db):
 
 
 # --- vtenext (the fake, in both flavours) ----------------------------------------------------
-
-@pytest.fixture(params=["vtenext", "vtiger"])
-def vtenext_server(request):
-    """The fake CRM in one flavour (each test runs once per flavour), served over HTTP."""
-    server = FakeServer(FakeCRM(flavour=request.param))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def vtenext_fake(vtenext_server) -> FakeCRM:
-    return vtenext_server.crm
-
 
 @pytest.fixture
 def vtenext_crm(vtenext_server):

@@ -153,19 +153,7 @@ def conversation_for_person(rt: Runtime, session: Session, person: Person) -> tu
         if contact.crm_person_id is None:
             contact.crm_person_id, contact.crm_kind = person.id, person.kind
         session.flush()
-    phone_number_id = rt.config.phone_number_id
-    conversation = find_open_conversation(session, contact.id, phone_number_id)
-    if conversation is None:
-        now = utcnow()
-        conversation = Conversation(
-            name=conversation_name(now, named_number(contact), rt.config.tz), phone_number_id=phone_number_id,
-            wa_contact_id=contact.id, crm_person_id=person.id, status=OPEN, started_at=now, unread=0)
-        session.add(conversation)
-        session.flush()
-        conversation_opened(session, conversation.id, contact_id=contact.id,
-                            phone_number_id=conversation.phone_number_id,
-                            crm_person_id=conversation.crm_person_id, at=now, by="agent")
-    return conversation, contact
+    return _open_conversation(rt, session, contact, person.id), contact
 
 
 def conversation_for_number(rt: Runtime, session: Session, e164: str) -> tuple[Conversation, WaContact]:
@@ -176,19 +164,24 @@ def conversation_for_number(rt: Runtime, session: Session, e164: str) -> tuple[C
         contact = WaContact(wa_id=e164_to_wa_id(e164), phone_e164=e164)
         session.add(contact)
         session.flush()
+    return _open_conversation(rt, session, contact, contact.crm_person_id), contact
+
+
+def _open_conversation(rt: Runtime, session: Session, contact: WaContact, crm_person_id: str | None) -> Conversation:
+    """The customer's open conversation on this number, or a new one an agent opened."""
     conversation = find_open_conversation(session, contact.id, rt.config.phone_number_id)
     if conversation is None:
         now = utcnow()
         conversation = Conversation(
             name=conversation_name(now, named_number(contact), rt.config.tz),
             phone_number_id=rt.config.phone_number_id, wa_contact_id=contact.id,
-            crm_person_id=contact.crm_person_id, status=OPEN, started_at=now, unread=0)
+            crm_person_id=crm_person_id, status=OPEN, started_at=now, unread=0)
         session.add(conversation)
         session.flush()
         conversation_opened(session, conversation.id, contact_id=contact.id,
                             phone_number_id=conversation.phone_number_id,
                             crm_person_id=conversation.crm_person_id, at=now, by="agent")
-    return conversation, contact
+    return conversation
 
 
 def _queue(rt: Runtime, session: Session, conversation: Conversation, contact: WaContact, outgoing: Outgoing,
