@@ -235,3 +235,11 @@ def test_crm_people_fill_parameters_from_their_record(db):
 
     (row,) = _classify(db, [Candidate(row=1, phone=nameless.mobile, person=nameless)], {"1": "person.company"}).rows
     assert row["state"] == EXCLUDED and row["reason"].startswith("invalid") and "person.company" in row["reason"]
+
+
+def test_digits_that_are_in_no_numbering_plan_are_left_out(db):
+    """`+4999` is a possible German number by length alone; no plan has it: not sent to."""
+    candidates, _ = csv_candidates("phone\nnot-a-number-4999\n+393331110001\n")
+    audience = _classify(db, candidates)
+    assert (audience.recipients, audience.invalid) == (1, 1)
+    assert audience.rows[0]["state"] == "excluded" and "numbering plan" in audience.rows[0]["reason"]

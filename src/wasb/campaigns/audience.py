@@ -18,7 +18,7 @@ from wasb.campaigns.tables import DUPLICATE, EXCLUDED, INVALID, OPTED_OUT, PENDI
 from wasb.contacts.tables import WaContact
 from wasb.crm.mapping import MappingError, check_mapping, resolve_mapping
 from wasb.crm.port import CRM, PERSON_KINDS, Person, PersonKind, Segment
-from wasb.domain.phones import InvalidPhone, country_of, e164_to_wa_id, to_e164
+from wasb.domain.phones import InvalidPhone, country_of, e164_to_wa_id, in_numbering_plan, to_e164
 
 # At most this many recipients in one campaign (Meta's highest tier is unlimited, a campaign
 # of a million would hold the sender for hours): split a larger audience.
@@ -143,6 +143,8 @@ def classify(session: Session, candidates: Iterator[Candidate] | list[Candidate]
         audience.rows.append(row)
         try:
             e164 = to_e164(candidate.phone, default_country)
+            if not in_numbering_plan(e164):
+                raise InvalidPhone(f"{candidate.phone!r} is in no country's numbering plan")
         except InvalidPhone as exc:
             row.update(state=EXCLUDED, reason=f"{INVALID}: {exc}" if candidate.phone else f"{INVALID}: no mobile number")
             audience.invalid += 1

@@ -81,3 +81,13 @@ def country_of(e164: str) -> str | None:
     except phonenumbers.NumberParseException:
         return None
     return region if region and region != "ZZ" else None
+
+
+def in_numbering_plan(e164: str) -> bool:
+    """Whether a country's numbering plan has this number. `to_e164` also takes numbers that
+    are merely possible (a customer's wa_id from a range the metadata does not know yet);
+    numbers typed into a list for sending are held to this stricter rule."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
