@@ -87,7 +87,7 @@ def get_campaigns(app: AppDep, who: Sender):
         return [campaign_view(session, c) for c in list_campaigns(session)]
 
 
-@router.post("", status_code=201, responses=errors(404, 503))
+@router.post("", status_code=201, responses=errors(400, 404, 503))
 def post_campaign(body: CampaignIn, app: AppDep, who: Sender):
     """A draft: every recipient checked (invalid numbers and opted-out customers left out and
     counted), the parameters filled, the first messages previewed and the cost estimated.
