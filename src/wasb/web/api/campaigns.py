@@ -9,7 +9,7 @@ import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from wasb.auth.service import Principal
@@ -173,8 +173,8 @@ def report_csv(campaign_id: RowId, app: AppDep, who: Sender):
         for row in report_rows(session, campaign.id):
             writer.writerow({k: (v.isoformat() if hasattr(v, "isoformat") else _safe(v)) for k, v in row.items()})
     filename = f"campaign-{campaign_id}.csv"
-    return StreamingResponse(iter([out.getvalue()]), media_type="text/csv; charset=utf-8",
-                             headers={"content-disposition": f'attachment; filename="{filename}"'})
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
 def _safe(value):
