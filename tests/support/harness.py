@@ -5,6 +5,7 @@ tests/ starts a server by hand."""
 from __future__ import annotations
 
 import contextlib
+import random
 import signal
 import socket
 import subprocess
@@ -17,10 +18,37 @@ from typing import Any
 import httpx
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, taken below the kernel's ephemeral range: a port the kernel
+    hands out (bind to 0) is also what it picks as the source port of an outgoing connection,
+    and with a suite's hundreds of database and HTTP connections one of them took a server's
+    port between this check and the server's bind (CI: "address already in use"). Random, so
+    the two suites that run side by side seldom draw the same one; never the same twice here."""
+    low = _ephemeral_low()
+    candidates = range(10000, low) if low > 12000 else None
+    for _ in range(200):
+        port = random.choice(candidates) if candidates else 0
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            port = s.getsockname()[1]
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class ServerProcess:
