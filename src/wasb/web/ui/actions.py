@@ -81,8 +81,8 @@ def send_template(app: App, session: Session, *, conversation_id: int, author: s
         raise LookupError(f"no conversation {conversation_id}")
     template = get_template(session, template_id)
     check_sendable(template)
-    values = check_values(describe_parameters(template), as_mapping(describe_parameters(template), params or None),
-                          header_document=header is not None)
+    spec = describe_parameters(template)
+    values = check_values(spec, as_mapping(spec, params or None), header_document=header is not None)
     outgoing = Outgoing(type="template", template_name=template.name, template_language=template.language,
                         template_values=values, upload=_upload(header))
     return queue_message(app, session, conversation_id, outgoing, author)
