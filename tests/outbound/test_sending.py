@@ -69,6 +69,23 @@ def test_an_uploaded_photo_goes_to_meta_first_and_is_sent_by_its_media_id(wasb, 
     assert sim.get(f"/_sim/media/{sent['media_id']}").content == photo
 
 
+def test_the_same_file_sent_again_reuses_its_upload_and_another_file_is_uploaded(wasb, sim):
+    """Meta keeps an upload 30 days: a file already uploaded goes again by the same media id
+    (a campaign's header reaches thousands with one upload); a different file gets its own."""
+    photo, other = b"\x89PNG\r\n\x1a\n" + b"listino" * 100, b"\x89PNG\r\n\x1a\n" + b"altro" * 100
+    sent = []
+    for wa_id, content in (("393331110001", photo), ("393331110002", photo), ("393331110003", other)):
+        conversation = customer_writes(sim, wasb, wa_id=wa_id)
+        answer = wasb.api("POST", f"/api/v1/conversations/{conversation['id']}/messages", data={"type": "image"},
+                          files={"file": ("listino.png", content, "image/png")})
+        assert answer.status_code == 201, answer.text
+        wait_status(wasb, conversation["id"], answer.json()["id"], "delivered", "read")
+        (at_meta,) = sent_to(sim, wa_id)
+        sent.append(at_meta["media_id"])
+    assert sent[0] and sent[0] == sent[1] and sent[2] not in (None, sent[0])
+    assert sim.get(f"/_sim/media/{sent[0]}").content == photo and sim.get(f"/_sim/media/{sent[2]}").content == other
+
+
 def test_a_document_an_agent_sends_is_stored_and_opened_from_the_file_that_was_sent(wasb, sim):
     conversation = customer_writes(sim, wasb)
     pdf = b"%PDF-1.4\n" + b"preventivo " * 200

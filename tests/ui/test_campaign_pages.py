@@ -88,3 +88,47 @@ def test_an_admin_prepares_starts_and_follows_a_campaign_from_a_csv(wired, page,
     log_in(page, srv.url, AGENT, next_path="/ui/campaigns")
     assert page.locator("#new-campaign").count() == 0
     assert "campaign senders" in page.locator(".alert-error").inner_text()
+
+
+def test_a_campaign_of_an_image_template_takes_its_picture_in_the_form(wired, page, tmp_path):
+    srv = wired.server
+    wired.sim.post("/_sim/templates", json={"name": "saldi_foto", "language": "it", "category": "MARKETING",
+                                            "header_format": "IMAGE", "body_text": "Ciao {{1}}, i saldi iniziano"}
+                   ).raise_for_status()
+    assert srv.api("POST", "/api/v1/templates/sync").status_code == 200
+    audience, picture, wrong = tmp_path / "clienti.csv", tmp_path / "saldi.png", tmp_path / "saldi.pdf"
+    audience.write_text("telefono,nome\n+393480000011,Elena\n+393480000012,Fabio\n", encoding="utf-8")
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"saldi" * 200)
+    wrong.write_bytes(b"%PDF-1.4 saldi")
+
+    log_in(page, srv.url, next_path="/ui/campaigns/new")
+    page.select_option("#campaign-template-id", label="saldi_foto · it · marketing")
+    page.click("#campaign-template button")
+    assert page.locator("#campaign-header-file").get_attribute("accept") == "image/jpeg,image/png"
+
+    def prepare(header_file):
+        page.fill("#campaign-name", "Saldi con foto")
+        page.check("input[name=audience][value=csv]")
+        page.set_input_files("#campaign-csv", str(audience))
+        page.set_input_files("#campaign-header-file", str(header_file))
+        slot = page.locator("[data-slot='1']")
+        slot.locator("select").select_option("csv")
+        slot.locator("input").fill("nome")
+        page.click("#prepare-campaign")
+
+    prepare(wrong)  # the browser's accept is a hint: the server checks the type
+    assert "takes image/jpeg or image/png, not application/pdf" in page.locator("#form-error").inner_text()
+    prepare(picture)
+    page.wait_for_selector("#campaign-page[data-status=draft]")
+    assert page.locator("#campaign-header-file").inner_text() == "Header file: saldi.png"
+    shot(page, "campaign-image-header")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#campaign-start")
+
+    def phones_got_it():
+        got = [m for n in ("393480000011", "393480000012") for m in wired.sent_to(n) if m["type"] == "template"]
+        return got if len(got) == 2 else None
+
+    got = wait_until(phones_got_it, what="both phones got the campaign with its picture")
+    assert {m["template"]["header_media"]["type"] for m in got} == {"image"}
+    assert len({m["template"]["header_media"]["id"] for m in got}) == 1

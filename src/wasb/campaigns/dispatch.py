@@ -16,14 +16,15 @@ import logging
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from wasb.campaigns.service import DISPATCH_TASK, keep_dispatching
+from wasb.campaigns.service import DISPATCH_TASK, header_file, keep_dispatching
 from wasb.campaigns.tables import DONE, PAUSED, PENDING, QUEUED, REFUSED, RUNNING, Campaign, CampaignRecipient
 from wasb.contacts.tables import WaContact
 from wasb.conversations.tables import Message
 from wasb.crm.port import Person
 from wasb.domain.phones import wa_id_to_e164
-from wasb.domain.statuses import QUEUED as MESSAGE_QUEUED
+from wasb.domain.statuses import QUEUED as MESSAGE_QUEUED, SENDING
 from wasb.jobs.queue import Task
+from wasb.outbound.files import uploaded_media_id
 from wasb.outbound.service import (
     OutboundError, Outgoing, conversation_for_number, conversation_for_person, queue_message,
 )
@@ -53,6 +54,10 @@ def _dispatch(rt: Runtime, session: Session, payload: dict) -> None:
         log.warning("campaign %s paused: %s", campaign.id, exc)
         return
     room = waiting_room(settings_for_transaction(session, rt.config).send_rate_per_second) - _waiting(session, campaign.id)
+    if campaign.header_sha256 and not _header_uploaded(rt, session, campaign):
+        # The first message goes alone: the sender uploads the header's file with it, and the
+        # others reuse that upload instead of each uploading the same file.
+        room = 0 if _waiting(session, campaign.id, (MESSAGE_QUEUED, SENDING)) else 1
     if room > 0:
         due = session.scalars(select(CampaignRecipient).where(
             CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state == PENDING)
@@ -67,12 +72,16 @@ def _dispatch(rt: Runtime, session: Session, payload: dict) -> None:
         campaign.status, campaign.finished_at = DONE, utcnow()
 
 
-def _waiting(session: Session, campaign_id: int) -> int:
+def _waiting(session: Session, campaign_id: int, statuses: tuple[str, ...] = (MESSAGE_QUEUED,)) -> int:
     """The campaign's messages handed to the sender and not sent yet."""
     return session.scalar(select(func.count()).select_from(CampaignRecipient)
                           .join(Message, Message.id == CampaignRecipient.message_id)
                           .where(CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.state == QUEUED,
-                                 Message.status == MESSAGE_QUEUED)) or 0
+                                 Message.status.in_(statuses))) or 0
+
+
+def _header_uploaded(rt: Runtime, session: Session, campaign: Campaign) -> bool:
+    return uploaded_media_id(session, campaign.header_sha256, rt.config.phone_number_id) is not None
 
 
 def _send(rt: Runtime, session: Session, campaign: Campaign, recipient: CampaignRecipient) -> None:
@@ -102,6 +111,7 @@ def _queue(rt: Runtime, session: Session, campaign: Campaign,
     outgoing = Outgoing(type="template", template_name=campaign.template_name,
                         template_language=campaign.template_language,
                         template_values={**campaign.params, **(recipient.param_values or {})},
+                        stored=header_file(campaign),
                         origin=f"campaign:{campaign.id}", mirror=False)
     return queue_message(rt, session, conversation.id, outgoing, campaign.created_by), contact
 

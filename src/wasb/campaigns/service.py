@@ -19,6 +19,7 @@ from wasb.audit.service import record_change
 from wasb.campaigns.audience import (
     AudienceError, check_sources, classify, crm_candidates, csv_candidates,
 )
+from wasb.campaigns.header import HeaderFileError, take_header_file
 from wasb.campaigns.tables import (
     CANCELLED, DRAFT, EXCLUDED, PAUSED, PENDING, QUEUED, REFUSED, RUNNING, SKIPPED, Campaign, CampaignRecipient,
 )
@@ -27,11 +28,13 @@ from wasb.conversations.tables import Conversation, Message
 from wasb.crm.mapping import MappingError
 from wasb.crm.port import PERSON_KINDS, CRMError, PersonKind
 from wasb.domain.pricing import price_of
-from wasb.jobs.queue import TODO
 from wasb.domain.statuses import DELIVERED, FAILED, QUEUED as MESSAGE_QUEUED, READ, SENDING, SENT
+from wasb.jobs.queue import TODO
+from wasb.outbound.service import StoredFile, Upload
 from wasb.runtime import Runtime
 from wasb.settings.service import AdminSettings, settings_for_transaction
 from wasb.store.base import utcnow
+from wasb.templates.parameters import describe_parameters
 from wasb.templates.service import TemplateError, check_sendable, get_template, prepare_template
 
 # A reply counts for the campaign when it comes this long after the campaign's message at most.
@@ -63,6 +66,9 @@ class NewCampaign:
     # …or a CSV file's text.
     csv_text: str | None = None
     csv_name: str | None = None
+    # The file of a media header (image, video, document): uploaded, or a CRM document.
+    header: Upload | None = None
+    header_document_id: str | None = None
     mapping: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
 
@@ -86,6 +92,8 @@ def create_campaign(rt: Runtime, session: Session, new: NewCampaign, author: str
     mapping = {str(k): str(v) for k, v in (new.mapping or {}).items() if str(v).strip()}
     params = {str(k): v for k, v in (new.params or {}).items() if str(v).strip()}
     try:
+        header = take_header_file(rt, session, template.name, describe_parameters(template).header_media,
+                                  new.header, new.header_document_id)
         if new.csv_text is not None:
             candidates, columns = csv_candidates(new.csv_text)
             check_sources(mapping, csv_columns=columns)
@@ -98,7 +106,7 @@ def create_campaign(rt: Runtime, session: Session, new: NewCampaign, author: str
             audience_view = {"kind": new.kind, "owner": new.owner or None, "field": new.crm_field or None,
                              "value": (new.value or "").strip() or None}
         audience = classify(session, candidates, mapping, rt.config.default_country)
-    except (AudienceError, MappingError) as exc:
+    except (AudienceError, MappingError, HeaderFileError) as exc:
         raise CampaignError(str(exc)) from None
     except CRMError as exc:
         if type(exc) is not CRMError:
@@ -106,7 +114,8 @@ def create_campaign(rt: Runtime, session: Session, new: NewCampaign, author: str
         raise CampaignError(str(exc)) from None
     first = next((r for r in audience.rows if r["state"] == PENDING), None)
     if first is not None:  # every recipient fills the same parameters: one check tells for all
-        _prepared(session, template.name, template.language, params, first["param_values"])
+        _prepared(session, template.name, template.language, params, first["param_values"],
+                  header_file=header is not None)
     settings = settings_for_transaction(session, rt.config)
     cost = sum(price_of(settings.country_prices, settings.template_prices, r["country"], template.category)
                for r in audience.rows if r["state"] == PENDING)
@@ -116,6 +125,9 @@ def create_campaign(rt: Runtime, session: Session, new: NewCampaign, author: str
         created_by=author, created_at=utcnow(), recipients=audience.recipients, opted_out=audience.opted_out,
         invalid=audience.invalid, duplicates=audience.duplicates, estimated_cost=round(cost, 4),
         currency=settings.price_currency)
+    if header is not None:
+        campaign.header_sha256, campaign.header_filename = header.sha256, header.filename
+        campaign.header_mime, campaign.header_size = header.mime_type, header.size
     session.add(campaign)
     session.flush()
     if audience.rows:
@@ -126,9 +138,9 @@ def create_campaign(rt: Runtime, session: Session, new: NewCampaign, author: str
 
 
 def _prepared(session: Session, name: str, language: str, params: Mapping[str, Any],
-              values: Mapping[str, Any] | None):
+              values: Mapping[str, Any] | None, *, header_file: bool):
     try:
-        return prepare_template(session, name, language, {**params, **(values or {})})
+        return prepare_template(session, name, language, {**params, **(values or {})}, header_document=header_file)
     except TemplateError as exc:
         raise CampaignError(f"{exc} (map the parameter to a field or column, or give it a fixed value)") from None
 
@@ -261,8 +273,17 @@ def campaign_view(session: Session, campaign: Campaign) -> dict:
         "finished_at": campaign.finished_at, "recipients": campaign.recipients,
         "excluded": {"opted_out": campaign.opted_out, "invalid": campaign.invalid, "duplicates": campaign.duplicates},
         "estimated_cost": {"amount": campaign.estimated_cost, "currency": campaign.currency},
+        "header_file": ({"filename": campaign.header_filename, "mime_type": campaign.header_mime,
+                         "size": campaign.header_size} if campaign.header_sha256 else None),
         "progress": progress(session, campaign.id).view(),
     }
+
+
+def header_file(campaign: Campaign) -> StoredFile | None:
+    if campaign.header_sha256 is None:
+        return None
+    return StoredFile(campaign.header_sha256, campaign.header_filename or "file",
+                      campaign.header_mime or "application/octet-stream", campaign.header_size or 0)
 
 
 def recipients(session: Session, campaign_id: int, *, state: str | None = None, limit: int = 100,
@@ -286,7 +307,7 @@ def preview(session: Session, campaign: Campaign, limit: int = PREVIEW_ROWS) -> 
     for r in rows:
         try:
             text = _prepared(session, campaign.template_name, campaign.template_language, campaign.params,
-                             r.param_values).rendered
+                             r.param_values, header_file=campaign.header_sha256 is not None).rendered
         except CampaignError as exc:
             text = str(exc)
         shown.append({"row": r.row, "name": r.name, "phone": r.phone, "country": r.country,
@@ -364,6 +385,7 @@ def campaign_names(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 __all__ = ["CampaignError", "CampaignNotFound", "CampaignState", "NewCampaign", "Progress", "REPORT_COLUMNS",
-           "DISPATCH_TASK", "cancel", "campaign_names", "campaign_results", "campaign_view", "create_campaign", "excluded", "get_campaign",
+           "DISPATCH_TASK", "cancel", "campaign_names", "campaign_results", "campaign_view", "create_campaign",
+           "excluded", "get_campaign", "header_file",
            "list_campaigns", "may_send_campaigns", "note_reply", "pause", "preview", "progress", "recipients",
            "report_rows", "resume", "start", "keep_dispatching"]

@@ -51,6 +51,12 @@ class Campaign(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     # Why the sending stopped by itself (the template was paused or disabled at Meta).
     note: Mapped[str | None] = mapped_column(Text)
+    # The file of a media header (image, video, document), kept once in the media store by its
+    # digest: every recipient's message names it, and Meta gets it uploaded once.
+    header_sha256: Mapped[str | None] = mapped_column(String(100))
+    header_filename: Mapped[str | None] = mapped_column(String(300))
+    header_mime: Mapped[str | None] = mapped_column(String(100))
+    header_size: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CampaignRecipient(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false, func
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wasb.store.base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -97,6 +97,11 @@ class Message(Base):
     # The item as Meta sent it: unknown fields and types are kept, never dropped.
     raw: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # A file we already uploaded to Meta, found by its digest (outbound.sender reuses the media id).
+    __table_args__ = (Index("ix_message_uploaded_file", "media_sha256", "id",
+                            sqlite_where=text("media_id IS NOT NULL"),
+                            postgresql_where=text("media_id IS NOT NULL")),)
 
 
 class ConversationNote(Base):

@@ -9,7 +9,14 @@ import hashlib
 import os
 import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wasb.conversations.tables import Conversation, Message
+from wasb.store.base import utcnow
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -44,3 +51,17 @@ def store_upload(media_dir: Path, content: bytes) -> str:
 def read_upload(media_dir: Path, sha256: str) -> bytes | None:
     path = _path(media_dir, sha256)
     return path.read_bytes() if path.exists() else None
+
+
+# Meta keeps an uploaded file 30 days; a media id younger than this is used again.
+REUSE_UPLOAD = timedelta(days=25)
+
+
+def uploaded_media_id(session: Session, sha256: str, phone_number_id: str) -> str | None:
+    """The media id Meta gave this file when a message of `phone_number_id` uploaded it lately:
+    a campaign's header file is uploaded once, not once per recipient."""
+    return session.scalar(
+        select(Message.media_id).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.media_sha256 == sha256, Message.media_id.is_not(None), Message.direction == "out",
+               Message.timestamp > utcnow() - REUSE_UPLOAD, Conversation.phone_number_id == phone_number_id)
+        .order_by(Message.id.desc()).limit(1))

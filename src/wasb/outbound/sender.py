@@ -42,7 +42,7 @@ from wasb.outbound.channel import (
     mark_unhealthy,
 )
 from wasb.outbound.tables import HEALTHY
-from wasb.outbound.files import read_upload
+from wasb.outbound.files import read_upload, uploaded_media_id
 from wasb.outbound.held import hold_refused_comment
 from wasb.outbound.statuses import apply_pending_statuses, mark_template_of
 from wasb.runtime import Runtime
@@ -330,12 +330,23 @@ def _file_bytes(rt: Runtime, row: Message) -> bytes:
 
 
 def _upload(rt: Runtime, channel: Channel, row: Message) -> str:
+    if row.media_sha256 and not row.document_id:
+        with rt.db.read_sessions() as s:
+            number = s.scalar(select(Conversation.phone_number_id).where(Conversation.id == row.conversation_id))
+            media_id = uploaded_media_id(s, row.media_sha256, number) if number else None
+        if media_id:
+            _keep_media_id(rt, row, media_id)
+            return media_id
     media_id = channel.client().upload_media(_file_bytes(rt, row), row.media_mime or "application/octet-stream",
                                              row.media_filename or "file")
+    _keep_media_id(rt, row, media_id)
+    return media_id
+
+
+def _keep_media_id(rt: Runtime, row: Message, media_id: str) -> None:
     # Kept, so a retry sends the same upload (Meta keeps uploaded media for 30 days).
     with rt.db.sessions() as s, s.begin():
         s.execute(update(Message).where(Message.id == row.id).values(media_id=media_id))
-    return media_id
 
 
 def _document_link(rt: Runtime, row: Message) -> str:

@@ -83,6 +83,16 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A file already in the media store (`outbound.files`), named by its digest: a campaign's
+    header file, which each of its messages names without reading or hashing it again."""
+    sha256: str
+    filename: str
+    mime_type: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """What an agent (or a tool) asks to send."""
 
@@ -96,6 +106,7 @@ class Outgoing:
     template_values: list | dict | None = None  # a list for {{1}}.. of the body, or an object keyed by
     #                                             parameter ("1", "name", "header.1", "button.0")
     header_document_id: str | None = None  # a CRM document for a template's media header (or `upload`)
+    stored: StoredFile | None = None  # or a file already stored (a campaign's header)
     # Set by the ticket process: the CRM comment this message carries (so it is not mirrored
     # back to the ticket), and what wrote the message.
     crm_comment_id: str | None = None
@@ -230,19 +241,23 @@ def _template(rt: Runtime, session: Session, conversation: Conversation, contact
     try:
         prepared = prepare_template(session, outgoing.template_name, outgoing.template_language,
                                     outgoing.template_values,
-                                    header_document=bool(outgoing.header_document_id or outgoing.upload))
+                                    header_document=_has_header_file(outgoing))
     except TemplateError as exc:
         raise InvalidMessage(str(exc)) from None
     message.template_name = outgoing.template_name
     message.template_params = {"language": outgoing.template_language, **prepared.parts}
     message.body = message.body or prepared.rendered
-    if outgoing.header_document_id or outgoing.upload:
+    if _has_header_file(outgoing):
         # The header's file is kept like an attachment's: the conversation shows what was sent.
         _attach(rt, session, message, replace(outgoing, document_id=outgoing.header_document_id))
     # The template that (re)opened the conversation outside the window is its starting template.
     if conversation.starting_template is None and not customer_window(
             contact.last_inbound_at, contact.window_closed_at, window_clock).open:
         conversation.starting_template = outgoing.template_name
+
+
+def _has_header_file(outgoing: Outgoing) -> bool:
+    return bool(outgoing.header_document_id or outgoing.upload or outgoing.stored)
 
 
 def check_consent(rt: Runtime, contact: WaContact, template: Template | None) -> None:
@@ -310,6 +325,11 @@ def _reply_wamid(session: Session, conversation: Conversation, outgoing: Outgoin
 
 
 def _attach(rt: Runtime, session: Session, message: Message, outgoing: Outgoing) -> None:
+    if outgoing.stored is not None:
+        message.media_sha256, message.media_filename = outgoing.stored.sha256, outgoing.stored.filename
+        message.media_mime = outgoing.stored.mime_type
+        _keep_sent_file(message, upload_path(outgoing.stored.sha256), outgoing.stored.size)
+        return
     if outgoing.upload is not None:
         if not outgoing.upload.content:
             raise InvalidMessage("the uploaded file is empty")

@@ -70,6 +70,10 @@ class CampaignIn(BaseModel):
                                                 '{"city": "csv.city"}.')
     params: dict[str, Any] = Field(default_factory=dict, max_length=50,
                                    description='Fixed values, the same for everyone: {"2": "20%"}.')
+    header_document_id: str | None = Field(
+        default=None, max_length=64, json_schema_extra=NO_NUL,
+        description="The file of the template's image, video or document header: a CRM document "
+                    "(POST /api/v1/documents). Read once; Meta gets it uploaded once for everyone.")
 
 
 def _http(exc: Exception) -> HTTPException:
@@ -97,7 +101,8 @@ def post_campaign(body: CampaignIn, app: AppDep, who: Sender):
     audience = body.audience
     new = NewCampaign(name=body.name, template_id=body.template_id, kind=audience.kind, owner=audience.owner,
                       crm_field=audience.field, value=audience.value, csv_text=audience.csv,
-                      csv_name=audience.csv_name, mapping=body.mapping, params=body.params)
+                      csv_name=audience.csv_name, mapping=body.mapping, params=body.params,
+                      header_document_id=body.header_document_id)
     try:
         with app.db.sessions() as session, session.begin():
             campaign = create_campaign(app, session, new, who.name)

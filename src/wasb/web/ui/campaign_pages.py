@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from wasb.campaigns.audience import CSV_PREFIX
+from wasb.campaigns.header import HEADER_FILES, MB
 from wasb.campaigns.service import (
     CampaignError, CampaignNotFound, CampaignState, NewCampaign, cancel, create_campaign, excluded, get_campaign,
     list_campaigns, may_send_campaigns, pause, preview, progress, resume, start,
 )
 from wasb.crm.mapping import SOURCES
+from wasb.outbound.service import Upload
 from wasb.crm.port import PERSON_KINDS, SEGMENT_FIELDS, CRMError
 from wasb.settings.service import load_settings
 from wasb.templates.parameters import describe_parameters
@@ -26,6 +28,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(
 
 FIXED, CSV_COLUMN = "fixed", "csv"
 MAX_UPLOAD = 5_000_000  # bytes of CSV
+MAX_HEADER = HEADER_FILES["document"].max_bytes  # the largest a header takes (each kind is checked after)
 
 
 def _allowed(request: Request, user) -> bool:
@@ -57,7 +60,9 @@ def _form(request: Request, user, *, template_id: int | None, typed: dict | None
     with app.db.read_sessions() as session:
         templates = list_templates(session, status="APPROVED")
         chosen = next((t for t in templates if t.id == template_id), None)
-        slots = describe_parameters(chosen).slots if chosen else []
+        described = describe_parameters(chosen) if chosen else None
+        slots = described.slots if described else []
+        header_rule = HEADER_FILES.get(described.header_media or "") if described else None
         sources = parameter_sources(chosen) if chosen else {}
     owners = []
     try:
@@ -67,7 +72,9 @@ def _form(request: Request, user, *, template_id: int | None, typed: dict | None
         pass  # the owner filter is left out while the CRM cannot say who its users are
     return render(request, "ui/campaign_new.html", status_code=status_code, templates=templates, chosen=chosen,
                   slots=slots, sources=sources, crm_sources=SOURCES, owners=owners, kinds=PERSON_KINDS,
-                  segment_fields=SEGMENT_FIELDS, typed=typed or {}, error=error)
+                  segment_fields=SEGMENT_FIELDS, typed=typed or {}, error=error,
+                  header_media=described.header_media if header_rule else None, header_rule=header_rule,
+                  max_mb=header_rule.max_bytes // MB if header_rule else 0)
 
 
 @router.get("/campaigns/new")
@@ -106,7 +113,15 @@ async def campaign_create(request: Request, user: User):
             return _form(request, user, template_id=template_id, typed=typed, status_code=422,
                          error=_("The CSV file is larger than 5 MB: split it."))
         csv_text = content.decode("utf-8-sig", errors="replace")
-    new = NewCampaign(name=typed.get("name", ""), template_id=template_id,
+    header = form.get("header_file")
+    header_upload = None
+    if header is not None and hasattr(header, "read") and header.filename:
+        content = await header.read(MAX_HEADER + 1)
+        if len(content) > MAX_HEADER:
+            return _form(request, user, template_id=template_id, typed=typed, status_code=422,
+                         error=_("The header file is larger than 100 MB."))
+        header_upload = Upload(header.filename, header.content_type or "application/octet-stream", content)
+    new = NewCampaign(name=typed.get("name", ""), template_id=template_id, header=header_upload,
                       kind=typed.get("kind") or None, owner=typed.get("owner") or None,
                       crm_field=typed.get("field") or None, value=typed.get("value") or None, csv_text=csv_text,
                       csv_name=getattr(upload, "filename", None) if csv_text is not None else None,
