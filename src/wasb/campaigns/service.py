@@ -370,7 +370,9 @@ def note_reply(session: Session, contact_id: int, conversation_id: int, at: date
     session.execute(update(WaContact).where(WaContact.id == contact_id).values(campaign_sent_at=None))
     r = CampaignRecipient
     found = session.execute(select(r.id, r.campaign_id).where(
-        r.wa_contact_id == contact_id, r.queued_at >= at - REPLY_WINDOW, r.queued_at <= at,
+        # Meta's timestamps are whole seconds: a reply in the second its campaign message left
+        # is stamped before that message was queued.
+        r.wa_contact_id == contact_id, r.queued_at >= at - REPLY_WINDOW, r.queued_at < at + timedelta(seconds=1),
         r.replied_at.is_(None)).order_by(r.queued_at.desc()).limit(1)).first()
     if found is None:
         return
