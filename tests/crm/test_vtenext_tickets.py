@@ -238,3 +238,24 @@ def test_a_ticket_is_given_to_an_active_crm_user_by_id(vtenext_crm, vtenext_fake
     assert vtenext_crm.get_ticket(ticket.id).assigned_user == mario
     with pytest.raises(CRMNotFound):
         vtenext_crm.set_ticket_assignee("11x1", mario)  # not a ticket id
+
+
+def test_the_users_are_read_once_a_minute_for_pages_and_afresh_for_an_assignment(vtenext_crm, vtenext_fake,
+                                                                                  customer):
+    """A ticket page's live refresh names the owner every few seconds: the users come from a
+    copy read at most a minute ago. Giving a ticket to someone reads them again, so a user
+    deactivated since is refused."""
+    def users_queries() -> int:
+        return sum("from users" in q.lower() for q in vtenext_fake.queries)
+
+    before = users_queries()
+    first = vtenext_crm.list_users()
+    assert users_queries() == before + 1
+    assert vtenext_crm.list_users() == first and users_queries() == before + 1  # the copy
+    mario = vtenext_fake.users["mario"].id
+    vtenext_fake.set_fields(mario, status="Inactive")
+    ticket = vtenext_crm.create_ticket(new_ticket(customer.id))
+    with pytest.raises(ValueError, match="no active CRM user"):
+        vtenext_crm.set_ticket_assignee(ticket.id, mario)
+    assert users_queries() == before + 2
+    assert mario not in {u.id for u in vtenext_crm.list_users()}  # the fresh read renewed the copy

@@ -98,6 +98,7 @@ PROBE_TEXT = PROBE_MARK + "\U0001F44D"
 PROBE_RETRY = 3600.0
 # "Not found" on these CRMs: a missing or deleted id answers ACCESS_DENIED.
 NOT_FOUND_CODES = frozenset({"ACCESS_DENIED", "RECORD_NOT_FOUND", "INVALID_ID_ATTRIBUTE"})
+USERS_FRESH_SECONDS = 60.0
 
 
 class VtenextCRM:
@@ -132,6 +133,7 @@ class VtenextCRM:
         self._astral_ok: bool | None = stores_astral
         self._remember_astral = remember
         self._next_probe = 0.0  # monotonic time before which no new emoji try is made
+        self._users: tuple[float, list[CrmUser]] | None = None  # (when read, the active users)
         # One try at a time: a second one would read the first's text as the value to put back.
         self._probe_lock = threading.Lock()
         # What the CRM's clock showed on a record just written, when it disagrees with
@@ -413,11 +415,22 @@ class VtenextCRM:
         return [self._ticket(r) for r in rows]
 
     def list_users(self) -> list[CrmUser]:
+        """The active users, by name: read again once USERS_FRESH_SECONDS have passed. Pages and
+        their live refreshes name a ticket's owner from it every few seconds, and a CRM's users
+        change seldom; an assignment reads them afresh."""
+        cached = self._users
+        if cached is not None and time.monotonic() - cached[0] < USERS_FRESH_SECONDS:
+            return list(cached[1])
+        return self._read_users()
+
+    def _read_users(self) -> list[CrmUser]:
         # Owners are Users ids ("19x5"): the agent picks a name, the filter sends the id.
         users = [CrmUser(id=row["id"], name=" ".join(filter(None, (row.get("first_name"), row.get("last_name"))))
                          or row.get("user_name") or row["id"])
                  for row in self._query_all("Users", "", "user_name") if row.get("status", "Active") != "Inactive"]
-        return sorted(users, key=lambda u: u.name.casefold())
+        users.sort(key=lambda u: u.name.casefold())
+        self._users = (time.monotonic(), users)
+        return list(users)
 
     def create_ticket(self, new: NewTicket) -> Ticket:
         status = self._valid_status(new.status)  # before anything is written (vtiger may create a contact)
@@ -450,7 +463,7 @@ class VtenextCRM:
     def set_ticket_assignee(self, ticket_id: str, user_id: str) -> CrmUser:
         if not self._has_prefix(ticket_id, "HelpDesk"):
             raise CRMNotFound(f"no ticket {ticket_id}")
-        user = next((u for u in self.list_users() if u.id == user_id), None)
+        user = next((u for u in self._read_users() if u.id == user_id), None)
         if user is None:  # an inactive user would own it unseen
             raise ValueError(f"no active CRM user {user_id!r}")
         self._may("HelpDesk", "updateable")
