@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from wasb.campaigns.audience import CSV_PREFIX
-from wasb.campaigns.header import HEADER_FILES, MB
+from wasb.campaigns.header import HEADER_FILES
 from wasb.campaigns.service import (
     CampaignError, CampaignNotFound, CampaignState, NewCampaign, cancel, create_campaign, excluded, get_campaign,
     list_campaigns, may_send_campaigns, pause, preview, progress, resume, start,
@@ -73,8 +73,7 @@ def _form(request: Request, user, *, template_id: int | None, typed: dict | None
     return render(request, "ui/campaign_new.html", status_code=status_code, templates=templates, chosen=chosen,
                   slots=slots, sources=sources, crm_sources=SOURCES, owners=owners, kinds=PERSON_KINDS,
                   segment_fields=SEGMENT_FIELDS, typed=typed or {}, error=error,
-                  header_media=described.header_media if header_rule else None, header_rule=header_rule,
-                  max_mb=header_rule.max_bytes // MB if header_rule else 0)
+                  header_media=described.header_media if header_rule else None, header_rule=header_rule)
 
 
 @router.get("/campaigns/new")

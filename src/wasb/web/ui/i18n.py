@@ -11,9 +11,9 @@ LANGUAGES = {"en": "English", "it": "Italiano"}
 
 # Labels whose key is not itself English text (settings, states).
 EN: dict[str, str] = {
-    "header-file:image": "A JPEG or PNG image, at most {mb} MB. It is uploaded to Meta once, for everyone.",
-    "header-file:video": "An MP4 or 3GP video, at most {mb} MB. It is uploaded to Meta once, for everyone.",
-    "header-file:document": "A document (PDF, Word, Excel…), at most {mb} MB. It is uploaded to Meta once, for everyone.",
+    "header-file:image": "A JPEG or PNG image, at most 5 MB. It is uploaded to Meta once, for everyone.",
+    "header-file:video": "An MP4 or 3GP video, at most 16 MB. It is uploaded to Meta once, for everyone.",
+    "header-file:document": "A document (PDF, Word, Excel…), at most 100 MB. It is uploaded to Meta once, for everyone.",
     "setting:auto_ticket": "Open a ticket for each new conversation",
     "setting:phone_prefix": "Default prefix",
     "setting:time_window_days": "Time window (days)",
@@ -555,9 +555,9 @@ IT: dict[str, str] = {
     "No campaign started in these days.": "Nessuna campagna avviata in questi giorni.",
     "The customer answered this campaign": "Il cliente ha risposto a questa campagna",
     "The header's file": "Il file dell'intestazione", "The header file is larger than 100 MB.": "Il file dell'intestazione supera i 100 MB.",
-    "header-file:image": "Un'immagine JPEG o PNG, al massimo {mb} MB. Viene caricata su Meta una volta sola, per tutti.",
-    "header-file:video": "Un video MP4 o 3GP, al massimo {mb} MB. Viene caricato su Meta una volta sola, per tutti.",
-    "header-file:document": "Un documento (PDF, Word, Excel…), al massimo {mb} MB. Viene caricato su Meta una volta sola, per tutti.",
+    "header-file:image": "Un'immagine JPEG o PNG, al massimo 5 MB. Viene caricata su Meta una volta sola, per tutti.",
+    "header-file:video": "Un video MP4 o 3GP, al massimo 16 MB. Viene caricato su Meta una volta sola, per tutti.",
+    "header-file:document": "Un documento (PDF, Word, Excel…), al massimo 100 MB. Viene caricato su Meta una volta sola, per tutti.",
     "Header file": "File dell'intestazione",
 }
 
