@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/campaign.py [--recipients 10000] [--send-limit 80] [--replies 20]
         [--database postgresql://postgres@127.0.0.1:5432/postgres] [--only sqlite|postgresql]
+        [--image-header]
 
 Real processes, started as `make run` / the README start them, worker on: on SQLite `wasb
 serve` with its worker child; on PostgreSQL `wasb serve --no-worker` and one `wasb worker`
@@ -21,6 +22,9 @@ What each figure is:
 - agent reply s: while the campaign sends, an agent replies (`POST .../messages`) to a customer
   every 0.5 s (--replies times); each figure is from the POST to the simulator accepting that
   reply (its acceptance time). It is what an agent's customer waits behind a campaign.
+- uploads_to_meta (--image-header: the template has an image header, a 200 KB PNG given as a
+  CRM document): how many distinct media ids the campaign's messages reached Meta with, i.e.
+  how many times the file was uploaded.
 """
 from __future__ import annotations
 
@@ -86,9 +90,10 @@ def run(args, postgres: bool) -> dict:
         control = httpx.Client(base_url=f"http://127.0.0.1:{sim_port}", timeout=120)
         control.post("/_sim/limits", json={"messages_per_second": args.send_limit}).raise_for_status()
         control.post("/_sim/config", json={"batch_window": 0.2}).raise_for_status()
+        header = {"header_format": "IMAGE"} if args.image_header else {}
         control.post("/_sim/templates", json={"name": "saldi", "language": "it", "category": "MARKETING",
-                                              "status": "APPROVED", "body_text": "Ciao {{1}}, i saldi sono iniziati"}
-                     ).raise_for_status()
+                                              "status": "APPROVED", "body_text": "Ciao {{1}}, i saldi sono iniziati",
+                                              **header}).raise_for_status()
         api = httpx.Client(base_url=web_url(port), timeout=300,
                            headers={"Authorization": f"Bearer {admin_token(db)}"})
         api.put("/api/v1/settings", json={"send_rate_per_second": args.send_limit}).raise_for_status()
@@ -99,10 +104,16 @@ def run(args, postgres: bool) -> dict:
         conversation = wait(lambda: api.get("/api/v1/conversations",
                                             params={"phone": "+" + AGENT_CUSTOMER}).json(), "the agent's customer")[0]
 
+        picture = {}
+        if args.image_header:
+            png = b"\x89PNG\r\n\x1a\n" + os.urandom(200_000)
+            document = api.post("/api/v1/documents", files={"file": ("saldi.png", png, "image/png")})
+            document.raise_for_status()
+            picture = {"header_document_id": document.json()["id"]}
         started = time.perf_counter()
         created = api.post("/api/v1/campaigns", json={
             "name": "Saldi", "template_id": template["id"], "mapping": {"1": "csv.name"},
-            "audience": {"csv": audience(args.recipients), "csv_name": "bench.csv"}})
+            "audience": {"csv": audience(args.recipients), "csv_name": "bench.csv"}, **picture})
         result["prepare_s"] = round(time.perf_counter() - started, 2)
         created.raise_for_status()
         campaign = created.json()
@@ -136,7 +147,10 @@ def run(args, postgres: bool) -> dict:
                                 "FROM procrastinate_jobs WHERE task_name = 'campaigns.dispatch' "
                                 "ORDER BY id DESC LIMIT 5"), flush=True)
             raise
-        times = sorted(m["time"] for m in control.get("/_sim/sent").json() if m["type"] == "template")
+        templates = [m for m in control.get("/_sim/sent").json() if m["type"] == "template"]
+        times = sorted(m["time"] for m in templates)
+        if args.image_header:
+            result["uploads_to_meta"] = len({m["template"]["header_media"]["id"] for m in templates})
         span = times[-1] - times[0]
         result["send_msg_per_s"] = round((len(times) - 1) / span, 1) if span else None
         result["send_vs_limit"] = f"{result['send_msg_per_s'] / args.send_limit:.0%}" if span else None
@@ -176,6 +190,7 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=20)
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database instead of both")
+    parser.add_argument("--image-header", action="store_true", help="a template with an image header")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}")
     for postgres in {"sqlite": [False], "postgresql": [True]}.get(args.only, [False, True]):
