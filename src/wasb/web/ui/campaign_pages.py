@@ -14,8 +14,8 @@ from wasb.campaigns.service import (
     list_campaigns, may_send_campaigns, pause, preview, progress, resume, start,
 )
 from wasb.crm.mapping import SOURCES
-from wasb.outbound.service import Upload
 from wasb.crm.port import PERSON_KINDS, SEGMENT_FIELDS, CRMError
+from wasb.outbound.service import Upload
 from wasb.settings.service import load_settings
 from wasb.templates.parameters import describe_parameters
 from wasb.templates.service import TemplateError, list_templates, parameter_sources
