@@ -4,20 +4,25 @@ header does not take: 422, nothing kept), every recipient's message carries it, 
 it uploaded once for everyone, not once per recipient."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select, update
 
 from wasb.campaigns.dispatch import DISPATCH, waiting_room
 from wasb.campaigns.header import HeaderFileError, take_header_file
 from wasb.campaigns.service import NewCampaign, create_campaign, start
-from wasb.campaigns.tables import QUEUED, CampaignRecipient
+from wasb.campaigns.tables import QUEUED, Campaign, CampaignRecipient
 from wasb.conversations.tables import Message
+from wasb.outbound.files import uploaded_media_id
 from wasb.outbound.service import Upload
+from wasb.store.base import utcnow
 from wasb.templates.tables import Template
 
 from tests.campaigns.test_campaign_rules import act, answered, audience, campaign, numbers, sent_to
 from tests.support.polling import wait_until
 from tests.support.runtime import build, test_config
+from tests.support.server import PHONE_NUMBER_ID
 from tests.support.wired import module_wired
 from tests.templates.flows import meta_has_template, sync, template_id
 
@@ -127,8 +132,29 @@ def test_the_first_message_goes_alone_until_meta_has_the_header_file(database_ur
             return list(s.scalars(select(CampaignRecipient).where(CampaignRecipient.campaign_id == campaign_id,
                                                                   CampaignRecipient.state == QUEUED)))
 
+    def uploaded(ago: timedelta) -> None:  # as the sender keeps an upload it made
+        with app.db.sessions() as s, s.begin():
+            s.execute(update(Message).where(Message.id == first.message_id)
+                      .values(media_id="meta-media-1", media_uploaded_at=utcnow() - ago))
+
     (first,) = dispatch_once()
     assert len(dispatch_once()) == 1  # still alone: its file is not at Meta yet
-    with app.db.sessions() as s, s.begin():  # the sender uploaded it
-        s.execute(update(Message).where(Message.id == first.message_id).values(media_id="meta-media-1"))
-    assert len(dispatch_once()) == 1 + waiting_room(80) - 1  # the room, less the one still waiting
+    uploaded(timedelta(days=26))  # longer ago than an upload is trusted (Meta keeps it 30 days)
+    assert len(dispatch_once()) == 1
+    uploaded(timedelta(seconds=1))
+    queued = dispatch_once()
+    assert len(queued) == 1 + waiting_room(80) - 1  # the room, less the one still waiting
+    with app.db.read_sessions() as s:  # the others go with Meta's id: no upload, not even a lookup, in the sender
+        ids = set(s.scalars(select(Message.media_id).where(Message.id.in_([r.message_id for r in queued]))))
+        assert ids == {"meta-media-1"}
+
+    # A reuse is not an upload: were the upload itself 26 days old, nothing would count as uploaded,
+    # however recent the messages that reused its id.
+    uploaded(timedelta(days=26))
+    with app.db.read_sessions() as s:
+        assert uploaded_media_id(s, first_header_sha(app, campaign_id), PHONE_NUMBER_ID) is None
+
+
+def first_header_sha(app, campaign_id: int) -> str:
+    with app.db.read_sessions() as s:
+        return s.get(Campaign, campaign_id).header_sha256

@@ -12,6 +12,7 @@ was prepared, so a remote CRM's latency never holds the transaction."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from wasb.domain.statuses import QUEUED as MESSAGE_QUEUED, SENDING
 from wasb.jobs.queue import Task
 from wasb.outbound.files import uploaded_media_id
 from wasb.outbound.service import (
-    OutboundError, Outgoing, conversation_for_number, conversation_for_person, queue_message,
+    OutboundError, Outgoing, StoredFile, conversation_for_number, conversation_for_person, queue_message,
 )
 from wasb.runtime import Runtime
 from wasb.settings.service import settings_for_transaction
@@ -54,16 +55,19 @@ def _dispatch(rt: Runtime, session: Session, payload: dict) -> None:
         log.warning("campaign %s paused: %s", campaign.id, exc)
         return
     room = waiting_room(settings_for_transaction(session, rt.config).send_rate_per_second) - _waiting(session, campaign.id)
-    if campaign.header_sha256 and not _header_uploaded(rt, session, campaign):
-        # The first message goes alone: the sender uploads the header's file with it, and the
-        # others reuse that upload instead of each uploading the same file.
-        room = 0 if _waiting(session, campaign.id, (MESSAGE_QUEUED, SENDING)) else 1
+    header = header_file(campaign)
+    if header is not None:
+        header = replace(header, media_id=uploaded_media_id(session, header.sha256, rt.config.phone_number_id))
+        if header.media_id is None:
+            # The first message goes alone: the sender uploads the header's file with it, and
+            # the others go with that upload's id instead of each uploading the same file.
+            room = 0 if _waiting(session, campaign.id, (MESSAGE_QUEUED, SENDING)) else 1
     if room > 0:
         due = session.scalars(select(CampaignRecipient).where(
             CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state == PENDING)
             .order_by(CampaignRecipient.id).limit(room)).all()
         for recipient in due:
-            _send(rt, session, campaign, recipient)
+            _send(rt, session, campaign, recipient, header)
     more = session.scalar(select(exists().where(CampaignRecipient.campaign_id == campaign.id,
                                                 CampaignRecipient.state == PENDING)))
     if more:
@@ -80,14 +84,11 @@ def _waiting(session: Session, campaign_id: int, statuses: tuple[str, ...] = (ME
                                  Message.status.in_(statuses))) or 0
 
 
-def _header_uploaded(rt: Runtime, session: Session, campaign: Campaign) -> bool:
-    return uploaded_media_id(session, campaign.header_sha256, rt.config.phone_number_id) is not None
-
-
-def _send(rt: Runtime, session: Session, campaign: Campaign, recipient: CampaignRecipient) -> None:
+def _send(rt: Runtime, session: Session, campaign: Campaign, recipient: CampaignRecipient,
+          header: StoredFile | None) -> None:
     try:
         with session.begin_nested():
-            message, contact = _queue(rt, session, campaign, recipient)
+            message, contact = _queue(rt, session, campaign, recipient, header)
     except (OutboundError, TemplateError) as exc:
         recipient.state, recipient.reason = REFUSED, str(exc)
         return
@@ -96,8 +97,8 @@ def _send(rt: Runtime, session: Session, campaign: Campaign, recipient: Campaign
     contact.campaign_sent_at = message.timestamp  # their next message is looked up as a reply
 
 
-def _queue(rt: Runtime, session: Session, campaign: Campaign,
-           recipient: CampaignRecipient) -> tuple[Message, WaContact]:
+def _queue(rt: Runtime, session: Session, campaign: Campaign, recipient: CampaignRecipient,
+           header: StoredFile | None) -> tuple[Message, WaContact]:
     e164 = wa_id_to_e164(recipient.wa_id)
     if recipient.person_id:
         # The record as it was read when the campaign was prepared: no CRM call per message.
@@ -111,7 +112,7 @@ def _queue(rt: Runtime, session: Session, campaign: Campaign,
     outgoing = Outgoing(type="template", template_name=campaign.template_name,
                         template_language=campaign.template_language,
                         template_values={**campaign.params, **(recipient.param_values or {})},
-                        stored=header_file(campaign),
+                        stored=header,
                         origin=f"campaign:{campaign.id}", mirror=False)
     return queue_message(rt, session, conversation.id, outgoing, campaign.created_by), contact
 

@@ -98,10 +98,14 @@ class Message(Base):
     raw: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # A file we already uploaded to Meta, found by its digest (outbound.sender reuses the media id).
-    __table_args__ = (Index("ix_message_uploaded_file", "media_sha256", "id",
-                            sqlite_where=text("media_id IS NOT NULL"),
-                            postgresql_where=text("media_id IS NOT NULL")),)
+    # Outbound: when the sender uploaded the file to Meta (set on the message that uploaded it,
+    # not on those that reused its media id): Meta keeps an upload 30 days.
+    media_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # A file we uploaded to Meta lately, found by its digest (outbound.sender reuses the media id).
+    __table_args__ = (Index("ix_message_uploaded_file", "media_sha256", "media_uploaded_at",
+                            sqlite_where=text("media_uploaded_at IS NOT NULL"),
+                            postgresql_where=text("media_uploaded_at IS NOT NULL")),)
 
 
 class ConversationNote(Base):

@@ -62,6 +62,6 @@ def uploaded_media_id(session: Session, sha256: str, phone_number_id: str) -> st
     a campaign's header file is uploaded once, not once per recipient."""
     return session.scalar(
         select(Message.media_id).join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.media_sha256 == sha256, Message.media_id.is_not(None), Message.direction == "out",
-               Message.timestamp > utcnow() - REUSE_UPLOAD, Conversation.phone_number_id == phone_number_id)
-        .order_by(Message.id.desc()).limit(1))
+        .where(Message.media_sha256 == sha256, Message.media_uploaded_at > utcnow() - REUSE_UPLOAD,
+               Message.media_id.is_not(None), Conversation.phone_number_id == phone_number_id)
+        .order_by(Message.media_uploaded_at.desc()).limit(1))

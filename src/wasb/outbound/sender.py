@@ -339,14 +339,14 @@ def _upload(rt: Runtime, channel: Channel, row: Message) -> str:
             return media_id
     media_id = channel.client().upload_media(_file_bytes(rt, row), row.media_mime or "application/octet-stream",
                                              row.media_filename or "file")
-    _keep_media_id(rt, row, media_id)
+    _keep_media_id(rt, row, media_id, media_uploaded_at=utcnow())
     return media_id
 
 
-def _keep_media_id(rt: Runtime, row: Message, media_id: str) -> None:
+def _keep_media_id(rt: Runtime, row: Message, media_id: str, **uploaded) -> None:
     # Kept, so a retry sends the same upload (Meta keeps uploaded media for 30 days).
     with rt.db.sessions() as s, s.begin():
-        s.execute(update(Message).where(Message.id == row.id).values(media_id=media_id))
+        s.execute(update(Message).where(Message.id == row.id).values(media_id=media_id, **uploaded))
 
 
 def _document_link(rt: Runtime, row: Message) -> str:

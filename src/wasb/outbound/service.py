@@ -90,6 +90,7 @@ class StoredFile:
     filename: str
     mime_type: str
     size: int
+    media_id: str | None = None  # Meta's id of it, when it is uploaded already: the sender sends that
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def _reply_wamid(session: Session, conversation: Conversation, outgoing: Outgoin
 def _attach(rt: Runtime, session: Session, message: Message, outgoing: Outgoing) -> None:
     if outgoing.stored is not None:
         message.media_sha256, message.media_filename = outgoing.stored.sha256, outgoing.stored.filename
-        message.media_mime = outgoing.stored.mime_type
+        message.media_mime, message.media_id = outgoing.stored.mime_type, outgoing.stored.media_id
         _keep_sent_file(message, upload_path(outgoing.stored.sha256), outgoing.stored.size)
         return
     if outgoing.upload is not None:
