@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from wasb.domain.media_types import LARGEST, MB, WHATSAPP_TYPES, base_mime
 from wasb.outbound.files import store_upload
 from wasb.outbound.service import StoredFile, Upload
 from wasb.runtime import Runtime
-
-MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -22,21 +21,22 @@ class HeaderRule:
     max_bytes: int
 
 
-# Meta's supported media (Cloud API, "Supported media types"): what a header of each kind takes.
-HEADER_FILES = {
-    "image": HeaderRule(frozenset({"image/jpeg", "image/png"}), 5 * MB),
-    "video": HeaderRule(frozenset({"video/mp4", "video/3gpp", "video/3gp"}), 16 * MB),
-    "document": HeaderRule(None, 100 * MB),
-}
+def _rule(kind: str) -> HeaderRule:
+    """An image or video header takes the types WhatsApp sends as that kind (domain.media_types)."""
+    types = [t for t in WHATSAPP_TYPES.values() if t.kind == kind]
+    return HeaderRule(frozenset(t.mime for t in types), max(t.max_bytes for t in types))
+
+
+HEADER_FILES = {"image": _rule("image"), "video": _rule("video"), "document": HeaderRule(None, LARGEST)}
 
 
 class HeaderFileError(ValueError):
     """The header's file is missing, not wanted, or not one WhatsApp takes (422)."""
 
 
-def take_header_file(rt: Runtime, session: Session, template_name: str, media_kind: str | None,
-                     upload: Upload | None, document_id: str | None) -> StoredFile | None:
-    """The header's file, stored; None for a template without a media header. A CRM document
+def check_header_file(rt: Runtime, session: Session, template_name: str, media_kind: str | None,
+                      upload: Upload | None, document_id: str | None) -> Upload | None:
+    """The header's file, checked; None for a template without a media header. A CRM document
     is read now, once: the dispatch never calls the CRM."""
     given = upload is not None or bool(document_id)
     rule = HEADER_FILES.get(media_kind or "")
@@ -53,7 +53,7 @@ def take_header_file(rt: Runtime, session: Session, template_name: str, media_ki
         if document is None:
             raise HeaderFileError(f"no document {document_id}")
         upload = Upload(document.filename, document.mime_type, document.content)
-    mime = (upload.mime_type or "").split(";")[0].strip().lower()
+    mime = base_mime(upload.mime_type)
     if not upload.content:
         raise HeaderFileError("the header file is empty")
     if rule.mime_types is not None and mime not in rule.mime_types:
@@ -62,6 +62,11 @@ def take_header_file(rt: Runtime, session: Session, template_name: str, media_ki
     if len(upload.content) > rule.max_bytes:
         raise HeaderFileError(f"a {media_kind} header's file is at most {rule.max_bytes // MB} MB; "
                               f"{upload.filename} is {len(upload.content) / MB:.1f} MB")
-    sha256 = store_upload(rt.config.media_dir, upload.content)
-    return StoredFile(sha256, (upload.filename or "file")[:300], mime or "application/octet-stream",
+    return Upload((upload.filename or "file")[:300], mime or "application/octet-stream", upload.content)
+
+
+def store_header_file(rt: Runtime, upload: Upload) -> StoredFile:
+    """Kept in the media store once the whole campaign is checked: nothing is left there for a
+    campaign that was refused."""
+    return StoredFile(store_upload(rt.config.media_dir, upload.content), upload.filename, upload.mime_type,
                       len(upload.content))

@@ -19,7 +19,7 @@ from wasb.audit.service import record_change
 from wasb.campaigns.audience import (
     AudienceError, check_sources, classify, crm_candidates, csv_candidates,
 )
-from wasb.campaigns.header import HeaderFileError, take_header_file
+from wasb.campaigns.header import HeaderFileError, check_header_file, store_header_file
 from wasb.campaigns.tables import (
     CANCELLED, DRAFT, EXCLUDED, PAUSED, PENDING, QUEUED, REFUSED, RUNNING, SKIPPED, Campaign, CampaignRecipient,
 )
@@ -92,8 +92,8 @@ def create_campaign(rt: Runtime, session: Session, new: NewCampaign, author: str
     mapping = {str(k): str(v) for k, v in (new.mapping or {}).items() if str(v).strip()}
     params = {str(k): v for k, v in (new.params or {}).items() if str(v).strip()}
     try:
-        header = take_header_file(rt, session, template.name, describe_parameters(template).header_media,
-                                  new.header, new.header_document_id)
+        header = check_header_file(rt, session, template.name, describe_parameters(template).header_media,
+                                   new.header, new.header_document_id)
         if new.csv_text is not None:
             candidates, columns = csv_candidates(new.csv_text)
             check_sources(mapping, csv_columns=columns)
@@ -126,8 +126,9 @@ def create_campaign(rt: Runtime, session: Session, new: NewCampaign, author: str
         invalid=audience.invalid, duplicates=audience.duplicates, estimated_cost=round(cost, 4),
         currency=settings.price_currency)
     if header is not None:
-        campaign.header_sha256, campaign.header_filename = header.sha256, header.filename
-        campaign.header_mime, campaign.header_size = header.mime_type, header.size
+        stored = store_header_file(rt, header)
+        campaign.header_sha256, campaign.header_filename = stored.sha256, stored.filename
+        campaign.header_mime, campaign.header_size = stored.mime_type, stored.size
     session.add(campaign)
     session.flush()
     if audience.rows:
