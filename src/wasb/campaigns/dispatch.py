@@ -45,7 +45,9 @@ def waiting_room(send_rate_per_second: int) -> int:
 
 
 def _dispatch(rt: Runtime, session: Session, payload: dict) -> None:
-    campaign = session.get(Campaign, payload["campaign_id"])
+    # Locked first, as start, pause, resume and cancel lock it: a cancel that came while this
+    # job read the campaign as running was overwritten with `done` (PostgreSQL).
+    campaign = session.get(Campaign, payload["campaign_id"], with_for_update=True)
     if campaign is None or campaign.status != RUNNING:
         return  # paused or cancelled: resuming queues a new dispatch
     try:

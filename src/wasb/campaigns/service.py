@@ -146,8 +146,10 @@ def _prepared(session: Session, name: str, language: str, params: Mapping[str, A
         raise CampaignError(f"{exc} (map the parameter to a field or column, or give it a fixed value)") from None
 
 
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
+def get_campaign(session: Session, campaign_id: int, *, lock: bool = False) -> Campaign:
+    """`lock`: the row is held until the transaction ends (PostgreSQL's FOR UPDATE), so a
+    move of the campaign and its dispatch job never interleave."""
+    campaign = session.get(Campaign, campaign_id, with_for_update=lock or None, populate_existing=lock)
     if campaign is None:
         raise CampaignNotFound(f"no campaign {campaign_id}")
     return campaign
@@ -194,7 +196,7 @@ def cancel(rt: Runtime, session: Session, campaign_id: int, who: str) -> Campaig
 
 
 def _in_state(session: Session, campaign_id: int, allowed: tuple[str, ...], verb: str) -> Campaign:
-    campaign = get_campaign(session, campaign_id)
+    campaign = get_campaign(session, campaign_id, lock=True)
     if campaign.status not in allowed:
         raise CampaignState(f"campaign {campaign_id} is {campaign.status}: it cannot be {verb}")
     return campaign
